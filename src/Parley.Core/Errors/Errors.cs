@@ -1,0 +1,111 @@
+namespace Parley.Core.Errors;
+
+/// <summary>The stable error codes. Clients switch on these; never rename one (docs/errors.md).</summary>
+public static class ErrorCodes
+{
+    public const string InvalidJson = "INVALID_JSON";
+    public const string InvalidSchema = "INVALID_SCHEMA";
+    public const string MissingRequiredField = "MISSING_REQUIRED_FIELD";
+    public const string InvalidFieldType = "INVALID_FIELD_TYPE";
+    public const string FieldTooLong = "FIELD_TOO_LONG";
+    public const string InvalidFieldValue = "INVALID_FIELD_VALUE";
+    public const string InvalidRecipient = "INVALID_RECIPIENT";
+    public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
+    public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
+    public const string Unauthenticated = "UNAUTHENTICATED";
+    public const string InvalidCredentials = "INVALID_CREDENTIALS";
+    public const string InvalidRefreshToken = "INVALID_REFRESH_TOKEN";
+    public const string Forbidden = "FORBIDDEN";
+    public const string NotConversationMember = "NOT_CONVERSATION_MEMBER";
+    public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
+    public const string MessageNotFound = "MESSAGE_NOT_FOUND";
+    public const string RouteNotFound = "ROUTE_NOT_FOUND";
+    public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+    public const string UsernameTaken = "USERNAME_TAKEN";
+    public const string ConversationInactive = "CONVERSATION_INACTIVE";
+    public const string UserBlocked = "USER_BLOCKED";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string EnqueueFailed = "ENQUEUE_FAILED";
+    public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
+    public const string InternalError = "INTERNAL_ERROR";
+}
+
+/// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
+public static class Errors
+{
+    public static ParleyError InvalidJson(string detail) =>
+        new ParleyError(400, ErrorCodes.InvalidJson, $"The request body is not valid JSON: {detail}", "invalid_json");
+
+    public static ParleyError InvalidSchema(string message) =>
+        new(400, ErrorCodes.InvalidSchema, message, "invalid_schema");
+
+    public static ParleyError MissingField(string field) =>
+        new ParleyError(400, ErrorCodes.MissingRequiredField, $"Missing required field: {field}", "missing_field").With("field", field);
+
+    public static ParleyError WrongType(string field, string expected) =>
+        new ParleyError(400, ErrorCodes.InvalidFieldType, $"Field '{field}' must be {expected}", "invalid_type")
+            .With("field", field).With("expected", expected);
+
+    public static ParleyError TooLong(string field, int max, int actual, string unit = "characters") =>
+        new ParleyError(400, ErrorCodes.FieldTooLong, $"Field '{field}' is too long: {actual} {unit}, at most {max}", "too_long")
+            .With("field", field).With("max", max).With("actual", actual).With("unit", unit);
+
+    public static ParleyError InvalidValue(string field, string reason) =>
+        new ParleyError(400, ErrorCodes.InvalidFieldValue, $"Field '{field}' is invalid: {reason}", "invalid_value").With("field", field);
+
+    public static ParleyError InvalidRecipient(string reason) =>
+        new ParleyError(400, ErrorCodes.InvalidRecipient, reason, "invalid_recipient");
+
+    public static ParleyError UnsupportedMediaType(string? contentType) =>
+        new ParleyError(415, ErrorCodes.UnsupportedMediaType, "The request body must be application/json", "unsupported_media_type")
+            .With("contentType", contentType);
+
+    public static ParleyError PayloadTooLarge(long max) =>
+        new ParleyError(413, ErrorCodes.PayloadTooLarge, $"The request body exceeds {max} bytes", "payload_too_large").With("maxBytes", max);
+
+    public static ParleyError Unauthenticated(string? reason = null) =>
+        new(401, ErrorCodes.Unauthenticated, reason ?? "A valid access token is required", "unauthenticated");
+
+    public static ParleyError InvalidCredentials() =>
+        new(401, ErrorCodes.InvalidCredentials, "Unknown username or wrong password", "invalid_credentials");
+
+    public static ParleyError InvalidRefreshToken() =>
+        new(401, ErrorCodes.InvalidRefreshToken, "The refresh token is unknown, expired, revoked or already used", "invalid_refresh_token");
+
+    public static ParleyError Forbidden(string message) =>
+        new(403, ErrorCodes.Forbidden, message, "forbidden");
+
+    public static ParleyError NotMember(Guid conversationId) =>
+        new ParleyError(403, ErrorCodes.NotConversationMember, "You are not a member of this conversation", "not_member")
+            .With("conversationId", conversationId);
+
+    public static ParleyError ConversationNotFound(Guid conversationId) =>
+        new ParleyError(404, ErrorCodes.ConversationNotFound, "Conversation not found", "conversation_not_found")
+            .With("conversationId", conversationId);
+
+    public static ParleyError MessageNotFound(Guid messageId) =>
+        new ParleyError(404, ErrorCodes.MessageNotFound, "Message not found", "message_not_found").With("messageId", messageId);
+
+    public static ParleyError RouteNotFound(string path) =>
+        new ParleyError(404, ErrorCodes.RouteNotFound, "No such endpoint", "route_not_found").With("path", path);
+
+    public static ParleyError MethodNotAllowed(string method) =>
+        new ParleyError(405, ErrorCodes.MethodNotAllowed, $"Method {method} is not allowed here", "method_not_allowed").With("method", method);
+
+    public static ParleyError UsernameTaken(string username) =>
+        new ParleyError(409, ErrorCodes.UsernameTaken, "That username is already registered", "username_taken").With("username", username);
+
+    public static ParleyError ConversationInactive(Guid conversationId, string status) =>
+        new ParleyError(409, ErrorCodes.ConversationInactive, $"The conversation is {status}", "conversation_inactive")
+            .With("conversationId", conversationId).With("status", status);
+
+    public static ParleyError RateLimited(TimeSpan retryAfter) =>
+        new ParleyError(429, ErrorCodes.RateLimited, "Too many requests; retry later", "rate_limited")
+            .With("retryAfterSeconds", (int)Math.Ceiling(retryAfter.TotalSeconds));
+
+    public static ParleyError EnqueueFailed() =>
+        new(503, ErrorCodes.EnqueueFailed, "The message could not be queued; it was not accepted. Retry with the same clientMessageId.", "enqueue_failed");
+
+    public static ParleyError Internal() =>
+        new(500, ErrorCodes.InternalError, "An unexpected error occurred", "internal");
+}

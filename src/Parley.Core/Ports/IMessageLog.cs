@@ -1,0 +1,68 @@
+using Parley.Core.Messaging;
+
+namespace Parley.Core.Ports;
+
+/// <summary>
+/// The partitioned durable log between the ingress and the delivery workers (P4). An append that returns
+/// has been made durable; an entry stays pending for its consumer until it is acknowledged or
+/// dead-lettered, and is handed out again after a crash. Implementations: the embedded SQLite-file log
+/// and (production) Redis Streams. Both pass tests/Parley.Specification's MessageLogSpecification.
+/// </summary>
+public interface IMessageLog
+{
+    int PartitionCount { get; }
+
+    /// <summary>
+    /// Appends the envelope to partition Murmur3(conversationId) mod N, unless an entry with the same
+    /// idempotency key is still within the idempotency window: then nothing is appended and the original
+    /// acceptance is returned with <see cref="AppendResult.Duplicate"/> set.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(MessageEnvelope envelope, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Entries for this consumer: first those left pending by a crashed run (or idle past the reclaim
+    /// time), then new ones, in partition order. Each read durably increments the entry's delivery count
+    /// before it is returned, so an entry that crashes its worker still reaches the dead-letter limit.
+    /// Waits up to <paramref name="wait"/> for an entry when none is ready.
+    /// </summary>
+    ValueTask<IReadOnlyList<LogEntry>> ReadAsync(int partition, string consumer, int maxCount, TimeSpan wait, CancellationToken cancellationToken);
+
+    /// <summary>Marks entries processed; they are never handed out again.</summary>
+    ValueTask AckAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>Records a failed attempt (durably increments the delivery count) and returns the entry as it now stands.</summary>
+    ValueTask<LogEntry> RecordFailedAttemptAsync(LogEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Moves the entry to the dead-letter store with its error (written before the entry is acknowledged).</summary>
+    ValueTask DeadLetterAsync(LogEntry entry, string errorType, string errorMessage, CancellationToken cancellationToken);
+
+    /// <summary>Per-partition lag: entries appended but not yet acknowledged or dead-lettered.</summary>
+    ValueTask<IReadOnlyList<PartitionLag>> GetLagAsync(CancellationToken cancellationToken);
+
+    ValueTask<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>An accepted message the store does not have yet: pending in the log, or dead-lettered.</summary>
+    ValueTask<LoggedMessage?> FindAsync(Guid messageId, CancellationToken cancellationToken);
+}
+
+public sealed record AppendResult(Guid MessageId, Guid CorrelationId, DateTimeOffset AcceptedAt, int Partition, bool Duplicate);
+
+public sealed record LogEntry(int Partition, string EntryId, MessageEnvelopeBytes Payload, int DeliveryCount, DateTimeOffset AppendedAt);
+
+/// <summary>The serialized envelope; decoded lazily so a corrupt payload is a per-entry failure, not a read failure.</summary>
+public sealed record MessageEnvelopeBytes(byte[] Bytes)
+{
+    public MessageEnvelope Decode() => MessageEnvelope.Deserialize(Bytes);
+}
+
+public sealed record PartitionLag(int Partition, long Pending, DateTimeOffset? OldestAppendedAt);
+
+public sealed record DeadLetter(int Partition, string EntryId, Guid MessageId, string ErrorType, string ErrorMessage, int Attempts, DateTimeOffset DeadAt, byte[] Payload);
+
+public enum LoggedMessageState
+{
+    Pending,
+    DeadLettered,
+}
+
+public sealed record LoggedMessage(Guid MessageId, Guid ConversationId, Guid SenderId, DateTimeOffset AcceptedAt, LoggedMessageState State);

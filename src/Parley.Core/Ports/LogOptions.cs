@@ -1,0 +1,47 @@
+using Parley.Core.Partitioning;
+
+namespace Parley.Core.Ports;
+
+/// <summary>Settings under <c>Parley:Log</c> shared by every log engine (docs/configuration.md).</summary>
+public sealed class LogOptions
+{
+    public const string Section = "Parley:Log";
+
+    /// <summary>Number of partitions. Fixed for the life of a log: changing it would reorder conversations.</summary>
+    public int Partitions { get; set; } = Partitioner.DefaultPartitions;
+
+    /// <summary>Retries after the first attempt before an entry is dead-lettered.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>Deliveries an entry gets in all: the first attempt plus <see cref="MaxRetries"/>.</summary>
+    public int MaxDeliveries => MaxRetries + 1;
+
+    /// <summary>How long an idempotency key is remembered by the log; the store's unique key covers the rest.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Entries a worker takes in one batch.</summary>
+    public int BatchSize { get; set; } = 100;
+
+    public IEnumerable<string> Validate()
+    {
+        if (Partitions is < 1 or > Partitioner.MaxPartitions)
+        {
+            yield return $"{Section}:Partitions must be between 1 and {Partitioner.MaxPartitions} (was {Partitions}).";
+        }
+
+        if (MaxRetries is < 0 or > 100)
+        {
+            yield return $"{Section}:MaxRetries must be between 0 and 100 (was {MaxRetries}).";
+        }
+
+        if (IdempotencyWindow < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Section}:IdempotencyWindow must be at least 00:00:01 (was {IdempotencyWindow}).";
+        }
+
+        if (BatchSize is < 1 or > 10_000)
+        {
+            yield return $"{Section}:BatchSize must be between 1 and 10000 (was {BatchSize}).";
+        }
+    }
+}

@@ -1,0 +1,35 @@
+namespace Parley.Core.Ports;
+
+/// <summary>Top-level settings under <c>Parley</c>.</summary>
+public sealed class ParleyOptions
+{
+    public const string Section = "Parley";
+
+    /// <summary><c>Embedded</c> (SQLite + in-process log). The production engines arrive with their adapters.</summary>
+    public string Engine { get; set; } = Engines.Embedded;
+
+    /// <summary>Where embedded data and generated keys live; relative paths are taken from the working directory.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
+
+    public IEnumerable<string> Validate()
+    {
+        if (!Engines.All.Contains(Engine, StringComparer.OrdinalIgnoreCase))
+        {
+            yield return $"{Section}:Engine must be one of {string.Join(", ", Engines.All)} (was '{Engine}').";
+        }
+
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            yield return $"{Section}:DataDirectory must not be empty.";
+        }
+    }
+}
+
+public static class Engines
+{
+    public const string Embedded = "Embedded";
+
+    public static readonly IReadOnlyList<string> All = [Embedded];
+}

@@ -1,0 +1,120 @@
+using Parley.Core.Messaging;
+
+namespace Parley.Core.Ports;
+
+public sealed record UserRecord(Guid Id, string Username, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt);
+
+public sealed record RefreshTokenRecord(string TokenHash, Guid UserId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+
+public static class ConversationTypes
+{
+    public const string Direct = "direct";
+    public const string Group = "group";
+}
+
+public static class ConversationStatuses
+{
+    public const string Active = "active";
+    public const string Archived = "archived";
+    public const string Blocked = "blocked";
+}
+
+public static class ParticipantRoles
+{
+    public const string Owner = "owner";
+    public const string Admin = "admin";
+    public const string Moderator = "moderator";
+    public const string Member = "member";
+}
+
+public sealed record ConversationRecord(
+    Guid Id,
+    string Type,
+    string? Title,
+    string Status,
+    Guid CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastActivityAt,
+    long LastSequence);
+
+public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount);
+
+/// <summary>A conversation as one member sees it in their list.</summary>
+public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage);
+
+public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, ConversationCursor? Next);
+
+/// <summary>Keyset cursor over (last activity, id) descending: stable while conversations keep moving.</summary>
+public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
+{
+    public string Encode() => $"{LastActivityAt.ToUnixTimeMilliseconds()}_{Id:N}";
+
+    public static ConversationCursor? TryDecode(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        var parts = text.Split('_');
+        return parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            && Guid.TryParseExact(parts[1], "N", out var id)
+            ? new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id)
+            : null;
+    }
+}
+
+public sealed record StoredMessage(
+    Guid Id,
+    Guid ConversationId,
+    long Sequence,
+    Guid SenderId,
+    string Type,
+    string Content,
+    string? Metadata,
+    string? ClientMessageId,
+    string ContentHash,
+    int Size,
+    Guid CorrelationId,
+    DateTimeOffset AcceptedAt,
+    DateTimeOffset StoredAt);
+
+public enum PersistOutcome
+{
+    /// <summary>A new row: the message got its sequence and must be fanned out.</summary>
+    Inserted,
+
+    /// <summary>Already stored (a replayed entry or a duplicate key): nothing changed, no fanout.</summary>
+    Duplicate,
+
+    /// <summary>Can never be stored (e.g. the conversation no longer exists): dead-letter it.</summary>
+    Rejected,
+}
+
+public sealed record PersistResult(MessageEnvelope Envelope, PersistOutcome Outcome, StoredMessage? Message, IReadOnlyList<Guid> MemberIds, string? RejectReason)
+{
+    public static PersistResult Rejected(MessageEnvelope envelope, string reason) => new(envelope, PersistOutcome.Rejected, null, [], reason);
+}
+
+/// <summary>History query by sequence: both bounds exclusive; with neither, the newest page.</summary>
+public sealed record HistoryQuery(long? Before, long? After, int Limit);
+
+public sealed record MessagePage(IReadOnlyList<StoredMessage> Items, bool HasMore);
+
+public enum ReceiptKind
+{
+    Delivered,
+    Read,
+}
+
+/// <summary>The outcome of moving a member's watermark; <see cref="Advanced"/> is false for a no-op.</summary>
+public sealed record ReceiptUpdate(Guid ConversationId, Guid UserId, ReceiptKind Kind, ReceiptWatermarks Watermarks, long UnreadCount, bool Advanced);
+
+public sealed record MessageStatusRecord(StoredMessage Message, int RecipientCount, int DeliveredCount, int ReadCount)
+{
+    /// <summary>Delivered or read once every recipient is; a conversation with no other member stays sent.</summary>
+    public MessageState State =>
+        RecipientCount > 0 && ReadCount >= RecipientCount ? MessageState.Read
+        : RecipientCount > 0 && DeliveredCount >= RecipientCount ? MessageState.Delivered
+        : MessageState.Sent;
+}

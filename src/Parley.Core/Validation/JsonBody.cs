@@ -1,0 +1,205 @@
+using System.Text;
+using System.Text.Json;
+using Parley.Core.Errors;
+
+namespace Parley.Core.Validation;
+
+/// <summary>
+/// Reads a request object field by field so every mistake maps to one precise, documented error
+/// (missing, wrong type, too long, invalid value) instead of a generic binder failure.
+/// </summary>
+public readonly struct JsonBody
+{
+    private readonly JsonElement _root;
+
+    private JsonBody(JsonElement root) => _root = root;
+
+    public static JsonBody Parse(ReadOnlyMemory<byte> utf8)
+    {
+        if (utf8.IsEmpty)
+        {
+            throw Errors.Errors.InvalidJson("the body is empty").ToException();
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException ex)
+        {
+            throw Errors.Errors.InvalidJson(ex.Message).ToException();
+        }
+
+        // The document is small and short-lived; cloning detaches it from the pooled buffer.
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw Errors.Errors.InvalidSchema("The request body must be a JSON object").ToException();
+            }
+
+            return new JsonBody(doc.RootElement.Clone());
+        }
+    }
+
+    private bool TryGet(string field, out JsonElement value)
+    {
+        if (_root.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    public string RequireString(string field, int maxLength, int minLength = 1) =>
+        OptionalString(field, maxLength, minLength) ?? throw Errors.Errors.MissingField(field).ToException();
+
+    public string? OptionalString(string field, int maxLength, int minLength = 1)
+    {
+        if (!TryGet(field, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw Errors.Errors.WrongType(field, "a string").ToException();
+        }
+
+        var text = value.GetString()!;
+        if (text.Length > maxLength)
+        {
+            throw Errors.Errors.TooLong(field, maxLength, text.Length).ToException();
+        }
+
+        if (text.Length < minLength || string.IsNullOrWhiteSpace(text) && minLength > 0)
+        {
+            throw Errors.Errors.InvalidValue(field, minLength <= 1 ? "must not be empty" : $"must be at least {minLength} characters").ToException();
+        }
+
+        return text;
+    }
+
+    /// <summary>A string limited by its UTF-8 size, which is what storage and the wire pay for.</summary>
+    public string RequireUtf8String(string field, int maxBytes)
+    {
+        if (!TryGet(field, out var value))
+        {
+            throw Errors.Errors.MissingField(field).ToException();
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw Errors.Errors.WrongType(field, "a string").ToException();
+        }
+
+        var text = value.GetString()!;
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > maxBytes)
+        {
+            throw Errors.Errors.TooLong(field, maxBytes, bytes, "bytes").ToException();
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw Errors.Errors.InvalidValue(field, "must not be empty").ToException();
+        }
+
+        return text;
+    }
+
+    public Guid RequireGuid(string field) =>
+        OptionalGuid(field) ?? throw Errors.Errors.MissingField(field).ToException();
+
+    public Guid? OptionalGuid(string field)
+    {
+        if (!TryGet(field, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw Errors.Errors.WrongType(field, "a string (UUID)").ToException();
+        }
+
+        return Guid.TryParse(value.GetString(), out var id)
+            ? id
+            : throw Errors.Errors.InvalidValue(field, "must be a UUID").ToException();
+    }
+
+    public long RequireInt64(string field, long min, long max)
+    {
+        if (!TryGet(field, out var value))
+        {
+            throw Errors.Errors.MissingField(field).ToException();
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            throw Errors.Errors.WrongType(field, "an integer").ToException();
+        }
+
+        return number < min || number > max
+            ? throw Errors.Errors.InvalidValue(field, $"must be between {min} and {max}").ToException()
+            : number;
+    }
+
+    public IReadOnlyList<Guid> RequireGuidArray(string field, int maxItems)
+    {
+        if (!TryGet(field, out var value))
+        {
+            throw Errors.Errors.MissingField(field).ToException();
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw Errors.Errors.WrongType(field, "an array of UUID strings").ToException();
+        }
+
+        var count = value.GetArrayLength();
+        if (count > maxItems)
+        {
+            throw Errors.Errors.TooLong(field, maxItems, count, "items").ToException();
+        }
+
+        var result = new List<Guid>(count);
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                throw Errors.Errors.WrongType(field, "an array of UUID strings").ToException();
+            }
+
+            if (!Guid.TryParse(item.GetString(), out var id))
+            {
+                throw Errors.Errors.InvalidRecipient($"'{item.GetString()}' in {field} is not a user id").With("field", field).ToException();
+            }
+
+            result.Add(id);
+        }
+
+        return result;
+    }
+
+    /// <summary>An optional JSON object, returned as its raw JSON text and limited in size.</summary>
+    public string? OptionalObjectJson(string field, int maxBytes)
+    {
+        if (!TryGet(field, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw Errors.Errors.WrongType(field, "a JSON object").ToException();
+        }
+
+        var json = value.GetRawText();
+        var bytes = Encoding.UTF8.GetByteCount(json);
+        return bytes > maxBytes ? throw Errors.Errors.TooLong(field, maxBytes, bytes, "bytes").ToException() : json;
+    }
+}

@@ -1,0 +1,44 @@
+namespace Parley.Server.Hosting;
+
+/// <summary>Every log line the server writes, with stable event ids (docs/operations.md lists them).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Parley started: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions")]
+    public static partial void Started(ILogger logger, string engine, string dataDirectory, int partitions);
+
+    [LoggerMessage(1001, LogLevel.Information, "Generated a new JWT signing key {KeyId} in {Path}")]
+    public static partial void SigningKeyGenerated(ILogger logger, string keyId, string path);
+
+    [LoggerMessage(1100, LogLevel.Error, "Unhandled error on {Method} {Path}")]
+    public static partial void UnhandledRequestError(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(1101, LogLevel.Warning, "Log append failed for conversation {ConversationId} (correlation {CorrelationId})")]
+    public static partial void AppendFailed(ILogger logger, Exception exception, Guid conversationId, Guid correlationId);
+
+    [LoggerMessage(1200, LogLevel.Warning, "Consumer loop {Loop} failed {Failures} time(s) in a row; retrying in {Delay}")]
+    public static partial void LoopIterationFailed(ILogger logger, Exception exception, string loop, int failures, TimeSpan delay);
+
+    [LoggerMessage(1201, LogLevel.Error, "Consumer loop {Loop} is faulted after {Failures} consecutive failures; it keeps retrying")]
+    public static partial void LoopFaulted(ILogger logger, string loop, int failures);
+
+    [LoggerMessage(1202, LogLevel.Information, "Consumer loop {Loop} recovered after {Failures} failure(s)")]
+    public static partial void LoopRecovered(ILogger logger, string loop, int failures);
+
+    [LoggerMessage(1203, LogLevel.Information, "Consumer loop {Loop} stopped")]
+    public static partial void LoopStopped(ILogger logger, string loop);
+
+    [LoggerMessage(1300, LogLevel.Warning, "Persisting entry {EntryId} of partition {Partition} failed (delivery {Delivery}, correlation {CorrelationId})")]
+    public static partial void PersistAttemptFailed(ILogger logger, Exception exception, string entryId, int partition, int delivery, Guid? correlationId);
+
+    [LoggerMessage(1301, LogLevel.Error, "Dead-lettered entry {EntryId} of partition {Partition} after {Deliveries} deliveries: {ErrorType}: {Error} (correlation {CorrelationId})")]
+    public static partial void DeadLettered(ILogger logger, string entryId, int partition, int deliveries, string errorType, string error, Guid? correlationId);
+
+    [LoggerMessage(1302, LogLevel.Debug, "Message {MessageId} was already stored; skipping fanout (correlation {CorrelationId})")]
+    public static partial void PersistDuplicate(ILogger logger, Guid messageId, Guid correlationId);
+
+    [LoggerMessage(1400, LogLevel.Warning, "Fanout of message {MessageId} failed (correlation {CorrelationId}); clients recover it from history")]
+    public static partial void FanoutFailed(ILogger logger, Exception exception, Guid messageId, Guid correlationId);
+
+    [LoggerMessage(1401, LogLevel.Warning, "Receipt notification for conversation {ConversationId} failed")]
+    public static partial void ReceiptNotifyFailed(ILogger logger, Exception exception, Guid conversationId);
+}

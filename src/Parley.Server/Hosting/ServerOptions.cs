@@ -1,0 +1,105 @@
+namespace Parley.Server.Hosting;
+
+/// <summary>Input limits under <c>Parley:Limits</c> (S6).</summary>
+public sealed class LimitsOptions
+{
+    public const string Section = "Parley:Limits";
+
+    public int MaxContentBytes { get; set; } = 10 * 1024;
+    public int MaxMetadataBytes { get; set; } = 4 * 1024;
+    public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
+    public int MaxClientMessageIdLength { get; set; } = 255;
+    public int MaxGroupMembers { get; set; } = 1000;
+    public int MaxTitleLength { get; set; } = 200;
+    public int MaxPageSize { get; set; } = 200;
+    public int DefaultPageSize { get; set; } = 50;
+    public long MaxRealtimeFrameBytes { get; set; } = 512 * 1024;
+
+    public IEnumerable<string> Validate()
+    {
+        if (MaxContentBytes is < 1 or > 1024 * 1024)
+        {
+            yield return $"{Section}:MaxContentBytes must be between 1 and 1048576 (was {MaxContentBytes}).";
+        }
+
+        if (MaxRequestBodyBytes < MaxContentBytes + MaxMetadataBytes)
+        {
+            yield return $"{Section}:MaxRequestBodyBytes ({MaxRequestBodyBytes}) must be at least MaxContentBytes + MaxMetadataBytes ({MaxContentBytes + MaxMetadataBytes}).";
+        }
+
+        if (MaxGroupMembers is < 2 or > 100_000)
+        {
+            yield return $"{Section}:MaxGroupMembers must be between 2 and 100000 (was {MaxGroupMembers}).";
+        }
+
+        if (DefaultPageSize < 1 || MaxPageSize < DefaultPageSize)
+        {
+            yield return $"{Section}:DefaultPageSize must be at least 1 and at most MaxPageSize (was {DefaultPageSize} / {MaxPageSize}).";
+        }
+
+        if (MaxRealtimeFrameBytes < 1024)
+        {
+            yield return $"{Section}:MaxRealtimeFrameBytes must be at least 1024 (was {MaxRealtimeFrameBytes}).";
+        }
+    }
+}
+
+/// <summary>Token settings under <c>Parley:Auth</c> (M1).</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Parley:Auth";
+
+    public string Issuer { get; set; } = "parley";
+    public string Audience { get; set; } = "parley";
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>PBKDF2 iterations for password hashes; lower only for tests.</summary>
+    public int PasswordIterations { get; set; } = 100_000;
+
+    public IEnumerable<string> Validate()
+    {
+        if (AccessTokenLifetime < TimeSpan.FromSeconds(10) || AccessTokenLifetime > TimeSpan.FromDays(1))
+        {
+            yield return $"{Section}:AccessTokenLifetime must be between 00:00:10 and 1.00:00:00 (was {AccessTokenLifetime}).";
+        }
+
+        if (RefreshTokenLifetime <= AccessTokenLifetime)
+        {
+            yield return $"{Section}:RefreshTokenLifetime must be longer than AccessTokenLifetime (was {RefreshTokenLifetime}).";
+        }
+
+        if (PasswordIterations < 1000)
+        {
+            yield return $"{Section}:PasswordIterations must be at least 1000 (was {PasswordIterations}).";
+        }
+
+        if (string.IsNullOrWhiteSpace(Issuer) || string.IsNullOrWhiteSpace(Audience))
+        {
+            yield return $"{Section}:Issuer and {Section}:Audience must not be empty.";
+        }
+    }
+}
+
+/// <summary>Per-user and per-client rates under <c>Parley:RateLimits</c> (S5).</summary>
+public sealed class RateLimitOptions
+{
+    public const string Section = "Parley:RateLimits";
+
+    /// <summary>Sustained messages a user may send per second (REST and realtime together).</summary>
+    public int MessagesPerSecond { get; set; } = 50;
+
+    /// <summary>How many messages a user may send in a burst above the sustained rate.</summary>
+    public int MessageBurst { get; set; } = 200;
+
+    /// <summary>Register / login / refresh attempts per client address per minute.</summary>
+    public int AuthPerMinute { get; set; } = 600;
+
+    public IEnumerable<string> Validate()
+    {
+        if (MessagesPerSecond < 1 || MessageBurst < 1 || AuthPerMinute < 1)
+        {
+            yield return $"{Section}:MessagesPerSecond, MessageBurst and AuthPerMinute must all be at least 1.";
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http.Features;
+using Parley.Core.Errors;
+using Parley.Core.Validation;
+
+namespace Parley.Server.Http;
+
+public static class JsonRequest
+{
+    /// <summary>Reads the body as one JSON object: 415 for a non-JSON content type, 413 past the size limit, 400 for bad JSON.</summary>
+    public static async Task<JsonBody> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            throw Errors.UnsupportedMediaType(request.ContentType).ToException();
+        }
+
+        var max = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        if (max is not null && request.ContentLength > max)
+        {
+            throw Errors.PayloadTooLarge(max.Value).ToException();
+        }
+
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 1024, 64 * 1024) + 1);
+        while (true)
+        {
+            var read = await request.Body.ReadAsync(buffer.GetMemory(4096), cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            buffer.Advance(read);
+        }
+
+        return JsonBody.Parse(buffer.WrittenMemory);
+    }
+
+    public static Guid RouteId(string value, string field) =>
+        Guid.TryParse(value, out var id) ? id : throw Errors.InvalidValue(field, "must be a UUID").ToException();
+
+    public static long? QueryInt64(HttpRequest request, string name, long min, long max)
+    {
+        var raw = request.Query[name];
+        if (raw.Count == 0 || string.IsNullOrEmpty(raw[0]))
+        {
+            return null;
+        }
+
+        if (raw.Count > 1 || !long.TryParse(raw[0], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            throw Errors.WrongType(name, "an integer").ToException();
+        }
+
+        return value < min || value > max ? throw Errors.InvalidValue(name, $"must be between {min} and {max}").ToException() : value;
+    }
+}

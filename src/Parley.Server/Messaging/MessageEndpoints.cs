@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Options;
+using Parley.Core.Errors;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
+using Parley.Server.Auth;
+using Parley.Server.Conversations;
+using Parley.Server.Hosting;
+using Parley.Server.Http;
+using Parley.Server.Realtime;
+
+namespace Parley.Server.Messaging;
+
+public static class MessageEndpoints
+{
+    public sealed record SendMessageBody(string Content, string? Type, string? ClientMessageId, object? Metadata);
+    public sealed record ReadBody(long UpToSequence);
+
+    public static void MapMessageEndpoints(this IEndpointRouteBuilder app)
+    {
+        var conversations = app.MapGroup("/api/v1/conversations/{id}").RequireAuthorization().WithTags("Messages");
+        conversations.MapPost("/messages", SendAsync).Accepts<SendMessageBody>("application/json").Produces<SendAck>(StatusCodes.Status202Accepted);
+        conversations.MapGet("/messages", HistoryAsync).Produces<MessagePageView>();
+        conversations.MapPost("/read", ReadAsync).Accepts<ReadBody>("application/json").Produces<ReceiptView>();
+        app.MapGet("/api/v1/messages/{id}/status", StatusAsync).RequireAuthorization().WithTags("Messages").Produces<MessageStatusView>();
+    }
+
+    private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
+    {
+        var sender = CurrentUser.Id(request.HttpContext.User);
+        var conversationId = JsonRequest.RouteId(id, "conversationId");
+        var body = await JsonRequest.ReadAsync(request, ct);
+        var ack = await ingress.SendAsync(sender, SendMessageRequest.FromJson(conversationId, body), ct);
+        return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> HistoryAsync(string id, HttpRequest request, IMessageStore messages, MembershipCache membership, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var conversationId = JsonRequest.RouteId(id, "conversationId");
+        var before = JsonRequest.QueryInt64(request, "before", 1, long.MaxValue);
+        var after = JsonRequest.QueryInt64(request, "after", 0, long.MaxValue);
+        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
+        await membership.RequireMemberAsync(conversationId, me, ct);
+
+        var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit), ct);
+        var items = page.Items.Select(MessageView.From).ToList();
+        var forward = after is not null;
+        return Results.Ok(new MessagePageView(
+            items,
+            page.HasMore,
+            NextBefore: !forward && page.HasMore && items.Count > 0 ? items[0].Sequence : null,
+            NextAfter: forward && page.HasMore && items.Count > 0 ? items[^1].Sequence : null));
+    }
+
+    private static async Task<IResult> ReadAsync(string id, HttpRequest request, IMessageStore messages, MembershipCache membership, RealtimeNotifier notifier, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var conversationId = JsonRequest.RouteId(id, "conversationId");
+        var body = await JsonRequest.ReadAsync(request, ct);
+        var upTo = body.RequireInt64("upToSequence", 0, long.MaxValue);
+        await membership.RequireMemberAsync(conversationId, me, ct);
+        var update = await messages.AdvanceReceiptAsync(conversationId, me, ReceiptKind.Read, upTo, ct)
+            ?? throw Errors.NotMember(conversationId).ToException();
+        await notifier.ReceiptAsync(update, ct);
+        return Results.Ok(ReceiptView.From(update));
+    }
+
+    private static async Task<IResult> StatusAsync(string id, HttpContext context, IMessageStore messages, IMessageLog log, MembershipCache membership, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var status = await messages.GetMessageStatusAsync(messageId, ct);
+        if (status is not null)
+        {
+            await RequireVisibleAsync(status.Message.ConversationId);
+            var m = status.Message;
+            return Results.Ok(new MessageStatusView(m.Id, m.ConversationId, status.State.ToWire(), m.Sequence, m.AcceptedAt, m.StoredAt,
+                status.RecipientCount, status.DeliveredCount, status.ReadCount));
+        }
+
+        var logged = await log.FindAsync(messageId, ct) ?? throw Errors.MessageNotFound(messageId).ToException();
+        await RequireVisibleAsync(logged.ConversationId);
+        var state = logged.State == LoggedMessageState.DeadLettered ? MessageState.Failed : MessageState.Pending;
+        return Results.Ok(new MessageStatusView(logged.MessageId, logged.ConversationId, state.ToWire(), null, logged.AcceptedAt, null, 0, 0, 0));
+
+        async Task RequireVisibleAsync(Guid conversationId)
+        {
+            try
+            {
+                await membership.RequireMemberAsync(conversationId, me, ct);
+            }
+            catch (ParleyException)
+            {
+                // Someone else's message: do not confirm it exists.
+                throw Errors.MessageNotFound(messageId).ToException();
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Parley.Core.Errors;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
+using Parley.Server.Conversations;
+using Parley.Server.Hosting;
+
+namespace Parley.Server.Messaging;
+
+/// <summary>
+/// The hot path (P1): rate limit → validate → authorize (cached) → idempotency key → append to the log →
+/// pending ack. It never writes to the store; the delivery workers do that.
+/// </summary>
+public sealed class MessageIngress(
+    IMessageLog log,
+    MembershipCache membership,
+    SendRateLimiter rateLimiter,
+    IOptions<LimitsOptions> limits,
+    TimeProvider time,
+    ILogger<MessageIngress> logger)
+{
+    public async Task<SendAck> SendAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
+    {
+        rateLimiter.Acquire(senderId);
+        var l = limits.Value;
+        request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
+
+        var conversation = await membership.RequireMemberAsync(request.ConversationId, senderId, cancellationToken);
+        if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
+        {
+            throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();
+        }
+
+        // Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.
+        var now = time.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        var envelope = new MessageEnvelope
+        {
+            MessageId = Guid.CreateVersion7(now),
+            ConversationId = request.ConversationId,
+            SenderId = senderId,
+            Type = request.Type,
+            Content = request.Content,
+            Metadata = request.Metadata,
+            ClientMessageId = request.ClientMessageId,
+            IdempotencyKey = IdempotencyKeys.For(request.ConversationId, senderId, request.ClientMessageId, request.Type, request.Content, now),
+            CorrelationId = Guid.CreateVersion7(now),
+            AcceptedAt = now,
+            TraceParent = Activity.Current?.Id,
+        };
+
+        AppendResult appended;
+        try
+        {
+            appended = await log.AppendAsync(envelope, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.AppendFailed(logger, ex, envelope.ConversationId, envelope.CorrelationId);
+            throw Errors.EnqueueFailed().ToException();
+        }
+
+        return new SendAck(
+            appended.MessageId,
+            appended.CorrelationId,
+            Core.Messaging.MessageState.Pending.ToWire(),
+            appended.AcceptedAt,
+            envelope.IdempotencyKey,
+            appended.Duplicate,
+            $"/api/v1/messages/{appended.MessageId}/status",
+            appended.Partition);
+    }
+}
+
+/// <summary>Per-user token bucket shared by every send path, so REST and realtime cannot be combined to exceed it.</summary>
+public sealed class SendRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<Guid> _limiter;
+
+    public SendRateLimiter(IOptions<RateLimitOptions> options)
+    {
+        var o = options.Value;
+        _limiter = PartitionedRateLimiter.Create<Guid, Guid>(user => RateLimitPartition.GetTokenBucketLimiter(user, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = o.MessageBurst,
+            TokensPerPeriod = o.MessagesPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    public void Acquire(Guid userId)
+    {
+        using var lease = _limiter.AttemptAcquire(userId);
+        if (!lease.IsAcquired)
+        {
+            var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+            throw Errors.RateLimited(retryAfter).ToException();
+        }
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}

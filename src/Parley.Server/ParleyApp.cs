@@ -1,0 +1,197 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Parley.Core.Errors;
+using Parley.Core.Ports;
+using Parley.Server.Auth;
+using Parley.Server.Conversations;
+using Parley.Server.Hosting;
+using Parley.Server.Http;
+using Parley.Server.Messaging;
+using Parley.Server.Pipeline;
+using Parley.Server.Realtime;
+using Parley.Sqlite;
+
+namespace Parley.Server;
+
+/// <summary>Composition of the server: what Program.cs runs and what the tests host in-process.</summary>
+public static class ParleyApp
+{
+    /// <param name="configure">Runs after Parley's registrations, so a host (or a test) can override any of them.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddParley();
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapParley();
+        return app;
+    }
+
+    public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        AddValidated<ParleyOptions>(builder, ParleyOptions.Section, o => o.Validate());
+        AddValidated<LogOptions>(builder, LogOptions.Section, o => o.Validate());
+        AddValidated<LimitsOptions>(builder, LimitsOptions.Section, o => o.Validate());
+        AddValidated<AuthOptions>(builder, AuthOptions.Section, o => o.Validate());
+        AddValidated<RateLimitOptions>(builder, RateLimitOptions.Section, o => o.Validate());
+
+        var engine = builder.Configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.Engine)}"] ?? Engines.Embedded;
+        if (string.Equals(engine, Engines.Embedded, StringComparison.OrdinalIgnoreCase))
+        {
+            builder.AddParleySqlite();
+        }
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddMemoryCache();
+        services.AddProblemDetails();
+        services.AddOpenApi();
+
+        services.AddSingleton(sp => new SigningKeys(
+            Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "keys"),
+            sp.GetRequiredService<ILogger<SigningKeys>>()));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
+        services.AddOptions<PasswordHasherOptions>().Configure<IOptions<AuthOptions>>((o, auth) => o.IterationCount = auth.Value.PasswordIterations);
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<SigningKeys, IOptions<AuthOptions>>(ConfigureJwt);
+        services.AddAuthorization();
+
+        services.AddRateLimiter(o =>
+        {
+            o.AddPolicy(AuthEndpoints.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.AuthPerMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                }));
+            o.OnRejected = (context, _) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(60);
+                return new ValueTask(Problems.WriteAsync(context.HttpContext, Errors.RateLimited(retryAfter)));
+            };
+        });
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((k, l) => k.Limits.MaxRequestBodySize = l.Value.MaxRequestBodyBytes);
+
+        services.AddSignalR().AddMessagePackProtocol();
+        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) =>
+        {
+            h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes;
+            h.AddFilter<ParleyHubFilter>();
+        });
+        services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
+
+        services.AddSingleton<MembershipCache>();
+        services.AddSingleton<SendRateLimiter>();
+        services.AddSingleton<MessageIngress>();
+        services.AddSingleton<RealtimeNotifier>();
+        services.AddSingleton<ConsumerLoopRegistry>();
+        services.AddSingleton<DeliveryPipeline>();
+        services.AddHostedService<DeliveryWorker>();
+
+        services.AddHealthChecks()
+            .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
+            .AddCheck<LogHealthCheck>("log", tags: ["ready"])
+            .AddCheck<ConsumerLoopsHealthCheck>("consumers", tags: ["ready"]);
+        return builder;
+    }
+
+    public static WebApplication MapParley(this WebApplication app)
+    {
+        app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.Use(static (context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            return next(context);
+        });
+        app.UseStatusCodePages(static context => context.HttpContext.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => Problems.WriteAsync(context.HttpContext, Errors.RouteNotFound(context.HttpContext.Request.Path)),
+            StatusCodes.Status405MethodNotAllowed => Problems.WriteAsync(context.HttpContext, Errors.MethodNotAllowed(context.HttpContext.Request.Method)),
+            StatusCodes.Status401Unauthorized => Problems.WriteAsync(context.HttpContext, Errors.Unauthenticated()),
+            StatusCodes.Status413PayloadTooLarge => Problems.WriteAsync(context.HttpContext, Errors.PayloadTooLarge(0)),
+            StatusCodes.Status415UnsupportedMediaType => Problems.WriteAsync(context.HttpContext, Errors.UnsupportedMediaType(context.HttpContext.Request.ContentType)),
+            _ => Task.CompletedTask,
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapAuthEndpoints();
+        app.MapConversationEndpoints();
+        app.MapMessageEndpoints();
+        app.MapHub<ChatHub>(ChatHub.Path);
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var options = app.Services.GetRequiredService<IOptions<ParleyOptions>>().Value;
+            Log.Started(logger, options.Engine, options.ResolvedDataDirectory, app.Services.GetRequiredService<IOptions<LogOptions>>().Value.Partitions);
+        });
+        return app;
+    }
+
+    private static void ConfigureJwt(JwtBearerOptions jwt, SigningKeys keys, IOptions<AuthOptions> auth)
+    {
+        jwt.MapInboundClaims = false;
+        jwt.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidIssuer = auth.Value.Issuer,
+            ValidAudience = auth.Value.Audience,
+            IssuerSigningKeys = keys.ValidationKeys,
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+            ClockSkew = TimeSpan.FromSeconds(30),
+            NameClaimType = "sub",
+        };
+        jwt.Events = new JwtBearerEvents
+        {
+            OnMessageReceived = context =>
+            {
+                // Browsers cannot set headers on WebSockets; the hub takes the token from the query string.
+                var token = context.Request.Query["access_token"];
+                if (!string.IsNullOrEmpty(token) && context.HttpContext.Request.Path.StartsWithSegments("/hubs", StringComparison.Ordinal))
+                {
+                    context.Token = token;
+                }
+
+                return Task.CompletedTask;
+            },
+            OnChallenge = async context =>
+            {
+                context.HandleResponse();
+                var reason = context.AuthenticateFailure is SecurityTokenExpiredException ? "The access token has expired" : null;
+                await Problems.WriteAsync(context.HttpContext, Errors.Unauthenticated(reason));
+            },
+        };
+    }
+
+    private static void AddValidated<T>(WebApplicationBuilder builder, string section, Func<T, IEnumerable<string>> validate)
+        where T : class
+    {
+        builder.Services.AddOptions<T>().Bind(builder.Configuration.GetSection(section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<T>>(new DelegateValidator<T>(validate));
+    }
+
+    private sealed class DelegateValidator<T>(Func<T, IEnumerable<string>> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            var failures = validate(options).ToList();
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using Parley.Core.Ports;
+
+namespace Parley.Server.Pipeline;
+
+/// <summary>One consumer loop per log partition, each reading batches and handing them to the pipeline.</summary>
+public sealed class DeliveryWorker(
+    IMessageLog log,
+    DeliveryPipeline pipeline,
+    ConsumerLoopRegistry loops,
+    IOptions<LogOptions> options,
+    TimeProvider time,
+    ILogger<DeliveryWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>Stable per node, so a restarted node takes back what it left pending.</summary>
+    public static string ConsumerName => Environment.MachineName;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, log.PartitionCount).Select(partition =>
+        {
+            var loop = loops.Create($"delivery-{partition}", logger, time);
+            return Task.Run(() => loop.RunAsync(ct => IterateAsync(partition, ct), stoppingToken), CancellationToken.None);
+        }));
+
+    private async Task IterateAsync(int partition, CancellationToken stoppingToken)
+    {
+        var entries = await log.ReadAsync(partition, ConsumerName, options.Value.BatchSize, ReadWait, stoppingToken);
+        if (entries.Count > 0)
+        {
+            // Not cancellable: a batch that was read is finished (stored and acked) before shutdown completes.
+            await pipeline.ProcessAsync(partition, entries);
+        }
+    }
+}

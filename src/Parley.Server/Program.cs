@@ -1,0 +1,3 @@
+using Parley.Server;
+
+ParleyApp.Build(args).Run();

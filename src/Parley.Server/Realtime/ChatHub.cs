@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Parley.Core.Errors;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
+using Parley.Server.Auth;
+using Parley.Server.Conversations;
+using Parley.Server.Messaging;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>The realtime endpoint at /hubs/chat (X2). Every method is authenticated and membership-checked.</summary>
+[Authorize]
+public sealed class ChatHub(MessageIngress ingress, IMessageStore messages, MembershipCache membership, RealtimeNotifier notifier) : Hub
+{
+    public const string Path = "/hubs/chat";
+
+    /// <summary>Sends a message exactly as POST /conversations/{id}/messages does and returns the same ack.</summary>
+    public Task<SendAck> SendMessage(HubSendMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.ConversationId == Guid.Empty)
+        {
+            throw Errors.MissingField("conversationId").ToException();
+        }
+
+        var request = new SendMessageRequest(
+            message.ConversationId,
+            message.Content ?? throw Errors.MissingField("content").ToException(),
+            message.Type ?? MessageTypes.Text,
+            message.ClientMessageId,
+            message.Metadata);
+        return ingress.SendAsync(CurrentUser.Id(Context.User), request, Context.ConnectionAborted);
+    }
+
+    /// <summary>A device confirms it has everything in the conversation up to <paramref name="sequence"/>.</summary>
+    public Task<ReceiptView> AckDelivered(Guid conversationId, long sequence) => AdvanceAsync(conversationId, ReceiptKind.Delivered, sequence);
+
+    /// <summary>The user has read the conversation up to <paramref name="upToSequence"/>.</summary>
+    public Task<ReceiptView> MarkRead(Guid conversationId, long upToSequence) => AdvanceAsync(conversationId, ReceiptKind.Read, upToSequence);
+
+    private async Task<ReceiptView> AdvanceAsync(Guid conversationId, ReceiptKind kind, long upTo)
+    {
+        if (upTo < 0)
+        {
+            throw Errors.InvalidValue(kind == ReceiptKind.Read ? "upToSequence" : "sequence", "must not be negative").ToException();
+        }
+
+        var me = CurrentUser.Id(Context.User);
+        await membership.RequireMemberAsync(conversationId, me, Context.ConnectionAborted);
+        var update = await messages.AdvanceReceiptAsync(conversationId, me, kind, upTo, Context.ConnectionAborted)
+            ?? throw Errors.NotMember(conversationId).ToException();
+        await notifier.ReceiptAsync(update, Context.ConnectionAborted);
+        return ReceiptView.From(update);
+    }
+}
+
+/// <summary>Turns Parley rejections into HubExceptions whose message starts with the stable code ("CODE: message").</summary>
+public sealed class ParleyHubFilter : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (ParleyException ex)
+        {
+            throw new HubException($"{ex.Error.Code}: {ex.Error.Message}");
+        }
+    }
+}

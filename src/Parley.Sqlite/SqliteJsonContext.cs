@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace Parley.Sqlite;
+
+[JsonSerializable(typeof(long[]))]
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class SqliteJsonContext : JsonSerializerContext;

@@ -1,0 +1,219 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Parley.Server.Tests.Infrastructure;
+
+public sealed record Session(Guid UserId, string Username, string AccessToken, string RefreshToken);
+
+public sealed record Ack(Guid MessageId, Guid CorrelationId, string State, DateTimeOffset AcceptedAt, string IdempotencyKey, bool IdempotentHit, string StatusUrl, int Partition);
+
+public sealed record Message(Guid Id, Guid ConversationId, long Sequence, Guid SenderId, string Type, string Content, JsonElement? Metadata, string? ClientMessageId, Guid CorrelationId);
+
+public sealed record MessagePage(List<Message> Items, bool HasMore, long? NextBefore, long? NextAfter);
+
+public sealed record Conversation(Guid Id, string Type, string? Title, string Status, long LastSequence, List<Guid> MemberIds, long UnreadCount, Message? LastMessage);
+
+public sealed record ConversationPage(List<Conversation> Items, string? NextCursor);
+
+public sealed record Receipt(Guid ConversationId, Guid UserId, string State, long UpToSequence, long LastDeliveredSequence, long LastReadSequence, long UnreadCount);
+
+public sealed record MessageStatus(Guid MessageId, Guid ConversationId, string State, long? Sequence, int RecipientCount, int DeliveredCount, int ReadCount);
+
+public sealed record Problem(int Status, string Code, string Detail, JsonElement? Details);
+
+/// <summary>A thin REST + SignalR client over the real wire protocol, used by every end-to-end test.</summary>
+public sealed class ParleyClient(Uri baseAddress) : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+
+    public HttpClient Http { get; } = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    public Uri BaseAddress => baseAddress;
+
+    public async Task<Session> SignUpAsync(string? prefix = null)
+    {
+        var username = (prefix ?? "u") + Guid.NewGuid().ToString("N")[..16];
+        var register = await Http.PostAsJsonAsync("/api/v1/auth/register", new { username, password = "correct horse" });
+        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        return await LoginAsync(username, "correct horse");
+    }
+
+    public async Task<Session> LoginAsync(string username, string password)
+    {
+        var login = await Http.PostAsJsonAsync("/api/v1/auth/login", new { username, password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var body = await login.Content.ReadFromJsonAsync<JsonElement>(Json);
+        return new Session(body.GetProperty("userId").GetGuid(), username, body.GetProperty("accessToken").GetString()!, body.GetProperty("refreshToken").GetString()!);
+    }
+
+    public Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, Session? as_, string? json = null, string contentType = "application/json")
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (as_ is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", as_.AccessToken);
+        }
+
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        }
+
+        return Http.SendAsync(request);
+    }
+
+    public async Task<T> OkAsync<T>(HttpMethod method, string path, Session? as_, object? body = null, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var response = await SendRawAsync(method, path, as_, body is null ? null : JsonSerializer.Serialize(body, Json));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{method} {path}: expected {(int)expected}, got {(int)response.StatusCode}: {text}");
+        return JsonSerializer.Deserialize<T>(text, Json)!;
+    }
+
+    public Task<Conversation> DirectAsync(Session me, Guid other) =>
+        OkAsync<Conversation>(HttpMethod.Post, "/api/v1/conversations", me, new { type = "direct", memberIds = new[] { other } }, HttpStatusCode.Created);
+
+    public Task<Conversation> GroupAsync(Session me, string title, params Guid[] members) =>
+        OkAsync<Conversation>(HttpMethod.Post, "/api/v1/conversations", me, new { type = "group", title, memberIds = members }, HttpStatusCode.Created);
+
+    public Task<Ack> SendAsync(Session me, Guid conversationId, string content, string? clientMessageId = null) =>
+        OkAsync<Ack>(HttpMethod.Post, $"/api/v1/conversations/{conversationId}/messages", me, new { content, clientMessageId }, HttpStatusCode.Accepted);
+
+    public Task<MessagePage> HistoryAsync(Session me, Guid conversationId, string query = "") =>
+        OkAsync<MessagePage>(HttpMethod.Get, $"/api/v1/conversations/{conversationId}/messages{query}", me);
+
+    /// <summary>Every stored message of the conversation, walking forward from the start.</summary>
+    public async Task<List<Message>> AllMessagesAsync(Session me, Guid conversationId)
+    {
+        var all = new List<Message>();
+        long after = 0;
+        while (true)
+        {
+            var page = await HistoryAsync(me, conversationId, $"?after={after}&limit=200");
+            all.AddRange(page.Items);
+            if (!page.HasMore)
+            {
+                return all;
+            }
+
+            after = page.Items[^1].Sequence;
+        }
+    }
+
+    public Task<ConversationPage> ConversationsAsync(Session me, string query = "") =>
+        OkAsync<ConversationPage>(HttpMethod.Get, $"/api/v1/conversations{query}", me);
+
+    public Task<Receipt> ReadAsync(Session me, Guid conversationId, long upTo) =>
+        OkAsync<Receipt>(HttpMethod.Post, $"/api/v1/conversations/{conversationId}/read", me, new { upToSequence = upTo });
+
+    public Task<MessageStatus> StatusAsync(Session me, Guid messageId) =>
+        OkAsync<MessageStatus>(HttpMethod.Get, $"/api/v1/messages/{messageId}/status", me);
+
+    /// <summary>Waits until the conversation holds at least <paramref name="count"/> stored messages.</summary>
+    public async Task<List<Message>> WaitForStoredAsync(Session me, Guid conversationId, int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var all = await AllMessagesAsync(me, conversationId);
+            if (all.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return all;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<Device> ConnectAsync(Session me, bool messagePack = false)
+    {
+        var builder = new HubConnectionBuilder()
+            .WithUrl(new Uri(baseAddress, "/hubs/chat"), o =>
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(me.AccessToken);
+                o.SkipNegotiation = true;
+                o.Transports = HttpTransportType.WebSockets;
+            });
+        if (messagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+
+        var device = new Device(me, builder.Build());
+        await device.Connection.StartAsync();
+        return device;
+    }
+
+    public void Dispose() => Http.Dispose();
+}
+
+/// <summary>One connected device: records every event it receives, in arrival order.</summary>
+public sealed class Device : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<Message> _messages = new();
+    private readonly ConcurrentQueue<Receipt> _receipts = new();
+
+    public Device(Session session, HubConnection connection)
+    {
+        Session = session;
+        Connection = connection;
+        connection.On<Message>("messageCreated", m => _messages.Enqueue(m));
+        connection.On<Receipt>("receipt", r => _receipts.Enqueue(r));
+    }
+
+    public Session Session { get; }
+
+    public HubConnection Connection { get; }
+
+    public IReadOnlyList<Message> Messages => [.. _messages];
+
+    public IReadOnlyList<Receipt> Receipts => [.. _receipts];
+
+    public async Task<IReadOnlyList<Message>> WaitForMessagesAsync(Func<IReadOnlyList<Message>, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!done(Messages) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return Messages;
+    }
+
+    public async Task<IReadOnlyList<Receipt>> WaitForReceiptsAsync(Func<IReadOnlyList<Receipt>, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!done(Receipts) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return Receipts;
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+}
+
+public static class ProblemAssert
+{
+    /// <summary>Asserts a Problem Details response with the given status and stable code.</summary>
+    public static async Task<Problem> IsAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {(int)status} {code}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonSerializer.Deserialize<Problem>(text, JsonSerializerOptions.Web)!;
+        Assert.Equal(code, problem.Code);
+        Assert.Equal((int)status, problem.Status);
+        Assert.False(string.IsNullOrWhiteSpace(problem.Detail));
+        return problem;
+    }
+}

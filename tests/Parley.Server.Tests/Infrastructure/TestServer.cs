@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A real Parley server (Kestrel on a loopback port) hosted in the test process, with its own data
+/// directory. Settings default to fast password hashing and generous rate limits; tests override them.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestServer(WebApplication app, string dataDirectory, Uri baseAddress)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string DataDirectory { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null, Action<IServiceCollection>? services = null)
+    {
+        dataDirectory ??= Directory.CreateTempSubdirectory("parley-server-").FullName;
+        var args = new List<string> { "--urls", "http://127.0.0.1:0", "--environment", "Testing" };
+        foreach (var (key, value) in DefaultSettings(dataDirectory).Concat(settings ?? new Dictionary<string, string?>()))
+        {
+            args.Add($"--{key}={value}");
+        }
+
+        var app = ParleyApp.Build([.. args], builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            services?.Invoke(builder.Services);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestServer(app, dataDirectory, new Uri(address));
+    }
+
+    public static Dictionary<string, string?> DefaultSettings(string dataDirectory) => new()
+    {
+        ["Parley:DataDirectory"] = dataDirectory,
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Parley.Server.Pipeline"] = "Error",
+        ["Parley:Auth:PasswordIterations"] = "1000",
+        ["Parley:RateLimits:MessagesPerSecond"] = "100000",
+        ["Parley:RateLimits:MessageBurst"] = "100000",
+        ["Parley:RateLimits:AuthPerMinute"] = "100000",
+    };
+
+    public ParleyClient Client() => new(BaseAddress);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: the OS temp cleaner takes what a lingering handle kept.
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One server for a whole test class; tests stay independent by registering their own users.</summary>
+public sealed class SharedServer : IAsyncLifetime
+{
+    private TestServer? _server;
+
+    public TestServer Server => _server ?? throw new InvalidOperationException("Not started");
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SharedServerCollection : ICollectionFixture<SharedServer>
+{
+    public const string Name = "shared server";
+}

@@ -1,0 +1,222 @@
+using Microsoft.AspNetCore.SignalR.Client;
+using Parley.Server.Tests.Infrastructure;
+
+namespace Parley.Server.Tests;
+
+/// <summary>The foundation's end-to-end promise, over real HTTP and real SignalR clients.</summary>
+[Collection(SharedServerCollection.Name)]
+public sealed class MessagingFlowTests(SharedServer fixture)
+{
+    private readonly ParleyClient _client = fixture.Server.Client();
+
+    [Fact]
+    public async Task Two_users_on_three_devices_each_get_every_message_once_in_sequence_order()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var bob = await _client.SignUpAsync("bob");
+        var conversation = await _client.DirectAsync(alice, bob.UserId);
+        await using var alicePhone = await _client.ConnectAsync(alice);
+        await using var aliceLaptop = await _client.ConnectAsync(alice, messagePack: true);
+        await using var bobPhone = await _client.ConnectAsync(bob);
+
+        // Alice sends over REST while Bob sends over the hub, interleaved.
+        var sends = new List<Task>();
+        for (var i = 0; i < 20; i++)
+        {
+            sends.Add(_client.SendAsync(alice, conversation.Id, $"a{i}", $"a{i}"));
+            sends.Add(bobPhone.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation.Id, content = $"b{i}", clientMessageId = $"b{i}" }));
+        }
+
+        await Task.WhenAll(sends);
+
+        foreach (var device in new[] { alicePhone, aliceLaptop, bobPhone })
+        {
+            var got = await device.WaitForMessagesAsync(m => m.Count >= 40);
+            Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), got.Select(m => m.Sequence));
+            Assert.Equal(40, got.Select(m => m.Id).Distinct().Count());
+            Assert.All(got, m => Assert.Equal(conversation.Id, m.ConversationId));
+        }
+
+        // Each sender's own messages kept their relative order, whichever transport carried them.
+        var stored = await _client.AllMessagesAsync(alice, conversation.Id);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"a{i}"), stored.Where(m => m.SenderId == alice.UserId).Select(m => m.Content).Order(StringComparer.Ordinal).OrderBy(c => int.Parse(c[1..], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(alicePhone.Messages.Select(m => m.Id), stored.Select(m => m.Id));
+        Assert.Equal(aliceLaptop.Messages.Select(m => m.Content), stored.Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task Receipts_unread_counts_and_status_move_from_sent_to_delivered_to_read()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var bob = await _client.SignUpAsync("bob");
+        var conversation = await _client.DirectAsync(alice, bob.UserId);
+        await using var aliceDevice = await _client.ConnectAsync(alice);
+        await using var bobDevice = await _client.ConnectAsync(bob);
+
+        var acks = new List<Ack>();
+        for (var i = 0; i < 5; i++)
+        {
+            acks.Add(await _client.SendAsync(alice, conversation.Id, $"hello {i}"));
+        }
+
+        Assert.All(acks, a => Assert.Equal("pending", a.State));
+        var received = await bobDevice.WaitForMessagesAsync(m => m.Count >= 5);
+        Assert.Equal(5, received.Count);
+        Assert.Equal("sent", (await _client.StatusAsync(alice, acks[4].MessageId)).State);
+
+        var bobList = await _client.ConversationsAsync(bob);
+        var summary = Assert.Single(bobList.Items, c => c.Id == conversation.Id);
+        Assert.Equal(5, summary.UnreadCount);
+        Assert.Equal("hello 4", summary.LastMessage?.Content);
+        Assert.Equal(0, Assert.Single((await _client.ConversationsAsync(alice)).Items, c => c.Id == conversation.Id).UnreadCount);
+
+        // Bob's device acknowledges receipt of everything: Alice hears about it.
+        var delivered = await bobDevice.Connection.InvokeAsync<Receipt>("AckDelivered", conversation.Id, 5L);
+        Assert.Equal(5, delivered.LastDeliveredSequence);
+        var receipts = await aliceDevice.WaitForReceiptsAsync(r => r.Any(x => x.State == "delivered"));
+        Assert.Contains(receipts, r => r.State == "delivered" && r.UserId == bob.UserId && r.UpToSequence == 5);
+        Assert.Equal("delivered", (await _client.StatusAsync(alice, acks[4].MessageId)).State);
+
+        // Bob reads up to 3: 2 stay unread; the status of message 3 is read, of 4 is still delivered.
+        var read = await _client.ReadAsync(bob, conversation.Id, 3);
+        Assert.Equal(2, read.UnreadCount);
+        Assert.Equal("read", (await _client.StatusAsync(alice, acks[2].MessageId)).State);
+        Assert.Equal("delivered", (await _client.StatusAsync(alice, acks[3].MessageId)).State);
+        await aliceDevice.WaitForReceiptsAsync(r => r.Any(x => x.State == "read" && x.UpToSequence == 3));
+
+        // Reading again, or backwards, changes nothing and sends no new event.
+        var receiptCount = aliceDevice.Receipts.Count;
+        Assert.Equal(3, (await _client.ReadAsync(bob, conversation.Id, 1)).LastReadSequence);
+        Assert.Equal(3, (await _client.ReadAsync(bob, conversation.Id, 3)).LastReadSequence);
+        await Task.Delay(200);
+        Assert.Equal(receiptCount, aliceDevice.Receipts.Count);
+
+        await _client.ReadAsync(bob, conversation.Id, 5);
+        Assert.Equal(0, Assert.Single((await _client.ConversationsAsync(bob)).Items, c => c.Id == conversation.Id).UnreadCount);
+        var status = await _client.StatusAsync(bob, acks[4].MessageId);
+        Assert.Equal(("read", 1, 1, 1), (status.State, status.RecipientCount, status.DeliveredCount, status.ReadCount));
+    }
+
+    [Fact]
+    public async Task A_duplicate_send_is_an_idempotent_hit_with_one_stored_row_and_one_delivery()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var bob = await _client.SignUpAsync("bob");
+        var conversation = await _client.DirectAsync(alice, bob.UserId);
+        await using var bobDevice = await _client.ConnectAsync(bob);
+
+        var first = await _client.SendAsync(alice, conversation.Id, "only once", "client-1");
+        var second = await _client.SendAsync(alice, conversation.Id, "only once", "client-1");
+        await _client.WaitForStoredAsync(alice, conversation.Id, 1);
+        var third = await _client.SendAsync(alice, conversation.Id, "only once", "client-1");
+
+        Assert.False(first.IdempotentHit);
+        Assert.True(second.IdempotentHit);
+        Assert.True(third.IdempotentHit);
+        Assert.Equal((first.MessageId, first.CorrelationId, first.AcceptedAt, first.IdempotencyKey), (second.MessageId, second.CorrelationId, second.AcceptedAt, second.IdempotencyKey));
+        Assert.Equal(first.MessageId, third.MessageId);
+
+        // A marker message proves the pipeline moved past the duplicates before we count.
+        await _client.SendAsync(alice, conversation.Id, "marker");
+        var stored = await _client.WaitForStoredAsync(alice, conversation.Id, 2);
+        Assert.Equal(["only once", "marker"], stored.Select(m => m.Content));
+        var live = await bobDevice.WaitForMessagesAsync(m => m.Count >= 2);
+        Assert.Equal(["only once", "marker"], live.Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task The_same_content_without_a_client_id_is_folded_within_one_second_only()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var bob = await _client.SignUpAsync("bob");
+        var conversation = await _client.DirectAsync(alice, bob.UserId);
+
+        var first = await _client.SendAsync(alice, conversation.Id, "double tap");
+        var second = await _client.SendAsync(alice, conversation.Id, "double tap");
+        Assert.StartsWith("h:", first.IdempotencyKey, StringComparison.Ordinal);
+
+        // The window is the wall-clock second: same second ⇔ folded (a hit carries the first send's time).
+        Assert.Equal(first.AcceptedAt.ToUnixTimeSeconds() == second.AcceptedAt.ToUnixTimeSeconds(), second.IdempotentHit);
+        if (second.IdempotentHit)
+        {
+            Assert.Equal(first.MessageId, second.MessageId);
+        }
+
+        await Task.Delay(1100);
+        var later = await _client.SendAsync(alice, conversation.Id, "double tap");
+        Assert.False(later.IdempotentHit);
+        Assert.NotEqual(first.MessageId, later.MessageId);
+    }
+
+    [Fact]
+    public async Task A_group_message_reaches_every_members_devices_and_the_senders_other_device()
+    {
+        var owner = await _client.SignUpAsync("owner");
+        var members = new[] { await _client.SignUpAsync("m"), await _client.SignUpAsync("m"), await _client.SignUpAsync("m") };
+        var group = await _client.GroupAsync(owner, "Team", [.. members.Select(m => m.UserId)]);
+        Assert.Equal("group", group.Type);
+        Assert.Equal(4, group.MemberIds.Count);
+
+        await using var ownerOther = await _client.ConnectAsync(owner);
+        var devices = new List<Device>();
+        foreach (var member in members)
+        {
+            devices.Add(await _client.ConnectAsync(member));
+        }
+
+        var outsider = await _client.SignUpAsync("outsider");
+        await using var outsiderDevice = await _client.ConnectAsync(outsider);
+
+        await _client.SendAsync(owner, group.Id, "hello team");
+        foreach (var device in devices.Append(ownerOther))
+        {
+            var got = await device.WaitForMessagesAsync(m => m.Count >= 1);
+            Assert.Equal("hello team", Assert.Single(got).Content);
+        }
+
+        await Task.Delay(200);
+        Assert.Empty(outsiderDevice.Messages);
+        foreach (var device in devices)
+        {
+            await device.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task History_pages_are_stable_cursors_over_sequence()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var bob = await _client.SignUpAsync("bob");
+        var conversation = await _client.DirectAsync(alice, bob.UserId);
+        for (var i = 1; i <= 12; i++)
+        {
+            await _client.SendAsync(alice, conversation.Id, $"m{i}", $"m{i}");
+        }
+
+        await _client.WaitForStoredAsync(bob, conversation.Id, 12);
+
+        var newest = await _client.HistoryAsync(bob, conversation.Id, "?limit=5");
+        Assert.Equal([8L, 9, 10, 11, 12], newest.Items.Select(m => m.Sequence));
+        Assert.True(newest.HasMore);
+        Assert.Equal(8, newest.NextBefore);
+        var older = await _client.HistoryAsync(bob, conversation.Id, $"?limit=5&before={newest.NextBefore}");
+        Assert.Equal([3L, 4, 5, 6, 7], older.Items.Select(m => m.Sequence));
+        var since = await _client.HistoryAsync(bob, conversation.Id, "?after=10");
+        Assert.Equal([11L, 12], since.Items.Select(m => m.Sequence));
+        Assert.False(since.HasMore);
+        Assert.Null(since.NextAfter);
+    }
+
+    [Fact]
+    public async Task A_refresh_token_yields_a_working_access_token_once()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var refreshed = await _client.OkAsync<System.Text.Json.JsonElement>(HttpMethod.Post, "/api/v1/auth/refresh", null, new { refreshToken = alice.RefreshToken });
+        var session = alice with { AccessToken = refreshed.GetProperty("accessToken").GetString()! };
+
+        var me = await _client.OkAsync<System.Text.Json.JsonElement>(HttpMethod.Get, "/api/v1/users/me", session);
+        Assert.Equal(alice.UserId, me.GetProperty("userId").GetGuid());
+        using var again = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/auth/refresh", null, $$"""{"refreshToken":"{{alice.RefreshToken}}"}""");
+        await ProblemAssert.IsAsync(again, System.Net.HttpStatusCode.Unauthorized, "INVALID_REFRESH_TOKEN");
+    }
+}
