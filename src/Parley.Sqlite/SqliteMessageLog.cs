@@ -108,47 +108,51 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         }
     }
 
-    private Task<IReadOnlyList<LogEntry>> TakeAsync(int partition, int maxCount, CancellationToken cancellationToken) =>
-        _db.WriteAsync<IReadOnlyList<LogEntry>>(async (connection, transaction) =>
+    private async Task<IReadOnlyList<LogEntry>> TakeAsync(int partition, int maxCount, CancellationToken cancellationToken)
+    {
+        // Read first without the write gate: an idle partition costs one cheap query, not a write transaction.
+        // Only this partition's single consumer changes its entries' delivery counts, so read-then-bump is safe.
+        var entries = await _db.ReadAsync(async connection =>
         {
-            var entries = new List<LogEntry>();
-            await using (var select = SqliteDatabase.Command(connection, """
+            var found = new List<LogEntry>();
+            await using var select = SqliteDatabase.Command(connection, """
                 SELECT id, payload, deliveries, appended_at FROM entries
                 WHERE partition = $p AND state = 0 ORDER BY id LIMIT $n
-                """, transaction))
+                """);
+            select.Parameters.AddWithValue("$p", partition);
+            select.Parameters.AddWithValue("$n", maxCount);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                select.Parameters.AddWithValue("$p", partition);
-                select.Parameters.AddWithValue("$n", maxCount);
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    entries.Add(new LogEntry(
-                        partition,
-                        reader.GetInt64(0).ToString(CultureInfo.InvariantCulture),
-                        new MessageEnvelopeBytes((byte[])reader.GetValue(1)),
-                        reader.GetInt32(2) + 1,
-                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-                }
+                found.Add(new LogEntry(
+                    partition,
+                    reader.GetInt64(0).ToString(CultureInfo.InvariantCulture),
+                    new MessageEnvelopeBytes((byte[])reader.GetValue(1)),
+                    reader.GetInt32(2) + 1,
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
             }
 
-            if (entries.Count == 0)
-            {
-                return entries;
-            }
+            return found;
+        }, cancellationToken);
 
-            await using (var update = SqliteDatabase.Command(connection, """
+        if (entries.Count == 0)
+        {
+            return entries;
+        }
+
+        await _db.WriteAsync(async (connection, transaction) =>
+        {
+            await using var update = SqliteDatabase.Command(connection, """
                 UPDATE entries SET deliveries = deliveries + 1
                 WHERE partition = $p AND state = 0 AND id BETWEEN $first AND $last
-                """, transaction))
-            {
-                update.Parameters.AddWithValue("$p", partition);
-                update.Parameters.AddWithValue("$first", long.Parse(entries[0].EntryId, CultureInfo.InvariantCulture));
-                update.Parameters.AddWithValue("$last", long.Parse(entries[^1].EntryId, CultureInfo.InvariantCulture));
-                await update.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            return entries;
+                """, transaction);
+            update.Parameters.AddWithValue("$p", partition);
+            update.Parameters.AddWithValue("$first", long.Parse(entries[0].EntryId, CultureInfo.InvariantCulture));
+            update.Parameters.AddWithValue("$last", long.Parse(entries[^1].EntryId, CultureInfo.InvariantCulture));
+            return await update.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
+        return entries;
+    }
 
     public async ValueTask AckAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken)
     {

@@ -219,4 +219,27 @@ public sealed class MessagingFlowTests(SharedServer fixture)
         using var again = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/auth/refresh", null, $$"""{"refreshToken":"{{alice.RefreshToken}}"}""");
         await ProblemAssert.IsAsync(again, System.Net.HttpStatusCode.Unauthorized, "INVALID_REFRESH_TOKEN");
     }
+
+    [Fact]
+    public async Task Metadata_arrives_as_the_same_structure_over_rest_json_and_messagepack()
+    {
+        var alice = await _client.SignUpAsync("alice");
+        var bob = await _client.SignUpAsync("bob");
+        var conversation = await _client.DirectAsync(alice, bob.UserId);
+        await using var json = await _client.ConnectAsync(bob);
+        await using var messagePack = await _client.ConnectAsync(bob, messagePack: true);
+        const string metadata = """{"booking":{"id":"b-17","nights":3,"paid":true},"tags":["a","b"],"price":12.5}""";
+
+        using var response = await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice,
+            $$"""{"content":"with metadata","type":"booking_update","metadata":{{metadata}}}""");
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+
+        var stored = Assert.Single(await _client.WaitForStoredAsync(bob, conversation.Id, 1));
+        var viaJson = Assert.Single(await json.WaitForMessagesAsync(m => m.Count >= 1));
+        var viaMessagePack = Assert.Single(await messagePack.WaitForMessagesAsync(m => m.Count >= 1));
+        Assert.Equal("booking_update", stored.Type);
+        Assert.Equal(metadata, System.Text.Json.JsonSerializer.Serialize(stored.Metadata));
+        Assert.Equal(metadata, System.Text.Json.JsonSerializer.Serialize(viaJson.Metadata));
+        Assert.Equal(metadata, System.Text.Json.JsonSerializer.Serialize(viaMessagePack.Metadata));
+    }
 }

@@ -15,6 +15,10 @@ public sealed record SendAck(
     string StatusUrl,
     int Partition);
 
+/// <summary>
+/// A stored message, the same over REST and realtime. Metadata travels as plain maps and lists so the JSON
+/// and MessagePack hub protocols both carry it as a structured value.
+/// </summary>
 public sealed record MessageView(
     Guid Id,
     Guid ConversationId,
@@ -22,7 +26,7 @@ public sealed record MessageView(
     Guid SenderId,
     string Type,
     string Content,
-    JsonElement? Metadata,
+    Dictionary<string, object?>? Metadata,
     string? ClientMessageId,
     string ContentHash,
     int Size,
@@ -31,10 +35,10 @@ public sealed record MessageView(
     DateTimeOffset StoredAt)
 {
     public static MessageView From(StoredMessage m) => new(
-        m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, ParseMetadata(m.Metadata), m.ClientMessageId,
+        m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, ToMap(m.Metadata), m.ClientMessageId,
         m.ContentHash, m.Size, m.CorrelationId, m.AcceptedAt, m.StoredAt);
 
-    private static JsonElement? ParseMetadata(string? json)
+    private static Dictionary<string, object?>? ToMap(string? json)
     {
         if (json is null)
         {
@@ -42,8 +46,19 @@ public sealed record MessageView(
         }
 
         using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.Clone();
+        return (Dictionary<string, object?>?)ToPlain(doc.RootElement);
     }
+
+    private static object? ToPlain(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => e.EnumerateObject().ToDictionary(p => p.Name, p => ToPlain(p.Value), StringComparer.Ordinal),
+        JsonValueKind.Array => e.EnumerateArray().Select(ToPlain).ToList(),
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => null,
+    };
 }
 
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);

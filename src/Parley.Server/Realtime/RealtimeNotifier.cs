@@ -15,7 +15,7 @@ public sealed class RealtimeNotifier(IHubContext<ChatHub> hub, IConversationStor
     {
         try
         {
-            await hub.Clients.Users(UserIds(memberIds)).SendAsync(RealtimeEvents.MessageCreated, RealtimeMessage.From(message), cancellationToken);
+            await hub.Clients.Users(UserIds(memberIds)).SendAsync(RealtimeEvents.MessageCreated, MessageView.From(message), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
