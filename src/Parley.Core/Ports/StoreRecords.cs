@@ -47,6 +47,8 @@ public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, 
 /// <summary>Keyset cursor over (last activity, id) descending: stable while conversations keep moving.</summary>
 public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
 {
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     public string Encode() => $"{LastActivityAt.ToUnixTimeMilliseconds()}_{Id:N}";
 
     public static ConversationCursor? TryDecode(string? text)
@@ -58,6 +60,7 @@ public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
 
         var parts = text.Split('_');
         return parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            && ms <= MaxUnixMilliseconds
             && Guid.TryParseExact(parts[1], "N", out var id)
             ? new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id)
             : null;
