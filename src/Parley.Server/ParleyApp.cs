@@ -135,6 +135,8 @@ public static class ParleyApp
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 
+        // Load (or create) the signing key now: an unreadable key directory should stop the start, not the first login.
+        app.Services.GetRequiredService<SigningKeys>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
