@@ -78,14 +78,12 @@ public static class ParleyApp
                 return new ValueTask(Problems.WriteAsync(context.HttpContext, Errors.RateLimited(retryAfter)));
             };
         });
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((k, l) => k.Limits.MaxRequestBodySize = l.Value.MaxRequestBodyBytes);
+        // Endpoints enforce MaxRequestBodyBytes themselves and drain the excess so the 413 is delivered;
+        // Kestrel's cap, four times higher, cuts off anything abusive.
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((k, l) => k.Limits.MaxRequestBodySize = l.Value.MaxRequestBodyBytes * 4);
 
-        services.AddSignalR().AddMessagePackProtocol();
-        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) =>
-        {
-            h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes;
-            h.AddFilter<ParleyHubFilter>();
-        });
+        services.AddSignalR(o => o.AddFilter<ParleyHubFilter>()).AddMessagePackProtocol();
+        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 
         services.AddSingleton<MembershipCache>();
@@ -119,7 +117,8 @@ public static class ParleyApp
             StatusCodes.Status404NotFound => Problems.WriteAsync(context.HttpContext, Errors.RouteNotFound(context.HttpContext.Request.Path)),
             StatusCodes.Status405MethodNotAllowed => Problems.WriteAsync(context.HttpContext, Errors.MethodNotAllowed(context.HttpContext.Request.Method)),
             StatusCodes.Status401Unauthorized => Problems.WriteAsync(context.HttpContext, Errors.Unauthenticated()),
-            StatusCodes.Status413PayloadTooLarge => Problems.WriteAsync(context.HttpContext, Errors.PayloadTooLarge(0)),
+            StatusCodes.Status413PayloadTooLarge => Problems.WriteAsync(context.HttpContext, Errors.PayloadTooLarge(
+                context.HttpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes)),
             StatusCodes.Status415UnsupportedMediaType => Problems.WriteAsync(context.HttpContext, Errors.UnsupportedMediaType(context.HttpContext.Request.ContentType)),
             _ => Task.CompletedTask,
         });

@@ -1,5 +1,6 @@
 using System.Buffers;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Parley.Server.Hosting;
 using Parley.Core.Errors;
 using Parley.Core.Validation;
 
@@ -15,19 +16,29 @@ public static class JsonRequest
             throw Errors.UnsupportedMediaType(request.ContentType).ToException();
         }
 
-        var max = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
-        if (max is not null && request.ContentLength > max)
+        var max = request.HttpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
+        if (request.ContentLength > max)
         {
-            throw Errors.PayloadTooLarge(max.Value).ToException();
+            throw Errors.PayloadTooLarge(max).ToException();
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 1024, 64 * 1024) + 1);
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 1024, max) + 1);
+        var total = 0L;
         while (true)
         {
             var read = await request.Body.ReadAsync(buffer.GetMemory(4096), cancellationToken);
             if (read == 0)
             {
                 break;
+            }
+
+            total += read;
+            if (total > max)
+            {
+                // Read the rest (Kestrel stops at its hard cap) so the 413 reaches the client instead of a reset
+                // connection with unread bytes in it.
+                await request.Body.CopyToAsync(Stream.Null, cancellationToken);
+                throw Errors.PayloadTooLarge(max).ToException();
             }
 
             buffer.Advance(read);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Server.Hosting;
 
@@ -65,8 +65,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            var max = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? 0;
-            await Problems.WriteAsync(context, Errors.PayloadTooLarge(max));
+            await Problems.WriteAsync(context, Errors.PayloadTooLarge(context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes));
         }
         catch (BadHttpRequestException ex)
         {

@@ -55,7 +55,10 @@ public sealed class ChatHub(MessageIngress ingress, IMessageStore messages, Memb
     }
 }
 
-/// <summary>Turns Parley rejections into HubExceptions whose message starts with the stable code ("CODE: message").</summary>
+/// <summary>
+/// Turns Parley rejections into HubExceptions carrying "CODE: message". SignalR puts its own sentence in
+/// front, so clients see "... HubException: CODE: message" (docs/realtime.md).
+/// </summary>
 public sealed class ParleyHubFilter : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)

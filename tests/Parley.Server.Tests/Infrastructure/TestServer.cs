@@ -61,10 +61,16 @@ public sealed class TestServer : IAsyncDisposable
 
     public ParleyClient Client() => new(BaseAddress);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the server but keeps its data directory, for tests that start again on it.</summary>
+    public async Task DisposeStoppedAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeStoppedAsync();
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

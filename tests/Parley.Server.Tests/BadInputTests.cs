@@ -1,0 +1,273 @@
+using System.Net;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Parley.Server.Tests.Infrastructure;
+
+namespace Parley.Server.Tests;
+
+/// <summary>P2: every bad input gets its documented 4xx Problem Details code; never a 500, never a hang.</summary>
+[Collection(SharedServerCollection.Name)]
+public sealed class BadInputTests(SharedServer fixture)
+{
+    private static readonly HttpMethod Post = HttpMethod.Post;
+    private static readonly HttpMethod Get = HttpMethod.Get;
+    private readonly ParleyClient _client = fixture.Server.Client();
+
+    private async Task ExpectAsync(HttpMethod method, string path, Session? session, string? json, HttpStatusCode status, string code, string contentType = "application/json")
+    {
+        using var response = await _client.SendRawAsync(method, path, session, json, contentType);
+        await ProblemAssert.IsAsync(response, status, code);
+    }
+
+    private static string Name(string prefix = "u") => prefix + Guid.NewGuid().ToString("N")[..12];
+
+    [Theory]
+    [InlineData("""{"password":"correct horse"}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"username":"abcdef"}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"username":null,"password":"correct horse"}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"username":42,"password":"correct horse"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"username":"abcdef","password":["x"]}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"username":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","password":"correct horse"}""", "FIELD_TOO_LONG")]
+    [InlineData("""{"username":"ab","password":"correct horse"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"username":"bad name!","password":"correct horse"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"username":"abcdef","password":"short"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""[1,2]""", "INVALID_SCHEMA")]
+    [InlineData("""{"username":""", "INVALID_JSON")]
+    [InlineData("", "INVALID_JSON")]
+    public Task Register_rejects_bad_bodies(string json, string code) =>
+        ExpectAsync(Post, "/api/v1/auth/register", null, json, HttpStatusCode.BadRequest, code);
+
+    [Fact]
+    public async Task Register_rejects_a_taken_username_in_any_case_and_a_non_json_body()
+    {
+        var name = Name();
+        using (var first = await _client.SendRawAsync(Post, "/api/v1/auth/register", null, $$"""{"username":"{{name}}","password":"correct horse"}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+
+        await ExpectAsync(Post, "/api/v1/auth/register", null, $$"""{"username":"{{name.ToUpperInvariant()}}","password":"correct horse"}""", HttpStatusCode.Conflict, "USERNAME_TAKEN");
+        await ExpectAsync(Post, "/api/v1/auth/register", null, "username=x", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded");
+    }
+
+    [Fact]
+    public async Task Login_refresh_and_logout_reject_bad_credentials_and_tokens()
+    {
+        var alice = await _client.SignUpAsync();
+        await ExpectAsync(Post, "/api/v1/auth/login", null, $$"""{"username":"{{alice.Username}}","password":"wrong password"}""", HttpStatusCode.Unauthorized, "INVALID_CREDENTIALS");
+        await ExpectAsync(Post, "/api/v1/auth/login", null, $$"""{"username":"{{Name()}}","password":"correct horse"}""", HttpStatusCode.Unauthorized, "INVALID_CREDENTIALS");
+        await ExpectAsync(Post, "/api/v1/auth/login", null, $$"""{"username":"{{alice.Username}}"}""", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+        await ExpectAsync(Post, "/api/v1/auth/refresh", null, """{"refreshToken":"never-issued"}""", HttpStatusCode.Unauthorized, "INVALID_REFRESH_TOKEN");
+        await ExpectAsync(Post, "/api/v1/auth/refresh", null, "{}", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+        await ExpectAsync(Post, "/api/v1/auth/logout", null, $$"""{"refreshToken":"{{alice.RefreshToken}}"}""", HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+
+        using (var logout = await _client.SendRawAsync(Post, "/api/v1/auth/logout", alice, $$"""{"refreshToken":"{{alice.RefreshToken}}"}"""))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+        }
+
+        await ExpectAsync(Post, "/api/v1/auth/refresh", null, $$"""{"refreshToken":"{{alice.RefreshToken}}"}""", HttpStatusCode.Unauthorized, "INVALID_REFRESH_TOKEN");
+    }
+
+    [Fact]
+    public async Task Requests_without_a_valid_access_token_are_unauthenticated()
+    {
+        var alice = await _client.SignUpAsync();
+        var parts = alice.AccessToken.Split('.');
+        var tampered = alice with { AccessToken = $"{parts[0]}.{parts[1]}.{new string('A', parts[2].Length)}" };
+        var forgedPayload = alice with { AccessToken = $"{parts[0]}.{parts[1][..^2]}xx.{parts[2]}" };
+
+        await ExpectAsync(Get, "/api/v1/users/me", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, "/api/v1/users/me", alice with { AccessToken = "garbage" }, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, "/api/v1/users/me", tampered, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, "/api/v1/users/me", forgedPayload, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, "/api/v1/conversations", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Post, $"/api/v1/conversations/{Guid.NewGuid()}/messages", null, """{"content":"x"}""", HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Creating_a_conversation_rejects_bad_types_members_and_titles()
+    {
+        var me = await _client.SignUpAsync();
+        var a = await _client.SignUpAsync();
+        var b = await _client.SignUpAsync();
+        const string path = "/api/v1/conversations";
+
+        await ExpectAsync(Post, path, me, $$"""{"type":"channel","memberIds":["{{a.UserId}}"]}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, path, me, $$"""{"memberIds":["{{a.UserId}}"]}""", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+        await ExpectAsync(Post, path, me, """{"type":"group","memberIds":"everyone"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Post, path, me, """{"type":"group","memberIds":["not-a-user-id"]}""", HttpStatusCode.BadRequest, "INVALID_RECIPIENT");
+        await ExpectAsync(Post, path, me, $$"""{"type":"direct","memberIds":["{{a.UserId}}","{{b.UserId}}"]}""", HttpStatusCode.BadRequest, "INVALID_RECIPIENT");
+        await ExpectAsync(Post, path, me, $$"""{"type":"direct","memberIds":["{{me.UserId}}"]}""", HttpStatusCode.BadRequest, "INVALID_RECIPIENT");
+        await ExpectAsync(Post, path, me, $$"""{"type":"group","title":"{{new string('t', 201)}}","memberIds":[]}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        var tooMany = string.Join(",", Enumerable.Range(0, 1001).Select(_ => $"\"{Guid.NewGuid()}\""));
+        await ExpectAsync(Post, path, me, $$"""{"type":"group","memberIds":[{{tooMany}}]}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+
+        var unknown = Guid.NewGuid();
+        using var response = await _client.SendRawAsync(Post, path, me, $$"""{"type":"group","memberIds":["{{a.UserId}}","{{unknown}}"]}""");
+        var problem = await ProblemAssert.IsAsync(response, HttpStatusCode.BadRequest, "INVALID_RECIPIENT");
+        Assert.Equal(unknown, problem.Details!.Value.GetProperty("unknownIds")[0].GetGuid());
+    }
+
+    [Fact]
+    public async Task Creating_the_same_direct_conversation_again_returns_200_with_the_same_id()
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var first = await _client.DirectAsync(me, other.UserId);
+        var again = await _client.OkAsync<Conversation>(Post, "/api/v1/conversations", other, new { type = "direct", memberIds = new[] { me.UserId } });
+        Assert.Equal(first.Id, again.Id);
+    }
+
+    [Fact]
+    public async Task Listing_and_reading_conversations_rejects_bad_queries_ids_and_strangers()
+    {
+        var me = await _client.SignUpAsync();
+        var stranger = await _client.SignUpAsync();
+        var conversation = await _client.DirectAsync(me, (await _client.SignUpAsync()).UserId);
+
+        await ExpectAsync(Get, "/api/v1/conversations?limit=abc", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Get, "/api/v1/conversations?limit=0", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/conversations?cursor=garbage", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/conversations?cursor=99999999999999999_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        Assert.Single((await _client.ConversationsAsync(me, "?limit=100000")).Items);
+
+        await ExpectAsync(Get, "/api/v1/conversations/not-a-guid", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations/{Guid.NewGuid()}", me, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Get, $"/api/v1/conversations/{conversation.Id}", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+    }
+
+    public static TheoryData<string, string> BadMessages => new()
+    {
+        { """{"type":"text"}""", "MISSING_REQUIRED_FIELD" },
+        { """{"content":17}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"   "}""", "INVALID_FIELD_VALUE" },
+        { $$"""{"content":"{{new string('x', 10_241)}}"}""", "FIELD_TOO_LONG" },
+        // 3,414 characters but 10,242 UTF-8 bytes: the limit is on bytes.
+        { $$"""{"content":"{{new string('€', 3_414)}}"}""", "FIELD_TOO_LONG" },
+        { """{"content":"hi","type":"system"}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"hi","type":"bogus"}""", "INVALID_FIELD_VALUE" },
+        { $$"""{"content":"hi","clientMessageId":"{{new string('c', 256)}}"}""", "FIELD_TOO_LONG" },
+        { """{"content":"hi","metadata":[1]}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"hi","metadata":"{}"}""", "INVALID_FIELD_TYPE" },
+        { $$$"""{"content":"hi","metadata":{"k":"{{{new string('m', 4_100)}}}"}}""", "FIELD_TOO_LONG" },
+        { """{"content":"hi",""", "INVALID_JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadMessages))]
+    public async Task Sending_rejects_bad_message_bodies(string json, string code)
+    {
+        var me = await _client.SignUpAsync();
+        var conversation = await _client.DirectAsync(me, (await _client.SignUpAsync()).UserId);
+        await ExpectAsync(Post, $"/api/v1/conversations/{conversation.Id}/messages", me, json, HttpStatusCode.BadRequest, code);
+    }
+
+    [Fact]
+    public async Task Sending_rejects_unknown_foreign_and_malformed_conversations_and_oversized_or_non_json_bodies()
+    {
+        var me = await _client.SignUpAsync();
+        var stranger = await _client.SignUpAsync();
+        var conversation = await _client.DirectAsync(me, (await _client.SignUpAsync()).UserId);
+        var path = $"/api/v1/conversations/{conversation.Id}/messages";
+
+        await ExpectAsync(Post, "/api/v1/conversations/xyz/messages", me, """{"content":"hi"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, $"/api/v1/conversations/{Guid.NewGuid()}/messages", me, """{"content":"hi"}""", HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Post, path, stranger, """{"content":"hi"}""", HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Post, path, me, "hi", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "text/plain");
+        await ExpectAsync(Post, path, me, $$"""{"content":"{{new string('x', 70_000)}}"}""", HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
+
+        // Without a Content-Length the limit is enforced while reading.
+        using var chunked = new HttpRequestMessage(Post, path)
+        {
+            Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""{"content":"{{new string('x', 66_000)}}"}"""))),
+        };
+        chunked.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", me.AccessToken);
+        chunked.Headers.TransferEncodingChunked = true;
+        chunked.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _client.Http.SendAsync(chunked);
+        await ProblemAssert.IsAsync(response, HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
+
+        Assert.Equal("pending", (await _client.SendAsync(me, conversation.Id, "still fine")).State);
+    }
+
+    [Fact]
+    public async Task History_read_and_status_reject_bad_queries_and_strangers()
+    {
+        var me = await _client.SignUpAsync();
+        var stranger = await _client.SignUpAsync();
+        var conversation = await _client.DirectAsync(me, (await _client.SignUpAsync()).UserId);
+        var ack = await _client.SendAsync(me, conversation.Id, "secret");
+        var history = $"/api/v1/conversations/{conversation.Id}/messages";
+        var read = $"/api/v1/conversations/{conversation.Id}/read";
+
+        await ExpectAsync(Get, history + "?before=abc", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Get, history + "?limit=0", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, history + "?before=0", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, history + "?after=-1", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, history, stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Get, $"/api/v1/conversations/{Guid.NewGuid()}/messages", me, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        Assert.True((await _client.HistoryAsync(me, conversation.Id, "?limit=100000")).Items.Count <= 200);
+
+        await ExpectAsync(Post, read, me, "{}", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+        await ExpectAsync(Post, read, me, """{"upToSequence":"3"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Post, read, me, """{"upToSequence":1.5}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Post, read, me, """{"upToSequence":-1}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, read, stranger, """{"upToSequence":1}""", HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+
+        await ExpectAsync(Get, "/api/v1/messages/nope/status", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/messages/{Guid.NewGuid()}/status", me, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        // Someone else's message does not even exist for a stranger, pending or stored.
+        await ExpectAsync(Get, $"/api/v1/messages/{ack.MessageId}/status", stranger, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await _client.WaitForStoredAsync(me, conversation.Id, 1);
+        await ExpectAsync(Get, $"/api/v1/messages/{ack.MessageId}/status", stranger, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+    }
+
+    [Fact]
+    public async Task Unknown_routes_and_methods_get_problem_details()
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Get, "/api/v1/nothing-here", me, null, HttpStatusCode.NotFound, "ROUTE_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Delete, "/api/v1/conversations", me, null, HttpStatusCode.MethodNotAllowed, "METHOD_NOT_ALLOWED");
+    }
+
+    [Fact]
+    public async Task Hub_methods_reject_bad_input_with_the_stable_code_in_the_message()
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var mine = await _client.DirectAsync(me, other.UserId);
+        var theirs = await _client.DirectAsync(other, (await _client.SignUpAsync()).UserId);
+        await using var device = await _client.ConnectAsync(me);
+
+        async Task ExpectHubAsync(string code, Func<Task> call)
+        {
+            var error = await Assert.ThrowsAsync<HubException>(call);
+            // SignalR prefixes a HubException's text with its own sentence; the code follows "HubException: ".
+            Assert.True(error.Message.Contains($"HubException: {code}: ", StringComparison.Ordinal), error.Message);
+        }
+
+        await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = theirs.Id, content = "hi" }));
+        await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = Guid.NewGuid(), content = "hi" }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { content = "hi" }));
+        await ExpectHubAsync("INVALID_FIELD_TYPE", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = "hi", metadata = "[1]" }));
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = new string('x', 10_241) }));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<Receipt>("MarkRead", mine.Id, -1L));
+        await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Receipt>("AckDelivered", theirs.Id, 1L));
+
+        // The connection survives its rejected calls.
+        Assert.Equal("pending", (await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = "fine" })).State);
+    }
+
+    [Fact]
+    public async Task Connecting_to_the_hub_without_a_token_is_refused()
+    {
+        var anonymous = new HubConnectionBuilder().WithUrl(new Uri(_client.BaseAddress, "/hubs/chat")).Build();
+        await using (anonymous)
+        {
+            var error = await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.StartAsync());
+            Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
+        }
+    }
+}

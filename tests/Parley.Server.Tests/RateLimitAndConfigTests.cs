@@ -1,0 +1,59 @@
+using System.Net;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Options;
+using Parley.Server.Tests.Infrastructure;
+
+namespace Parley.Server.Tests;
+
+public sealed class RateLimitAndConfigTests
+{
+    [Fact]
+    public async Task Sends_past_the_per_user_budget_get_429_with_retry_after_over_rest_and_hub_alike()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:RateLimits:MessagesPerSecond"] = "1",
+            ["Parley:RateLimits:MessageBurst"] = "2",
+        });
+        using var client = server.Client();
+        var alice = await client.SignUpAsync();
+        var bob = await client.SignUpAsync();
+        var conversation = await client.DirectAsync(alice, bob.UserId);
+
+        await client.SendAsync(alice, conversation.Id, "one");
+        await using var device = await client.ConnectAsync(alice);
+        await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation.Id, content = "two" });
+
+        using var response = await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice, """{"content":"three"}""");
+        var problem = await ProblemAssert.IsAsync(response, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        Assert.True(int.Parse(response.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        Assert.True(problem.Details!.Value.GetProperty("retryAfterSeconds").GetInt32() >= 1);
+
+        // Bob has his own budget.
+        Assert.Equal("pending", (await client.SendAsync(bob, conversation.Id, "mine")).State);
+    }
+
+    [Theory]
+    [InlineData("Parley:Log:Partitions", "0")]
+    [InlineData("Parley:Log:MaxRetries", "-1")]
+    [InlineData("Parley:Engine", "Cassandra")]
+    [InlineData("Parley:Limits:MaxContentBytes", "0")]
+    [InlineData("Parley:Auth:AccessTokenLifetime", "00:00:01")]
+    [InlineData("Parley:RateLimits:MessagesPerSecond", "0")]
+    public async Task The_server_refuses_to_start_on_a_bad_setting_and_names_it(string key, string value)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestServer.StartAsync(new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_server_refuses_to_reopen_a_log_with_a_different_partition_count()
+    {
+        var data = Directory.CreateTempSubdirectory("parley-partitions-").FullName;
+        await (await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Log:Partitions"] = "8" }, data)).DisposeStoppedAsync();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Log:Partitions"] = "16" }, data));
+        Assert.Contains("Parley:Log:Partitions", error.ToString(), StringComparison.Ordinal);
+        Directory.Delete(data, recursive: true);
+    }
+}
