@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
-# Runs every test suite. Needs only the .NET SDK today; engines that need servers install and start
-# throwaway instances here (see docs/testing.md).
+# Runs every test suite. Installs PostgreSQL and Redis when missing; the test fixtures start throwaway
+# instances of them on free loopback ports (or reuse PARLEY_TEST_POSTGRES / PARLEY_TEST_REDIS) and this
+# script sweeps up whatever a crashed test process left behind (see docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then
+  echo "Installing PostgreSQL and Redis..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql redis-server >/dev/null
+fi
+
+# Stops servers and removes directories the fixtures tagged (they normally clean up after themselves).
+sweep() {
+  for dir in /tmp/parley-test-srv-*; do
+    [ -d "$dir" ] || continue
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    if [ -f "$dir/redis.pid" ]; then
+      kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    fi
+    rm -rf "$dir"
+  done
+}
+
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+trap 'sweep; rm -rf "$results"' EXIT
 
 dotnet build Parley.slnx --nologo -v quiet
 set +e

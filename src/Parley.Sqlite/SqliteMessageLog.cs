@@ -62,7 +62,7 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _appender;
-    private readonly SemaphoreSlim[] _signals;
+    private readonly WakeupSignal[] _signals;
     private readonly ITimer _trimTimer;
 
     public SqliteMessageLog(string path, LogOptions options, TimeProvider? time = null)
@@ -72,7 +72,7 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         _db = new SqliteDatabase(path);
         _db.Migrate(Migrations);
         CheckPartitionCount();
-        _signals = Enumerable.Range(0, options.Partitions).Select(_ => new SemaphoreSlim(0, 1)).ToArray();
+        _signals = Enumerable.Range(0, options.Partitions).Select(_ => new WakeupSignal()).ToArray();
         _appender = Task.Run(RunAppenderAsync);
         _trimTimer = _time.CreateTimer(_ => _ = TrimSafelyAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
     }
@@ -383,21 +383,7 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         return results;
     }
 
-    private void Signal(int partition)
-    {
-        var signal = _signals[partition];
-        if (signal.CurrentCount == 0)
-        {
-            try
-            {
-                signal.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Another appender signalled first; one wake-up is enough.
-            }
-        }
-    }
+    private void Signal(int partition) => _signals[partition].Signal();
 
     private void CheckPartition(int partition) =>
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)partition, (uint)_options.Partitions, nameof(partition));

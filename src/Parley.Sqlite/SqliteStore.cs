@@ -323,11 +323,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
                 }
             }
 
-            var hasMore = rows.Count > limit;
-            if (hasMore)
-            {
-                rows.RemoveAt(rows.Count - 1);
-            }
+            var hasMore = Paging.TrimProbe(rows, limit);
 
             var members = new Dictionary<Guid, List<Guid>>();
             await using (var command = SqliteDatabase.Command(connection,
@@ -460,18 +456,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
                 items.Add(ReadMessage(reader, 0));
             }
 
-            var hasMore = items.Count > query.Limit;
-            if (hasMore)
-            {
-                items.RemoveAt(items.Count - 1);
-            }
-
-            if (!forward)
-            {
-                items.Reverse();
-            }
-
-            return new MessagePage(items, hasMore);
+            return Paging.History(items, query);
         }, cancellationToken);
 
     public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>
@@ -511,8 +496,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
             }
 
             var before = new ReceiptWatermarks(delivered, read);
-            var capped = Math.Min(upToSequence, lastSequence);
-            var after = kind == ReceiptKind.Read ? before.AdvanceRead(capped) : before.AdvanceDelivered(capped);
+            var after = before.Advance(kind, upToSequence, lastSequence);
             if (after == before)
             {
                 return new ReceiptUpdate(conversationId, userId, kind, before, unread, Advanced: false);

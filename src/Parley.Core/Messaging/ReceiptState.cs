@@ -33,6 +33,13 @@ public readonly record struct ReceiptWatermarks(long Delivered, long Read)
 
     public ReceiptWatermarks AdvanceRead(long upTo) => new(Math.Max(Delivered, upTo), Math.Max(Read, upTo));
 
+    /// <summary>Moves the watermark <paramref name="kind"/> names, never past the conversation's last sequence.</summary>
+    public ReceiptWatermarks Advance(Ports.ReceiptKind kind, long upTo, long lastSequence)
+    {
+        var capped = Math.Min(upTo, lastSequence);
+        return kind == Ports.ReceiptKind.Read ? AdvanceRead(capped) : AdvanceDelivered(capped);
+    }
+
     public MessageState StateOf(long sequence) =>
         Read >= sequence ? MessageState.Read : Delivered >= sequence ? MessageState.Delivered : MessageState.Sent;
 }

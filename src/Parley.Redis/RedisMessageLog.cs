@@ -1,0 +1,317 @@
+using System.Globalization;
+using Parley.Core.Messaging;
+using Parley.Core.Partitioning;
+using Parley.Core.Ports;
+using StackExchange.Redis;
+
+namespace Parley.Redis;
+
+/// <summary>
+/// The production log on Redis Streams: one stream per partition read through one consumer group.
+/// Appends are a script (idempotency key + XADD + message index, atomically); an entry is XACKed and
+/// XDELed together once finished, so a partition stream holds exactly its unfinished entries and its
+/// length is its lag. A consumer takes back its own pending entries first (after a crash), then entries
+/// another consumer left idle past <see cref="RedisOptions.ReclaimIdle"/>, then new ones. Idle consumers
+/// wait on a pub/sub wake-up rather than a blocking XREADGROUP, which StackExchange.Redis cannot issue
+/// without stalling the shared connection.
+/// </summary>
+public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
+{
+    private const string AppendScript = """
+        local existing = redis.call('GET', KEYS[1])
+        if existing then return {0, existing} end
+        local id = redis.call('XADD', KEYS[2], '*', 'p', ARGV[3])
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. id, 'PX', ARGV[2])
+        redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[2])
+        redis.call('PUBLISH', KEYS[4], '1')
+        return {1, id}
+        """;
+
+    private const string AckScript = """
+        local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+        redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+        for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+        return n
+        """;
+
+    private const string DeadLetterScript = """
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+            'partition', ARGV[4], 'entry', ARGV[2], 'message', ARGV[5], 'type', ARGV[6], 'error', ARGV[7],
+            'attempts', ARGV[8], 'at', ARGV[9], 'p', ARGV[10])
+        local state = redis.call('GET', KEYS[3])
+        if state then redis.call('SET', KEYS[3], 'D' .. string.sub(state, 2), 'KEEPTTL') end
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        return 1
+        """;
+
+    private readonly ConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
+    private readonly RedisOptions _redisOptions;
+    private readonly LogOptions _options;
+    private readonly TimeProvider _time;
+    private readonly WakeupSignal[] _signals;
+
+    private RedisMessageLog(ConnectionMultiplexer redis, RedisOptions redisOptions, LogOptions options, TimeProvider time)
+    {
+        _redis = redis;
+        _db = redis.GetDatabase();
+        _redisOptions = redisOptions;
+        _options = options;
+        _time = time;
+        _signals = Enumerable.Range(0, options.Partitions).Select(_ => new WakeupSignal()).ToArray();
+    }
+
+    /// <summary>Connects, checks the partition count against what the log was created with, and creates the consumer group.</summary>
+    public static async Task<RedisMessageLog> ConnectAsync(RedisOptions redisOptions, LogOptions options, TimeProvider? time = null)
+    {
+        var configuration = ConfigurationOptions.Parse(redisOptions.Configuration);
+        configuration.AbortOnConnectFail = true;
+        ConnectionMultiplexer redis;
+        try
+        {
+            redis = await ConnectionMultiplexer.ConnectAsync(configuration);
+        }
+        catch (RedisConnectionException ex)
+        {
+            throw new InvalidOperationException($"Cannot reach Redis at '{configuration.EndPoints.FirstOrDefault()}' ({RedisOptions.Section}:Configuration): {ex.Message}", ex);
+        }
+
+        var log = new RedisMessageLog(redis, redisOptions, options, time ?? TimeProvider.System);
+        await log.InitializeAsync();
+        return log;
+    }
+
+    public int PartitionCount => _options.Partitions;
+
+    private string Prefix => _redisOptions.KeyPrefix;
+
+    private RedisKey Stream(int partition) => $"{Prefix}:log:{partition}";
+
+    private RedisKey DeadLetters => $"{Prefix}:dlq";
+
+    private RedisKey IdempotencyKey(string key) => $"{Prefix}:idem:{key}";
+
+    private RedisKey MessageKey(Guid messageId) => $"{Prefix}:msg:{messageId:N}";
+
+    private RedisChannel Wakeup(int partition) => RedisChannel.Literal($"{Prefix}:appended:{partition}");
+
+    private async Task InitializeAsync()
+    {
+        RedisKey meta = $"{Prefix}:meta:partitions";
+        await _db.StringSetAsync(meta, _options.Partitions, when: When.NotExists);
+        var stored = (int)await _db.StringGetAsync(meta);
+        if (stored != _options.Partitions)
+        {
+            throw new InvalidOperationException(
+                $"{LogOptions.Section}:Partitions is {_options.Partitions} but the Redis log '{Prefix}' was created with {stored} partitions. " +
+                "Changing it would reorder conversations; drain the log and use a new Parley:Redis:KeyPrefix to change it.");
+        }
+
+        var subscriber = _redis.GetSubscriber();
+        for (var p = 0; p < _options.Partitions; p++)
+        {
+            try
+            {
+                await _db.StreamCreateConsumerGroupAsync(Stream(p), _redisOptions.ConsumerGroup, StreamPosition.Beginning, createStream: true);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+            {
+                // The group exists: another node (or an earlier run) created it.
+            }
+
+            var partition = p;
+            await subscriber.SubscribeAsync(Wakeup(p), (_, _) => Signal(partition));
+        }
+    }
+
+    public async ValueTask<AppendResult> AppendAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var partition = Partitioner.PartitionOf(envelope.ConversationId, _options.Partitions);
+        var acceptedMs = envelope.AcceptedAt.ToUnixTimeMilliseconds();
+        var ack = string.Join('|', envelope.MessageId.ToString("N"), envelope.CorrelationId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture), partition.ToString(CultureInfo.InvariantCulture));
+        var index = string.Join('|', "P", envelope.ConversationId.ToString("N"), envelope.SenderId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture));
+        var result = (RedisResult[])(await _db.ScriptEvaluateAsync(AppendScript,
+            [IdempotencyKey(envelope.IdempotencyKey), Stream(partition), MessageKey(envelope.MessageId), Prefix + ":appended:" + partition],
+            [ack, (long)_options.IdempotencyWindow.TotalMilliseconds, envelope.Serialize(), index]))!;
+
+        if ((int)result[0] == 1)
+        {
+            return new AppendResult(envelope.MessageId, envelope.CorrelationId, envelope.AcceptedAt, partition, Duplicate: false);
+        }
+
+        var parts = ((string)result[1]!).Split('|');
+        return new AppendResult(Guid.ParseExact(parts[0], "N"), Guid.ParseExact(parts[1], "N"),
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(parts[2], CultureInfo.InvariantCulture)), int.Parse(parts[3], CultureInfo.InvariantCulture), Duplicate: true);
+    }
+
+    public async ValueTask<IReadOnlyList<LogEntry>> ReadAsync(int partition, string consumer, int maxCount, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)partition, (uint)_options.Partitions, nameof(partition));
+        var deadline = _time.GetUtcNow() + wait;
+        while (true)
+        {
+            var entries = await TakeAsync(partition, consumer, maxCount);
+            var remaining = deadline - _time.GetUtcNow();
+            if (entries.Count > 0 || remaining <= TimeSpan.Zero)
+            {
+                return entries;
+            }
+
+            // Woken by the append script's PUBLISH; the short cap covers a wake-up lost while reconnecting.
+            await _signals[partition].WaitAsync(remaining < TimeSpan.FromMilliseconds(500) ? remaining : TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<LogEntry>> TakeAsync(int partition, string consumer, int maxCount)
+    {
+        var stream = Stream(partition);
+        var group = _redisOptions.ConsumerGroup;
+
+        // 1. What this consumer was handed before and never finished (a crash, or a failed iteration).
+        var own = await _db.StreamPendingMessagesAsync(stream, group, maxCount, consumer);
+        if (own.Length > 0)
+        {
+            var claimed = await _db.StreamClaimAsync(stream, group, consumer, 0, own.Select(p => p.MessageId).ToArray());
+            return await WithCountsAsync(partition, consumer, claimed);
+        }
+
+        // 2. What another consumer left idle too long: a dead node's work.
+        var auto = await _db.StreamAutoClaimAsync(stream, group, consumer, (long)_redisOptions.ReclaimIdle.TotalMilliseconds, "0-0", maxCount);
+        if (auto.ClaimedEntries.Length > 0)
+        {
+            return await WithCountsAsync(partition, consumer, auto.ClaimedEntries);
+        }
+
+        // 3. New entries.
+        var fresh = await _db.StreamReadGroupAsync(stream, group, consumer, StreamPosition.NewMessages, maxCount);
+        return fresh.Where(e => !e.IsNull).Select(e => ToEntry(partition, e, 1)).ToList();
+    }
+
+    private async Task<IReadOnlyList<LogEntry>> WithCountsAsync(int partition, string consumer, StreamEntry[] claimed)
+    {
+        var live = claimed.Where(e => !e.IsNull).ToList();
+        if (live.Count == 0)
+        {
+            return [];
+        }
+
+        var pending = await _db.StreamPendingMessagesAsync(Stream(partition), _redisOptions.ConsumerGroup, live.Count, consumer, live[0].Id, live[^1].Id);
+        var counts = pending.ToDictionary(p => (string)p.MessageId!, p => p.DeliveryCount, StringComparer.Ordinal);
+        return live.Select(e => ToEntry(partition, e, counts.GetValueOrDefault((string)e.Id!, 1))).ToList();
+    }
+
+    private static LogEntry ToEntry(int partition, StreamEntry entry, int deliveries)
+    {
+        var id = (string)entry.Id!;
+        var ms = long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+        return new LogEntry(partition, id, new MessageEnvelopeBytes((byte[])entry["p"]!), deliveries, DateTimeOffset.FromUnixTimeMilliseconds(ms));
+    }
+
+    public async ValueTask AckAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        var keys = new List<RedisKey> { Stream(partition) };
+        foreach (var entry in entries)
+        {
+            try
+            {
+                keys.Add(MessageKey(entry.Payload.Decode().MessageId));
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // An undecodable payload has no index entry to remove.
+            }
+        }
+
+        var values = entries.Select(e => (RedisValue)e.EntryId).Prepend(_redisOptions.ConsumerGroup).ToArray();
+        await _db.ScriptEvaluateAsync(AckScript, [.. keys], values);
+    }
+
+    public async ValueTask<LogEntry> RecordFailedAttemptAsync(LogEntry entry, CancellationToken cancellationToken)
+    {
+        var stream = Stream(entry.Partition);
+        var pending = await _db.StreamPendingMessagesAsync(stream, _redisOptions.ConsumerGroup, 1, RedisValue.Null, entry.EntryId, entry.EntryId);
+        var owner = pending.Length > 0 ? pending[0].ConsumerName : (RedisValue)"unknown";
+        // XCLAIM by the owner itself, setting the count explicitly: the entry stays where it is, the attempt is on disk.
+        await _db.ExecuteAsync("XCLAIM", stream, _redisOptions.ConsumerGroup, owner, 0, entry.EntryId, "RETRYCOUNT", entry.DeliveryCount + 1, "JUSTID");
+        return entry with { DeliveryCount = entry.DeliveryCount + 1 };
+    }
+
+    public async ValueTask DeadLetterAsync(LogEntry entry, string errorType, string errorMessage, CancellationToken cancellationToken)
+    {
+        Guid? messageId = null;
+        try
+        {
+            messageId = entry.Payload.Decode().MessageId;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Kept with an empty message id; the payload is stored as it was.
+        }
+
+        await _db.ScriptEvaluateAsync(DeadLetterScript,
+            [Stream(entry.Partition), DeadLetters, messageId is null ? (RedisKey)$"{Prefix}:msg:none" : MessageKey(messageId.Value)],
+            [
+                _redisOptions.ConsumerGroup, entry.EntryId, _redisOptions.DeadLetterMaxLength, entry.Partition,
+                (messageId ?? Guid.Empty).ToString("N"), errorType, errorMessage, entry.DeliveryCount,
+                _time.GetUtcNow().ToUnixTimeMilliseconds(), entry.Payload.Bytes,
+            ]);
+    }
+
+    public async ValueTask<IReadOnlyList<PartitionLag>> GetLagAsync(CancellationToken cancellationToken)
+    {
+        var lengths = Enumerable.Range(0, _options.Partitions).Select(p => _db.StreamLengthAsync(Stream(p))).ToArray();
+        var firsts = Enumerable.Range(0, _options.Partitions).Select(p => _db.StreamRangeAsync(Stream(p), "-", "+", 1)).ToArray();
+        await Task.WhenAll(lengths.Cast<Task>().Concat(firsts));
+        return Enumerable.Range(0, _options.Partitions).Select(p =>
+        {
+            var first = firsts[p].Result;
+            return new PartitionLag(p, lengths[p].Result, first.Length == 0 ? null : ToEntry(p, first[0], 0).AppendedAt);
+        }).ToList();
+    }
+
+    public async ValueTask<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken)
+    {
+        var entries = await _db.StreamRangeAsync(DeadLetters, "-", "+", limit, Order.Descending);
+        return entries.Where(e => !e.IsNull).Select(e => new DeadLetter(
+            (int)e["partition"],
+            (string)e["entry"]!,
+            Guid.ParseExact((string)e["message"]!, "N"),
+            (string)e["type"]!,
+            (string)e["error"]!,
+            (int)e["attempts"],
+            DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"]),
+            (byte[])e["p"]!)).ToList();
+    }
+
+    public async ValueTask<LoggedMessage?> FindAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        var value = await _db.StringGetAsync(MessageKey(messageId));
+        if (value.IsNull)
+        {
+            return null;
+        }
+
+        var parts = ((string)value!).Split('|');
+        return new LoggedMessage(messageId, Guid.ParseExact(parts[1], "N"), Guid.ParseExact(parts[2], "N"),
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(parts[3], CultureInfo.InvariantCulture)),
+            parts[0] == "D" ? LoggedMessageState.DeadLettered : LoggedMessageState.Pending);
+    }
+
+    private void Signal(int partition) => _signals[partition].Signal();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _redis.CloseAsync();
+        _redis.Dispose();
+        foreach (var signal in _signals)
+        {
+            signal.Dispose();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace Parley.Redis;
+
+/// <summary>Settings under <c>Parley:Redis</c> (docs/configuration.md).</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Parley:Redis";
+
+    /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379,password=…</c>.</summary>
+    public string Configuration { get; set; } = "";
+
+    /// <summary>Every key Parley writes starts with this, so several deployments can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "parley";
+
+    public string ConsumerGroup { get; set; } = "delivery";
+
+    /// <summary>How long another consumer's entry must sit unacknowledged before this node takes it over.</summary>
+    public TimeSpan ReclaimIdle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Approximate cap on the dead-letter stream.</summary>
+    public int DeadLetterMaxLength { get; set; } = 100_000;
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Configuration))
+        {
+            yield return $"{Section}:Configuration is required when Parley:Engine is Production.";
+        }
+
+        if (string.IsNullOrWhiteSpace(KeyPrefix) || string.IsNullOrWhiteSpace(ConsumerGroup))
+        {
+            yield return $"{Section}:KeyPrefix and {Section}:ConsumerGroup must not be empty.";
+        }
+
+        if (ReclaimIdle < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Section}:ReclaimIdle must be at least 00:00:01 (was {ReclaimIdle}).";
+        }
+    }
+}

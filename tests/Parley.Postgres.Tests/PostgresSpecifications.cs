@@ -1,0 +1,79 @@
+using Npgsql;
+using Parley.Core.Ports;
+using Parley.Specification;
+using Parley.Testing;
+
+namespace Parley.Postgres.Tests;
+
+/// <summary>The store specification against real PostgreSQL, each test in a schema of its own.</summary>
+public sealed class PostgresStoreSpecification : MessageStoreSpecification
+{
+    protected override async Task<IStoreHarness> CreateAsync()
+    {
+        var harness = new Harness(await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        await harness.OpenAsync();
+        return harness;
+    }
+
+    private sealed class Harness(string connectionString, string schema) : IStoreHarness
+    {
+        private NpgsqlDataSource? _dataSource;
+        private PostgresStore? _store;
+
+        public IUserStore Users => _store!;
+
+        public IConversationStore Conversations => _store!;
+
+        public IMessageStore Messages => _store!;
+
+        public async Task OpenAsync()
+        {
+            _dataSource = await PostgresStore.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
+            _store = new PostgresStore(_dataSource);
+        }
+
+        public async Task RestartAsync()
+        {
+            await _dataSource!.DisposeAsync();
+            await OpenAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await using (var command = _dataSource!.CreateCommand($"DROP SCHEMA {schema} CASCADE"))
+            {
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await _dataSource.DisposeAsync();
+        }
+    }
+}
+
+public sealed class PostgresMigrationTests
+{
+    [Fact]
+    public async Task Migrations_apply_once_and_are_recorded()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var dataSource = NpgsqlDataSource.Create(await ExternalServers.PostgresAsync());
+        Assert.Equal(PostgresMigrations.All.Count, await PostgresMigrations.ApplyAsync(dataSource, schema, default));
+        Assert.Equal(0, await PostgresMigrations.ApplyAsync(dataSource, schema, default));
+
+        await using var command = dataSource.CreateCommand($"SELECT COUNT(*) FROM {schema}.schema_migrations");
+        Assert.Equal((long)PostgresMigrations.All.Count, await command.ExecuteScalarAsync());
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA {schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task Nodes_starting_together_migrate_once()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var dataSource = NpgsqlDataSource.Create(await ExternalServers.PostgresAsync());
+        var applied = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostgresMigrations.ApplyAsync(dataSource, schema, default)));
+        Assert.Equal(PostgresMigrations.All.Count, applied.Sum());
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA {schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,72 @@
+using Parley.Core.Ports;
+using Parley.Specification;
+using Parley.Testing;
+
+namespace Parley.Redis.Tests;
+
+/// <summary>The log specification against real Redis (appendonly), each test under a key prefix of its own.</summary>
+public sealed class RedisMessageLogSpecification : MessageLogSpecification
+{
+    protected override async Task<ILogHarness> CreateAsync(LogOptions options)
+    {
+        var redis = new RedisOptions { Configuration = await ExternalServers.RedisAsync(), KeyPrefix = "t" + Guid.NewGuid().ToString("N") };
+        return new Harness(redis, options, await RedisMessageLog.ConnectAsync(redis, options));
+    }
+
+    private sealed class Harness(RedisOptions redis, LogOptions options, RedisMessageLog log) : ILogHarness
+    {
+        private RedisMessageLog _log = log;
+
+        public IMessageLog Log => _log;
+
+        public async Task RestartAsync()
+        {
+            await _log.DisposeAsync();
+            _log = await RedisMessageLog.ConnectAsync(redis, options);
+        }
+
+        public ValueTask DisposeAsync() => _log.DisposeAsync();
+    }
+}
+
+public sealed class RedisLogTests
+{
+    [Fact]
+    public async Task Connecting_to_an_unreachable_redis_fails_fast_and_names_the_setting()
+    {
+        var redis = new RedisOptions { Configuration = $"127.0.0.1:{ExternalServers.FreePort()},connectTimeout=500" };
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RedisMessageLog.ConnectAsync(redis, new LogOptions()));
+        Assert.Contains("Parley:Redis:Configuration", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_dead_consumers_pending_entries_are_reclaimed_by_another_after_the_idle_time()
+    {
+        var redis = new RedisOptions { Configuration = await ExternalServers.RedisAsync(), KeyPrefix = "t" + Guid.NewGuid().ToString("N"), ReclaimIdle = TimeSpan.FromSeconds(1) };
+        var options = new LogOptions { Partitions = 1 };
+        await using var log = await RedisMessageLog.ConnectAsync(redis, options);
+        var appended = await log.AppendAsync(Envelopes.New(Guid.NewGuid(), Guid.NewGuid()), default);
+        var taken = Assert.Single(await log.ReadAsync(0, "node-a", 10, TimeSpan.Zero, default));
+
+        // node-b sees nothing while node-a's claim is fresh...
+        Assert.Empty(await log.ReadAsync(0, "node-b", 10, TimeSpan.Zero, default));
+        await Task.Delay(1200);
+
+        // ...and takes it over once node-a has been silent past the reclaim time.
+        var reclaimed = Assert.Single(await log.ReadAsync(0, "node-b", 10, TimeSpan.Zero, default));
+        Assert.Equal(taken.EntryId, reclaimed.EntryId);
+        Assert.Equal(2, reclaimed.DeliveryCount);
+        await log.AckAsync(0, [reclaimed], default);
+        Assert.Equal(0, (await log.GetLagAsync(default))[0].Pending);
+        Assert.Null(await log.FindAsync(appended.MessageId, default));
+    }
+
+    [Fact]
+    public async Task Reopening_with_a_different_partition_count_is_refused()
+    {
+        var redis = new RedisOptions { Configuration = await ExternalServers.RedisAsync(), KeyPrefix = "t" + Guid.NewGuid().ToString("N") };
+        await (await RedisMessageLog.ConnectAsync(redis, new LogOptions { Partitions = 4 })).DisposeAsync();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RedisMessageLog.ConnectAsync(redis, new LogOptions { Partitions = 8 }));
+        Assert.Contains("Parley:Log:Partitions", error.Message, StringComparison.Ordinal);
+    }
+}
