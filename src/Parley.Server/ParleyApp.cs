@@ -14,6 +14,8 @@ using Parley.Server.Http;
 using Parley.Server.Messaging;
 using Parley.Server.Pipeline;
 using Parley.Server.Realtime;
+using Parley.Postgres;
+using Parley.Redis;
 using Parley.Sqlite;
 
 namespace Parley.Server;
@@ -35,16 +37,21 @@ public static class ParleyApp
     public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        AddValidated<ParleyOptions>(builder, ParleyOptions.Section, o => o.Validate());
-        AddValidated<LogOptions>(builder, LogOptions.Section, o => o.Validate());
-        AddValidated<LimitsOptions>(builder, LimitsOptions.Section, o => o.Validate());
-        AddValidated<AuthOptions>(builder, AuthOptions.Section, o => o.Validate());
-        AddValidated<RateLimitOptions>(builder, RateLimitOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<ParleyOptions>(builder.Configuration, ParleyOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<LogOptions>(builder.Configuration, LogOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<LimitsOptions>(builder.Configuration, LimitsOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<RateLimitOptions>(builder.Configuration, RateLimitOptions.Section, o => o.Validate());
 
         var engine = builder.Configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.Engine)}"] ?? Engines.Embedded;
         if (string.Equals(engine, Engines.Embedded, StringComparison.OrdinalIgnoreCase))
         {
             builder.AddParleySqlite();
+        }
+        else if (string.Equals(engine, Engines.Production, StringComparison.OrdinalIgnoreCase))
+        {
+            builder.AddParleyPostgres();
+            builder.AddParleyRedis();
         }
 
         services.AddSingleton(TimeProvider.System);
@@ -134,8 +141,12 @@ public static class ParleyApp
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 
-        // Load (or create) the signing key now: an unreadable key directory should stop the start, not the first login.
+        // Load the signing key and connect the engines now: an unreadable key directory or an unreachable
+        // Redis should stop the start with a clear message, not fail the first request.
+        _ = app.Services.GetRequiredService<IOptions<ParleyOptions>>().Value;
         app.Services.GetRequiredService<SigningKeys>();
+        app.Services.GetRequiredService<IMessageLog>();
+        app.Services.GetRequiredService<IMessageStore>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -177,22 +188,5 @@ public static class ParleyApp
                 await Problems.WriteAsync(context.HttpContext, Errors.Unauthenticated(reason));
             },
         };
-    }
-
-    private static void AddValidated<T>(WebApplicationBuilder builder, string section, Func<T, IEnumerable<string>> validate)
-        where T : class
-    {
-        builder.Services.AddOptions<T>().Bind(builder.Configuration.GetSection(section)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<T>>(new DelegateValidator<T>(validate));
-    }
-
-    private sealed class DelegateValidator<T>(Func<T, IEnumerable<string>> validate) : IValidateOptions<T>
-        where T : class
-    {
-        public ValidateOptionsResult Validate(string? name, T options)
-        {
-            var failures = validate(options).ToList();
-            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-        }
     }
 }

@@ -8,11 +8,14 @@ public sealed class CrashRecoveryTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("parley-crash-").FullName;
 
-    [Fact]
-    public async Task Killing_the_server_mid_stream_loses_and_duplicates_nothing_that_was_acknowledged()
+    [Theory]
+    [InlineData(Engines.Embedded)]
+    [InlineData(Engines.Production)]
+    public async Task Killing_the_server_mid_stream_loses_and_duplicates_nothing_that_was_acknowledged(string engine)
     {
         var port = TestServer.FreePort();
-        var server = await ServerProcess.StartAsync(_data, port);
+        var settings = await Engines.SettingsAsync(engine);
+        var server = await ServerProcess.StartAsync(_data, port, settings);
         using var client = new ParleyClient(server.BaseAddress);
         var alice = await client.SignUpAsync("alice");
         var bob = await client.SignUpAsync("bob");
@@ -64,7 +67,7 @@ public sealed class CrashRecoveryTests : IDisposable
         var liveBeforeCrash = bobDevice.Messages.ToList();
         await bobDevice.DisposeAsync();
         await Task.Delay(300);
-        server = await ServerProcess.StartAsync(_data, port);
+        server = await ServerProcess.StartAsync(_data, port, settings);
         await using (server)
         {
             await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(120));

@@ -3,11 +3,16 @@ using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;
 
-/// <summary>The foundation's end-to-end promise, over real HTTP and real SignalR clients.</summary>
 [Collection(SharedServerCollection.Name)]
-public sealed class MessagingFlowTests(SharedServer fixture)
+public sealed class EmbeddedMessagingFlowTests(SharedServer fixture) : MessagingFlowTests(fixture.Server);
+
+[Collection(ProductionServerCollection.Name)]
+public sealed class ProductionMessagingFlowTests(ProductionServer fixture) : MessagingFlowTests(fixture.Server);
+
+/// <summary>The end-to-end promise over real HTTP and real SignalR clients, written once and run on every engine set.</summary>
+public abstract class MessagingFlowTests(TestServer server)
 {
-    private readonly ParleyClient _client = fixture.Server.Client();
+    private readonly ParleyClient _client = server.Client();
 
     [Fact]
     public async Task Two_users_on_three_devices_each_get_every_message_once_in_sequence_order()

@@ -47,6 +47,25 @@ public sealed class RateLimitAndConfigTests
     }
 
     [Fact]
+    public async Task The_production_engine_without_connection_settings_refuses_to_start_and_names_them()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Engine"] = "Production" }));
+        Assert.Contains("Parley:Redis:Configuration", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_production_engine_with_an_unreachable_redis_refuses_to_start_and_names_it()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Engine"] = "Production",
+            ["Parley:Redis:Configuration"] = $"127.0.0.1:{TestServer.FreePort()},connectTimeout=500",
+            ["Parley:Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1",
+        }));
+        Assert.Contains("Parley:Redis:Configuration", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_server_refuses_to_reopen_a_log_with_a_different_partition_count()
     {
         var data = Directory.CreateTempSubdirectory("parley-partitions-").FullName;

@@ -5,7 +5,7 @@ public sealed class ParleyOptions
 {
     public const string Section = "Parley";
 
-    /// <summary><c>Embedded</c> (SQLite + in-process log). The production engines arrive with their adapters.</summary>
+    /// <summary><c>Embedded</c> (SQLite + in-process log) or <c>Production</c> (PostgreSQL store + Redis Streams log).</summary>
     public string Engine { get; set; } = Engines.Embedded;
 
     /// <summary>Where embedded data and generated keys live; relative paths are taken from the working directory.</summary>
@@ -30,6 +30,7 @@ public sealed class ParleyOptions
 public static class Engines
 {
     public const string Embedded = "Embedded";
+    public const string Production = "Production";
 
-    public static readonly IReadOnlyList<string> All = [Embedded];
+    public static readonly IReadOnlyList<string> All = [Embedded, Production];
 }

@@ -89,14 +89,42 @@ public sealed class TestServer : IAsyncDisposable
     }
 }
 
+/// <summary>
+/// Settings for the production engines on the throwaway PostgreSQL and Redis, in a schema and key prefix
+/// of their own so servers and tests never see each other's data.
+/// </summary>
+public static class Engines
+{
+    public const string Embedded = "Embedded";
+    public const string Production = "Production";
+
+    public static async Task<Dictionary<string, string?>> SettingsAsync(string engine)
+    {
+        if (engine == Embedded)
+        {
+            return [];
+        }
+
+        var id = Guid.NewGuid().ToString("N");
+        return new Dictionary<string, string?>
+        {
+            ["Parley:Engine"] = Production,
+            ["Parley:Postgres:ConnectionString"] = await Parley.Testing.ExternalServers.PostgresAsync(),
+            ["Parley:Postgres:Schema"] = "t_" + id,
+            ["Parley:Redis:Configuration"] = await Parley.Testing.ExternalServers.RedisAsync(),
+            ["Parley:Redis:KeyPrefix"] = "t" + id,
+        };
+    }
+}
+
 /// <summary>One server for a whole test class; tests stay independent by registering their own users.</summary>
-public sealed class SharedServer : IAsyncLifetime
+public abstract class SharedServerBase(string engine) : IAsyncLifetime
 {
     private TestServer? _server;
 
     public TestServer Server => _server ?? throw new InvalidOperationException("Not started");
 
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(await Engines.SettingsAsync(engine));
 
     public async Task DisposeAsync()
     {
@@ -107,8 +135,18 @@ public sealed class SharedServer : IAsyncLifetime
     }
 }
 
+public sealed class SharedServer() : SharedServerBase(Engines.Embedded);
+
+public sealed class ProductionServer() : SharedServerBase(Engines.Production);
+
 [CollectionDefinition(Name)]
 public sealed class SharedServerCollection : ICollectionFixture<SharedServer>
 {
     public const string Name = "shared server";
+}
+
+[CollectionDefinition(Name)]
+public sealed class ProductionServerCollection : ICollectionFixture<ProductionServer>
+{
+    public const string Name = "production server";
 }

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Parley.Core.Ports;
+
+namespace Parley.Postgres;
+
+public static class PostgresServiceCollectionExtensions
+{
+    /// <summary>The PostgreSQL store: one pooled data source on <c>Parley:Postgres</c>, migrated at start unless disabled.</summary>
+    public static IHostApplicationBuilder AddParleyPostgres(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedSettings<PostgresOptions>(builder.Configuration, PostgresOptions.Section, o => o.Validate());
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PostgresOptions>>().Value;
+            return PostgresStore.CreateDataSourceAsync(options.ConnectionString, options.Schema, options.MigrateOnStart, CancellationToken.None).GetAwaiter().GetResult();
+        });
+        builder.Services.AddSingleton(sp => new PostgresStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
+        builder.Services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        return builder;
+    }
+}
+
+/// <summary>Readiness: a round trip to PostgreSQL through the pool (the AspNetCore.HealthChecks.NpgSql package is too old here).</summary>
+public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy("PostgreSQL reachable");
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL unreachable", ex);
+        }
+    }
+}
