@@ -298,31 +298,53 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
 
     // ---- messages ----------------------------------------------------------------------------
 
+    /// <summary>
+    /// Set-based: whatever the batch size, one transaction of a handful of statements. The batch's
+    /// conversations are locked, duplicates found up front, sequences assigned in batch order, then the
+    /// messages go in as one multi-row insert and the conversation and participant counters as one update each.
+    /// </summary>
     public async Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken)
     {
         var storedAt = T(_time.GetUtcNow());
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var conversationIds = batch.Select(e => e.ConversationId).Distinct().ToArray();
 
-        // Lock the batch's conversations (in id order, so concurrent batches cannot deadlock) and read their sequences.
+        // Lock in id order, so concurrent batches cannot deadlock, and read the sequences and members.
         var states = new Dictionary<Guid, ConversationState>();
-        await using (var lockRows = new NpgsqlCommand(
-            "SELECT id, last_sequence FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", connection, transaction))
+
+        // Everything stored already or earlier in this batch, by message id and by idempotency key.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await using (var read = new NpgsqlBatch(connection, transaction))
         {
-            lockRows.Parameters.Add(new() { Value = batch.Select(e => e.ConversationId).Distinct().ToArray() });
-            await using var reader = await lockRows.ExecuteReaderAsync(cancellationToken);
+            read.BatchCommands.Add(Command("SELECT id, last_sequence FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
+            read.BatchCommands.Add(Command("SELECT conversation_id, user_id FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
+            read.BatchCommands.Add(Command("SELECT id, idempotency_key FROM messages WHERE id = ANY($1) OR idempotency_key = ANY($2)",
+                batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 states[reader.GetGuid(0)] = new ConversationState(reader.GetInt64(1));
             }
-        }
 
-        foreach (var (id, state) in states)
-        {
-            state.Members = await QueryMemberIdsAsync(connection, transaction, id, cancellationToken);
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                states[reader.GetGuid(0)].Members.Add(reader.GetGuid(1));
+            }
+
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                seen.Add(reader.GetGuid(0).ToString());
+                seen.Add(reader.GetString(1));
+            }
         }
 
         var results = new List<PersistResult>(batch.Count);
+        var inserted = new List<StoredMessage>();
+        var keys = new List<string>();
+        var effects = new Dictionary<(Guid Conversation, Guid User), ParticipantEffect>();
         foreach (var envelope in batch)
         {
             if (!states.TryGetValue(envelope.ConversationId, out var state))
@@ -331,56 +353,84 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
                 continue;
             }
 
-            var message = new StoredMessage(envelope.MessageId, envelope.ConversationId, state.LastSequence + 1, envelope.SenderId, envelope.Type,
-                envelope.Content, envelope.Metadata, envelope.ClientMessageId, IdempotencyKeys.ContentHash(envelope.Content),
-                Encoding.UTF8.GetByteCount(envelope.Content), envelope.CorrelationId, T(envelope.AcceptedAt), storedAt);
-
-            // One round trip: the insert, and only if it inserted, the conversation, unread and sender updates.
-            await using var command = new NpgsqlCommand("""
-                WITH ins AS (
-                    INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                                          idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8, $9, $10, $11, $12, $13, $14)
-                    ON CONFLICT DO NOTHING
-                    RETURNING id, conversation_id, sequence, sender_id, accepted_at
-                ), conv AS (
-                    UPDATE conversations c SET last_sequence = ins.sequence, last_activity_at = GREATEST(c.last_activity_at, ins.accepted_at), last_message_id = ins.id
-                    FROM ins WHERE c.id = ins.conversation_id RETURNING 1
-                ), others AS (
-                    UPDATE participants p SET unread_count = p.unread_count + 1
-                    FROM ins WHERE p.conversation_id = ins.conversation_id AND p.user_id <> ins.sender_id RETURNING 1
-                ), sender AS (
-                    UPDATE participants p SET last_read_seq = ins.sequence, last_delivered_seq = GREATEST(p.last_delivered_seq, ins.sequence), unread_count = 0
-                    FROM ins WHERE p.conversation_id = ins.conversation_id AND p.user_id = ins.sender_id RETURNING 1
-                )
-                SELECT COUNT(*) FROM ins
-                """, connection, transaction);
-            command.Parameters.Add(new() { Value = message.Id });
-            command.Parameters.Add(new() { Value = message.ConversationId });
-            command.Parameters.Add(new() { Value = message.Sequence });
-            command.Parameters.Add(new() { Value = message.SenderId });
-            command.Parameters.Add(new() { Value = message.Type });
-            command.Parameters.Add(new() { Value = message.Content });
-            command.Parameters.Add(new() { Value = (object?)message.Metadata ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            command.Parameters.Add(new() { Value = (object?)message.ClientMessageId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            command.Parameters.Add(new() { Value = envelope.IdempotencyKey });
-            command.Parameters.Add(new() { Value = message.ContentHash });
-            command.Parameters.Add(new() { Value = message.Size });
-            command.Parameters.Add(new() { Value = message.CorrelationId });
-            command.Parameters.Add(new() { Value = message.AcceptedAt });
-            command.Parameters.Add(new() { Value = storedAt });
-            if ((long)(await command.ExecuteScalarAsync(cancellationToken))! == 0)
+            if (!seen.Add(envelope.MessageId.ToString()) | !seen.Add(envelope.IdempotencyKey))
             {
                 results.Add(new PersistResult(envelope, PersistOutcome.Duplicate, null, state.Members, null));
                 continue;
             }
 
-            state.LastSequence = message.Sequence;
+            var message = new StoredMessage(envelope.MessageId, envelope.ConversationId, ++state.LastSequence, envelope.SenderId, envelope.Type,
+                envelope.Content, envelope.Metadata, envelope.ClientMessageId, IdempotencyKeys.ContentHash(envelope.Content),
+                Encoding.UTF8.GetByteCount(envelope.Content), envelope.CorrelationId, T(envelope.AcceptedAt), storedAt);
+            inserted.Add(message);
+            keys.Add(envelope.IdempotencyKey);
+            state.LastActivity = state.LastActivity > message.AcceptedAt ? state.LastActivity : message.AcceptedAt;
+            state.LastMessage = message.Id;
+            foreach (var member in state.Members)
+            {
+                var effect = effects.TryGetValue((message.ConversationId, member), out var e) ? e : new ParticipantEffect();
+                // The sender has read everything up to their own message; everyone else has one more unread.
+                effects[(message.ConversationId, member)] = member == message.SenderId
+                    ? effect with { Reset = true, Added = 0, ReadTo = message.Sequence }
+                    : effect with { Added = effect.Added + 1 };
+            }
+
             results.Add(new PersistResult(envelope, PersistOutcome.Inserted, message, state.Members, null));
+        }
+
+        if (inserted.Count > 0)
+        {
+            await using var write = new NpgsqlBatch(connection, transaction);
+            write.BatchCommands.Add(Command("""
+                INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
+                                      idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
+                SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
+                       idempotency_key, content_hash, size, correlation_id, accepted_at, $14
+                FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[])
+                     AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
+                          idempotency_key, content_hash, size, correlation_id, accepted_at)
+                """,
+                inserted.Select(m => m.Id).ToArray(), inserted.Select(m => m.ConversationId).ToArray(), inserted.Select(m => m.Sequence).ToArray(),
+                inserted.Select(m => m.SenderId).ToArray(), inserted.Select(m => m.Type).ToArray(), inserted.Select(m => m.Content).ToArray(),
+                inserted.Select(m => m.Metadata).ToArray(), inserted.Select(m => m.ClientMessageId).ToArray(), keys.ToArray(),
+                inserted.Select(m => m.ContentHash).ToArray(), inserted.Select(m => m.Size).ToArray(), inserted.Select(m => m.CorrelationId).ToArray(),
+                inserted.Select(m => m.AcceptedAt).ToArray(), storedAt));
+            var touched = states.Where(s => s.Value.LastMessage is not null).ToList();
+            write.BatchCommands.Add(Command("""
+                UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
+                FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::uuid[]) AS t(id, seq, at, msg)
+                WHERE c.id = t.id
+                """,
+                touched.Select(s => s.Key).ToArray(), touched.Select(s => s.Value.LastSequence).ToArray(),
+                touched.Select(s => s.Value.LastActivity).ToArray(), touched.Select(s => s.Value.LastMessage!.Value).ToArray()));
+            var changes = effects.ToList();
+            write.BatchCommands.Add(Command("""
+                UPDATE participants p SET
+                    unread_count = CASE WHEN t.reset THEN t.added ELSE p.unread_count + t.added END,
+                    last_read_seq = GREATEST(p.last_read_seq, t.read_to),
+                    last_delivered_seq = GREATEST(p.last_delivered_seq, t.read_to)
+                FROM unnest($1::uuid[], $2::uuid[], $3::boolean[], $4::bigint[], $5::bigint[]) AS t(conversation_id, user_id, reset, added, read_to)
+                WHERE p.conversation_id = t.conversation_id AND p.user_id = t.user_id
+                """,
+                changes.Select(c => c.Key.Conversation).ToArray(), changes.Select(c => c.Key.User).ToArray(), changes.Select(c => c.Value.Reset).ToArray(),
+                changes.Select(c => c.Value.Added).ToArray(), changes.Select(c => c.Value.ReadTo).ToArray()));
+            await write.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
         return results;
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
     }
 
     public async Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
@@ -506,6 +556,13 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
     {
         public long LastSequence { get; set; } = lastSequence;
 
-        public IReadOnlyList<Guid> Members { get; set; } = [];
+        public List<Guid> Members { get; } = [];
+
+        public DateTimeOffset LastActivity { get; set; } = DateTimeOffset.MinValue;
+
+        public Guid? LastMessage { get; set; }
     }
+
+    /// <summary>What a batch does to one participant: unread added (after an optional reset) and read watermark.</summary>
+    private readonly record struct ParticipantEffect(bool Reset, long Added, long ReadTo);
 }
