@@ -23,7 +23,8 @@ public static class PostgresServiceCollectionExtensions
         builder.Services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<PostgresStore>());
         builder.Services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<PostgresStore>());
         builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresStore>());
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddSingleton<ITransientErrorClassifier, PostgresTransientErrors>();
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;
     }
 }
@@ -44,4 +45,12 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
             return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL unreachable", ex);
         }
     }
+}
+
+/// <summary>Npgsql's own verdict (connection failures, timeouts, serialization failures), plus a server shutting down.</summary>
+public sealed class PostgresTransientErrors : ITransientErrorClassifier
+{
+    public bool IsTransient(Exception exception) =>
+        exception is NpgsqlException { IsTransient: true }
+        || exception is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" };
 }

@@ -17,6 +17,13 @@ public static class RedisServiceCollectionExtensions
             sp.GetRequiredService<IOptions<LogOptions>>().Value,
             sp.GetService<TimeProvider>()).GetAwaiter().GetResult());
         builder.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<RedisMessageLog>());
+        builder.Services.AddSingleton<ITransientErrorClassifier, RedisTransientErrors>();
         return builder;
     }
+}
+
+public sealed class RedisTransientErrors : ITransientErrorClassifier
+{
+    public bool IsTransient(Exception exception) =>
+        exception is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException;
 }

@@ -98,13 +98,17 @@ public static class ParleyApp
         services.AddSingleton<MessageIngress>();
         services.AddSingleton<RealtimeNotifier>();
         services.AddSingleton<ConsumerLoopRegistry>();
+        services.AddSingleton<TransientErrors>();
+        services.AddSingleton<PipelineStatus>();
         services.AddSingleton<DeliveryPipeline>();
         services.AddHostedService<DeliveryWorker>();
 
         services.AddHealthChecks()
-            .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
+            // A store outage degrades but does not fail readiness: the ingress keeps accepting into the log (E3).
+            .AddCheck<StoreHealthCheck>("store", failureStatus: Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: ["ready"])
             .AddCheck<LogHealthCheck>("log", tags: ["ready"])
-            .AddCheck<ConsumerLoopsHealthCheck>("consumers", tags: ["ready"]);
+            .AddCheck<ConsumerLoopsHealthCheck>("consumers", tags: ["ready"])
+            .AddCheck<PipelineHealthCheck>("pipeline", tags: ["ready"]);
         return builder;
     }
 

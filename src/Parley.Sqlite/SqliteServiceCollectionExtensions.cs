@@ -27,6 +27,14 @@ public static class SqliteServiceCollectionExtensions
             return new SqliteMessageLog(Path.Combine(dir, "log.db"), sp.GetRequiredService<IOptions<LogOptions>>().Value, sp.GetService<TimeProvider>());
         });
         builder.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<SqliteMessageLog>());
+        builder.Services.AddSingleton<ITransientErrorClassifier, SqliteTransientErrors>();
         return builder;
     }
+}
+
+/// <summary>SQLITE_BUSY and SQLITE_LOCKED: another writer holds the file for longer than the busy timeout.</summary>
+public sealed class SqliteTransientErrors : ITransientErrorClassifier
+{
+    public bool IsTransient(Exception exception) =>
+        exception is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 };
 }

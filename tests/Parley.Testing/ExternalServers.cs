@@ -40,15 +40,24 @@ public static class ExternalServers
 
     private static async Task<PostgresInstance> StartPostgresAsync()
     {
+        var instance = await StartPostgresAsync(durable: false);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => instance.Destroy();
+        return instance;
+    }
+
+    /// <summary>A PostgreSQL of the caller's own, durable (fsync on), for tests that stop it; dispose it when done.</summary>
+    public static Task<PostgresInstance> StartDedicatedPostgresAsync() => StartPostgresAsync(durable: true);
+
+    private static async Task<PostgresInstance> StartPostgresAsync(bool durable)
+    {
         var bin = Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d, StringComparer.Ordinal)
             .Select(d => Path.Combine(d, "bin")).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
             ?? throw new InvalidOperationException("PostgreSQL is not installed: run scripts/test.sh (it installs it) or set PARLEY_TEST_POSTGRES");
         var root = Directory.CreateTempSubdirectory($"{Tag}-pg-").FullName;
-        var instance = new PostgresInstance(bin, root, FreePort());
+        var instance = new PostgresInstance(bin, root, FreePort(), durable);
         await RunAsync("chown", "postgres:postgres", root);
         await instance.RunAsPostgresAsync("initdb", "-D", instance.DataDirectory, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8");
         await instance.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => instance.Destroy();
         return instance;
     }
 
@@ -104,8 +113,18 @@ public static class ExternalServers
     }
 }
 
-public sealed class PostgresInstance(string bin, string root, int port)
+/// <param name="durable">
+/// False trades crash safety for speed (fsync off) in the shared instance nobody stops; an instance a test
+/// stops with -m immediate must be durable, or its recovery loses committed rows.
+/// </param>
+public sealed class PostgresInstance(string bin, string root, int port, bool durable) : IAsyncDisposable
 {
+    public ValueTask DisposeAsync()
+    {
+        Destroy();
+        return ValueTask.CompletedTask;
+    }
+
     public string DataDirectory => Path.Combine(root, "data");
 
     public int Port => port;
@@ -121,7 +140,7 @@ public sealed class PostgresInstance(string bin, string root, int port)
     public async Task StartAsync()
     {
         await RunAsPostgresAsync("pg_ctl", "-D", DataDirectory, "-l", Path.Combine(root, "postgres.log"), "-w", "-t", "30", "start",
-            "-o", $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300");
+            "-o", $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=300" + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"));
         await ExternalServers.WaitForPortAsync(port);
     }
 

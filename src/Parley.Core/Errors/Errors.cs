@@ -106,6 +106,10 @@ public static class Errors
     public static ParleyError EnqueueFailed() =>
         new(503, ErrorCodes.EnqueueFailed, "The message could not be queued; it was not accepted. Retry with the same clientMessageId.", "enqueue_failed");
 
+    public static ParleyError ServiceUnavailable(string what) =>
+        new ParleyError(503, ErrorCodes.ServiceUnavailable, $"{what} is unavailable right now; retry shortly", "service_unavailable")
+            .With("retryAfterSeconds", 5);
+
     public static ParleyError Internal() =>
         new(500, ErrorCodes.InternalError, "An unexpected error occurred", "internal");
 }

@@ -1,17 +1,20 @@
 using Microsoft.Extensions.Caching.Memory;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Conversations;
 
 /// <summary>
 /// The ingress's authorization lookup (P1: "membership, cached"). Entries live briefly and are dropped on
 /// every membership change this node makes, so the hot path rarely touches the store.
+/// While the store is unreachable, the last membership seen (up to a day old) keeps the ingress accepting (E3).
 /// </summary>
-public sealed class MembershipCache(IConversationStore store, IMemoryCache cache)
+public sealed class MembershipCache(IConversationStore store, IMemoryCache cache, TransientErrors transient, ILogger<MembershipCache> logger)
 {
     private static readonly TimeSpan MemberTtl = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MissTtl = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan LastKnownTtl = TimeSpan.FromDays(1);
 
     /// <summary>The conversation, if <paramref name="userId"/> may use it; throws the documented 404 / 403 otherwise.</summary>
     public async ValueTask<ConversationRecord> RequireMemberAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken)
@@ -19,10 +22,26 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
         var key = (conversationId, userId);
         if (!cache.TryGetValue(key, out Membership? membership) || membership is null)
         {
-            var conversation = await store.GetConversationAsync(conversationId, cancellationToken);
-            var isMember = conversation is not null && await store.GetParticipantAsync(conversationId, userId, cancellationToken) is not null;
-            membership = new Membership(conversation, isMember);
-            cache.Set(key, membership, isMember ? MemberTtl : MissTtl);
+            try
+            {
+                var conversation = await store.GetConversationAsync(conversationId, cancellationToken);
+                var isMember = conversation is not null && await store.GetParticipantAsync(conversationId, userId, cancellationToken) is not null;
+                membership = new Membership(conversation, isMember);
+                cache.Set(key, membership, isMember ? MemberTtl : MissTtl);
+                if (isMember)
+                {
+                    cache.Set(("last-known", key), membership, LastKnownTtl);
+                }
+            }
+            catch (Exception ex) when (transient.IsTransient(ex))
+            {
+                if (!cache.TryGetValue(("last-known", key), out membership) || membership is null)
+                {
+                    throw Errors.ServiceUnavailable("The conversation store").ToException();
+                }
+
+                Log.MembershipFromStale(logger, ex, conversationId);
+            }
         }
 
         return membership.Conversation is null ? throw Errors.ConversationNotFound(conversationId).ToException()
@@ -35,6 +54,7 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
         foreach (var userId in userIds)
         {
             cache.Remove((conversationId, userId));
+            cache.Remove(("last-known", (conversationId, userId)));
         }
     }
 

@@ -63,3 +63,33 @@ public static class HealthResponse
         }, JsonSerializerOptions.Web, context.RequestAborted);
     }
 }
+
+/// <summary>Degraded while any partition holds a batch because the store or log is unreachable (the backlog waits in the log).</summary>
+public sealed class PipelineHealthCheck(PipelineStatus status, IMessageLog log) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var outages = status.Outages;
+        if (outages.Count == 0)
+        {
+            return HealthCheckResult.Healthy("every partition is flowing");
+        }
+
+        var data = new Dictionary<string, object>
+        {
+            ["blockedPartitions"] = outages.Keys.Order().ToList(),
+            ["since"] = outages.Values.Min(o => o.Since).ToString("O"),
+            ["error"] = outages.Values.First().Error,
+        };
+        try
+        {
+            data["backlog"] = (await log.GetLagAsync(cancellationToken)).Sum(l => l.Pending);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            data["backlog"] = "unknown: " + ex.Message;
+        }
+
+        return HealthCheckResult.Degraded($"{outages.Count} partition(s) waiting for {string.Join(", ", outages.Values.Select(o => o.Operation).Distinct())}", data: data);
+    }
+}

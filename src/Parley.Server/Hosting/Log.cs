@@ -12,6 +12,12 @@ internal static partial class Log
     [LoggerMessage(1100, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     public static partial void UnhandledRequestError(ILogger logger, Exception exception, string method, string path);
 
+    [LoggerMessage(1102, LogLevel.Warning, "A backing service is unavailable for {Method} {Path}; answered 503")]
+    public static partial void DependencyUnavailable(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(1103, LogLevel.Warning, "The store is unavailable; serving membership of conversation {ConversationId} from the last known state")]
+    public static partial void MembershipFromStale(ILogger logger, Exception exception, Guid conversationId);
+
     [LoggerMessage(1101, LogLevel.Warning, "Log append failed for conversation {ConversationId} (correlation {CorrelationId})")]
     public static partial void AppendFailed(ILogger logger, Exception exception, Guid conversationId, Guid correlationId);
 
@@ -32,6 +38,12 @@ internal static partial class Log
 
     [LoggerMessage(1301, LogLevel.Error, "Dead-lettered entry {EntryId} of partition {Partition} after {Deliveries} deliveries: {ErrorType}: {Error} (correlation {CorrelationId})")]
     public static partial void DeadLettered(ILogger logger, string entryId, int partition, int deliveries, string errorType, string error, Guid? correlationId);
+
+    [LoggerMessage(1303, LogLevel.Warning, "{Operation} failed transiently (attempt {Attempt}); holding the batch of partition {Partition} and retrying in {Delay}")]
+    public static partial void TransientFailure(ILogger logger, Exception exception, string operation, int attempt, int partition, TimeSpan delay);
+
+    [LoggerMessage(1304, LogLevel.Information, "{Operation} recovered after {Attempts} attempt(s) on partition {Partition}")]
+    public static partial void TransientRecovered(ILogger logger, string operation, int attempts, int partition);
 
     [LoggerMessage(1302, LogLevel.Debug, "Message {MessageId} was already stored; skipping fanout (correlation {CorrelationId})")]
     public static partial void PersistDuplicate(ILogger logger, Guid messageId, Guid correlationId);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
+using Parley.Core.Ports;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.Http;
@@ -22,7 +23,7 @@ public static class Problems
         context.Response.Clear();
         context.Response.StatusCode = error.Status;
         context.Response.ContentType = ContentType;
-        if (error.Status == StatusCodes.Status429TooManyRequests && error.Details?.GetValueOrDefault("retryAfterSeconds") is int seconds)
+        if (error.Details?.GetValueOrDefault("retryAfterSeconds") is int seconds)
         {
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         }
@@ -51,7 +52,7 @@ internal static class ReasonPhrases
 /// Turns every failure into a documented problem: Parley rejections as they are, framework rejections
 /// (oversized or malformed requests) as 4xx, anything unexpected as one logged 500 with no internals leaked.
 /// </summary>
-public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+public sealed class ErrorHandlingMiddleware(RequestDelegate next, TransientErrors transient, ILogger<ErrorHandlingMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -74,6 +75,11 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is no one to answer.
+        }
+        catch (Exception ex) when (transient.IsTransient(ex))
+        {
+            Log.DependencyUnavailable(logger, ex, context.Request.Method, context.Request.Path);
+            await Problems.WriteAsync(context, Errors.ServiceUnavailable("A backing service"));
         }
         catch (Exception ex)
         {

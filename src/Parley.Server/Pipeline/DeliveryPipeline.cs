@@ -11,19 +11,27 @@ namespace Parley.Server.Pipeline;
 /// The ack comes only after the store commit, so a crash anywhere before it replays the batch, and the
 /// store's idempotency turns the replay into no-ops. Failures are retried per entry in place (keeping the
 /// partition's order) until the delivery limit, then the entry is dead-lettered and the partition moves on.
+/// A transient failure (the store or the log unreachable) is different: the batch is held and retried in
+/// place, without spending its retry budget, until the dependency is back (E3).
 /// </summary>
 public sealed class DeliveryPipeline(
     IMessageLog log,
     IMessageStore store,
     RealtimeNotifier notifier,
+    TransientErrors transient,
+    PipelineStatus status,
     IOptions<LogOptions> options,
     TimeProvider time,
     ILogger<DeliveryPipeline> logger)
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxTransientDelay = TimeSpan.FromSeconds(5);
 
-    /// <summary>Processes one batch to completion. Cancellation is not honoured mid-batch: shutdown drains it.</summary>
-    public async Task ProcessAsync(int partition, IReadOnlyList<LogEntry> entries)
+    /// <summary>
+    /// Processes one batch to completion. Shutdown does not interrupt a batch that is making progress; it only
+    /// ends a wait for an unavailable dependency (the batch then stays pending and is replayed on the next start).
+    /// </summary>
+    public async Task ProcessAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken stopping)
     {
         var ct = CancellationToken.None;
         var work = new List<(LogEntry Entry, MessageEnvelope Envelope)>(entries.Count);
@@ -54,32 +62,37 @@ public sealed class DeliveryPipeline(
         IReadOnlyList<PersistResult> results;
         try
         {
-            results = await store.PersistBatchAsync(work.Select(w => w.Envelope).ToList(), ct);
+            var batch = work.Select(w => w.Envelope).ToList();
+            results = await HoldThroughOutagesAsync("Persist", partition, () => store.PersistBatchAsync(batch, ct), stopping);
         }
-        catch (Exception)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Find the culprit (or wait out a store blip) one entry at a time, in order.
+            // Find the culprit one entry at a time, in order.
             foreach (var item in work)
             {
-                await ProcessOneAsync(item.Entry, item.Envelope);
+                await ProcessOneAsync(item.Entry, item.Envelope, stopping);
             }
 
             return;
         }
 
-        await CompleteAsync(partition, work.Select(w => w.Entry).ToList(), results, ct);
+        await CompleteAsync(partition, work.Select(w => w.Entry).ToList(), results, stopping);
     }
 
-    private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope)
+    private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope, CancellationToken stopping)
     {
         var ct = CancellationToken.None;
         while (true)
         {
             try
             {
-                var results = await store.PersistBatchAsync([envelope], ct);
-                await CompleteAsync(entry.Partition, [entry], results, ct);
+                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, () => store.PersistBatchAsync([envelope], ct), stopping);
+                await CompleteAsync(entry.Partition, [entry], results, stopping);
                 return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                throw;
             }
             catch (Exception ex)
             {
@@ -96,8 +109,9 @@ public sealed class DeliveryPipeline(
         }
     }
 
-    private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, IReadOnlyList<PersistResult> results, CancellationToken ct)
+    private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, IReadOnlyList<PersistResult> results, CancellationToken stopping)
     {
+        var ct = CancellationToken.None;
         var acks = new List<LogEntry>(entries.Count);
         for (var i = 0; i < results.Count; i++)
         {
@@ -118,7 +132,37 @@ public sealed class DeliveryPipeline(
             acks.Add(entries[i]);
         }
 
-        await log.AckAsync(partition, acks, ct);
+        await HoldThroughOutagesAsync("Ack", partition, async () =>
+        {
+            await log.AckAsync(partition, acks, ct);
+            return true;
+        }, stopping);
+    }
+
+    /// <summary>Retries <paramref name="operation"/> for as long as its failures are transient, with capped backoff.</summary>
+    private async Task<T> HoldThroughOutagesAsync<T>(string name, int partition, Func<Task<T>> operation, CancellationToken stopping)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var result = await operation();
+                if (attempt > 1)
+                {
+                    status.Recovered(partition);
+                    Log.TransientRecovered(logger, name, attempt, partition);
+                }
+
+                return result;
+            }
+            catch (Exception ex) when (transient.IsTransient(ex))
+            {
+                var delay = TimeSpan.FromMilliseconds(Math.Min(MaxTransientDelay.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(attempt, 10))));
+                status.Unavailable(partition, name, ex, time.GetUtcNow());
+                Log.TransientFailure(logger, ex, name, attempt, partition, delay);
+                await Task.Delay(delay, time, stopping);
+            }
+        }
     }
 
     private async Task DeadLetterAsync(LogEntry entry, MessageEnvelope? envelope, string errorType, string error, CancellationToken ct)

@@ -29,8 +29,9 @@ public sealed class DeliveryWorker(
         var entries = await log.ReadAsync(partition, ConsumerName, options.Value.BatchSize, ReadWait, stoppingToken);
         if (entries.Count > 0)
         {
-            // Not cancellable: a batch that was read is finished (stored and acked) before shutdown completes.
-            await pipeline.ProcessAsync(partition, entries);
+            // A batch that was read is finished (stored and acked) before shutdown completes, unless it is
+            // waiting out an outage: then it stays pending and the next start replays it.
+            await pipeline.ProcessAsync(partition, entries, stoppingToken);
         }
     }
 }
