@@ -20,7 +20,13 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
     /// <summary>A data source whose connections use <paramref name="schema"/>; migrations applied when asked.</summary>
     public static async Task<NpgsqlDataSource> CreateDataSourceAsync(string connectionString, string schema, bool migrate, CancellationToken cancellationToken)
     {
+        // Auto-prepare: the hot statements are few and repeated, so they are parsed and planned once per connection.
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = schema };
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 32;
+        }
+
         var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         if (migrate)
         {

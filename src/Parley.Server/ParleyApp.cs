@@ -34,6 +34,38 @@ public static class ParleyApp
         return app;
     }
 
+    /// <summary>Applies pending store migrations for the configured engine and returns the exit code.</summary>
+    public static async Task<int> MigrateAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var configuration = builder.Configuration;
+        var engine = configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.Engine)}"] ?? Engines.Embedded;
+        if (string.Equals(engine, Engines.Production, StringComparison.OrdinalIgnoreCase))
+        {
+            var options = configuration.GetSection(PostgresOptions.Section).Get<PostgresOptions>() ?? new PostgresOptions();
+            var problems = options.Validate().ToList();
+            if (problems.Count > 0)
+            {
+                await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, problems));
+                return 2;
+            }
+
+            await using var dataSource = Npgsql.NpgsqlDataSource.Create(options.ConnectionString);
+            var applied = await PostgresMigrations.ApplyAsync(dataSource, options.Schema, CancellationToken.None);
+            Console.WriteLine($"Applied {applied} migration(s) to schema {options.Schema}.");
+            return 0;
+        }
+
+        // The embedded files migrate themselves when opened.
+        var dataDirectory = Path.GetFullPath(configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.DataDirectory)}"] ?? "data");
+        using (new SqliteStore(Path.Combine(dataDirectory, "parley.db")))
+        {
+            Console.WriteLine($"Embedded store in {dataDirectory} is up to date.");
+        }
+
+        return 0;
+    }
+
     public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
     {
         var services = builder.Services;

@@ -9,12 +9,12 @@ public sealed class CrashRecoveryTests : IDisposable
     private readonly string _data = Directory.CreateTempSubdirectory("parley-crash-").FullName;
 
     [Theory]
-    [InlineData(Engines.Embedded)]
-    [InlineData(Engines.Production)]
+    [InlineData(TestEngines.Embedded)]
+    [InlineData(TestEngines.Production)]
     public async Task Killing_the_server_mid_stream_loses_and_duplicates_nothing_that_was_acknowledged(string engine)
     {
         var port = TestServer.FreePort();
-        var settings = await Engines.SettingsAsync(engine);
+        var settings = await TestEngines.SettingsAsync(engine);
         var server = await ServerProcess.StartAsync(_data, port, settings);
         using var client = new ParleyClient(server.BaseAddress);
         var alice = await client.SignUpAsync("alice");

@@ -9,11 +9,13 @@ namespace Parley.Server.Tests;
 /// <summary>P4/P5: an entry that always fails is retried, dead-lettered with its error, and does not block its partition.</summary>
 public sealed class PoisonMessageTests
 {
-    [Fact]
-    public async Task A_message_the_store_always_rejects_is_dead_lettered_and_the_conversation_moves_on()
+    [Theory]
+    [InlineData(TestEngines.Embedded)]
+    [InlineData(TestEngines.Production)]
+    public async Task A_message_the_store_always_rejects_is_dead_lettered_and_the_conversation_moves_on(string engine)
     {
-        await using var server = await TestServer.StartAsync(services: s => s.AddSingleton<IMessageStore>(sp =>
-            new PoisonStore(sp.GetRequiredService<SqliteStore>())));
+        await using var server = await TestServer.StartAsync(await TestEngines.SettingsAsync(engine), services: s => s.AddSingleton<IMessageStore>(sp =>
+            new PoisonStore(engine == TestEngines.Embedded ? sp.GetRequiredService<SqliteStore>() : sp.GetRequiredService<Parley.Postgres.PostgresStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync("alice");
         var bob = await client.SignUpAsync("bob");
@@ -82,7 +84,7 @@ public sealed class PoisonMessageTests
     }
 
     /// <summary>Delegates to the real store but throws for any batch holding a "poison" message.</summary>
-    private sealed class PoisonStore(SqliteStore inner) : IMessageStore
+    private sealed class PoisonStore(IMessageStore inner) : IMessageStore
     {
         public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken) =>
             batch.Any(e => e.Content == "poison")

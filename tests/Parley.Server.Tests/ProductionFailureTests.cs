@@ -13,7 +13,7 @@ public sealed class ProductionFailureTests
     public async Task While_postgres_is_down_sends_are_accepted_and_stored_exactly_once_in_order_when_it_returns()
     {
         await using var postgres = await ExternalServers.StartDedicatedPostgresAsync();
-        var settings = await Engines.SettingsAsync(Engines.Production);
+        var settings = await TestEngines.SettingsAsync(TestEngines.Production);
         settings["Parley:Postgres:ConnectionString"] = postgres.ConnectionString;
         await using var server = await TestServer.StartAsync(settings);
         using var client = server.Client();
@@ -55,11 +55,11 @@ public sealed class ProductionFailureTests
     }
 
     [Theory]
-    [InlineData(Engines.Embedded)]
-    [InlineData(Engines.Production)]
+    [InlineData(TestEngines.Embedded)]
+    [InlineData(TestEngines.Production)]
     public async Task With_16_partitions_and_many_concurrent_senders_every_conversation_keeps_its_append_order(string engine)
     {
-        await using var server = await TestServer.StartAsync(await Engines.SettingsAsync(engine));
+        await using var server = await TestServer.StartAsync(await TestEngines.SettingsAsync(engine));
         using var client = server.Client();
         var senders = new List<Session>();
         for (var i = 0; i < 6; i++)

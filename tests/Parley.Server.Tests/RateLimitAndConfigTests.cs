@@ -76,3 +76,22 @@ public sealed class RateLimitAndConfigTests
         Directory.Delete(data, recursive: true);
     }
 }
+
+public sealed class MigrateCommandTests
+{
+    [Fact]
+    public async Task Migrate_applies_the_postgres_schema_once_and_reports_bad_settings()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        var connection = await Parley.Testing.ExternalServers.PostgresAsync();
+        string[] args = ["--Parley:Engine=Production", $"--Parley:Postgres:ConnectionString={connection}", $"--Parley:Postgres:Schema={schema}"];
+
+        Assert.Equal(0, await ParleyApp.MigrateAsync(args));
+        Assert.Equal(0, await ParleyApp.MigrateAsync(args));
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
+        await using var command = dataSource.CreateCommand($"SELECT COUNT(*) FROM {schema}.schema_migrations");
+        Assert.Equal((long)Parley.Postgres.PostgresMigrations.All.Count, await command.ExecuteScalarAsync());
+
+        Assert.Equal(2, await ParleyApp.MigrateAsync(["--Parley:Engine=Production"]));
+    }
+}

@@ -93,7 +93,7 @@ public sealed class TestServer : IAsyncDisposable
 /// Settings for the production engines on the throwaway PostgreSQL and Redis, in a schema and key prefix
 /// of their own so servers and tests never see each other's data.
 /// </summary>
-public static class Engines
+public static class TestEngines
 {
     public const string Embedded = "Embedded";
     public const string Production = "Production";
@@ -124,7 +124,7 @@ public abstract class SharedServerBase(string engine) : IAsyncLifetime
 
     public TestServer Server => _server ?? throw new InvalidOperationException("Not started");
 
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(await Engines.SettingsAsync(engine));
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(await TestEngines.SettingsAsync(engine));
 
     public async Task DisposeAsync()
     {
@@ -135,9 +135,9 @@ public abstract class SharedServerBase(string engine) : IAsyncLifetime
     }
 }
 
-public sealed class SharedServer() : SharedServerBase(Engines.Embedded);
+public sealed class SharedServer() : SharedServerBase(TestEngines.Embedded);
 
-public sealed class ProductionServer() : SharedServerBase(Engines.Production);
+public sealed class ProductionServer() : SharedServerBase(TestEngines.Production);
 
 [CollectionDefinition(Name)]
 public sealed class SharedServerCollection : ICollectionFixture<SharedServer>
