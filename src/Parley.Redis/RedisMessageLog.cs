@@ -46,15 +46,17 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         """;
 
     private readonly ConnectionMultiplexer _redis;
+    private readonly ConnectionMultiplexer? _appendRedis;
     private readonly IDatabase _db;
     private readonly RedisOptions _redisOptions;
     private readonly LogOptions _options;
     private readonly TimeProvider _time;
     private readonly WakeupSignal[] _signals;
 
-    private RedisMessageLog(ConnectionMultiplexer redis, RedisOptions redisOptions, LogOptions options, TimeProvider time)
+    private RedisMessageLog(ConnectionMultiplexer redis, ConnectionMultiplexer? appendRedis, RedisOptions redisOptions, LogOptions options, TimeProvider time)
     {
         _redis = redis;
+        _appendRedis = appendRedis;
         _db = redis.GetDatabase();
         _redisOptions = redisOptions;
         _options = options;
@@ -77,7 +79,10 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
             throw new InvalidOperationException($"Cannot reach Redis at '{configuration.EndPoints.FirstOrDefault()}' ({RedisOptions.Section}:Configuration): {ex.Message}", ex);
         }
 
-        var log = new RedisMessageLog(redis, redisOptions, options, time ?? TimeProvider.System);
+        // WAIT covers the writes of the connection it runs on and holds that connection while it waits, so
+        // replicated appends get a connection of their own and the rest of the log is not held up.
+        var appendRedis = redisOptions.WaitReplicas > 0 ? await ConnectionMultiplexer.ConnectAsync(configuration) : null;
+        var log = new RedisMessageLog(redis, appendRedis, redisOptions, options, time ?? TimeProvider.System);
         await log.InitializeAsync();
         return log;
     }
@@ -131,9 +136,20 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         var acceptedMs = envelope.AcceptedAt.ToUnixTimeMilliseconds();
         var ack = string.Join('|', envelope.MessageId.ToString("N"), envelope.CorrelationId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture), partition.ToString(CultureInfo.InvariantCulture));
         var index = string.Join('|', "P", envelope.ConversationId.ToString("N"), envelope.SenderId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture));
-        var result = (RedisResult[])(await _db.ScriptEvaluateAsync(AppendScript,
+        var appendDb = _appendRedis?.GetDatabase() ?? _db;
+        var result = (RedisResult[])(await appendDb.ScriptEvaluateAsync(AppendScript,
             [IdempotencyKey(envelope.IdempotencyKey), Stream(partition), MessageKey(envelope.MessageId), Prefix + ":appended:" + partition],
             [ack, (long)_options.IdempotencyWindow.TotalMilliseconds, envelope.Serialize(), index]))!;
+
+        if (_redisOptions.WaitReplicas > 0)
+        {
+            // Also for a duplicate: its first append may be the one that was never replicated.
+            var replicated = (long)await appendDb.ExecuteAsync("WAIT", _redisOptions.WaitReplicas, (long)_redisOptions.WaitTimeout.TotalMilliseconds);
+            if (replicated < _redisOptions.WaitReplicas)
+            {
+                throw new RedisException($"The append reached {replicated} of {_redisOptions.WaitReplicas} replicas within {_redisOptions.WaitTimeout} ({RedisOptions.Section}:WaitReplicas)");
+            }
+        }
 
         if ((int)result[0] == 1)
         {
@@ -309,6 +325,11 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
     {
         await _redis.CloseAsync();
         _redis.Dispose();
+        if (_appendRedis is not null)
+        {
+            await _appendRedis.CloseAsync();
+            _appendRedis.Dispose();
+        }
         foreach (var signal in _signals)
         {
             signal.Dispose();

@@ -16,6 +16,14 @@ public sealed class RedisOptions
     /// <summary>How long another consumer's entry must sit unacknowledged before this node takes it over.</summary>
     public TimeSpan ReclaimIdle { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Replicas that must confirm an append before it is acknowledged (Redis WAIT). 0 acknowledges once the
+    /// primary has it. With 1+, an append that is not replicated in time is refused (503) and the client retries.
+    /// </summary>
+    public int WaitReplicas { get; set; }
+
+    public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Approximate cap on the dead-letter stream.</summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;
 
@@ -29,6 +37,11 @@ public sealed class RedisOptions
         if (string.IsNullOrWhiteSpace(KeyPrefix) || string.IsNullOrWhiteSpace(ConsumerGroup))
         {
             yield return $"{Section}:KeyPrefix and {Section}:ConsumerGroup must not be empty.";
+        }
+
+        if (WaitReplicas < 0 || WaitTimeout <= TimeSpan.Zero)
+        {
+            yield return $"{Section}:WaitReplicas must be 0 or more and {Section}:WaitTimeout positive (was {WaitReplicas} / {WaitTimeout}).";
         }
 
         if (ReclaimIdle < TimeSpan.FromSeconds(1))

@@ -70,3 +70,31 @@ public sealed class RedisLogTests
         Assert.Contains("Parley:Log:Partitions", error.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class RedisReplicationTests
+{
+    [Fact]
+    public async Task With_wait_replicas_an_append_is_acknowledged_only_once_a_replica_has_it()
+    {
+        var primary = await ExternalServers.RedisAsync();
+        var redis = new RedisOptions { Configuration = primary, KeyPrefix = "t" + Guid.NewGuid().ToString("N"), WaitReplicas = 1, WaitTimeout = TimeSpan.FromMilliseconds(300) };
+        var options = new LogOptions { Partitions = 2 };
+        var envelope = Envelopes.New(Guid.NewGuid(), Guid.NewGuid());
+
+        // No replica: refused, so the ingress answers 503 and the client retries.
+        await using (var log = await RedisMessageLog.ConnectAsync(redis, options))
+        {
+            await Assert.ThrowsAsync<StackExchange.Redis.RedisException>(() => log.AppendAsync(envelope, default).AsTask());
+        }
+
+        // A real replica of the test Redis: the retry (a duplicate of the first try) is now acknowledged.
+        await using var replica = await ExternalServers.StartReplicaAsync(primary);
+        await using (var log = await RedisMessageLog.ConnectAsync(redis, options))
+        {
+            var result = await log.AppendAsync(envelope, default);
+            Assert.Equal(envelope.MessageId, result.MessageId);
+            Assert.True(result.Duplicate);
+            Assert.False((await log.AppendAsync(Envelopes.New(Guid.NewGuid(), Guid.NewGuid()), default)).Duplicate);
+        }
+    }
+}

@@ -75,6 +75,32 @@ public static class ExternalServers
         return instance;
     }
 
+    /// <summary>A replica of the Redis at <paramref name="primary"/> (host:port), in sync when this returns; dispose it when done.</summary>
+    public static async Task<RedisInstance> StartReplicaAsync(string primary)
+    {
+        var root = Directory.CreateTempSubdirectory($"{Tag}-redis-").FullName;
+        var port = FreePort();
+        var (host, primaryPort) = (primary.Split(':')[0], primary.Split(':')[1]);
+        await RunAsync("redis-server", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--dir", root, "--replicaof", host, primaryPort, "--save", "", "--daemonize", "yes",
+            "--pidfile", Path.Combine(root, "redis.pid"), "--logfile", Path.Combine(root, "redis.log"));
+        await WaitForPortAsync(port);
+        var replica = new RedisInstance(root, port);
+        for (var i = 0; i < 100; i++)
+        {
+            var info = await OutputAsync("redis-cli", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "info", "replication");
+            if (info.Contains("master_link_status:up", StringComparison.Ordinal))
+            {
+                return replica;
+            }
+
+            await Task.Delay(100);
+        }
+
+        replica.Destroy();
+        throw new TimeoutException("The Redis replica did not sync");
+    }
+
     internal static async Task WaitForPortAsync(int port)
     {
         for (var i = 0; i < 200; i++)
@@ -94,7 +120,9 @@ public static class ExternalServers
         throw new TimeoutException($"Nothing listens on 127.0.0.1:{port}");
     }
 
-    internal static async Task RunAsync(string file, params string[] args)
+    internal static async Task RunAsync(string file, params string[] args) => await OutputAsync(file, args);
+
+    internal static async Task<string> OutputAsync(string file, params string[] args)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
@@ -110,6 +138,8 @@ public static class ExternalServers
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stdout}{await stderr}");
         }
+
+        return await stdout;
     }
 }
 
@@ -169,8 +199,14 @@ public sealed class PostgresInstance(string bin, string root, int port, bool dur
     }
 }
 
-public sealed class RedisInstance(string root, int port)
+public sealed class RedisInstance(string root, int port) : IAsyncDisposable
 {
+    public ValueTask DisposeAsync()
+    {
+        Destroy();
+        return ValueTask.CompletedTask;
+    }
+
     public string Endpoint => $"127.0.0.1:{port}";
 
     public int Port => port;
