@@ -5,13 +5,18 @@ using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;
 
-/// <summary>P2: every bad input gets its documented 4xx Problem Details code; never a 500, never a hang.</summary>
 [Collection(SharedServerCollection.Name)]
-public sealed class BadInputTests(SharedServer fixture)
+public sealed class EmbeddedBadInputTests(SharedServer fixture) : BadInputTests(fixture.Server);
+
+[Collection(ProductionServerCollection.Name)]
+public sealed class ProductionBadInputTests(ProductionServer fixture) : BadInputTests(fixture.Server);
+
+/// <summary>P2: every bad input gets its documented 4xx Problem Details code; never a 500, never a hang. Run on both engine sets.</summary>
+public abstract class BadInputTests(TestServer server)
 {
     private static readonly HttpMethod Post = HttpMethod.Post;
     private static readonly HttpMethod Get = HttpMethod.Get;
-    private readonly ParleyClient _client = fixture.Server.Client();
+    private readonly ParleyClient _client = server.Client();
 
     private async Task ExpectAsync(HttpMethod method, string path, Session? session, string? json, HttpStatusCode status, string code, string contentType = "application/json")
     {
