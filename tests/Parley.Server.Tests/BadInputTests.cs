@@ -229,6 +229,18 @@ public abstract class BadInputTests(TestServer server)
     }
 
     [Fact]
+    public async Task User_profiles_are_found_by_id_and_unknown_ids_are_404()
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var profile = await _client.OkAsync<System.Text.Json.JsonElement>(Get, $"/api/v1/users/{other.UserId}", me);
+        Assert.Equal(other.Username, profile.GetProperty("username").GetString());
+        await ExpectAsync(Get, $"/api/v1/users/{Guid.NewGuid()}", me, null, HttpStatusCode.NotFound, "USER_NOT_FOUND");
+        await ExpectAsync(Get, "/api/v1/users/nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/users/{other.UserId}", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
     public async Task Unknown_routes_and_methods_get_problem_details()
     {
         var me = await _client.SignUpAsync();

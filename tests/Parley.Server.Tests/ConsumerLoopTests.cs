@@ -52,7 +52,7 @@ public sealed class ConsumerLoopTests
     [Theory]
     [InlineData(1, 80, 120)]
     [InlineData(2, 160, 240)]
-    [InlineData(30, 8_000, 12_000)]
+    [InlineData(30, 8_000, 10_000)]
     public void Backoff_doubles_from_100ms_and_is_capped_at_10s_with_jitter(int failures, double minMs, double maxMs)
     {
         for (var i = 0; i < 50; i++)

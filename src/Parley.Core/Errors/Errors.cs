@@ -19,6 +19,7 @@ public static class ErrorCodes
     public const string NotConversationMember = "NOT_CONVERSATION_MEMBER";
     public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
     public const string MessageNotFound = "MESSAGE_NOT_FOUND";
+    public const string UserNotFound = "USER_NOT_FOUND";
     public const string RouteNotFound = "ROUTE_NOT_FOUND";
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
     public const string UsernameTaken = "USERNAME_TAKEN";
@@ -86,6 +87,9 @@ public static class Errors
     public static ParleyError MessageNotFound(Guid messageId) =>
         new ParleyError(404, ErrorCodes.MessageNotFound, "Message not found", "message_not_found").With("messageId", messageId);
 
+    public static ParleyError UserNotFound(Guid userId) =>
+        new ParleyError(404, ErrorCodes.UserNotFound, "User not found", "user_not_found").With("userId", userId);
+
     public static ParleyError RouteNotFound(string path) =>
         new ParleyError(404, ErrorCodes.RouteNotFound, "No such endpoint", "route_not_found").With("path", path);
 
@@ -104,7 +108,7 @@ public static class Errors
             .With("retryAfterSeconds", (int)Math.Ceiling(retryAfter.TotalSeconds));
 
     public static ParleyError EnqueueFailed() =>
-        new(503, ErrorCodes.EnqueueFailed, "The message could not be queued; it was not accepted. Retry with the same clientMessageId.", "enqueue_failed");
+        new(503, ErrorCodes.EnqueueFailed, "The message could not be confirmed as queued. Retry with the same clientMessageId: a retry never creates a second message.", "enqueue_failed");
 
     public static ParleyError ServiceUnavailable(string what) =>
         new ParleyError(503, ErrorCodes.ServiceUnavailable, $"{what} is unavailable right now; retry shortly", "service_unavailable")

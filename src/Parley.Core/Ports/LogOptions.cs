@@ -19,6 +19,12 @@ public sealed class LogOptions
     /// <summary>How long an idempotency key is remembered by the log; the store's unique key covers the rest.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// This node's consumer name. Must be stable across restarts (a restarted node takes back its own pending
+    /// entries at once) and unique among nodes. Defaults to the machine name.
+    /// </summary>
+    public string ConsumerName { get; set; } = Environment.MachineName;
+
     /// <summary>Entries a worker takes in one batch.</summary>
     public int BatchSize { get; set; } = 100;
 
@@ -37,6 +43,11 @@ public sealed class LogOptions
         if (IdempotencyWindow < TimeSpan.FromSeconds(1))
         {
             yield return $"{Section}:IdempotencyWindow must be at least 00:00:01 (was {IdempotencyWindow}).";
+        }
+
+        if (string.IsNullOrWhiteSpace(ConsumerName))
+        {
+            yield return $"{Section}:ConsumerName must not be empty.";
         }
 
         if (BatchSize is < 1 or > 10_000)

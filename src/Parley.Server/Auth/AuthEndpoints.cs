@@ -28,6 +28,7 @@ public static partial class AuthEndpoints
             .Accepts<RefreshBody>("application/json").Produces(StatusCodes.Status204NoContent);
 
         app.MapGet("/api/v1/users/me", MeAsync).RequireAuthorization().WithTags("Users").Produces<UserView>();
+        app.MapGet("/api/v1/users/{id}", UserAsync).RequireAuthorization().WithTags("Users").Produces<UserView>();
     }
 
     private static async Task<IResult> RegisterAsync(HttpRequest request, IUserStore users, IPasswordHasher<UserRecord> hasher, TimeProvider time, CancellationToken ct)
@@ -92,6 +93,13 @@ public static partial class AuthEndpoints
     private static async Task<IResult> MeAsync(HttpContext context, IUserStore users, CancellationToken ct)
     {
         var user = await users.GetUserAsync(CurrentUser.Id(context.User), ct) ?? throw Errors.Unauthenticated("The account no longer exists").ToException();
+        return Results.Ok(View(user));
+    }
+
+    private static async Task<IResult> UserAsync(string id, IUserStore users, CancellationToken ct)
+    {
+        var userId = JsonRequest.RouteId(id, "userId");
+        var user = await users.GetUserAsync(userId, ct) ?? throw Errors.UserNotFound(userId).ToException();
         return Results.Ok(View(user));
     }
 

@@ -1,6 +1,6 @@
 namespace Parley.Server.Hosting;
 
-/// <summary>Every log line the server writes, with stable event ids (docs/operations.md lists them).</summary>
+/// <summary>Every log line the server writes, with stable event ids (grep the event id to find the call site).</summary>
 internal static partial class Log
 {
     [LoggerMessage(1000, LogLevel.Information, "Parley started: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions")]

@@ -27,6 +27,11 @@ public sealed class LimitsOptions
             yield return $"{Section}:MaxRequestBodyBytes ({MaxRequestBodyBytes}) must be at least MaxContentBytes + MaxMetadataBytes ({MaxContentBytes + MaxMetadataBytes}).";
         }
 
+        if (MaxMetadataBytes is < 2 or > 1024 * 1024 || MaxClientMessageIdLength is < 1 or > 1024 || MaxTitleLength is < 1 or > 10_000)
+        {
+            yield return $"{Section}:MaxMetadataBytes (2–1048576), MaxClientMessageIdLength (1–1024) and MaxTitleLength (1–10000) are out of range (were {MaxMetadataBytes} / {MaxClientMessageIdLength} / {MaxTitleLength}).";
+        }
+
         if (MaxGroupMembers is < 2 or > 100_000)
         {
             yield return $"{Section}:MaxGroupMembers must be between 2 and 100000 (was {MaxGroupMembers}).";
@@ -89,7 +94,7 @@ public sealed class RateLimitOptions
     /// <summary>Sustained messages a user may send per second (REST and realtime together).</summary>
     public int MessagesPerSecond { get; set; } = 50;
 
-    /// <summary>How many messages a user may send in a burst above the sustained rate.</summary>
+    /// <summary>The bucket size: how many messages a user may send at once before the sustained rate applies.</summary>
     public int MessageBurst { get; set; } = 200;
 
     /// <summary>Register / login / refresh attempts per client address per minute.</summary>

@@ -86,9 +86,9 @@ public sealed class ConsumerLoop(string name, ILogger logger, TimeProvider time)
     public static TimeSpan Backoff(int failures)
     {
         var ms = InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 16));
-        var capped = Math.Min(ms, MaxBackoff.TotalMilliseconds);
-        // Jitter keeps many partitions from retrying against a recovering dependency in lockstep.
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+        // Jitter keeps many partitions from retrying against a recovering dependency in lockstep; the cap holds after it.
+        var jittered = ms * (0.8 + (Random.Shared.NextDouble() * 0.4));
+        return TimeSpan.FromMilliseconds(Math.Min(jittered, MaxBackoff.TotalMilliseconds));
     }
 }
 

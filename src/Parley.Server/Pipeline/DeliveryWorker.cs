@@ -14,9 +14,6 @@ public sealed class DeliveryWorker(
 {
     private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>Stable per node, so a restarted node takes back what it left pending.</summary>
-    public static string ConsumerName => Environment.MachineName;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, log.PartitionCount).Select(partition =>
         {
@@ -26,7 +23,7 @@ public sealed class DeliveryWorker(
 
     private async Task IterateAsync(int partition, CancellationToken stoppingToken)
     {
-        var entries = await log.ReadAsync(partition, ConsumerName, options.Value.BatchSize, ReadWait, stoppingToken);
+        var entries = await log.ReadAsync(partition, options.Value.ConsumerName, options.Value.BatchSize, ReadWait, stoppingToken);
         if (entries.Count > 0)
         {
             // A batch that was read is finished (stored and acked) before shutdown completes, unless it is

@@ -59,7 +59,7 @@ public sealed class ChatHub(MessageIngress ingress, IMessageStore messages, Memb
 /// Turns Parley rejections into HubExceptions carrying "CODE: message". SignalR puts its own sentence in
 /// front, so clients see "... HubException: CODE: message" (docs/realtime.md).
 /// </summary>
-public sealed class ParleyHubFilter : IHubFilter
+public sealed class ParleyHubFilter(TransientErrors transient) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -70,6 +70,11 @@ public sealed class ParleyHubFilter : IHubFilter
         catch (ParleyException ex)
         {
             throw new HubException($"{ex.Error.Code}: {ex.Error.Message}");
+        }
+        catch (Exception ex) when (transient.IsTransient(ex))
+        {
+            var error = Errors.ServiceUnavailable("A backing service");
+            throw new HubException($"{error.Code}: {error.Message}");
         }
     }
 }
