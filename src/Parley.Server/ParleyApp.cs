@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using OpenTelemetry.Metrics;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
@@ -12,6 +13,7 @@ using Parley.Server.Conversations;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
 using Parley.Server.Messaging;
+using Parley.Server.Observability;
 using Parley.Server.Pipeline;
 using Parley.Server.Realtime;
 using Parley.Postgres;
@@ -131,6 +133,12 @@ public static class ParleyApp
         services.AddSingleton<RealtimeNotifier>();
         services.AddSingleton<ConsumerLoopRegistry>();
         services.AddSingleton<TransientErrors>();
+        services.AddSingleton<ParleyMetrics>();
+        services.AddHostedService<LagSampler>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Telemetry.Meters)
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections")
+            .AddPrometheusExporter());
         services.AddSingleton<PipelineStatus>();
         services.AddSingleton<DeliveryPipeline>();
         services.AddHostedService<DeliveryWorker>();
@@ -170,6 +178,7 @@ public static class ParleyApp
         app.UseRateLimiter();
 
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();

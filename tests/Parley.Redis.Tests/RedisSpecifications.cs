@@ -88,7 +88,9 @@ public sealed class RedisReplicationTests
         }
 
         // A real replica of the test Redis: the retry (a duplicate of the first try) is now acknowledged.
+        // A generous timeout: on a loaded 2-core machine replication can take a moment, and a refusal here would be a false alarm.
         await using var replica = await ExternalServers.StartReplicaAsync(primary);
+        redis.WaitTimeout = TimeSpan.FromSeconds(10);
         await using (var log = await RedisMessageLog.ConnectAsync(redis, options))
         {
             var result = await log.AppendAsync(envelope, default);

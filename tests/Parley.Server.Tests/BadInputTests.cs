@@ -1,6 +1,11 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.IdentityModel.Tokens;
 using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;
@@ -72,6 +77,50 @@ public abstract class BadInputTests(TestServer server)
         }
 
         await ExpectAsync(Post, "/api/v1/auth/refresh", null, $$"""{"refreshToken":"{{alice.RefreshToken}}"}""", HttpStatusCode.Unauthorized, "INVALID_REFRESH_TOKEN");
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/xml")]
+    public Task Register_rejects_a_non_json_content_type(string contentType) =>
+        ExpectAsync(Post, "/api/v1/auth/register", null, $$"""{"username":"{{Name()}}","password":"correct horse"}""", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", contentType);
+
+    [Fact]
+    public async Task Refresh_issues_a_working_access_token_and_a_refresh_token_works_only_once()
+    {
+        var alice = await _client.SignUpAsync();
+        var body = $$"""{"refreshToken":"{{alice.RefreshToken}}"}""";
+        using (var refreshed = await _client.SendRawAsync(Post, "/api/v1/auth/refresh", null, body))
+        {
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+            var pair = await refreshed.Content.ReadFromJsonAsync<JsonElement>();
+            var renewed = alice with { AccessToken = pair.GetProperty("accessToken").GetString()!, RefreshToken = pair.GetProperty("refreshToken").GetString()! };
+            Assert.NotEqual(alice.RefreshToken, renewed.RefreshToken);
+
+            var me = await _client.OkAsync<JsonElement>(Get, "/api/v1/users/me", renewed);
+            Assert.Equal(alice.UserId, me.GetProperty("userId").GetGuid());
+        }
+
+        // The first refresh rotated the token: replaying it is refused.
+        await ExpectAsync(Post, "/api/v1/auth/refresh", null, body, HttpStatusCode.Unauthorized, "INVALID_REFRESH_TOKEN");
+        await ExpectAsync(Post, "/api/v1/auth/refresh", null, """{"refreshToken":42}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+    }
+
+    [Fact]
+    public async Task A_token_signed_by_another_key_is_unauthenticated()
+    {
+        var alice = await _client.SignUpAsync();
+        var parts = alice.AccessToken.Split('.');
+
+        // Same header (kid, alg) and claims, but an RS256 signature from a key the server never issued.
+        using var rsa = RSA.Create(2048);
+        var signature = rsa.SignData(Encoding.ASCII.GetBytes($"{parts[0]}.{parts[1]}"), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var forged = $"{parts[0]}.{parts[1]}.{Base64UrlEncoder.Encode(signature)}";
+        await ExpectAsync(Get, "/api/v1/users/me", alice with { AccessToken = forged }, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+
+        // An unsigned token ("alg":"none") is refused too.
+        var none = $"{Base64UrlEncoder.Encode("""{"alg":"none","typ":"JWT"}""")}.{parts[1]}.";
+        await ExpectAsync(Get, "/api/v1/users/me", alice with { AccessToken = none }, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
     }
 
     [Fact]

@@ -82,24 +82,4 @@ public sealed class PoisonMessageTests
         await using var log = new SqliteMessageLog(Path.Combine(data, "log.db"), options);
         return await work(log);
     }
-
-    /// <summary>Delegates to the real store but throws for any batch holding a "poison" message.</summary>
-    private sealed class PoisonStore(IMessageStore inner) : IMessageStore
-    {
-        public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken) =>
-            batch.Any(e => e.Content == "poison")
-                ? throw new InvalidOperationException("poisoned content")
-                : inner.PersistBatchAsync(batch, cancellationToken);
-
-        public Task<Core.Ports.MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetMessagesAsync(conversationId, query, cancellationToken);
-
-        public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetMessageAsync(messageId, cancellationToken);
-
-        public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
-
-        public Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken) =>
-            inner.AdvanceReceiptAsync(conversationId, userId, kind, upToSequence, cancellationToken);
-
-        public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetMessageStatusAsync(messageId, cancellationToken);
-    }
 }

@@ -29,7 +29,7 @@ public static class MessageEndpoints
         var sender = CurrentUser.Id(request.HttpContext.User);
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         var body = await JsonRequest.ReadAsync(request, ct);
-        var ack = await ingress.SendAsync(sender, SendMessageRequest.FromJson(conversationId, body), ct);
+        var ack = await ingress.SendAsync(sender, () => SendMessageRequest.FromJson(conversationId, body), ct);
         return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
     }
 

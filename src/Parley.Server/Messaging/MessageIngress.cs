@@ -6,6 +6,7 @@ using Parley.Core.Messaging;
 using Parley.Core.Ports;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
+using Parley.Server.Observability;
 
 namespace Parley.Server.Messaging;
 
@@ -19,9 +20,42 @@ public sealed class MessageIngress(
     SendRateLimiter rateLimiter,
     IOptions<LimitsOptions> limits,
     TimeProvider time,
+    ParleyMetrics metrics,
     ILogger<MessageIngress> logger)
 {
-    public async Task<SendAck> SendAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
+    public Task<SendAck> SendAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken) =>
+        SendAsync(senderId, () => request, cancellationToken);
+
+    /// <summary>Sends what <paramref name="read"/> produces; a request that fails to parse counts as a rejection too.</summary>
+    public async Task<SendAck> SendAsync(Guid senderId, Func<SendMessageRequest> read, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            var request = read();
+            var ack = await AcceptAsync(senderId, request, cancellationToken);
+            metrics.ProducerEnqueued.Add(1, ParleyMetrics.Tag(Telemetry.Tags.ContentType, request.Type));
+            if (ack.IdempotentHit)
+            {
+                metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "ingress"), ParleyMetrics.Tag(Telemetry.Tags.Source, "log"));
+            }
+            else
+            {
+                metrics.StreamEnqueued.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, ack.Partition));
+            }
+
+            metrics.ProducerEnqueueDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Status, ack.IdempotentHit ? "duplicate" : "accepted"));
+            return ack;
+        }
+        catch (ParleyException ex)
+        {
+            metrics.ProducerRejected.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Reason, ex.Error.TelemetryLabel), ParleyMetrics.Tag(Telemetry.Tags.StatusCode, ex.Error.Status));
+            metrics.ProducerEnqueueDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Status, "rejected"));
+            throw;
+        }
+    }
+
+    private async Task<SendAck> AcceptAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
     {
         rateLimiter.Acquire(senderId);
         var l = limits.Value;

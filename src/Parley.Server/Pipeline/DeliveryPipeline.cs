@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 using Parley.Server.Hosting;
+using Parley.Server.Observability;
 using Parley.Server.Realtime;
 
 namespace Parley.Server.Pipeline;
@@ -20,6 +21,7 @@ public sealed class DeliveryPipeline(
     RealtimeNotifier notifier,
     TransientErrors transient,
     PipelineStatus status,
+    ParleyMetrics metrics,
     IOptions<LogOptions> options,
     TimeProvider time,
     ILogger<DeliveryPipeline> logger)
@@ -32,6 +34,20 @@ public sealed class DeliveryPipeline(
     /// ends a wait for an unavailable dependency (the batch then stays pending and is replayed on the next start).
     /// </summary>
     public async Task ProcessAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken stopping)
+    {
+        var started = time.GetTimestamp();
+        metrics.StreamDequeued.Add(entries.Count, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
+        try
+        {
+            await ProcessBatchAsync(partition, entries, stopping);
+        }
+        finally
+        {
+            metrics.StreamProcessingDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
+        }
+    }
+
+    private async Task ProcessBatchAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken stopping)
     {
         var ct = CancellationToken.None;
         var work = new List<(LogEntry Entry, MessageEnvelope Envelope)>(entries.Count);
@@ -63,7 +79,7 @@ public sealed class DeliveryPipeline(
         try
         {
             var batch = work.Select(w => w.Envelope).ToList();
-            results = await HoldThroughOutagesAsync("Persist", partition, () => store.PersistBatchAsync(batch, ct), stopping);
+            results = await HoldThroughOutagesAsync("Persist", partition, () => PersistAsync(batch), stopping);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -86,7 +102,7 @@ public sealed class DeliveryPipeline(
         {
             try
             {
-                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, () => store.PersistBatchAsync([envelope], ct), stopping);
+                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, () => PersistAsync([envelope]), stopping);
                 await CompleteAsync(entry.Partition, [entry], results, stopping);
                 return;
             }
@@ -109,9 +125,31 @@ public sealed class DeliveryPipeline(
         }
     }
 
+    private async Task<IReadOnlyList<PersistResult>> PersistAsync(IReadOnlyList<MessageEnvelope> batch)
+    {
+        var started = time.GetTimestamp();
+        var status = "ok";
+        try
+        {
+            return await store.PersistBatchAsync(batch, CancellationToken.None);
+        }
+        catch
+        {
+            status = "error";
+            throw;
+        }
+        finally
+        {
+            var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
+            metrics.PersistDuration.Record(elapsed, ParleyMetrics.Tag(Telemetry.Tags.Status, status));
+            metrics.PipelineStepDuration.Record(elapsed, ParleyMetrics.Tag(Telemetry.Tags.Step, "persist"));
+        }
+    }
+
     private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, IReadOnlyList<PersistResult> results, CancellationToken stopping)
     {
         var ct = CancellationToken.None;
+        var fanoutStarted = time.GetTimestamp();
         var acks = new List<LogEntry>(entries.Count);
         for (var i = 0; i < results.Count; i++)
         {
@@ -123,8 +161,11 @@ public sealed class DeliveryPipeline(
                     continue;
                 case PersistOutcome.Duplicate:
                     Log.PersistDuplicate(logger, result.Envelope.MessageId, result.Envelope.CorrelationId);
+                    metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "duplicate"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, true));
+                    metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "persistence"), ParleyMetrics.Tag(Telemetry.Tags.Source, "store"));
                     break;
                 case PersistOutcome.Inserted:
+                    metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "inserted"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, false));
                     await notifier.MessageCreatedAsync(result.Message!, result.MemberIds, ct);
                     break;
             }
@@ -132,11 +173,25 @@ public sealed class DeliveryPipeline(
             acks.Add(entries[i]);
         }
 
+        metrics.PipelineStepDuration.Record(time.GetElapsedTime(fanoutStarted).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Step, "fanout"));
+        var ackStarted = time.GetTimestamp();
         await HoldThroughOutagesAsync("Ack", partition, async () =>
         {
             await log.AckAsync(partition, acks, ct);
             return true;
         }, stopping);
+        metrics.PipelineStepDuration.Record(time.GetElapsedTime(ackStarted).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Step, "ack"));
+
+        var now = time.GetUtcNow();
+        foreach (var result in results.Where(r => r.Outcome != PersistOutcome.Rejected))
+        {
+            var inserted = result.Outcome == PersistOutcome.Inserted;
+            metrics.PipelineProcessed.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition), ParleyMetrics.Tag(Telemetry.Tags.Status, inserted ? "stored" : "duplicate"));
+            if (inserted)
+            {
+                metrics.PipelineDuration.Record((now - result.Envelope.AcceptedAt).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
+            }
+        }
     }
 
     /// <summary>Retries <paramref name="operation"/> for as long as its failures are transient, with capped backoff.</summary>
@@ -169,5 +224,7 @@ public sealed class DeliveryPipeline(
     {
         Log.DeadLettered(logger, entry.EntryId, entry.Partition, entry.DeliveryCount, errorType, error, envelope?.CorrelationId);
         await log.DeadLetterAsync(entry, errorType, error, ct);
+        metrics.StreamDeadLettered.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, entry.Partition), ParleyMetrics.Tag(Telemetry.Tags.Reason, errorType));
+        metrics.PipelineProcessed.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, entry.Partition), ParleyMetrics.Tag(Telemetry.Tags.Status, "dead_lettered"));
     }
 }

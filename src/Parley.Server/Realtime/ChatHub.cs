@@ -6,31 +6,38 @@ using Parley.Core.Ports;
 using Parley.Server.Auth;
 using Parley.Server.Conversations;
 using Parley.Server.Messaging;
+using Parley.Server.Observability;
 
 namespace Parley.Server.Realtime;
 
 /// <summary>The realtime endpoint at /hubs/chat (X2). Every method is authenticated and membership-checked.</summary>
 [Authorize]
-public sealed class ChatHub(MessageIngress ingress, IMessageStore messages, MembershipCache membership, RealtimeNotifier notifier) : Hub
+public sealed class ChatHub(MessageIngress ingress, IMessageStore messages, MembershipCache membership, RealtimeNotifier notifier, ParleyMetrics metrics) : Hub
 {
     public const string Path = "/hubs/chat";
+
+    public override Task OnConnectedAsync()
+    {
+        metrics.Connections.Add(1);
+        return base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        metrics.Connections.Add(-1);
+        return base.OnDisconnectedAsync(exception);
+    }
 
     /// <summary>Sends a message exactly as POST /conversations/{id}/messages does and returns the same ack.</summary>
     public Task<SendAck> SendMessage(HubSendMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.ConversationId == Guid.Empty)
-        {
-            throw Errors.MissingField("conversationId").ToException();
-        }
-
-        var request = new SendMessageRequest(
-            message.ConversationId,
+        return ingress.SendAsync(CurrentUser.Id(Context.User), () => new SendMessageRequest(
+            message.ConversationId == Guid.Empty ? throw Errors.MissingField("conversationId").ToException() : message.ConversationId,
             message.Content ?? throw Errors.MissingField("content").ToException(),
             message.Type ?? MessageTypes.Text,
             message.ClientMessageId,
-            message.Metadata);
-        return ingress.SendAsync(CurrentUser.Id(Context.User), request, Context.ConnectionAborted);
+            message.Metadata), Context.ConnectionAborted);
     }
 
     /// <summary>A device confirms it has everything in the conversation up to <paramref name="sequence"/>.</summary>
