@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
@@ -135,10 +137,33 @@ public static class ParleyApp
         services.AddSingleton<TransientErrors>();
         services.AddSingleton<ParleyMetrics>();
         services.AddHostedService<LagSampler>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Telemetry.Meters)
-            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections")
-            .AddPrometheusExporter());
+        // OTLP export (traces and metrics) only when an endpoint is configured; Prometheus scraping is always on.
+        var otlp = builder.Configuration["Parley:Telemetry:OtlpEndpoint"];
+        if (!string.IsNullOrWhiteSpace(otlp) && !Uri.TryCreate(otlp, UriKind.Absolute, out _))
+        {
+            throw new InvalidOperationException($"Parley:Telemetry:OtlpEndpoint must be an absolute URI such as http://collector:4317 (was '{otlp}').");
+        }
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("parley"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(Telemetry.Meters)
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections")
+                    .AddPrometheusExporter();
+                if (!string.IsNullOrWhiteSpace(otlp))
+                {
+                    metrics.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(ParleyActivities.Sources).AddAspNetCoreInstrumentation();
+                if (!string.IsNullOrWhiteSpace(otlp))
+                {
+                    tracing.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
+                }
+            });
         services.AddSingleton<PipelineStatus>();
         services.AddSingleton<DeliveryPipeline>();
         services.AddHostedService<DeliveryWorker>();

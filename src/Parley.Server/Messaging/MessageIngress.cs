@@ -30,9 +30,11 @@ public sealed class MessageIngress(
     public async Task<SendAck> SendAsync(Guid senderId, Func<SendMessageRequest> read, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        using var activity = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Send);
         try
         {
             var request = read();
+            activity?.SetTag(ParleyActivities.Tags.ConversationId, request.ConversationId);
             var ack = await AcceptAsync(senderId, request, cancellationToken);
             metrics.ProducerEnqueued.Add(1, ParleyMetrics.Tag(Telemetry.Tags.ContentType, request.Type));
             if (ack.IdempotentHit)
@@ -45,12 +47,17 @@ public sealed class MessageIngress(
             }
 
             metrics.ProducerEnqueueDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Status, ack.IdempotentHit ? "duplicate" : "accepted"));
+            activity?.SetTag(ParleyActivities.Tags.MessageId, ack.MessageId)
+                .SetTag(ParleyActivities.Tags.CorrelationId, ack.CorrelationId)
+                .SetTag(ParleyActivities.Tags.IdempotentHit, ack.IdempotentHit)
+                .SetTag(ParleyActivities.Tags.Partition, ack.Partition);
             return ack;
         }
         catch (ParleyException ex)
         {
             metrics.ProducerRejected.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Reason, ex.Error.TelemetryLabel), ParleyMetrics.Tag(Telemetry.Tags.StatusCode, ex.Error.Status));
             metrics.ProducerEnqueueDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Status, "rejected"));
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Error.Code);
             throw;
         }
     }
@@ -88,6 +95,7 @@ public sealed class MessageIngress(
         AppendResult appended;
         try
         {
+            using var append = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Append, ActivityKind.Producer);
             appended = await log.AppendAsync(envelope, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

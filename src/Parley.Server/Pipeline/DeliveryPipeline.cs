@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
@@ -75,7 +76,7 @@ public sealed class DeliveryPipeline(
             return;
         }
 
-        IReadOnlyList<PersistResult> results;
+        PersistedBatch results;
         try
         {
             var batch = work.Select(w => w.Envelope).ToList();
@@ -125,13 +126,30 @@ public sealed class DeliveryPipeline(
         }
     }
 
-    private async Task<IReadOnlyList<PersistResult>> PersistAsync(IReadOnlyList<MessageEnvelope> batch)
+    /// <summary>
+    /// A span in the message's own trace for its share of the batch transaction. The batch is shared by many
+    /// traces, so each message gets a span covering the persist step, parented by its envelope's traceparent.
+    /// </summary>
+    private static Activity? TracePersisted(StoredMessage message, string? traceParent, int partition, DateTimeOffset persistStarted)
+    {
+        var activity = ParleyActivities.Delivery.StartActivity(ParleyActivities.Names.Persist, ActivityKind.Consumer,
+            ParleyActivities.ParentOf(traceParent), startTime: persistStarted);
+        activity?.SetTag(ParleyActivities.Tags.MessageId, message.Id)
+            .SetTag(ParleyActivities.Tags.CorrelationId, message.CorrelationId)
+            .SetTag(ParleyActivities.Tags.ConversationId, message.ConversationId)
+            .SetTag(ParleyActivities.Tags.Sequence, message.Sequence)
+            .SetTag(ParleyActivities.Tags.Partition, partition);
+        return activity;
+    }
+
+    private async Task<PersistedBatch> PersistAsync(IReadOnlyList<MessageEnvelope> batch)
     {
         var started = time.GetTimestamp();
+        var startedAt = time.GetUtcNow();
         var status = "ok";
         try
         {
-            return await store.PersistBatchAsync(batch, CancellationToken.None);
+            return new PersistedBatch(await store.PersistBatchAsync(batch, CancellationToken.None), startedAt);
         }
         catch
         {
@@ -146,8 +164,11 @@ public sealed class DeliveryPipeline(
         }
     }
 
-    private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, IReadOnlyList<PersistResult> results, CancellationToken stopping)
+    private sealed record PersistedBatch(IReadOnlyList<PersistResult> Results, DateTimeOffset StartedAt);
+
+    private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, PersistedBatch persistedBatch, CancellationToken stopping)
     {
+        var results = persistedBatch.Results;
         var ct = CancellationToken.None;
         var fanoutStarted = time.GetTimestamp();
         var acks = new List<LogEntry>(entries.Count);
@@ -166,7 +187,13 @@ public sealed class DeliveryPipeline(
                     break;
                 case PersistOutcome.Inserted:
                     metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "inserted"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, false));
-                    await notifier.MessageCreatedAsync(result.Message!, result.MemberIds, ct);
+                    using (var persisted = TracePersisted(result.Message!, result.Envelope.TraceParent, partition, persistedBatch.StartedAt))
+                    using (ParleyActivities.Delivery.StartActivity(ParleyActivities.Names.Fanout, ActivityKind.Internal, persisted?.Context ?? default)?
+                        .SetTag(ParleyActivities.Tags.MessageId, result.Message!.Id))
+                    {
+                        await notifier.MessageCreatedAsync(result.Message!, result.MemberIds, ct);
+                    }
+
                     break;
             }
 
