@@ -78,6 +78,7 @@ public static class ParleyApp
         services.AddValidatedSettings<LimitsOptions>(builder.Configuration, LimitsOptions.Section, o => o.Validate());
         services.AddValidatedSettings<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate());
         services.AddValidatedSettings<RateLimitOptions>(builder.Configuration, RateLimitOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<HealthOptions>(builder.Configuration, HealthOptions.Section, o => o.Validate());
 
         var engine = builder.Configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.Engine)}"] ?? Engines.Embedded;
         if (string.Equals(engine, Engines.Embedded, StringComparison.OrdinalIgnoreCase))
@@ -171,6 +172,7 @@ public static class ParleyApp
         services.AddHealthChecks()
             // A store outage degrades but does not fail readiness: the ingress keeps accepting into the log (E3).
             .AddCheck<StoreHealthCheck>("store", failureStatus: Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: ["ready"])
+            // The log unreachable means the ingress cannot accept: that, and only that, is unhealthy.
             .AddCheck<LogHealthCheck>("log", tags: ["ready"])
             .AddCheck<ConsumerLoopsHealthCheck>("consumers", tags: ["ready"])
             .AddCheck<PipelineHealthCheck>("pipeline", tags: ["ready"]);

@@ -35,6 +35,13 @@ public sealed class PoisonMessageTests
         Assert.Equal(4, dead.Attempts);
         Assert.Equal("failed", (await client.StatusAsync(alice, poison.MessageId)).State);
         Assert.Equal(0, (await log.GetLagAsync(default)).Sum(l => l.Pending));
+
+        // A dead letter waiting for an operator degrades readiness (the node still serves).
+        using var ready = await client.Http.GetAsync("/health/ready");
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        var health = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
+        Assert.Equal("degraded", health.GetProperty("checks").GetProperty("log").GetProperty("status").GetString());
     }
 
     [Fact]

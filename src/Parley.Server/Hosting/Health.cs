@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
 using Parley.Server.Pipeline;
 
@@ -15,18 +16,71 @@ public sealed class StoreHealthCheck(IConversationStore store) : IHealthCheck
     }
 }
 
-public sealed class LogHealthCheck(IMessageLog log) : IHealthCheck
+/// <summary>
+/// The log answers (else unhealthy: the ingress cannot accept), and how far behind the pipeline is:
+/// partition lag, sync lag (age of the oldest accepted but unfinished message) and dead letters. Those
+/// only degrade readiness: a node that is behind still accepts messages, and taking it out of rotation
+/// would not make it catch up.
+/// </summary>
+public sealed class LogHealthCheck(IMessageLog log, IOptions<HealthOptions> options, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var o = options.Value;
         var lag = await log.GetLagAsync(cancellationToken);
+        var deadLetters = (await log.ListDeadLettersAsync(o.DeadLetterDegraded, cancellationToken)).Count;
         var pending = lag.Sum(l => l.Pending);
-        var oldest = lag.Where(l => l.OldestAppendedAt is not null).Select(l => l.OldestAppendedAt!.Value).DefaultIfEmpty().Min();
-        return HealthCheckResult.Healthy("log reachable", new Dictionary<string, object>
+        var worst = lag.MaxBy(l => l.Pending);
+        var oldest = lag.Where(l => l.OldestAppendedAt is not null).Select(l => l.OldestAppendedAt!.Value).DefaultIfEmpty(time.GetUtcNow()).Min();
+        var syncLag = pending == 0 ? TimeSpan.Zero : time.GetUtcNow() - oldest;
+        var data = new Dictionary<string, object>
         {
             ["pending"] = pending,
-            ["oldestPendingAt"] = pending == 0 ? "" : oldest.ToString("O"),
-        });
+            ["maxPartitionLag"] = worst?.Pending ?? 0,
+            ["maxLagPartition"] = worst?.Partition ?? 0,
+            ["syncLagSeconds"] = Math.Round(syncLag.TotalSeconds, 1),
+            ["deadLetters"] = deadLetters >= o.DeadLetterDegraded ? $">={o.DeadLetterDegraded}" : deadLetters.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        var problems = new List<string>();
+        if ((worst?.Pending ?? 0) >= o.PartitionLagDegraded)
+        {
+            problems.Add($"partition {worst!.Partition} has {worst.Pending} unfinished entries (threshold {o.PartitionLagDegraded})");
+        }
+
+        if (syncLag >= o.SyncLagDegraded)
+        {
+            problems.Add($"the oldest unfinished message was accepted {syncLag.TotalSeconds:F0} s ago (threshold {o.SyncLagDegraded.TotalSeconds:F0} s)");
+        }
+
+        if (deadLetters >= o.DeadLetterDegraded)
+        {
+            problems.Add($"{deadLetters} dead-lettered entr{(deadLetters == 1 ? "y" : "ies")} waiting for an operator");
+        }
+
+        return problems.Count == 0
+            ? HealthCheckResult.Healthy("log reachable and keeping up", data)
+            : HealthCheckResult.Degraded(string.Join("; ", problems), data: data);
+    }
+}
+
+/// <summary>Readiness thresholds under <c>Parley:Health</c> (docs/metrics.md, docs/runbooks.md).</summary>
+public sealed class HealthOptions
+{
+    public const string Section = "Parley:Health";
+
+    public long PartitionLagDegraded { get; set; } = 1000;
+
+    public TimeSpan SyncLagDegraded { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int DeadLetterDegraded { get; set; } = 1;
+
+    public IEnumerable<string> Validate()
+    {
+        if (PartitionLagDegraded < 1 || DeadLetterDegraded < 1 || SyncLagDegraded <= TimeSpan.Zero)
+        {
+            yield return $"{Section}:PartitionLagDegraded, DeadLetterDegraded and SyncLagDegraded must be positive.";
+        }
     }
 }
 
