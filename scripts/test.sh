@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Runs every test suite. Installs PostgreSQL and Redis when missing; the test fixtures start throwaway
+# Runs every test suite. Installs PostgreSQL, Redis and promtool when missing; the test fixtures start throwaway
 # instances of them on free loopback ports (or reuse PARLEY_TEST_POSTGRES / PARLEY_TEST_REDIS) and this
 # script sweeps up whatever a crashed test process left behind (see docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then
-  echo "Installing PostgreSQL and Redis..."
+# promtool (Debian's prometheus package) validates the shipped alert rules.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; then
+  echo "Installing PostgreSQL, Redis and promtool..."
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq postgresql redis-server >/dev/null
+  apt-get install -y -qq postgresql redis-server prometheus >/dev/null
+  pkill -x prometheus 2>/dev/null || true
 fi
 
 # Stops servers and removes directories the fixtures tagged (they normally clean up after themselves).
