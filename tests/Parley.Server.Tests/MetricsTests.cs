@@ -65,15 +65,28 @@ public sealed class MetricsTests
     private static string? Tag(IReadOnlyDictionary<string, object?> tags, string key) => tags.TryGetValue(key, out var v) ? v?.ToString() : null;
 
     [Fact]
-    public async Task The_prometheus_endpoint_shows_the_documented_metrics()
+    public async Task The_prometheus_endpoint_shows_the_documented_metrics_after_a_short_mixed_load()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(services: s =>
+            s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync();
         var bob = await client.SignUpAsync();
         var conversation = await client.DirectAsync(alice, bob.UserId);
-        await client.SendAsync(alice, conversation.Id, "hello");
+        await using var bobDevice = await client.ConnectAsync(bob);
+        await client.SendAsync(alice, conversation.Id, "hello", "one");
+        await client.SendAsync(alice, conversation.Id, "hello", "one");
+        await client.SendAsync(alice, conversation.Id, "poison");
+        using (await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice, "{}"))
+        {
+        }
+
         await client.WaitForStoredAsync(alice, conversation.Id, 1);
+        var log = server.Services.GetRequiredService<IMessageLog>();
+        for (var i = 0; i < 100 && (await log.ListDeadLettersAsync(1, default)).Count == 0; i++)
+        {
+            await Task.Delay(100);
+        }
 
         var text = await client.Http.GetStringAsync("/metrics");
         foreach (var name in new[]
@@ -81,7 +94,8 @@ public sealed class MetricsTests
             "producer_enqueued_total", "producer_enqueue_duration_ms_bucket", "stream_enqueue_total", "stream_dequeue_total",
             "stream_partition_lag", "stream_processing_duration_ms_bucket", "delivery_persist_total", "delivery_persist_duration_ms_bucket",
             "delivery_fanout_attempted_total", "delivery_pipeline_processed_total", "delivery_pipeline_duration_ms_bucket",
-            "delivery_pipeline_step_duration_ms_bucket",
+            "delivery_pipeline_step_duration_ms_bucket", "idempotency_hit_total", "producer_reject_total", "stream_dead_letter_total",
+            "delivery_fanout_delivered_total", "realtime_connections",
         })
         {
             Assert.Contains(name, text, StringComparison.Ordinal);

@@ -3,6 +3,13 @@ namespace Parley.Server.Hosting;
 /// <summary>Every log line the server writes, with stable event ids (grep the event id to find the call site).</summary>
 internal static partial class Log
 {
+    private static readonly Func<ILogger, Guid, Guid, string, IDisposable?> s_messageScope =
+        LoggerMessage.DefineScope<Guid, Guid, string>("Message {MessageId} (correlation {CorrelationId}, trace {TraceId})");
+
+    /// <summary>Every line logged inside carries the message's id, correlation id and trace id (with IncludeScopes or JSON logs).</summary>
+    public static IDisposable? MessageScope(ILogger logger, Guid messageId, Guid correlationId, string? traceParent) =>
+        s_messageScope(logger, messageId, correlationId, Observability.ParleyActivities.ParentOf(traceParent).TraceId.ToString());
+
     [LoggerMessage(1000, LogLevel.Information, "Parley started: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions")]
     public static partial void Started(ILogger logger, string engine, string dataDirectory, int partitions);
 

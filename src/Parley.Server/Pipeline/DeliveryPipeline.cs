@@ -98,6 +98,7 @@ public sealed class DeliveryPipeline(
 
     private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope, CancellationToken stopping)
     {
+        using var scope = Log.MessageScope(logger, envelope.MessageId, envelope.CorrelationId, envelope.TraceParent);
         var ct = CancellationToken.None;
         while (true)
         {
@@ -175,6 +176,7 @@ public sealed class DeliveryPipeline(
         for (var i = 0; i < results.Count; i++)
         {
             var result = results[i];
+            using var scope = Log.MessageScope(logger, result.Envelope.MessageId, result.Envelope.CorrelationId, result.Envelope.TraceParent);
             switch (result.Outcome)
             {
                 case PersistOutcome.Rejected:
