@@ -248,6 +248,15 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         await _db.ScriptEvaluateAsync(AckScript, [.. keys], values);
     }
 
+    /// <summary>XCLAIM … JUSTID to itself: resets the entries' idle time without touching their delivery count.</summary>
+    public async ValueTask KeepAsync(int partition, string consumer, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count > 0)
+        {
+            await _db.StreamClaimIdsOnlyAsync(Stream(partition), _redisOptions.ConsumerGroup, consumer, 0, entries.Select(e => (RedisValue)e.EntryId).ToArray());
+        }
+    }
+
     public async ValueTask<LogEntry> RecordFailedAttemptAsync(LogEntry entry, CancellationToken cancellationToken)
     {
         var stream = Stream(entry.Partition);

@@ -171,6 +171,9 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>One consumer per partition in one process: nothing can reclaim an entry, so there is nothing to keep.</summary>
+    public ValueTask KeepAsync(int partition, string consumer, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     public async ValueTask<LogEntry> RecordFailedAttemptAsync(LogEntry entry, CancellationToken cancellationToken)
     {
         var deliveries = await _db.WriteAsync(async (connection, transaction) =>

@@ -100,3 +100,26 @@ public sealed class RedisReplicationTests
         }
     }
 }
+
+public sealed class RedisKeepTests
+{
+    [Fact]
+    public async Task Entries_a_consumer_keeps_are_not_reclaimed_by_another_and_their_count_does_not_move()
+    {
+        var redis = new RedisOptions { Configuration = await ExternalServers.RedisAsync(), KeyPrefix = "t" + Guid.NewGuid().ToString("N"), ReclaimIdle = TimeSpan.FromSeconds(1) };
+        await using var log = await RedisMessageLog.ConnectAsync(redis, new LogOptions { Partitions = 1 });
+        await log.AppendAsync(Envelopes.New(Guid.NewGuid(), Guid.NewGuid()), default);
+        var taken = await log.ReadAsync(0, "node-a", 10, TimeSpan.Zero, default);
+
+        // node-a is waiting out an outage longer than the reclaim time, keeping its entries as it goes.
+        for (var i = 0; i < 4; i++)
+        {
+            await Task.Delay(400);
+            await log.KeepAsync(0, "node-a", taken, default);
+        }
+
+        Assert.Empty(await log.ReadAsync(0, "node-b", 10, TimeSpan.Zero, default));
+        await Task.Delay(1200);
+        Assert.Equal(2, Assert.Single(await log.ReadAsync(0, "node-b", 10, TimeSpan.Zero, default)).DeliveryCount);
+    }
+}

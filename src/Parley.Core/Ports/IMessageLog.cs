@@ -30,6 +30,12 @@ public interface IMessageLog
     /// <summary>Marks entries processed; they are never handed out again.</summary>
     ValueTask AckAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// This consumer is still working on these entries (e.g. waiting out a store outage): no other consumer may
+    /// reclaim them as abandoned. Does not count as a delivery.
+    /// </summary>
+    ValueTask KeepAsync(int partition, string consumer, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken);
+
     /// <summary>Records a failed attempt (durably increments the delivery count) and returns the entry as it now stands.</summary>
     ValueTask<LogEntry> RecordFailedAttemptAsync(LogEntry entry, CancellationToken cancellationToken);
 

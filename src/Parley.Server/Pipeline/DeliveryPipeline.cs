@@ -80,14 +80,14 @@ public sealed class DeliveryPipeline(
         try
         {
             var batch = work.Select(w => w.Envelope).ToList();
-            results = await HoldThroughOutagesAsync("Persist", partition, () => PersistAsync(batch), stopping);
+            results = await HoldThroughOutagesAsync("Persist", partition, entries, () => PersistAsync(batch), stopping);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Find the culprit one entry at a time, in order.
             foreach (var item in work)
             {
-                await ProcessOneAsync(item.Entry, item.Envelope, stopping);
+                await ProcessOneAsync(item.Entry, item.Envelope, entries, stopping);
             }
 
             return;
@@ -96,7 +96,7 @@ public sealed class DeliveryPipeline(
         await CompleteAsync(partition, work.Select(w => w.Entry).ToList(), results, stopping);
     }
 
-    private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope, CancellationToken stopping)
+    private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope, IReadOnlyList<LogEntry> held, CancellationToken stopping)
     {
         using var scope = Log.MessageScope(logger, envelope.MessageId, envelope.CorrelationId, envelope.TraceParent);
         var ct = CancellationToken.None;
@@ -104,7 +104,7 @@ public sealed class DeliveryPipeline(
         {
             try
             {
-                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, () => PersistAsync([envelope]), stopping);
+                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, held, () => PersistAsync([envelope]), stopping);
                 await CompleteAsync(entry.Partition, [entry], results, stopping);
                 return;
             }
@@ -204,7 +204,7 @@ public sealed class DeliveryPipeline(
 
         metrics.PipelineStepDuration.Record(time.GetElapsedTime(fanoutStarted).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Step, "fanout"));
         var ackStarted = time.GetTimestamp();
-        await HoldThroughOutagesAsync("Ack", partition, async () =>
+        await HoldThroughOutagesAsync("Ack", partition, acks, async () =>
         {
             await log.AckAsync(partition, acks, ct);
             return true;
@@ -223,8 +223,12 @@ public sealed class DeliveryPipeline(
         }
     }
 
-    /// <summary>Retries <paramref name="operation"/> for as long as its failures are transient, with capped backoff.</summary>
-    private async Task<T> HoldThroughOutagesAsync<T>(string name, int partition, Func<Task<T>> operation, CancellationToken stopping)
+    /// <summary>
+    /// Retries <paramref name="operation"/> for as long as its failures are transient, with capped backoff,
+    /// telling the log meanwhile that the <paramref name="held"/> entries are still being worked on, so another
+    /// node does not reclaim them (and count a delivery) during a long outage.
+    /// </summary>
+    private async Task<T> HoldThroughOutagesAsync<T>(string name, int partition, IReadOnlyList<LogEntry> held, Func<Task<T>> operation, CancellationToken stopping)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -245,6 +249,14 @@ public sealed class DeliveryPipeline(
                 status.Unavailable(partition, name, ex, time.GetUtcNow());
                 Log.TransientFailure(logger, ex, name, attempt, partition, delay);
                 await Task.Delay(delay, time, stopping);
+                try
+                {
+                    await log.KeepAsync(partition, options.Value.ConsumerName, held, CancellationToken.None);
+                }
+                catch (Exception keepFailure) when (transient.IsTransient(keepFailure))
+                {
+                    // The log itself is the outage; nobody else can reclaim from it either.
+                }
             }
         }
     }
