@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Parley.Server;
+
+namespace Parley.Bench;
+
+/// <summary>
+/// `ingest`: authenticated POST …/messages spread over many conversations, at each requested rate, against
+/// Parley and, in the same run, against a bare Kestrel endpoint that only answers 202 (the HTTP ceiling of
+/// this machine and this load generator).
+/// </summary>
+public static class IngestScenario
+{
+    public static async Task<IReadOnlyList<StepResult>> RunAsync(BenchOptions options, Action<string> progress)
+    {
+        var results = new List<StepResult>();
+        await using var baseline = await StartBaselineAsync();
+        await using var parley = await StartParleyAsync(options);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        progress($"setting up {options.Conversations} conversations on {parley.Url}");
+        var targets = await SetUpConversationsAsync(http, parley.Url, options.Conversations);
+        foreach (var rate in options.Rates)
+        {
+            foreach (var (name, url) in new[] { ("baseline", baseline.Url), ("parley", parley.Url) })
+            {
+                var run = Guid.NewGuid().ToString("N")[..8];
+                var result = await OpenLoop.RunAsync(name, rate, options.Duration, async i =>
+                {
+                    var (token, conversation) = targets[(int)(i % targets.Count)];
+                    using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
+                    {
+                        Content = new StringContent($$"""{"content":"bench message {{i}}","clientMessageId":"{{run}}-{{i}}"}""", Encoding.UTF8, "application/json"),
+                    };
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                    using var response = await http.SendAsync(request);
+                    return response.StatusCode == HttpStatusCode.Accepted;
+                }, progress);
+                progress($"{name,-8} {rate,6}/s → {result.AchievedPerSecond,8:F0}/s ok, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, p99.9 {result.P999Ms:F2} ms, failed {result.Failed}");
+                results.Add(result);
+            }
+        }
+
+        return results;
+    }
+
+    private static async Task<List<(string Token, Guid Conversation)>> SetUpConversationsAsync(HttpClient http, string url, int count)
+    {
+        var targets = new List<(string, Guid)>();
+        for (var i = 0; i < count; i++)
+        {
+            var sender = await SignUpAsync(http, url);
+            var peer = await SignUpAsync(http, url);
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations")
+            {
+                Content = JsonContent.Create(new { type = "direct", memberIds = new[] { peer.UserId } }),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sender.Token);
+            using var response = await http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            var conversation = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+            targets.Add((sender.Token, conversation));
+        }
+
+        return targets;
+    }
+
+    private static async Task<(string Token, Guid UserId)> SignUpAsync(HttpClient http, string url)
+    {
+        var username = "b" + Guid.NewGuid().ToString("N")[..16];
+        (await http.PostAsJsonAsync($"{url}/api/v1/auth/register", new { username, password = "bench password" })).EnsureSuccessStatusCode();
+        var login = await (await http.PostAsJsonAsync($"{url}/api/v1/auth/login", new { username, password = "bench password" })).Content.ReadFromJsonAsync<JsonElement>();
+        return (login.GetProperty("accessToken").GetString()!, login.GetProperty("userId").GetGuid());
+    }
+
+    /// <summary>Parley in this process on a free port, rate limits out of the way, data in a throwaway directory.</summary>
+    private static async Task<Hosted> StartParleyAsync(BenchOptions options)
+    {
+        var data = Directory.CreateTempSubdirectory("parley-bench-").FullName;
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0", "--Parley:DataDirectory=" + data, "--Parley:Auth:PasswordIterations=1000",
+            "--Parley:RateLimits:MessagesPerSecond=10000000", "--Parley:RateLimits:MessageBurst=10000000", "--Parley:RateLimits:AuthPerMinute=10000000",
+            "--Logging:LogLevel:Default=Warning", .. options.ServerArgs,
+        ];
+        var app = ParleyApp.Build(args);
+        await app.StartAsync();
+        return new Hosted(app, Address(app), data);
+    }
+
+    /// <summary>The same request shape answered with a fixed 202 and nothing else.</summary>
+    private static async Task<Hosted> StartBaselineAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder(["--urls", "http://127.0.0.1:0"]);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        var ack = Encoding.UTF8.GetBytes("""{"messageId":"00000000-0000-0000-0000-000000000000","state":"pending"}""");
+        app.MapPost("/api/v1/conversations/{id}/messages", async (HttpContext context) =>
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null);
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(ack);
+        });
+        await app.StartAsync();
+        return new Hosted(app, Address(app), null);
+    }
+
+    private static string Address(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    private sealed record Hosted(WebApplication App, string Url, string? DataDirectory) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+            if (DataDirectory is not null)
+            {
+                try
+                {
+                    Directory.Delete(DataDirectory, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Best effort.
+                }
+            }
+        }
+    }
+}
