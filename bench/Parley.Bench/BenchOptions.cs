@@ -9,6 +9,7 @@ public sealed class BenchOptions
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(10);
     public int Connections { get; set; } = 64;
     public int Conversations { get; set; } = 50;
+    public int Messages { get; set; } = 1_000_000;
     public string OutputDirectory { get; set; } = "bench-results";
     public List<string> ServerArgs { get; } = [];
 
@@ -21,12 +22,14 @@ public sealed class BenchOptions
           ingest        Authenticated POST …/messages across many conversations at each rate, open loop
                         (latency measured from when each request was due), against Parley and against a bare
                         Kestrel endpoint answering 202 (the HTTP ceiling) in the same run.
+          history       50-message page reads at random positions of a conversation of --messages messages.
 
         Options:
           --rates N,N…        Offered loads in requests/s (default 1000,2500,5000)
           --duration S        Seconds per step (default 10)
           --connections N     HTTP connections (default 64)
           --conversations N   Conversations to spread the load over (default 50)
+          --messages N        Messages in the history conversation (default 1000000)
           --out DIR           Where results.json and results.svg go (default bench-results)
           --smoke             Tiny sizes, a couple of seconds: proves the tool works (used by the tests)
           --help              This text
@@ -55,6 +58,9 @@ public sealed class BenchOptions
                 case "--conversations":
                     options.Conversations = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
+                case "--messages":
+                    options.Messages = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
                 case "--out":
                     options.OutputDirectory = Next();
                     break;
@@ -63,6 +69,7 @@ public sealed class BenchOptions
                     options.Duration = TimeSpan.FromSeconds(1);
                     options.Conversations = 4;
                     options.Connections = 8;
+                    options.Messages = 2000;
                     break;
                 case "--":
                     options.ServerArgs.AddRange(args[(i + 1)..]);
@@ -79,7 +86,7 @@ public sealed class BenchOptions
             }
         }
 
-        if (options.Rates.Count == 0 || options.Rates.Any(r => r < 1) || options.Duration <= TimeSpan.Zero || options.Connections < 1 || options.Conversations < 1)
+        if (options.Rates.Count == 0 || options.Rates.Any(r => r < 1) || options.Duration <= TimeSpan.Zero || options.Connections < 1 || options.Conversations < 1 || options.Messages < 100)
         {
             throw new ArgumentException("Rates, duration, connections and conversations must be positive");
         }

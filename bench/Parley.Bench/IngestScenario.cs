@@ -56,7 +56,7 @@ public static class IngestScenario
         return results;
     }
 
-    private static async Task<List<(string Token, Guid Conversation)>> SetUpConversationsAsync(HttpClient http, string url, int count)
+    internal static async Task<List<(string Token, Guid Conversation)>> SetUpConversationsAsync(HttpClient http, string url, int count)
     {
         var targets = new List<(string, Guid)>();
         for (var i = 0; i < count; i++)
@@ -86,7 +86,7 @@ public static class IngestScenario
     }
 
     /// <summary>Parley in this process on a free port, rate limits out of the way, data in a throwaway directory.</summary>
-    private static async Task<Hosted> StartParleyAsync(BenchOptions options)
+    internal static async Task<Hosted> StartParleyAsync(BenchOptions options)
     {
         var data = Directory.CreateTempSubdirectory("parley-bench-").FullName;
         string[] args =
@@ -121,7 +121,7 @@ public static class IngestScenario
     private static string Address(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-    private sealed record Hosted(WebApplication App, string Url, string? DataDirectory) : IAsyncDisposable
+    internal sealed record Hosted(WebApplication App, string Url, string? DataDirectory) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

@@ -32,6 +32,9 @@ namespace Parley.Bench
                 case "ingest":
                     results = await IngestScenario.RunAsync(options, Progress);
                     break;
+                case "history":
+                    results = await HistoryScenario.RunAsync(options, Progress);
+                    break;
                 default:
                     await output.WriteLineAsync($"error: unknown scenario '{options.Scenario}'\n\n{BenchOptions.Help}");
                     return 2;

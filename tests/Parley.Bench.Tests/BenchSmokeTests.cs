@@ -22,6 +22,21 @@ public sealed class BenchSmokeTests
         Directory.Delete(output, recursive: true);
     }
 
+    [Fact]
+    public async Task History_smoke_run_reads_pages()
+    {
+        var output = Directory.CreateTempSubdirectory("parley-bench-smoke-").FullName;
+        var log = new StringWriter();
+
+        var exit = await BenchProgram.RunAsync(["history", "--smoke", "--out", output], log);
+
+        Assert.True(exit == 0, log.ToString());
+        var result = Assert.Single(JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement.GetProperty("results").EnumerateArray());
+        Assert.True(result.GetProperty("succeeded").GetInt64() > 0, log.ToString());
+        Assert.Equal(0, result.GetProperty("failed").GetInt64());
+        Directory.Delete(output, recursive: true);
+    }
+
     [Theory]
     [InlineData("--rates", "0")]
     [InlineData("--bogus")]
