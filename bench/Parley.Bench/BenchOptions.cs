@@ -13,6 +13,31 @@ public sealed class BenchOptions
     public string OutputDirectory { get; set; } = "bench-results";
     public List<string> ServerArgs { get; } = [];
 
+    /// <summary>embedded (SQLite + in-process log) or production (PostgreSQL + Redis Streams).</summary>
+    public string Engine { get; set; } = "embedded";
+
+    /// <summary>e2e: connected SignalR devices (half JSON, half MessagePack).</summary>
+    public int Devices { get; set; } = 2000;
+
+    /// <summary>e2e: members of the group-fanout case.</summary>
+    public int GroupSize { get; set; } = 1000;
+
+    /// <summary>drain: accepted messages in the backlog.</summary>
+    public int Backlog { get; set; } = 100_000;
+
+    /// <summary>connections: idle connections to ramp to.</summary>
+    public int IdleConnections { get; set; } = 20_000;
+
+    /// <summary>connections: 127.0.0.x source addresses to spread the connections over (ephemeral ports run out near 28k per address).</summary>
+    public int SourceAddresses { get; set; } = 8;
+
+    /// <summary>Set by <see cref="BenchEngines"/> for production runs: where the baselines talk to the same engines.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public string? RedisEndpoint { get; set; }
+
+    public bool Smoke { get; set; }
+
     public const string Help = """
         parley-bench — measure Parley against the machine's own ceiling, side by side in one run.
 
@@ -23,6 +48,14 @@ public sealed class BenchOptions
                         (latency measured from when each request was due), against Parley and against a bare
                         Kestrel endpoint answering 202 (the HTTP ceiling) in the same run.
           history       50-message page reads at random positions of a conversation of --messages messages.
+          e2e           Connected SignalR devices (JSON and MessagePack); time from send to receipt on every
+                        recipient device at each rate, plus one message at a time to a --group-size group.
+          drain         A backlog of --backlog accepted messages while nothing persists (an ingress-only node), then
+                        a worker node starts: time until all are stored; against a raw bulk insert (COPY on
+                        PostgreSQL) of the same rows into a same-shaped table.
+          connections   Ramp to --idle idle SignalR connections from several 127.0.0.x addresses against a server
+                        in its own process; server memory per connection and connect rate.
+          all           Every scenario in turn, each into its own subdirectory of --out.
 
         Options:
           --rates N,N…        Offered loads in requests/s (default 1000,2500,5000)
@@ -30,6 +63,13 @@ public sealed class BenchOptions
           --connections N     HTTP connections (default 64)
           --conversations N   Conversations to spread the load over (default 50)
           --messages N        Messages in the history conversation (default 1000000)
+          --engine E          embedded (default) or production. production without server settings starts a
+                              throwaway PostgreSQL and Redis (as the tests do) and the raw XADD / COPY baselines
+          --devices N         e2e: connected devices (default 2000)
+          --group-size N      e2e: members of the fanout group (default 1000)
+          --backlog N         drain: messages in the backlog (default 100000)
+          --idle N            connections: idle connections to reach (default 20000)
+          --sources N         connections: 127.0.0.x source addresses (default 8)
           --out DIR           Where results.json and results.svg go (default bench-results)
           --smoke             Tiny sizes, a couple of seconds: proves the tool works (used by the tests)
           --help              This text
@@ -61,6 +101,29 @@ public sealed class BenchOptions
                 case "--messages":
                     options.Messages = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
+                case "--engine":
+                    options.Engine = Next().ToLowerInvariant();
+                    if (options.Engine is not ("embedded" or "production"))
+                    {
+                        throw new ArgumentException("--engine must be embedded or production");
+                    }
+
+                    break;
+                case "--devices":
+                    options.Devices = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--group-size":
+                    options.GroupSize = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--backlog":
+                    options.Backlog = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--idle":
+                    options.IdleConnections = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--sources":
+                    options.SourceAddresses = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
                 case "--out":
                     options.OutputDirectory = Next();
                     break;
@@ -70,6 +133,12 @@ public sealed class BenchOptions
                     options.Conversations = 4;
                     options.Connections = 8;
                     options.Messages = 2000;
+                    options.Devices = 8;
+                    options.GroupSize = 10;
+                    options.Backlog = 500;
+                    options.IdleConnections = 50;
+                    options.SourceAddresses = 2;
+                    options.Smoke = true;
                     break;
                 case "--":
                     options.ServerArgs.AddRange(args[(i + 1)..]);
@@ -86,7 +155,8 @@ public sealed class BenchOptions
             }
         }
 
-        if (options.Rates.Count == 0 || options.Rates.Any(r => r < 1) || options.Duration <= TimeSpan.Zero || options.Connections < 1 || options.Conversations < 1 || options.Messages < 100)
+        if (options.Rates.Count == 0 || options.Rates.Any(r => r < 1) || options.Duration <= TimeSpan.Zero || options.Connections < 1 || options.Conversations < 1 || options.Messages < 100
+            || options.Devices < 2 || options.GroupSize < 2 || options.Backlog < 1 || options.IdleConnections < 1 || options.SourceAddresses is < 1 or > 250)
         {
             throw new ArgumentException("Rates, duration, connections and conversations must be positive");
         }

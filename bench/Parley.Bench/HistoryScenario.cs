@@ -43,9 +43,16 @@ public static class HistoryScenario
         }
 
         var results = new List<StepResult>();
-        foreach (var rate in options.Rates)
+        // Unrecorded warm-up first (JIT, pools, the database's cache), as in `ingest`.
+        var steps = options.Rates.Select(rate => (rate, options.Duration, record: true));
+        if (!options.Smoke)
         {
-            var result = await OpenLoop.RunAsync("parley", rate, options.Duration, async i =>
+            steps = steps.Prepend((Math.Min(500, options.Rates[0]), TimeSpan.FromSeconds(3), record: false));
+        }
+
+        foreach (var (rate, duration, record) in steps)
+        {
+            var result = await OpenLoop.RunAsync("parley", rate, duration, async i =>
             {
                 var before = 51 + (long)(Random.Shared.NextDouble() * (options.Messages - 50));
                 using var request = new HttpRequestMessage(HttpMethod.Get, $"{parley.Url}/api/v1/conversations/{conversation}/messages?before={before}&limit=50");
@@ -54,6 +61,11 @@ public static class HistoryScenario
                 await response.Content.CopyToAsync(Stream.Null);
                 return response.StatusCode == HttpStatusCode.OK;
             }, progress);
+            if (!record)
+            {
+                continue;
+            }
+
             progress($"history  {rate,6}/s → {result.AchievedPerSecond,8:F0}/s ok, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, p99.9 {result.P999Ms:F2} ms, failed {result.Failed}");
             results.Add(result);
         }

@@ -32,12 +32,19 @@ public static class IngestScenario
 
         progress($"setting up {options.Conversations} conversations on {parley.Url}");
         var targets = await SetUpConversationsAsync(http, parley.Url, options.Conversations);
-        foreach (var rate in options.Rates)
+        // A few seconds of unrecorded load first: JIT tiering, connection pools and caches are not what is measured.
+        var steps = options.Rates.Select(rate => (rate, options.Duration, record: true));
+        if (!options.Smoke)
+        {
+            steps = steps.Prepend((Math.Min(1000, options.Rates[0]), TimeSpan.FromSeconds(3), record: false));
+        }
+
+        foreach (var (rate, duration, record) in steps)
         {
             foreach (var (name, url) in new[] { ("baseline", baseline.Url), ("parley", parley.Url) })
             {
                 var run = Guid.NewGuid().ToString("N")[..8];
-                var result = await OpenLoop.RunAsync(name, rate, options.Duration, async i =>
+                var result = await OpenLoop.RunAsync(name, rate, duration, async i =>
                 {
                     var (token, conversation) = targets[(int)(i % targets.Count)];
                     using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
@@ -48,12 +55,54 @@ public static class IngestScenario
                     using var response = await http.SendAsync(request);
                     return response.StatusCode == HttpStatusCode.Accepted;
                 }, progress);
+                if (!record)
+                {
+                    progress($"{name,-8} warmed up");
+                    continue;
+                }
+
                 progress($"{name,-8} {rate,6}/s → {result.AchievedPerSecond,8:F0}/s ok, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, p99.9 {result.P999Ms:F2} ms, failed {result.Failed}");
                 results.Add(result);
             }
         }
 
+        if (options.RedisEndpoint is { } redis)
+        {
+            var xadd = await XaddBaselineAsync(redis, options);
+            progress($"xadd-baseline: {xadd.AchievedPerSecond:N0} XADD/s with {options.Connections} in flight, p99 {xadd.P99Ms:F2} ms");
+            results.Add(xadd);
+        }
+
         return results;
+    }
+
+    /// <summary>
+    /// The log's ceiling on this Redis: plain XADDs of an envelope-sized entry, as many in flight as HTTP
+    /// connections, for one step's duration. Parley's append does more per message (idempotency key, id index,
+    /// wake-up publish, all in one script), so this bounds what the production log could ever accept.
+    /// </summary>
+    private static async Task<StepResult> XaddBaselineAsync(string endpoint, BenchOptions options)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(endpoint);
+        var db = redis.GetDatabase();
+        var stream = (StackExchange.Redis.RedisKey)$"bench:xadd:{Guid.NewGuid():N}";
+        var payload = new string('x', 420);
+        var histogram = StepResult.NewHistogram();
+        long done = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, options.Connections).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < options.Duration)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await db.StreamAddAsync(stream, "m", payload);
+                histogram.RecordValue(Math.Max(1, System.Diagnostics.Stopwatch.GetTimestamp() - started));
+                Interlocked.Increment(ref done);
+            }
+        })));
+        var elapsed = clock.Elapsed.TotalSeconds;
+        await db.KeyDeleteAsync(stream);
+        return StepResult.From("xadd-baseline", 0, elapsed, done, done, 0, done / elapsed, histogram);
     }
 
     internal static async Task<List<(string Token, Guid Conversation)>> SetUpConversationsAsync(HttpClient http, string url, int count)
@@ -77,7 +126,7 @@ public static class IngestScenario
         return targets;
     }
 
-    private static async Task<(string Token, Guid UserId)> SignUpAsync(HttpClient http, string url)
+    internal static async Task<(string Token, Guid UserId)> SignUpAsync(HttpClient http, string url)
     {
         var username = "b" + Guid.NewGuid().ToString("N")[..16];
         (await http.PostAsJsonAsync($"{url}/api/v1/auth/register", new { username, password = "bench password" })).EnsureSuccessStatusCode();
@@ -85,20 +134,28 @@ public static class IngestScenario
         return (login.GetProperty("accessToken").GetString()!, login.GetProperty("userId").GetGuid());
     }
 
-    /// <summary>Parley in this process on a free port, rate limits out of the way, data in a throwaway directory.</summary>
-    internal static async Task<Hosted> StartParleyAsync(BenchOptions options)
+    /// <summary>
+    /// Parley in this process on a free port, rate limits out of the way, data in a throwaway directory unless
+    /// <paramref name="dataDirectory"/> is given (then the caller owns it).
+    /// </summary>
+    internal static async Task<Hosted> StartParleyAsync(BenchOptions options, string? dataDirectory = null, params string[] extra)
     {
-        var data = Directory.CreateTempSubdirectory("parley-bench-").FullName;
+        var data = dataDirectory ?? Directory.CreateTempSubdirectory("parley-bench-").FullName;
         string[] args =
         [
-            "--urls", "http://127.0.0.1:0", "--Parley:DataDirectory=" + data, "--Parley:Auth:PasswordIterations=1000",
-            "--Parley:RateLimits:MessagesPerSecond=10000000", "--Parley:RateLimits:MessageBurst=10000000", "--Parley:RateLimits:AuthPerMinute=10000000",
-            "--Logging:LogLevel:Default=Warning", .. options.ServerArgs,
+            "--urls", "http://127.0.0.1:0", "--Parley:DataDirectory=" + data, .. ServerSettings, .. options.ServerArgs, .. extra,
         ];
         var app = ParleyApp.Build(args);
         await app.StartAsync();
-        return new Hosted(app, Address(app), data);
+        return new Hosted(app, Address(app), dataDirectory is null ? data : null);
     }
+
+    /// <summary>Limits that would otherwise measure the rate limiter instead of the server.</summary>
+    internal static readonly string[] ServerSettings =
+    [
+        "--Parley:Auth:PasswordIterations=1000", "--Parley:RateLimits:MessagesPerSecond=10000000", "--Parley:RateLimits:MessageBurst=10000000",
+        "--Parley:RateLimits:AuthPerMinute=10000000", "--Logging:LogLevel:Default=Warning",
+    ];
 
     /// <summary>The same request shape answered with a fixed 202 and nothing else.</summary>
     private static async Task<Hosted> StartBaselineAsync()

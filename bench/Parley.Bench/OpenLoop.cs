@@ -3,9 +3,27 @@ using HdrHistogram;
 
 namespace Parley.Bench;
 
-/// <summary>The result of one fixed-rate step: what was asked for, what was done, and the latency distribution.</summary>
+/// <summary>
+/// The result of one step: what was asked for, what was done, and the latency distribution. Targets whose name
+/// contains "baseline" are the machine's ceilings; every other target is reported as a ratio against the baseline
+/// of the same step. <paramref name="Figures"/> holds scenario-specific numbers (e.g. bytes per connection).
+/// </summary>
 public sealed record StepResult(string Target, int RequestedRate, double DurationSeconds, long Sent, long Succeeded, long Failed,
-    double AchievedPerSecond, double P50Ms, double P95Ms, double P99Ms, double P999Ms, double MaxMs);
+    double AchievedPerSecond, double P50Ms, double P95Ms, double P99Ms, double P999Ms, double MaxMs,
+    IReadOnlyDictionary<string, double>? Figures = null)
+{
+    /// <summary>Builds a result from a histogram of Stopwatch ticks.</summary>
+    public static StepResult From(string target, int requestedRate, double elapsedSeconds, long sent, long succeeded, long failed,
+        double achievedPerSecond, HdrHistogram.HistogramBase histogram, IReadOnlyDictionary<string, double>? figures = null)
+    {
+        double Ms(double percentile) => histogram.TotalCount == 0 ? 0 : Math.Round(histogram.GetValueAtPercentile(percentile) * 1000.0 / Stopwatch.Frequency, 3);
+        return new StepResult(target, requestedRate, Math.Round(elapsedSeconds, 2), sent, succeeded, failed, Math.Round(achievedPerSecond, 1),
+            Ms(50), Ms(95), Ms(99), Ms(99.9), histogram.TotalCount == 0 ? 0 : Math.Round(histogram.GetMaxValue() * 1000.0 / Stopwatch.Frequency, 3), figures);
+    }
+
+    /// <summary>A histogram for Stopwatch-tick latencies up to a minute.</summary>
+    public static HdrHistogram.LongConcurrentHistogram NewHistogram() => new(1, HdrHistogram.TimeStamp.Seconds(60), 3);
+}
 
 /// <summary>
 /// Open-loop load: request i is due at start + i/rate whatever happened to earlier ones, and its latency is
@@ -17,7 +35,7 @@ public static class OpenLoop
     public static async Task<StepResult> RunAsync(string target, int rate, TimeSpan duration, Func<long, Task<bool>> request,
         Action<string>? progress = null, int maxInFlight = 20_000)
     {
-        var histogram = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
+        var histogram = StepResult.NewHistogram();
         long sent = 0, succeeded = 0, failed = 0, inFlight = 0;
         var total = (long)(rate * duration.TotalSeconds);
         var clock = Stopwatch.StartNew();
@@ -71,9 +89,6 @@ public static class OpenLoop
 
         await Task.WhenAll(pending);
         var elapsed = clock.Elapsed.TotalSeconds;
-        double Ms(double percentile) => histogram.GetValueAtPercentile(percentile) * 1000.0 / Stopwatch.Frequency;
-        return new StepResult(target, rate, Math.Round(elapsed, 2), sent, succeeded, failed, Math.Round(succeeded / elapsed, 1),
-            Math.Round(Ms(50), 3), Math.Round(Ms(95), 3), Math.Round(Ms(99), 3), Math.Round(Ms(99.9), 3),
-            Math.Round(histogram.GetMaxValue() * 1000.0 / Stopwatch.Frequency, 3));
+        return StepResult.From(target, rate, elapsed, sent, succeeded, failed, succeeded / elapsed, histogram);
     }
 }

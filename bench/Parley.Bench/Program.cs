@@ -6,6 +6,15 @@ namespace Parley.Bench
 {
     public static class BenchProgram
     {
+        private static readonly Dictionary<string, Func<BenchOptions, Action<string>, Task<IReadOnlyList<StepResult>>>> Scenarios = new()
+        {
+            ["ingest"] = IngestScenario.RunAsync,
+            ["e2e"] = E2eScenario.RunAsync,
+            ["drain"] = DrainScenario.RunAsync,
+            ["history"] = HistoryScenario.RunAsync,
+            ["connections"] = ConnectionsScenario.RunAsync,
+        };
+
         public static async Task<int> RunAsync(string[] args, TextWriter output)
         {
             BenchOptions options;
@@ -26,22 +35,23 @@ namespace Parley.Bench
             }
 
             void Progress(string line) => output.WriteLine(line);
-            IReadOnlyList<StepResult> results;
-            switch (options.Scenario)
+            if (!Scenarios.ContainsKey(options.Scenario) && options.Scenario != "all")
             {
-                case "ingest":
-                    results = await IngestScenario.RunAsync(options, Progress);
-                    break;
-                case "history":
-                    results = await HistoryScenario.RunAsync(options, Progress);
-                    break;
-                default:
-                    await output.WriteLineAsync($"error: unknown scenario '{options.Scenario}'\n\n{BenchOptions.Help}");
-                    return 2;
+                await output.WriteLineAsync($"error: unknown scenario '{options.Scenario}'\n\n{BenchOptions.Help}");
+                return 2;
             }
 
-            var (json, svg) = Report.Write(options.OutputDirectory, options.Scenario, results);
-            await output.WriteLineAsync($"results: {json}\nplot:    {svg}");
+            await using var engines = await BenchEngines.PrepareAsync(options, Progress);
+            var run = options.Scenario == "all" ? Scenarios.Keys.ToList() : [options.Scenario];
+            foreach (var scenario in run)
+            {
+                Progress($"== {scenario} ({options.Engine}) ==");
+                var results = await Scenarios[scenario](options, Progress);
+                var directory = run.Count > 1 ? Path.Combine(options.OutputDirectory, scenario) : options.OutputDirectory;
+                var (json, svg) = Report.Write(directory, scenario, options.Engine, results);
+                await output.WriteLineAsync($"results: {json}\nplot:    {svg}");
+            }
+
             return 0;
         }
     }

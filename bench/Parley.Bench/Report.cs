@@ -7,21 +7,24 @@ namespace Parley.Bench;
 /// <summary>Writes results.json and a plot (results.svg) a person can look at.</summary>
 public static class Report
 {
-    public static (string Json, string Svg) Write(string directory, string scenario, IReadOnlyList<StepResult> results)
+    public static (string Json, string Svg) Write(string directory, string scenario, string engine, IReadOnlyList<StepResult> results)
     {
         Directory.CreateDirectory(directory);
         var json = Path.Combine(directory, "results.json");
         File.WriteAllText(json, JsonSerializer.Serialize(new
         {
             scenario,
+            engine,
             machine = new { Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, dotnet = Environment.Version.ToString() },
             at = DateTimeOffset.UtcNow,
             results,
-            ratios = results.Where(r => r.Target == "parley").Select(p => new
+            ratios = results.Where(r => !IsBaseline(r)).SelectMany(p => results.Where(b => IsBaseline(b) && b.RequestedRate == p.RequestedRate).Select(b => new
             {
+                p.Target,
                 p.RequestedRate,
-                throughputVsBaseline = Ratio(p.AchievedPerSecond, results.FirstOrDefault(b => b.Target == "baseline" && b.RequestedRate == p.RequestedRate)?.AchievedPerSecond),
-            }),
+                baseline = b.Target,
+                throughputVsBaseline = Ratio(p.AchievedPerSecond, b.AchievedPerSecond),
+            })),
         }, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
 
         var svg = Path.Combine(directory, "results.svg");
@@ -29,12 +32,14 @@ public static class Report
         return (json, svg);
     }
 
+    public static bool IsBaseline(StepResult result) => result.Target.Contains("baseline", StringComparison.Ordinal);
+
     private static double? Ratio(double value, double? baseline) => baseline is > 0 ? Math.Round(value / baseline.Value, 3) : null;
 
     /// <summary>Two panels: achieved throughput and p50/p99 latency (log scale) against offered rate, per target.</summary>
     private static string Plot(string scenario, IReadOnlyList<StepResult> results)
     {
-        const int width = 900, height = 420, left = 70, top = 40, panel = 360, gap = 80, plotHeight = 300;
+        const int width = 900, height = 470, left = 70, top = 40, panel = 360, gap = 80, plotHeight = 300;
         var rates = results.Select(r => r.RequestedRate).Distinct().Order().ToList();
         var maxThroughput = Math.Max(1, results.Max(r => r.AchievedPerSecond));
         var maxLatency = Math.Max(1, results.Max(r => r.P99Ms));
@@ -55,14 +60,22 @@ public static class Report
             }
         }
 
-        var series = new (string Target, string Label, Func<StepResult, double> Value, int Panel, string Color)[]
+        // One throughput line per target; p99 per target, plus p50 for the non-baseline ones.
+        string[] palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+        var targets = results.Select(r => r.Target).Distinct().ToList();
+        var series = new List<(string Target, string Label, Func<StepResult, double> Value, int Panel, string Color)>();
+        foreach (var (index, target) in targets.Index())
         {
-            ("baseline", "baseline throughput", r => r.AchievedPerSecond, 0, "#999"),
-            ("parley", "parley throughput", r => r.AchievedPerSecond, 0, "#1f77b4"),
-            ("baseline", "baseline p99", r => r.P99Ms, 1, "#999"),
-            ("parley", "parley p50", r => r.P50Ms, 1, "#2ca02c"),
-            ("parley", "parley p99", r => r.P99Ms, 1, "#d62728"),
-        };
+            var baseline = target.Contains("baseline", StringComparison.Ordinal);
+            var color = baseline ? "#999" : palette[index % palette.Length];
+            series.Add((target, $"{target} /s", r => r.AchievedPerSecond, 0, color));
+            series.Add((target, $"{target} p99", r => r.P99Ms, 1, color));
+            if (!baseline)
+            {
+                series.Add((target, $"{target} p50", r => r.P50Ms, 1, color + "99"));
+            }
+        }
+
         var legendY = top + plotHeight + 40;
         foreach (var (index, s) in series.Index())
         {
@@ -75,7 +88,8 @@ public static class Report
                 svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{xy[0]}\" cy=\"{xy[1]}\" r=\"3\" fill=\"{s.Color}\"/>");
             }
 
-            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{left + (index * 160)}\" y=\"{legendY}\" width=\"12\" height=\"12\" fill=\"{s.Color}\"/><text x=\"{left + (index * 160) + 16}\" y=\"{legendY + 11}\">{s.Label}</text>");
+            var (lx, ly) = (left + (index % 5 * 165), legendY + (index / 5 * 16));
+            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{lx}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{s.Color}\"/><text x=\"{lx + 16}\" y=\"{ly + 11}\">{s.Label}</text>");
         }
 
         svg.Append("</svg>");

@@ -53,6 +53,16 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly WakeupSignal[] _signals;
 
+    /// <summary>Per reader: what it was handed and has not finished, and when it last looked for others' idle work.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Partition, string Consumer), ReaderState> _readers = new();
+
+    private sealed class ReaderState
+    {
+        public readonly HashSet<string> Unfinished = new(StringComparer.Ordinal);
+        public bool CheckOwnPending = true;
+        public DateTimeOffset NextAutoClaim = DateTimeOffset.MinValue;
+    }
+
     private RedisMessageLog(ConnectionMultiplexer redis, ConnectionMultiplexer? appendRedis, RedisOptions redisOptions, LogOptions options, TimeProvider time)
     {
         _redis = redis;
@@ -183,25 +193,80 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
     {
         var stream = Stream(partition);
         var group = _redisOptions.ConsumerGroup;
-
-        // 1. What this consumer was handed before and never finished (a crash, or a failed iteration).
-        var own = await _db.StreamPendingMessagesAsync(stream, group, maxCount, consumer);
-        if (own.Length > 0)
+        var reader = _readers.GetOrAdd((partition, consumer), _ => new ReaderState());
+        IReadOnlyList<LogEntry> taken;
+        lock (reader)
         {
-            var claimed = await _db.StreamClaimAsync(stream, group, consumer, 0, own.Select(p => p.MessageId).ToArray());
-            return await WithCountsAsync(partition, consumer, claimed);
+            // Something handed out last time was neither acked nor dead-lettered (a failed or held batch): it is
+            // still this consumer's pending work and comes first.
+            reader.CheckOwnPending |= reader.Unfinished.Count > 0;
+            reader.Unfinished.Clear();
         }
 
-        // 2. What another consumer left idle too long: a dead node's work.
-        var auto = await _db.StreamAutoClaimAsync(stream, group, consumer, (long)_redisOptions.ReclaimIdle.TotalMilliseconds, "0-0", maxCount);
-        if (auto.ClaimedEntries.Length > 0)
+        // 1. What this consumer was handed before and never finished (a crash, a failed iteration, an outage hold).
+        //    Asked only when that can be the case, so a healthy loop costs one round trip per batch, not three.
+        if (reader.CheckOwnPending)
         {
-            return await WithCountsAsync(partition, consumer, auto.ClaimedEntries);
+            var own = await _db.StreamPendingMessagesAsync(stream, group, maxCount, consumer);
+            if (own.Length > 0)
+            {
+                var claimed = await _db.StreamClaimAsync(stream, group, consumer, 0, own.Select(p => p.MessageId).ToArray());
+                return Handed(reader, await WithCountsAsync(partition, consumer, claimed));
+            }
+
+            reader.CheckOwnPending = false;
+        }
+
+        // 2. What another consumer left idle too long: a dead node's work. Looked for every ReclaimIdle/4 (and again
+        //    at once while it keeps finding some), since nothing can qualify sooner than ReclaimIdle anyway.
+        var now = _time.GetUtcNow();
+        if (now >= reader.NextAutoClaim)
+        {
+            var auto = await _db.StreamAutoClaimAsync(stream, group, consumer, (long)_redisOptions.ReclaimIdle.TotalMilliseconds, "0-0", maxCount);
+            if (auto.ClaimedEntries.Length > 0)
+            {
+                taken = await WithCountsAsync(partition, consumer, auto.ClaimedEntries);
+                if (taken.Count > 0)
+                {
+                    return Handed(reader, taken);
+                }
+            }
+
+            reader.NextAutoClaim = now + (_redisOptions.ReclaimIdle / 4);
         }
 
         // 3. New entries.
         var fresh = await _db.StreamReadGroupAsync(stream, group, consumer, StreamPosition.NewMessages, maxCount);
-        return fresh.Where(e => !e.IsNull).Select(e => ToEntry(partition, e, 1)).ToList();
+        return Handed(reader, fresh.Where(e => !e.IsNull).Select(e => ToEntry(partition, e, 1)).ToList());
+    }
+
+    private static IReadOnlyList<LogEntry> Handed(ReaderState reader, IReadOnlyList<LogEntry> entries)
+    {
+        lock (reader)
+        {
+            foreach (var entry in entries)
+            {
+                reader.Unfinished.Add(entry.EntryId);
+            }
+        }
+
+        return entries;
+    }
+
+    private void Finished(int partition, IEnumerable<string> entryIds)
+    {
+        foreach (var ((p, _), reader) in _readers)
+        {
+            if (p != partition)
+            {
+                continue;
+            }
+
+            lock (reader)
+            {
+                reader.Unfinished.ExceptWith(entryIds);
+            }
+        }
     }
 
     private async Task<IReadOnlyList<LogEntry>> WithCountsAsync(int partition, string consumer, StreamEntry[] claimed)
@@ -246,6 +311,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
         var values = entries.Select(e => (RedisValue)e.EntryId).Prepend(_redisOptions.ConsumerGroup).ToArray();
         await _db.ScriptEvaluateAsync(AckScript, [.. keys], values);
+        Finished(partition, entries.Select(e => e.EntryId));
     }
 
     /// <summary>XCLAIM … JUSTID to itself: resets the entries' idle time without touching their delivery count.</summary>
@@ -286,6 +352,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
                 (messageId ?? Guid.Empty).ToString("N"), errorType, errorMessage, entry.DeliveryCount,
                 _time.GetUtcNow().ToUnixTimeMilliseconds(), entry.Payload.Bytes,
             ]);
+        Finished(entry.Partition, [entry.EntryId]);
     }
 
     public async ValueTask<IReadOnlyList<PartitionLag>> GetLagAsync(CancellationToken cancellationToken)

@@ -145,7 +145,7 @@ public static class ParleyApp
             throw new InvalidOperationException($"Parley:Telemetry:OtlpEndpoint must be an absolute URI such as http://collector:4317 (was '{otlp}').");
         }
 
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("parley"))
             .WithMetrics(metrics =>
             {
@@ -156,15 +156,14 @@ public static class ParleyApp
                 {
                     metrics.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
                 }
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(ParleyActivities.Sources).AddAspNetCoreInstrumentation();
-                if (!string.IsNullOrWhiteSpace(otlp))
-                {
-                    tracing.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
-                }
             });
+        if (!string.IsNullOrWhiteSpace(otlp))
+        {
+            // Only with somewhere to send spans: a tracer with no exporter still builds and tags an Activity for every
+            // request and message, which cost measurable ingest throughput (docs/benchmarks.md) for nothing.
+            telemetry.WithTracing(tracing => tracing.AddSource(ParleyActivities.Sources).AddAspNetCoreInstrumentation()
+                .AddOtlpExporter(o => o.Endpoint = new Uri(otlp)));
+        }
         services.AddSingleton<PipelineStatus>();
         services.AddSingleton<DeliveryPipeline>();
         services.AddHostedService<DeliveryWorker>();

@@ -37,7 +37,72 @@ public sealed class BenchSmokeTests
         Directory.Delete(output, recursive: true);
     }
 
+    [Fact]
+    public async Task E2e_smoke_run_times_every_device_for_both_protocols_and_the_group_fanout()
+    {
+        var results = await RunAsync("e2e");
+
+        Assert.Equal(["e2e-json", "e2e-msgpack", "fanout-10"], results.Select(r => r.GetProperty("target").GetString()));
+        // Every send reaches both members' two devices: nothing missing, and the counts add up.
+        Assert.All(results, r => Assert.Equal(0, r.GetProperty("failed").GetInt64()));
+        Assert.All(results, r => Assert.True(r.GetProperty("succeeded").GetInt64() > 0));
+        Assert.Equal(results[0].GetProperty("succeeded").GetInt64(), results[1].GetProperty("succeeded").GetInt64());
+    }
+
+    [Fact]
+    public async Task Drain_smoke_run_stores_the_whole_backlog_and_measures_the_bulk_insert_baseline()
+    {
+        var results = await RunAsync("drain");
+
+        Assert.Equal(["sqlite-insert-baseline", "parley"], results.Select(r => r.GetProperty("target").GetString()));
+        Assert.All(results, r => Assert.Equal(500, r.GetProperty("succeeded").GetInt64()));
+        Assert.All(results, r => Assert.Equal(0, r.GetProperty("failed").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Production_engine_smoke_run_adds_the_raw_xadd_and_copy_baselines()
+    {
+        var ingest = await RunAsync("ingest", "--engine", "production");
+        Assert.Equal(["baseline", "parley", "xadd-baseline"], ingest.Select(r => r.GetProperty("target").GetString()));
+        Assert.All(ingest, r => Assert.True(r.GetProperty("succeeded").GetInt64() > 0));
+
+        var drain = await RunAsync("drain", "--engine", "production");
+        Assert.Equal(["copy-baseline", "parley"], drain.Select(r => r.GetProperty("target").GetString()));
+        Assert.All(drain, r => Assert.Equal(500, r.GetProperty("succeeded").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Connections_smoke_run_holds_every_connection_and_reports_server_memory_per_connection()
+    {
+        var result = Assert.Single(await RunAsync("connections"));
+
+        Assert.Equal(50, result.GetProperty("succeeded").GetInt64());
+        Assert.Equal(0, result.GetProperty("failed").GetInt64());
+        var figures = result.GetProperty("figures");
+        Assert.True(figures.GetProperty("serverRssAfterMb").GetDouble() > 0);
+        Assert.True(figures.TryGetProperty("serverBytesPerConnection", out _));
+    }
+
+    private static async Task<List<JsonElement>> RunAsync(string scenario, params string[] extra)
+    {
+        var output = Directory.CreateTempSubdirectory("parley-bench-smoke-").FullName;
+        var log = new StringWriter();
+        try
+        {
+            var exit = await BenchProgram.RunAsync([scenario, "--smoke", "--out", output, .. extra], log);
+
+            Assert.True(exit == 0, log.ToString());
+            Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(output, "results.svg")), StringComparison.Ordinal);
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement.GetProperty("results").EnumerateArray().ToList();
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
     [Theory]
+    [InlineData("--engine", "oracle")]
     [InlineData("--rates", "0")]
     [InlineData("--bogus")]
     [InlineData("nosuchscenario")]

@@ -11,6 +11,12 @@ public sealed class ParleyOptions
     /// <summary>Where embedded data and generated keys live; relative paths are taken from the working directory.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>
+    /// Whether this node runs the delivery workers (persist, fan out, acknowledge). <c>false</c> makes an
+    /// ingress-only node: it accepts into the log, and other nodes (or this one after a restart) deliver.
+    /// </summary>
+    public bool DeliveryWorkers { get; set; } = true;
+
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
 
     public IEnumerable<string> Validate()

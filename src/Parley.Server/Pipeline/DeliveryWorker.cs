@@ -9,12 +9,13 @@ public sealed class DeliveryWorker(
     DeliveryPipeline pipeline,
     ConsumerLoopRegistry loops,
     IOptions<LogOptions> options,
+    IOptions<ParleyOptions> node,
     TimeProvider time,
     ILogger<DeliveryWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(2);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => !node.Value.DeliveryWorkers ? Task.CompletedTask :
         Task.WhenAll(Enumerable.Range(0, log.PartitionCount).Select(partition =>
         {
             var loop = loops.Create($"delivery-{partition}", logger, time);
