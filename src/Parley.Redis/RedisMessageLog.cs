@@ -101,6 +101,9 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     private string Prefix => _redisOptions.KeyPrefix;
 
+    /// <summary>The log's connection, shared with the realtime bus and presence (one multiplexer per node).</summary>
+    public ConnectionMultiplexer Connection => _redis;
+
     private RedisKey Stream(int partition) => $"{Prefix}:log:{partition}";
 
     private RedisKey DeadLetters => $"{Prefix}:dlq";

@@ -19,6 +19,7 @@ public static class ConversationEndpoints
             .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>();
         group.MapGet("/", ListAsync).Produces<ConversationPageView>();
         group.MapGet("/{id}", GetAsync).Produces<ConversationView>();
+        group.MapGet("/{id}/presence", PresenceAsync).Produces<ConversationPresenceView>();
     }
 
     private static async Task<IResult> CreateAsync(
@@ -103,4 +104,19 @@ public static class ConversationEndpoints
         var members = await conversations.GetMemberIdsAsync(conversationId, ct);
         return Results.Ok(ConversationView.From(conversation, members, participant?.UnreadCount ?? 0));
     }
+
+    /// <summary>Who of the members is online, from the per-user connection counts presence keeps (no scan of connections).</summary>
+    private static async Task<IResult> PresenceAsync(string id, HttpContext context, MembershipCache membership, IPresenceStore presence, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var conversationId = JsonRequest.RouteId(id, "conversationId");
+        await membership.RequireMemberAsync(conversationId, me, ct);
+        var members = await presence.GetAsync([.. await membership.MembersAsync(conversationId, ct)], ct);
+        return Results.Ok(new ConversationPresenceView(conversationId, members.Count(m => m.Online), members.Sum(m => m.Connections),
+            members.Select(m => new MemberPresenceView(m.UserId, m.Online, m.Connections, m.LastSeenAt)).ToList()));
+    }
 }
+
+public sealed record ConversationPresenceView(Guid ConversationId, int Online, int Connections, IReadOnlyList<MemberPresenceView> Members);
+
+public sealed record MemberPresenceView(Guid UserId, bool Online, int Connections, DateTimeOffset? LastSeenAt);

@@ -49,6 +49,20 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
             : membership.Conversation;
     }
 
+    /// <summary>The member list, cached as briefly as membership itself (typing and presence fan-out read it often).</summary>
+    public async ValueTask<IReadOnlyList<Guid>> MembersAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        var key = ("members", conversationId);
+        if (cache.TryGetValue(key, out IReadOnlyList<Guid>? members) && members is not null)
+        {
+            return members;
+        }
+
+        members = await store.GetMemberIdsAsync(conversationId, cancellationToken);
+        cache.Set(key, members, MemberTtl);
+        return members;
+    }
+
     public void Invalidate(Guid conversationId, IEnumerable<Guid> userIds)
     {
         foreach (var userId in userIds)

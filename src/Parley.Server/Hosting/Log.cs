@@ -60,4 +60,22 @@ internal static partial class Log
 
     [LoggerMessage(1401, LogLevel.Warning, "Receipt notification for conversation {ConversationId} failed")]
     public static partial void ReceiptNotifyFailed(ILogger logger, Exception exception, Guid conversationId);
+
+    [LoggerMessage(1500, LogLevel.Warning, "Connection {ConnectionId} of user {UserId} is too slow ({Limit} events queued); disconnecting it")]
+    public static partial void SlowConsumer(ILogger logger, string connectionId, Guid userId, int limit);
+
+    [LoggerMessage(1501, LogLevel.Error, "The realtime writer of connection {ConnectionId} failed; closing the connection")]
+    public static partial void RealtimeWriterFailed(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(1502, LogLevel.Information, "Connection {ConnectionId} of user {UserId} closed: its access token expired without a refresh")]
+    public static partial void TokenExpiredClose(ILogger logger, string connectionId, Guid userId);
+
+    [LoggerMessage(1503, LogLevel.Warning, "Connection {ConnectionId} sent a frame over the size limit and was closed")]
+    public static partial void OversizedFrame(ILogger logger, string connectionId);
+
+    [LoggerMessage(1504, LogLevel.Warning, "Presence push for user {UserId} failed")]
+    public static partial void PresenceNotifyFailed(ILogger logger, Exception exception, Guid userId);
+
+    [LoggerMessage(1505, LogLevel.Warning, "The realtime sweep (typing, token expiry, presence) failed; retrying in a second")]
+    public static partial void RealtimeSweepFailed(ILogger logger, Exception exception);
 }

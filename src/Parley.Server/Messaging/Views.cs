@@ -49,6 +49,12 @@ public sealed record MessageView(
         return (Dictionary<string, object?>?)ToPlain(doc.RootElement);
     }
 
+    /// <summary>A view read back from JSON (another node's event) holds JsonElements in its metadata; MessagePack needs plain values.</summary>
+    public MessageView WithPlainMetadata() => Metadata is null ? this : this with
+    {
+        Metadata = Metadata.ToDictionary(p => p.Key, p => p.Value is JsonElement e ? ToPlain(e) : p.Value, StringComparer.Ordinal),
+    };
+
     private static object? ToPlain(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.Object => e.EnumerateObject().ToDictionary(p => p.Name, p => ToPlain(p.Value), StringComparer.Ordinal),

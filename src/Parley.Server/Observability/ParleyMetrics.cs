@@ -68,7 +68,18 @@ public sealed class ParleyMetrics
 
         var realtime = meters.Create(Telemetry.RealtimeMeter);
         Connections = realtime.CreateUpDownCounter<long>("realtime_connections", description: "Connected realtime clients on this node");
+        SlowConsumerDisconnects = realtime.CreateCounter<long>("realtime_slow_consumer_disconnects", description: "Connections closed because their outbound queue was full");
+        OversizedFrames = realtime.CreateCounter<long>("realtime_oversized_frames", description: "Connections closed for sending a frame over Parley:Limits:MaxRealtimeFrameBytes");
+        RecoveryResults = realtime.CreateCounter<long>("realtime_recovery", description: "Resume answers per conversation, by status (recovered, resync)");
+        TypingEvents = realtime.CreateCounter<long>("realtime_typing_events", description: "Typing calls, by status (relayed, rate_limited)");
+        TokenExpiredDisconnects = realtime.CreateCounter<long>("realtime_token_expired_disconnects", description: "Connections closed because their access token expired without an in-band refresh");
     }
+
+    public Counter<long> SlowConsumerDisconnects { get; }
+    public Counter<long> OversizedFrames { get; }
+    public Counter<long> RecoveryResults { get; }
+    public Counter<long> TypingEvents { get; }
+    public Counter<long> TokenExpiredDisconnects { get; }
 
     public Counter<long> ProducerEnqueued { get; }
     public Counter<long> ProducerRejected { get; }

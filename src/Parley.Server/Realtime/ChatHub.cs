@@ -1,4 +1,9 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Parley.Server.Hosting;
 using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
@@ -12,21 +17,160 @@ namespace Parley.Server.Realtime;
 
 /// <summary>The realtime endpoint at /hubs/chat (X2). Every method is authenticated and membership-checked.</summary>
 [Authorize]
-public sealed class ChatHub(MessageIngress ingress, IMessageStore messages, MembershipCache membership, RealtimeNotifier notifier, ParleyMetrics metrics) : Hub
+public sealed class ChatHub(
+    MessageIngress ingress,
+    IMessageStore messages,
+    IConversationStore conversations,
+    MembershipCache membership,
+    RealtimeNotifier notifier,
+    ConnectionRegistry registry,
+    TypingTracker typing,
+    IPresenceStore presence,
+    IHubContext<ChatHub> hubContext,
+    IOptions<RealtimeOptions> realtimeOptions,
+    IOptionsMonitor<JwtBearerOptions> jwt,
+    TimeProvider time,
+    ParleyMetrics metrics,
+    ILogger<ChatHub> logger) : Hub
 {
     public const string Path = "/hubs/chat";
 
-    public override Task OnConnectedAsync()
+    /// <summary>Most conversations one Resume call may name.</summary>
+    public const int MaxResumePositions = 1000;
+
+    public override async Task OnConnectedAsync()
     {
         metrics.Connections.Add(1);
-        return base.OnConnectedAsync();
+        var me = CurrentUser.Id(Context.User);
+        var resume = string.Equals(Context.GetHttpContext()?.Request.Query["resume"], "true", StringComparison.OrdinalIgnoreCase);
+        var device = new DeviceConnection(Context, me, TokenExpiry(Context.User), resume, hubContext, messages, realtimeOptions.Value, metrics, logger);
+        registry.Add(device);
+        if (await presence.ConnectedAsync(me, Context.ConnectionId, time.GetUtcNow() + RealtimeSweeper.PresenceTtl, Context.ConnectionAborted))
+        {
+            _ = notifier.PresenceAsync(new PresenceEvent(me, true, null), CancellationToken.None);
+        }
+
+        await base.OnConnectedAsync();
     }
 
-    public override Task OnDisconnectedAsync(Exception? exception)
+    public override async Task OnDisconnectedAsync(Exception? exception)
     {
         metrics.Connections.Add(-1);
-        return base.OnDisconnectedAsync(exception);
+        if (exception is InvalidDataException && exception.Message.Contains("maximum message size", StringComparison.OrdinalIgnoreCase))
+        {
+            metrics.OversizedFrames.Add(1);
+            Log.OversizedFrame(logger, Context.ConnectionId);
+        }
+
+        var me = CurrentUser.Id(Context.User);
+        registry.Remove(me, Context.ConnectionId)?.Completed();
+        var now = time.GetUtcNow();
+        if (await presence.DisconnectedAsync(me, Context.ConnectionId, now, CancellationToken.None))
+        {
+            _ = notifier.PresenceAsync(new PresenceEvent(me, false, now), CancellationToken.None);
+        }
+
+        await base.OnDisconnectedAsync(exception);
     }
+
+    /// <summary>
+    /// Recovery after a reconnect: for each conversation, the last sequence this device has. Everything after it is
+    /// sent as messageCreated events, in order, before this returns; live events follow with no gap and no duplicate.
+    /// More than Parley:Realtime:RecoveryLimit missed messages answer "resync" instead (read history).
+    /// </summary>
+    public async Task<IReadOnlyList<ResumeResult>> Resume(ResumePosition[] positions)
+    {
+        if (positions is null || positions.Length == 0)
+        {
+            throw Errors.MissingField("positions").ToException();
+        }
+
+        if (positions.Length > MaxResumePositions)
+        {
+            throw Errors.InvalidValue("positions", $"at most {MaxResumePositions} conversations per call").ToException();
+        }
+
+        var me = CurrentUser.Id(Context.User);
+        var latest = new List<(ResumePosition, long)>();
+        foreach (var position in positions.DistinctBy(p => p.ConversationId))
+        {
+            if (position.LastSequence < 0)
+            {
+                throw Errors.InvalidValue("lastSequence", "must not be negative").ToException();
+            }
+
+            await membership.RequireMemberAsync(position.ConversationId, me, Context.ConnectionAborted);
+            var conversation = await conversations.GetConversationAsync(position.ConversationId, Context.ConnectionAborted)
+                ?? throw Errors.ConversationNotFound(position.ConversationId).ToException();
+            latest.Add((position, conversation.LastSequence));
+        }
+
+        return await Device().ResumeAsync(latest);
+    }
+
+    /// <summary>Typing start (or refresh) and stop, relayed to the other members' devices; lapses after TypingTimeout.</summary>
+    public async Task Typing(Guid conversationId, bool isTyping)
+    {
+        var me = CurrentUser.Id(Context.User);
+        var device = Device();
+        var now = time.GetUtcNow();
+        var window = device.TypingWindow;
+        window = now - window.WindowStart >= TimeSpan.FromSeconds(10) ? (now, 1) : (window.WindowStart, window.Count + 1);
+        device.TypingWindow = window;
+        if (window.Count > realtimeOptions.Value.TypingPer10Seconds)
+        {
+            metrics.TypingEvents.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "rate_limited"));
+            throw Errors.RateLimited(window.WindowStart + TimeSpan.FromSeconds(10) - now).ToException();
+        }
+
+        await membership.RequireMemberAsync(conversationId, me, Context.ConnectionAborted);
+        var members = await membership.MembersAsync(conversationId, Context.ConnectionAborted);
+        var timeout = realtimeOptions.Value.TypingTimeout;
+        if (isTyping)
+        {
+            typing.Start(conversationId, me, members, now + timeout);
+        }
+        else if (!typing.Stop(conversationId, me))
+        {
+            return; // nothing was showing
+        }
+
+        metrics.TypingEvents.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "relayed"));
+        await notifier.TypingAsync(members, new TypingEvent(conversationId, me, isTyping, isTyping ? (int)timeout.TotalMilliseconds : 0), Context.ConnectionAborted);
+    }
+
+    /// <summary>In-band token refresh: a new access token for the same user moves this connection's expiry forward.</summary>
+    public async Task<RefreshResult> RefreshToken(string accessToken)
+    {
+        if (string.IsNullOrWhiteSpace(accessToken))
+        {
+            throw Errors.MissingField("accessToken").ToException();
+        }
+
+        var parameters = jwt.Get(JwtBearerDefaults.AuthenticationScheme).TokenValidationParameters;
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(accessToken, parameters);
+        if (!result.IsValid)
+        {
+            throw Errors.Unauthenticated(result.Exception is SecurityTokenExpiredException ? "The access token has expired" : "The access token is not valid").ToException();
+        }
+
+        if (!string.Equals(result.ClaimsIdentity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value, CurrentUser.Id(Context.User).ToString(), StringComparison.OrdinalIgnoreCase))
+        {
+            throw Errors.Forbidden("The new access token belongs to another user").ToException();
+        }
+
+        var device = Device();
+        device.TokenExpiresAt = result.SecurityToken.ValidTo == DateTime.MinValue ? DateTimeOffset.MaxValue : new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero);
+        return new RefreshResult(device.TokenExpiresAt);
+    }
+
+    private DeviceConnection Device() =>
+        registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId) ?? throw Errors.Unauthenticated("The connection is closing").ToException();
+
+    private static DateTimeOffset TokenExpiry(System.Security.Claims.ClaimsPrincipal? user) =>
+        long.TryParse(user?.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var exp)
+            ? DateTimeOffset.FromUnixTimeSeconds(exp)
+            : DateTimeOffset.MaxValue;
 
     /// <summary>Sends a message exactly as POST /conversations/{id}/messages does and returns the same ack.</summary>
     public Task<SendAck> SendMessage(HubSendMessage message)

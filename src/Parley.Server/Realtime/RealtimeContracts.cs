@@ -5,6 +5,18 @@ public static class RealtimeEvents
 {
     public const string MessageCreated = "messageCreated";
     public const string Receipt = "receipt";
+    public const string Typing = "typing";
+    public const string Presence = "presence";
+
+    /// <summary>Sent just before the server closes a connection on purpose, with the reason.</summary>
+    public const string Disconnecting = "disconnecting";
+}
+
+/// <summary>Reasons in <see cref="DisconnectingEvent"/>; stable like error codes.</summary>
+public static class RealtimeErrors
+{
+    public const string SlowConsumer = "SLOW_CONSUMER";
+    public const string TokenExpired = "TOKEN_EXPIRED";
 }
 
 /// <summary>Client → server send over the hub. <c>Metadata</c> is a JSON object encoded as a string.</summary>
@@ -16,3 +28,30 @@ public sealed class HubSendMessage
     public string? ClientMessageId { get; set; }
     public string? Metadata { get; set; }
 }
+
+/// <summary>What a reconnecting device already has in one conversation.</summary>
+public sealed class ResumePosition
+{
+    public Guid ConversationId { get; set; }
+    public long LastSequence { get; set; }
+}
+
+public static class ResumeStatuses
+{
+    /// <summary>Everything after the position was sent, in order, before this answer; live follows without a gap.</summary>
+    public const string Recovered = "recovered";
+
+    /// <summary>More than RecoveryLimit messages were missed: read history from <c>fromSequence</c>; live continues after <c>latestSequence</c>.</summary>
+    public const string Resync = "resync";
+}
+
+/// <summary>The answer for one conversation: <c>replayed</c> messages sent, covering (fromSequence, latestSequence].</summary>
+public sealed record ResumeResult(Guid ConversationId, string Status, long FromSequence, long LatestSequence, long Replayed);
+
+public sealed record DisconnectingEvent(string Reason, string Message);
+
+public sealed record TypingEvent(Guid ConversationId, Guid UserId, bool IsTyping, int ExpiresInMs);
+
+public sealed record PresenceEvent(Guid UserId, bool Online, DateTimeOffset? LastSeenAt);
+
+public sealed record RefreshResult(DateTimeOffset ExpiresAt);

@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
 using Parley.Server.Hosting;
 using Parley.Server.Messaging;
@@ -7,17 +7,27 @@ using Parley.Server.Observability;
 namespace Parley.Server.Realtime;
 
 /// <summary>
-/// Pushes events to every connected device of the given users. A failed push is logged, never thrown: the
-/// message is already stored, and a client that missed it catches up from history by sequence.
+/// Hands events to the devices of the given users. Handing off never waits on a device: each has its own bounded
+/// queue (<see cref="DeviceConnection"/>), so one slow device cannot hold up the delivery workers. Every event is
+/// also published on the node bus so devices connected to other nodes get it too; a lost publish is made good by
+/// recovery by sequence.
 /// </summary>
-public sealed class RealtimeNotifier(IHubContext<ChatHub> hub, IConversationStore conversations, ParleyMetrics metrics, ILogger<RealtimeNotifier> logger)
+public sealed class RealtimeNotifier(
+    ConnectionRegistry registry,
+    RealtimeBus bus,
+    IConversationStore conversations,
+    IOptions<RealtimeOptions> options,
+    ParleyMetrics metrics,
+    ILogger<RealtimeNotifier> logger)
 {
     public async Task MessageCreatedAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken)
     {
         metrics.FanoutAttempted.Add(memberIds.Count);
         try
         {
-            await hub.Clients.Users(UserIds(memberIds)).SendAsync(RealtimeEvents.MessageCreated, MessageView.From(message), cancellationToken);
+            var view = MessageView.From(message);
+            DeliverLocal(RealtimeEnvelope.ForMessage(view, memberIds));
+            await bus.PublishAsync(RealtimeEnvelope.ForMessage(view, memberIds), cancellationToken);
             metrics.FanoutDelivered.Add(memberIds.Count);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -38,7 +48,7 @@ public sealed class RealtimeNotifier(IHubContext<ChatHub> hub, IConversationStor
         try
         {
             var members = await conversations.GetMemberIdsAsync(update.ConversationId, cancellationToken);
-            await hub.Clients.Users(UserIds(members)).SendAsync(RealtimeEvents.Receipt, ReceiptView.From(update), cancellationToken);
+            await EventAsync(members, RealtimeEvents.Receipt, ReceiptView.From(update), null, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -46,5 +56,68 @@ public sealed class RealtimeNotifier(IHubContext<ChatHub> hub, IConversationStor
         }
     }
 
-    private static List<string> UserIds(IReadOnlyList<Guid> ids) => ids.Select(id => id.ToString()).ToList();
+    public Task TypingAsync(IReadOnlyList<Guid> memberIds, TypingEvent typing, CancellationToken cancellationToken) =>
+        EventAsync(memberIds, RealtimeEvents.Typing, typing, typing.UserId, cancellationToken);
+
+    /// <summary>
+    /// Pushes a user's presence change to the members of their direct conversations and of their groups up to
+    /// <see cref="RealtimeOptions.PresenceMaxGroupSize"/> members (larger groups ask with GET …/presence instead).
+    /// </summary>
+    public async Task PresenceAsync(PresenceEvent presence, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var audience = new HashSet<Guid>();
+            ConversationCursor? cursor = null;
+            do
+            {
+                var page = await conversations.ListConversationsAsync(presence.UserId, cursor, 200, cancellationToken);
+                foreach (var summary in page.Items.Where(s => s.MemberIds.Count <= options.Value.PresenceMaxGroupSize))
+                {
+                    audience.UnionWith(summary.MemberIds);
+                }
+
+                cursor = page.Next;
+            }
+            while (cursor is not null && audience.Count < 10_000);
+
+            audience.Remove(presence.UserId);
+            await EventAsync([.. audience], RealtimeEvents.Presence, presence, null, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.PresenceNotifyFailed(logger, ex, presence.UserId);
+        }
+    }
+
+    private async Task EventAsync(IReadOnlyList<Guid> userIds, string name, object payload, Guid? exceptUser, CancellationToken cancellationToken)
+    {
+        var envelope = RealtimeEnvelope.ForEvent(name, payload, userIds, exceptUser);
+        DeliverLocal(envelope);
+        await bus.PublishAsync(envelope, cancellationToken);
+    }
+
+    /// <summary>Hands an event to this node's devices of its users (called for local events and for the bus's).</summary>
+    public void DeliverLocal(RealtimeEnvelope envelope)
+    {
+        foreach (var user in envelope.UserIds)
+        {
+            if (user == envelope.ExceptUser)
+            {
+                continue;
+            }
+
+            foreach (var device in registry.Of(user))
+            {
+                if (envelope.Message is { } message)
+                {
+                    device.Push(message);
+                }
+                else
+                {
+                    device.PushEvent(envelope.Name, envelope.Payload!);
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,292 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Parley.Core.Ports;
+using Parley.Server.Hosting;
+using Parley.Server.Messaging;
+using Parley.Server.Observability;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>
+/// One connected device. Everything the server pushes to it goes through one bounded queue and one writer, so:
+/// a slow device can never grow server memory past <see cref="RealtimeOptions.OutboundQueueLimit"/> events (it is
+/// disconnected instead); and messages leave in sequence order per conversation with no gap and no duplicate. The
+/// writer remembers the last sequence it sent per conversation: a message at or below it is dropped, and one past a
+/// gap first pulls the missing messages from the store. Resume uses the same mechanism, which is what makes the
+/// switch from replay to live seamless.
+/// </summary>
+public sealed class DeviceConnection
+{
+    private readonly Channel<Outgoing> _queue;
+    private readonly Dictionary<Guid, long> _lastSent = [];
+    private readonly IHubContext<ChatHub> _hub;
+    private readonly IMessageStore _messages;
+    private readonly RealtimeOptions _options;
+    private readonly ParleyMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly HubCallerContext _context;
+    private int _closing;
+
+    // A device that connects with ?resume=true gets nothing until it has called Resume (or for ResumeHold at most):
+    // a live message must not overtake the replay of what came before it.
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How long a device that announced a Resume may take to send it before live events flow anyway.</summary>
+    public static readonly TimeSpan ResumeHold = TimeSpan.FromSeconds(10);
+
+    public DeviceConnection(HubCallerContext context, Guid userId, DateTimeOffset tokenExpiresAt, bool holdUntilResume, IHubContext<ChatHub> hub, IMessageStore messages,
+        RealtimeOptions options, ParleyMetrics metrics, ILogger logger)
+    {
+        if (!holdUntilResume)
+        {
+            _released.TrySetResult();
+        }
+
+        _context = context;
+        UserId = userId;
+        TokenExpiresAt = tokenExpiresAt;
+        _hub = hub;
+        _messages = messages;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(options.OutboundQueueLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        Writer = Task.Run(WriteAsync);
+    }
+
+    public string ConnectionId => _context.ConnectionId;
+
+    public Guid UserId { get; }
+
+    /// <summary>Moved forward by an in-band token refresh; past it the connection is closed (TOKEN_EXPIRED).</summary>
+    public DateTimeOffset TokenExpiresAt { get; set; }
+
+    public Task Writer { get; }
+
+    /// <summary>Typing calls in the current 10-second window (rate limit per connection).</summary>
+    internal (DateTimeOffset WindowStart, int Count) TypingWindow { get; set; }
+
+    /// <summary>A stored message for this device; never blocks the caller.</summary>
+    public void Push(MessageView message) => Enqueue(new Outgoing(RealtimeEvents.MessageCreated, message, null, null));
+
+    public void PushEvent(string name, object payload) => Enqueue(new Outgoing(name, payload, null, null));
+
+    /// <summary>
+    /// Starts recovery for the given positions. Positions are set now, before anything else queued is written, so a
+    /// live message that is already waiting in the queue is itself preceded by what was missed.
+    /// </summary>
+    public Task<IReadOnlyList<ResumeResult>> ResumeAsync(IReadOnlyList<(ResumePosition Position, long LatestSequence)> positions)
+    {
+        var results = new List<ResumeResult>();
+        var fill = new List<(Guid Conversation, long From)>();
+        lock (_lastSent)
+        {
+            foreach (var (position, latest) in positions)
+            {
+                var from = Math.Min(position.LastSequence, latest);
+                if (latest - from > _options.RecoveryLimit)
+                {
+                    // Too much to replay over the live channel: the client re-reads history; live continues after `latest`.
+                    _lastSent[position.ConversationId] = Math.Max(_lastSent.GetValueOrDefault(position.ConversationId), latest);
+                    results.Add(new ResumeResult(position.ConversationId, ResumeStatuses.Resync, from, latest, 0));
+                    _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, ResumeStatuses.Resync));
+                }
+                else
+                {
+                    _lastSent[position.ConversationId] = from;
+                    fill.Add((position.ConversationId, from));
+                }
+            }
+        }
+
+        if (fill.Count == 0)
+        {
+            _released.TrySetResult();
+            return Task.FromResult<IReadOnlyList<ResumeResult>>(results);
+        }
+
+        var done = new TaskCompletionSource<IReadOnlyList<ResumeResult>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new Outgoing(null, null, fill, recovered =>
+        {
+            results.AddRange(recovered);
+            done.TrySetResult(results);
+        }));
+        _released.TrySetResult();
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Sends whatever the store holds past the last message sent, for every conversation this device has had a message
+    /// in: after a bus break, a message published meanwhile would otherwise wait for the next one to reveal the gap.
+    /// </summary>
+    public void CatchUp()
+    {
+        List<(Guid, long)> fill;
+        lock (_lastSent)
+        {
+            fill = _lastSent.Select(p => (p.Key, p.Value)).ToList();
+        }
+
+        if (fill.Count > 0)
+        {
+            Enqueue(new Outgoing(null, null, fill, _ => { }));
+        }
+    }
+
+    /// <summary>Ends the connection with a reason the client is told first when it is still reading.</summary>
+    public void Close(string reason, string message)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) == 1)
+        {
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        _ = Task.Run(async () =>
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try
+            {
+                await _hub.Clients.Client(ConnectionId).SendAsync(RealtimeEvents.Disconnecting, new DisconnectingEvent(reason, message), timeout.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                // Not reading at all: the abort below is all it gets.
+            }
+
+            _context.Abort();
+        });
+    }
+
+    /// <summary>The hub saw the connection end: stop writing and let the writer finish.</summary>
+    public void Completed() => _queue.Writer.TryComplete();
+
+    private void Enqueue(Outgoing item)
+    {
+        if (_queue.Writer.TryWrite(item) || Volatile.Read(ref _closing) == 1)
+        {
+            return;
+        }
+
+        _metrics.SlowConsumerDisconnects.Add(1);
+        Log.SlowConsumer(_logger, ConnectionId, UserId, _options.OutboundQueueLimit);
+        item.Resumed?.Invoke([]);
+        Close(RealtimeErrors.SlowConsumer, $"More than {_options.OutboundQueueLimit} events were waiting for this connection; reconnect and Resume");
+    }
+
+    private async Task WriteAsync()
+    {
+        var aborted = _context.ConnectionAborted;
+        try
+        {
+            try
+            {
+                await _released.Task.WaitAsync(ResumeHold, aborted);
+            }
+            catch (TimeoutException)
+            {
+                // No Resume came: live events flow from here.
+            }
+
+            await foreach (var item in _queue.Reader.ReadAllAsync(aborted))
+            {
+                if (item.Fill is not null)
+                {
+                    var recovered = new List<ResumeResult>();
+                    foreach (var (conversation, from) in item.Fill)
+                    {
+                        var upTo = await FillAsync(conversation, long.MaxValue, aborted);
+                        recovered.Add(new ResumeResult(conversation, ResumeStatuses.Recovered, from, upTo, upTo - from));
+                        _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, ResumeStatuses.Recovered));
+                    }
+
+                    item.Resumed!(recovered);
+                }
+                else if (item.Payload is MessageView message)
+                {
+                    long last;
+                    lock (_lastSent)
+                    {
+                        last = _lastSent.TryGetValue(message.ConversationId, out var known) ? known : message.Sequence - 1;
+                    }
+
+                    if (message.Sequence <= last)
+                    {
+                        continue; // already sent (replayed, or the same event from another node)
+                    }
+
+                    if (message.Sequence > last + 1)
+                    {
+                        await FillAsync(message.ConversationId, message.Sequence - 1, aborted);
+                    }
+
+                    await SendAsync(RealtimeEvents.MessageCreated, message, aborted);
+                    lock (_lastSent)
+                    {
+                        _lastSent[message.ConversationId] = Math.Max(_lastSent.GetValueOrDefault(message.ConversationId), message.Sequence);
+                    }
+                }
+                else
+                {
+                    await SendAsync(item.Name!, item.Payload!, aborted);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended.
+        }
+        catch (Exception ex)
+        {
+            Log.RealtimeWriterFailed(_logger, ex, ConnectionId);
+            _context.Abort();
+        }
+        finally
+        {
+            // Anyone still waiting on a Resume gets an answer rather than a hang.
+            while (_queue.Reader.TryRead(out var left))
+            {
+                left.Resumed?.Invoke([]);
+            }
+        }
+    }
+
+    /// <summary>Sends the stored messages after the last one sent, up to <paramref name="upTo"/>, at most RecoveryLimit of them.</summary>
+    private async Task<long> FillAsync(Guid conversation, long upTo, CancellationToken cancellationToken)
+    {
+        long last;
+        lock (_lastSent)
+        {
+            last = _lastSent.GetValueOrDefault(conversation);
+        }
+
+        var budget = _options.RecoveryLimit;
+        while (budget > 0 && last < upTo)
+        {
+            var page = await _messages.GetMessagesAsync(conversation, new HistoryQuery(null, last, (int)Math.Min(Math.Min(budget, 200), upTo - last)), cancellationToken);
+            foreach (var stored in page.Items)
+            {
+                await SendAsync(RealtimeEvents.MessageCreated, MessageView.From(stored), cancellationToken);
+                last = stored.Sequence;
+            }
+
+            lock (_lastSent)
+            {
+                _lastSent[conversation] = Math.Max(_lastSent.GetValueOrDefault(conversation), last);
+            }
+
+            budget -= page.Items.Count;
+            if (!page.HasMore || page.Items.Count == 0)
+            {
+                break;
+            }
+        }
+
+        return last;
+    }
+
+    private Task SendAsync(string name, object payload, CancellationToken cancellationToken) =>
+        _hub.Clients.Client(ConnectionId).SendAsync(name, payload, cancellationToken);
+
+    private sealed record Outgoing(string? Name, object? Payload, List<(Guid Conversation, long From)>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed);
+}
