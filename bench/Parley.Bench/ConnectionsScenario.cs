@@ -25,7 +25,13 @@ public static class ConnectionsScenario
 
     public static async Task<IReadOnlyList<StepResult>> RunAsync(BenchOptions options, Action<string> progress)
     {
-        RaiseFileLimit(options.IdleConnections + 1024);
+        var wanted = options.IdleConnections + 1024;
+        var ownLimit = RaiseFileLimit(wanted);
+        if (ownLimit < (ulong)wanted)
+        {
+            progress($"warning: this process may open only {ownLimit:N0} files (wanted {wanted:N0}; raising the hard limit needs CAP_SYS_RESOURCE): connections beyond that fail");
+        }
+
         var data = Directory.CreateTempSubdirectory("parley-bench-conn-").FullName;
         var port = Parley.Testing.ExternalServers.FreePort();
         var url = $"http://127.0.0.1:{port}";
@@ -37,6 +43,11 @@ public static class ConnectionsScenario
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             await WaitForLiveAsync(http, url, server);
+            if (ServerFileLimit(server) is { } serverLimit && serverLimit < wanted)
+            {
+                progress($"warning: the server may open only {serverLimit:N0} files (wanted {wanted:N0}): connections beyond that fail");
+            }
+
             var users = await Task.WhenAll(Enumerable.Range(0, Math.Min(100, options.IdleConnections)).Select(_ => IngestScenario.SignUpAsync(http, url)));
             var histogram = StepResult.NewHistogram();
             long failed = 0;
@@ -51,7 +62,10 @@ public static class ConnectionsScenario
                         var started = Stopwatch.GetTimestamp();
                         try
                         {
-                            var socket = await ConnectAsync(url, users[i % users.Length].Token, handlers[i % handlers.Count], stop.Token);
+                            // A server out of descriptors leaves connects in its backlog forever: give up on them.
+                            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                            var socket = await ConnectAsync(url, users[i % users.Length].Token, handlers[i % handlers.Count], timeout.Token);
                             histogram.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - started));
                             lock (connections)
                             {
@@ -60,7 +74,8 @@ public static class ConnectionsScenario
 
                             _ = DrainAsync(socket, stop.Token);
                         }
-                        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException or InvalidOperationException or SocketException)
+                        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException or InvalidOperationException or SocketException
+                            || (ex is OperationCanceledException && !stop.IsCancellationRequested))
                         {
                             if (Interlocked.Increment(ref failed) == 1)
                             {
@@ -71,6 +86,10 @@ public static class ConnectionsScenario
                 })));
                 next = Math.Min(next, target - 1);
             }
+
+            // Pings run from the first connection on: a ramp longer than the server's 30 s client timeout would
+            // otherwise lose its earliest connections before it ends.
+            var pinger = PingAsync(connections, stop.Token);
 
             // A first few hundred connections warm the server's code paths and pools; memory is counted from there.
             var warm = Math.Min(options.Smoke ? 10 : 500, options.IdleConnections / 2);
@@ -97,7 +116,6 @@ public static class ConnectionsScenario
             await RampAsync(options.IdleConnections);
             var rampSeconds = ramp.Elapsed.TotalSeconds;
             await reporter;
-            var pinger = PingAsync(connections, stop.Token);
 
             // Idle for the step's duration: the server keeps them, clients only ping.
             await Task.Delay(options.Duration < TimeSpan.FromSeconds(5) && !options.Smoke ? TimeSpan.FromSeconds(5) : options.Duration);
@@ -290,7 +308,13 @@ public static class ConnectionsScenario
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                foreach (var socket in connections.Where(c => c.State == WebSocketState.Open))
+                ClientWebSocket[] snapshot;
+                lock (connections)
+                {
+                    snapshot = [.. connections];
+                }
+
+                foreach (var socket in snapshot.Where(c => c.State == WebSocketState.Open))
                 {
                     try
                     {
@@ -331,21 +355,55 @@ public static class ConnectionsScenario
         return 0;
     }
 
-    private static void RaiseFileLimit(int wanted)
+    /// <summary>The server's soft limit on open files, from /proc (Linux), or null if unknown.</summary>
+    private static long? ServerFileLimit(Process server)
+    {
+        var path = $"/proc/{server.Id}/limits";
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        foreach (var line in File.ReadLines(path))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return fields.Length > 0 && long.TryParse(fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var soft) ? soft : null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Raises this process's soft (and if allowed hard) limit on open files; returns the soft limit now in force.</summary>
+    private static ulong RaiseFileLimit(int wanted)
     {
         if (!OperatingSystem.IsLinux())
         {
-            return;
+            return ulong.MaxValue;
         }
 
-        var limit = new RLimit { Current = (ulong)wanted, Max = (ulong)wanted };
-        if (NativeMethods.getrlimit(RlimitNoFile, out var existing) == 0 && existing.Max >= (ulong)wanted)
+        if (NativeMethods.getrlimit(RlimitNoFile, out var existing) != 0)
         {
-            limit.Max = existing.Max;
+            return ulong.MaxValue;
         }
 
-        // As root the hard limit can be raised too; otherwise this fails and the ramp reports the failures it meets.
-        _ = NativeMethods.setrlimit(RlimitNoFile, ref limit);
+        if (existing.Current >= (ulong)wanted)
+        {
+            // Already enough: never lower the limit of the process (the tests share it).
+            return existing.Current;
+        }
+
+        // Raising the hard limit needs CAP_SYS_RESOURCE; without it, the soft limit can still go up to the hard one.
+        var limit = new RLimit { Current = (ulong)wanted, Max = Math.Max(existing.Max, (ulong)wanted) };
+        if (NativeMethods.setrlimit(RlimitNoFile, ref limit) != 0)
+        {
+            limit = new RLimit { Current = Math.Min((ulong)wanted, existing.Max), Max = existing.Max };
+            _ = NativeMethods.setrlimit(RlimitNoFile, ref limit);
+        }
+
+        return NativeMethods.getrlimit(RlimitNoFile, out var now) == 0 ? now.Current : existing.Current;
     }
 
     private const int RlimitNoFile = 7;
