@@ -125,7 +125,12 @@ public static class ParleyApp
         });
         // Endpoints enforce MaxRequestBodyBytes themselves and drain the excess so the 413 is delivered;
         // Kestrel's cap, four times higher, cuts off anything abusive.
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((k, l) => k.Limits.MaxRequestBodySize = l.Value.MaxRequestBodyBytes * 4);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((k, l) =>
+        {
+            k.Limits.MaxRequestBodySize = l.Value.MaxRequestBodyBytes * 4;
+            // Refusing connections past the descriptor budget keeps the node serving the ones it has.
+            (k.Limits.MaxConcurrentConnections, k.Limits.MaxConcurrentUpgradedConnections) = l.Value.ConnectionBudget;
+        });
 
         services.AddSignalR(o => o.AddFilter<ParleyHubFilter>()).AddMessagePackProtocol();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);

@@ -278,6 +278,34 @@ public sealed class RealtimeTests
     }
 
     [Fact]
+    public async Task Connections_past_the_connection_budget_are_refused_and_the_node_keeps_serving()
+    {
+        // Regression: at its descriptor limit a node failed every accept in a loop until it ran out of memory and aborted.
+        await using var server = await StartAsync(("Parley:Limits:MaxConnections", "40")); // 16 HTTP + 24 realtime
+        using var client = server.Client();
+        var me = await client.SignUpAsync();
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ =>
+        {
+            try
+            {
+                return (await ConnectAsync(server.BaseAddress, me, messagePack: false, resume: false)).Connection;
+            }
+            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or HttpRequestException or IOException or InvalidOperationException)
+            {
+                return null;
+            }
+        }));
+
+        Assert.Equal(24, attempts.Count(c => c is not null));
+        using var health = await client.Http.GetAsync(new Uri("/health/live", UriKind.Relative));
+        Assert.True(health.IsSuccessStatusCode);
+        foreach (var connection in attempts.OfType<HubConnection>())
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Two_nodes_on_the_production_engines_deliver_every_message_to_every_device_once_wherever_it_is_connected()
     {
         var settings = await TestEngines.SettingsAsync(TestEngines.Production);
@@ -290,10 +318,16 @@ public sealed class RealtimeTests
         var conversation = await client.DirectAsync(peer, me.UserId);
         var devices = new[]
         {
-            await ConnectAsync(a.BaseAddress, me, messagePack: false, resume: false),
-            await ConnectAsync(b.BaseAddress, me, messagePack: true, resume: false),
-            await ConnectAsync(b.BaseAddress, peer, messagePack: false, resume: false),
+            await ConnectAsync(a.BaseAddress, me, messagePack: false, resume: true),
+            await ConnectAsync(b.BaseAddress, me, messagePack: true, resume: true),
+            await ConnectAsync(b.BaseAddress, peer, messagePack: false, resume: true),
         };
+        // The documented way to get every message: the hub registers a device just after the handshake, so Resume
+        // (here from sequence 0) is what covers a message stored in between.
+        foreach (var device in devices)
+        {
+            await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation.Id } });
+        }
 
         using var other = b.Client();
         for (var n = 0; n < 40; n++)

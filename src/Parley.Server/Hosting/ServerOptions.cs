@@ -15,6 +15,44 @@ public sealed class LimitsOptions
     public int DefaultPageSize { get; set; } = 50;
     public long MaxRealtimeFrameBytes { get; set; } = 512 * 1024;
 
+    /// <summary>
+    /// Open connections (HTTP and WebSocket) Kestrel accepts before refusing new ones. 0 = automatic: the process's
+    /// open-file limit less 512 descriptors kept for the database, Redis, logs and files. Without a cap, a node at
+    /// its descriptor limit failed every accept in a loop until it ran out of memory and aborted.
+    /// </summary>
+    public long MaxConnections { get; set; }
+
+    /// <summary>The cap in force: <see cref="MaxConnections"/>, or the automatic one (null when no limit is known).</summary>
+    public long? EffectiveMaxConnections => MaxConnections > 0 ? MaxConnections : OpenFileLimit() is { } limit ? Math.Max(64, limit - 512) : null;
+
+    /// <summary>
+    /// Kestrel counts a WebSocket (upgraded) connection apart from plain HTTP ones, so the cap is split: a twentieth
+    /// (16–2,048) for HTTP, the rest for realtime connections. Together they never exceed the cap.
+    /// </summary>
+    public (long? Http, long? Upgraded) ConnectionBudget => EffectiveMaxConnections is { } cap
+        ? (Math.Clamp(cap / 20, 16, 2048), Math.Max(1, cap - Math.Clamp(cap / 20, 16, 2048)))
+        : (null, null);
+
+    private static long? OpenFileLimit()
+    {
+        const string path = "/proc/self/limits";
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        foreach (var line in File.ReadLines(path))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+                return long.TryParse(soft, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
+            }
+        }
+
+        return null;
+    }
+
     public IEnumerable<string> Validate()
     {
         if (MaxContentBytes is < 1 or > 1024 * 1024)
@@ -40,6 +78,11 @@ public sealed class LimitsOptions
         if (DefaultPageSize < 1 || MaxPageSize < DefaultPageSize)
         {
             yield return $"{Section}:DefaultPageSize must be at least 1 and at most MaxPageSize (was {DefaultPageSize} / {MaxPageSize}).";
+        }
+
+        if (MaxConnections < 0)
+        {
+            yield return $"{Section}:MaxConnections must be 0 (automatic) or positive (was {MaxConnections}).";
         }
 
         if (MaxRealtimeFrameBytes < 1024)
