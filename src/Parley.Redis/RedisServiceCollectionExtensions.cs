@@ -18,6 +18,8 @@ public static class RedisServiceCollectionExtensions
             sp.GetService<TimeProvider>()).GetAwaiter().GetResult());
         builder.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<RedisMessageLog>());
         builder.Services.AddSingleton<ITransientErrorClassifier, RedisTransientErrors>();
+        builder.Services.AddSingleton<IPresenceStore>(sp => new RedisPresenceStore(
+            sp.GetRequiredService<RedisMessageLog>().Connection, sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         builder.Services.AddSingleton<IRealtimeBus>(sp => new RedisRealtimeBus(
             sp.GetRequiredService<RedisMessageLog>().Connection, sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         return builder;

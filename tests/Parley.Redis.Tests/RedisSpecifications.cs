@@ -123,3 +123,12 @@ public sealed class RedisKeepTests
         Assert.Equal(2, Assert.Single(await log.ReadAsync(0, "node-b", 10, TimeSpan.Zero, default)).DeliveryCount);
     }
 }
+
+/// <summary>The presence specification against real Redis, each test under a key prefix of its own.</summary>
+public sealed class RedisPresenceStoreSpecification : PresenceStoreSpecification
+{
+    private static readonly Lazy<Task<StackExchange.Redis.ConnectionMultiplexer>> s_redis =
+        new(async () => await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(await ExternalServers.RedisAsync()));
+
+    protected override async Task<IPresenceStore> CreateAsync() => new RedisPresenceStore(await s_redis.Value, "t" + Guid.NewGuid().ToString("N"));
+}

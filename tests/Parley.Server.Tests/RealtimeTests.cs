@@ -329,6 +329,10 @@ public sealed class RealtimeTests
             await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation.Id } });
         }
 
+        // Presence is shared: node a counts my device on node b as well.
+        var presence = await client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversation.Id}/presence", peer);
+        Assert.Equal(3, presence.GetProperty("connections").GetInt32());
+
         using var other = b.Client();
         for (var n = 0; n < 40; n++)
         {
