@@ -29,8 +29,8 @@ public sealed class RealtimeTests
     private static Task<TestServer> StartAsync(params (string Key, string Value)[] settings) =>
         TestServer.StartAsync(settings.ToDictionary(s => s.Key, s => (string?)s.Value));
 
-    /// <summary>A device that announces a Resume (?resume=true), recording every event it gets.</summary>
-    private static async Task<(HubConnection Connection, ConcurrentQueue<Message> Messages, ConcurrentQueue<object> Events)> ConnectAsync(
+    /// <summary>A device (announcing a Resume with ?resume=true when asked), recording every event it gets.</summary>
+    internal static async Task<(HubConnection Connection, ConcurrentQueue<Message> Messages, ConcurrentQueue<object> Events)> ConnectAsync(
         Uri server, Session me, bool messagePack, bool resume, Func<Task<string?>>? token = null)
     {
         var messages = new ConcurrentQueue<Message>();

@@ -52,7 +52,7 @@ internal static partial class Log
     [LoggerMessage(1304, LogLevel.Information, "{Operation} recovered after {Attempts} attempt(s) on partition {Partition}")]
     public static partial void TransientRecovered(ILogger logger, string operation, int attempts, int partition);
 
-    [LoggerMessage(1302, LogLevel.Debug, "Message {MessageId} was already stored; skipping fanout (correlation {CorrelationId})")]
+    [LoggerMessage(1302, LogLevel.Debug, "Message {MessageId} was already stored (a replay); pushing it again for devices that missed it (correlation {CorrelationId})")]
     public static partial void PersistDuplicate(ILogger logger, Guid messageId, Guid correlationId);
 
     [LoggerMessage(1400, LogLevel.Warning, "Fanout of message {MessageId} failed (correlation {CorrelationId}); clients recover it from history")]

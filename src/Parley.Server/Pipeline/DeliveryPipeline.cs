@@ -186,6 +186,13 @@ public sealed class DeliveryPipeline(
                     Log.PersistDuplicate(logger, result.Envelope.MessageId, result.Envelope.CorrelationId);
                     metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "duplicate"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, true));
                     metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "persistence"), ParleyMetrics.Tag(Telemetry.Tags.Source, "store"));
+                    // A replay after a crash between the store commit and the fanout: push it again. Devices drop what
+                    // they already got (per-connection sequence tracking), and the ones that missed it get it now.
+                    if (await store.FindByIdempotencyKeyAsync(result.Envelope.IdempotencyKey, ct) is { } stored)
+                    {
+                        await notifier.MessageCreatedAsync(stored, result.MemberIds, ct);
+                    }
+
                     break;
                 case PersistOutcome.Inserted:
                     metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "inserted"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, false));

@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR.Client;
+using Parley.Server.Tests.Infrastructure;
+
+namespace Parley.Server.Tests;
+
+/// <summary>D3: two server processes sharing PostgreSQL and Redis, one of them killed (-9) mid-stream.</summary>
+public sealed class ScaleOutTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("parley-scaleout-").FullName;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Every_device_gets_every_message_once_while_one_of_two_nodes_is_killed_and_its_clients_move_to_the_other()
+    {
+        var settings = await TestEngines.SettingsAsync(TestEngines.Production);
+        settings["Parley:Redis:ReclaimIdle"] = "00:00:02"; // the survivor takes over the dead node's log entries quickly
+        var a = await ServerProcess.StartAsync(_data, TestServer.FreePort(), settings);
+        await using var b = await ServerProcess.StartAsync(_data, TestServer.FreePort(), settings); // same keys directory
+        try
+        {
+            using var viaA = new ParleyClient(a.BaseAddress);
+            using var viaB = new ParleyClient(b.BaseAddress);
+            var (me, peer) = (await viaA.SignUpAsync(), await viaB.SignUpAsync());
+            var conversation = (await viaA.DirectAsync(peer, me.UserId)).Id;
+
+            async Task<(HubConnection Connection, ConcurrentQueue<Message> Messages)> DeviceAsync(Uri node, Session who, bool messagePack, long from)
+            {
+                var device = await RealtimeTests.ConnectAsync(node, who, messagePack, resume: true);
+                await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation, LastSequence = from } });
+                return (device.Connection, device.Messages);
+            }
+
+            var onA = await DeviceAsync(a.BaseAddress, me, messagePack: false, 0);
+            var onB = await DeviceAsync(b.BaseAddress, me, messagePack: true, 0);
+            var peerOnB = await DeviceAsync(b.BaseAddress, peer, messagePack: false, 0);
+
+            const int total = 60;
+            var aAlive = true;
+            for (var i = 0; i < total; i++)
+            {
+                if (i == 20)
+                {
+                    await a.KillAsync();
+                    aAlive = false;
+                }
+
+                // A send that got no answer is retried on the surviving node with the same client id.
+                while (true)
+                {
+                    try
+                    {
+                        await (aAlive && i % 2 == 0 ? viaA : viaB).SendAsync(peer, conversation, $"m{i}", $"c{i}");
+                        break;
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                    {
+                        aAlive = false;
+                    }
+                }
+            }
+
+            // The device that was on the killed node reconnects to the survivor and resumes from what it had.
+            var had = onA.Messages.Select(m => m.Sequence).DefaultIfEmpty(0).Max();
+            var moved = await DeviceAsync(b.BaseAddress, me, messagePack: false, had);
+            await Until(() => moved.Messages.Count + onA.Messages.Count >= total && onB.Messages.Count >= total && peerOnB.Messages.Count >= total);
+            await Task.Delay(500); // anything more would be a duplicate
+
+            var expected = Enumerable.Range(1, total).Select(s => (long)s).ToList();
+            Assert.Equal(expected, onB.Messages.Select(m => m.Sequence));
+            Assert.Equal(expected, peerOnB.Messages.Select(m => m.Sequence));
+            Assert.Equal(expected, onA.Messages.Concat(moved.Messages).Select(m => m.Sequence));
+            Assert.Equal(total, (await viaB.AllMessagesAsync(me, conversation)).Count);
+            foreach (var connection in new[] { onA.Connection, onB.Connection, peerOnB.Connection, moved.Connection })
+            {
+                await connection.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
+    private static async Task Until(Func<bool> done, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!done() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+    }
+}
