@@ -78,6 +78,23 @@ public sealed class BenchOptions
           -- --Parley:Engine=Production --Parley:Postgres:ConnectionString=… --Parley:Redis:Configuration=…
         """;
 
+    /// <summary>
+    /// The measured steps, one per rate, preceded (outside smoke runs) by 3 s of unrecorded load at
+    /// <paramref name="warmUpRate"/> at most: JIT tiering, pools and caches are not what is measured.
+    /// </summary>
+    public IEnumerable<(int Rate, TimeSpan Duration, bool Record)> StepsWithWarmUp(int warmUpRate)
+    {
+        if (!Smoke)
+        {
+            yield return (Math.Min(warmUpRate, Rates[0]), TimeSpan.FromSeconds(3), false);
+        }
+
+        foreach (var rate in Rates)
+        {
+            yield return (rate, Duration, true);
+        }
+    }
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();

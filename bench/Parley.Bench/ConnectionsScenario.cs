@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
+using Parley.Server.Hosting;
 
 namespace Parley.Bench;
 
@@ -43,12 +42,12 @@ public static class ConnectionsScenario
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             await WaitForLiveAsync(http, url, server);
-            if (ServerFileLimit(server) is { } serverLimit && serverLimit < wanted)
+            if (ProcFiles.OpenFileLimit(server.Id.ToString(CultureInfo.InvariantCulture)) is { } serverLimit && serverLimit < wanted)
             {
                 progress($"warning: the server may open only {serverLimit:N0} files (wanted {wanted:N0}): connections beyond that fail");
             }
 
-            var users = await Task.WhenAll(Enumerable.Range(0, Math.Min(100, options.IdleConnections)).Select(_ => IngestScenario.SignUpAsync(http, url)));
+            var users = await Task.WhenAll(Enumerable.Range(0, Math.Min(100, options.IdleConnections)).Select(_ => BenchApi.SignUpAsync(http, url)));
             var histogram = StepResult.NewHistogram();
             long failed = 0;
             var next = -1;
@@ -344,36 +343,7 @@ public static class ConnectionsScenario
             throw new InvalidOperationException($"The server exited with {server.ExitCode}; its last output:\n{string.Join('\n', ServerOutput)}");
         }
 
-        foreach (var line in File.ReadLines($"/proc/{server.Id}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        return 0;
-    }
-
-    /// <summary>The server's soft limit on open files, from /proc (Linux), or null if unknown.</summary>
-    private static long? ServerFileLimit(Process server)
-    {
-        var path = $"/proc/{server.Id}/limits";
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("Max open files", StringComparison.Ordinal))
-            {
-                var fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                return fields.Length > 0 && long.TryParse(fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var soft) ? soft : null;
-            }
-        }
-
-        return null;
+        return ProcFiles.ResidentBytes(server.Id.ToString(CultureInfo.InvariantCulture)) ?? 0;
     }
 
     /// <summary>Raises this process's soft (and if allowed hard) limit on open files; returns the soft limit now in force.</summary>

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -99,13 +96,7 @@ public static class DrainScenario
             for (var i = Interlocked.Increment(ref next); i < options.Backlog; i = Interlocked.Increment(ref next))
             {
                 var (token, conversation) = targets[(int)(i % targets.Count)];
-                using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
-                {
-                    Content = new StringContent($$"""{"content":"drain message {{i}}","clientMessageId":"{{run}}-{{i}}"}""", Encoding.UTF8, "application/json"),
-                };
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                using var response = await http.SendAsync(request);
-                if (response.StatusCode != HttpStatusCode.Accepted)
+                if (!await BenchApi.SendMessageAsync(http, url, token, conversation, $"drain message {i}", $"{run}-{i}"))
                 {
                     Interlocked.Increment(ref failed);
                 }

@@ -1,10 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -29,8 +24,8 @@ public static class E2eScenario
 
         var users = Math.Max(2, options.Devices / 2 / 2 * 2);
         progress($"signing up {users} users and connecting {users * 2} devices (half JSON, half MessagePack) to {parley.Url}");
-        var sessions = await ParallelAsync(users, _ => IngestScenario.SignUpAsync(http, parley.Url));
-        var conversations = await ParallelAsync(users / 2, i => CreateAsync(http, parley.Url, sessions[2 * i].Token, "direct", [sessions[(2 * i) + 1].UserId]));
+        var sessions = await ParallelAsync(users, _ => BenchApi.SignUpAsync(http, parley.Url));
+        var conversations = await ParallelAsync(users / 2, i => BenchApi.CreateConversationAsync(http, parley.Url, sessions[2 * i].Token, "direct", [sessions[(2 * i) + 1].UserId]));
         var probe = new Probe();
         var devices = await ParallelAsync(users * 2, i => ConnectAsync(parley.Url, sessions[i / 2].Token, messagePack: i % 2 == 1, probe));
         try
@@ -75,8 +70,8 @@ public static class E2eScenario
     private static async Task<StepResult> FanoutAsync(BenchOptions options, string url, HttpClient http, Action<string> progress)
     {
         progress($"fanout: signing up {options.GroupSize} members and connecting one device each");
-        var members = await ParallelAsync(options.GroupSize, _ => IngestScenario.SignUpAsync(http, url));
-        var group = await CreateAsync(http, url, members[0].Token, "group", members.Skip(1).Select(m => m.UserId).ToArray());
+        var members = await ParallelAsync(options.GroupSize, _ => BenchApi.SignUpAsync(http, url));
+        var group = await BenchApi.CreateConversationAsync(http, url, members[0].Token, "group", members.Skip(1).Select(m => m.UserId).ToArray());
         var probe = new Probe();
         var devices = await ParallelAsync(members.Count, i => ConnectAsync(url, members[i].Token, messagePack: i % 2 == 1, probe));
         try
@@ -103,29 +98,8 @@ public static class E2eScenario
     }
 
     /// <summary>Send time travels in the content ("step dueTimestamp …") so every device can time its own arrival.</summary>
-    private static async Task<bool> SendAsync(HttpClient http, string url, string token, Guid conversation, string clientMessageId, int step)
-    {
-        var due = Stopwatch.GetTimestamp();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
-        {
-            Content = new StringContent($$"""{"content":"{{step}} {{due}} e2e","clientMessageId":"{{clientMessageId}}"}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request);
-        return response.StatusCode == HttpStatusCode.Accepted;
-    }
-
-    private static async Task<Guid> CreateAsync(HttpClient http, string url, string token, string type, Guid[] memberIds)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations")
-        {
-            Content = JsonContent.Create(new { type, title = type == "group" ? "bench group" : null, memberIds }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-    }
+    private static Task<bool> SendAsync(HttpClient http, string url, string token, Guid conversation, string clientMessageId, int step) =>
+        BenchApi.SendMessageAsync(http, url, token, conversation, $"{step} {Stopwatch.GetTimestamp()} e2e", clientMessageId);
 
     private static async Task<HubConnection> ConnectAsync(string url, string token, bool messagePack, Probe probe)
     {

@@ -43,14 +43,7 @@ public static class HistoryScenario
         }
 
         var results = new List<StepResult>();
-        // Unrecorded warm-up first (JIT, pools, the database's cache), as in `ingest`.
-        var steps = options.Rates.Select(rate => (rate, options.Duration, record: true));
-        if (!options.Smoke)
-        {
-            steps = steps.Prepend((Math.Min(500, options.Rates[0]), TimeSpan.FromSeconds(3), record: false));
-        }
-
-        foreach (var (rate, duration, record) in steps)
+        foreach (var (rate, duration, record) in options.StepsWithWarmUp(500))
         {
             var result = await OpenLoop.RunAsync("parley", rate, duration, async i =>
             {

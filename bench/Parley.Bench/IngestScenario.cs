@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -32,14 +28,7 @@ public static class IngestScenario
 
         progress($"setting up {options.Conversations} conversations on {parley.Url}");
         var targets = await SetUpConversationsAsync(http, parley.Url, options.Conversations);
-        // A few seconds of unrecorded load first: JIT tiering, connection pools and caches are not what is measured.
-        var steps = options.Rates.Select(rate => (rate, options.Duration, record: true));
-        if (!options.Smoke)
-        {
-            steps = steps.Prepend((Math.Min(1000, options.Rates[0]), TimeSpan.FromSeconds(3), record: false));
-        }
-
-        foreach (var (rate, duration, record) in steps)
+        foreach (var (rate, duration, record) in options.StepsWithWarmUp(1000))
         {
             foreach (var (name, url) in new[] { ("baseline", baseline.Url), ("parley", parley.Url) })
             {
@@ -47,13 +36,7 @@ public static class IngestScenario
                 var result = await OpenLoop.RunAsync(name, rate, duration, async i =>
                 {
                     var (token, conversation) = targets[(int)(i % targets.Count)];
-                    using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
-                    {
-                        Content = new StringContent($$"""{"content":"bench message {{i}}","clientMessageId":"{{run}}-{{i}}"}""", Encoding.UTF8, "application/json"),
-                    };
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                    using var response = await http.SendAsync(request);
-                    return response.StatusCode == HttpStatusCode.Accepted;
+                    return await BenchApi.SendMessageAsync(http, url, token, conversation, $"bench message {i}", $"{run}-{i}");
                 }, progress);
                 if (!record)
                 {
@@ -110,28 +93,12 @@ public static class IngestScenario
         var targets = new List<(string, Guid)>();
         for (var i = 0; i < count; i++)
         {
-            var sender = await SignUpAsync(http, url);
-            var peer = await SignUpAsync(http, url);
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations")
-            {
-                Content = JsonContent.Create(new { type = "direct", memberIds = new[] { peer.UserId } }),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sender.Token);
-            using var response = await http.SendAsync(request);
-            response.EnsureSuccessStatusCode();
-            var conversation = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-            targets.Add((sender.Token, conversation));
+            var sender = await BenchApi.SignUpAsync(http, url);
+            var peer = await BenchApi.SignUpAsync(http, url);
+            targets.Add((sender.Token, await BenchApi.CreateConversationAsync(http, url, sender.Token, "direct", [peer.UserId])));
         }
 
         return targets;
-    }
-
-    internal static async Task<(string Token, Guid UserId)> SignUpAsync(HttpClient http, string url)
-    {
-        var username = "b" + Guid.NewGuid().ToString("N")[..16];
-        (await http.PostAsJsonAsync($"{url}/api/v1/auth/register", new { username, password = "bench password" })).EnsureSuccessStatusCode();
-        var login = await (await http.PostAsJsonAsync($"{url}/api/v1/auth/login", new { username, password = "bench password" })).Content.ReadFromJsonAsync<JsonElement>();
-        return (login.GetProperty("accessToken").GetString()!, login.GetProperty("userId").GetGuid());
     }
 
     /// <summary>

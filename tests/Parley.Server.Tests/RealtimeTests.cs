@@ -55,7 +55,8 @@ public sealed class RealtimeTests
         return (connection, messages, events);
     }
 
-    private static async Task Until(Func<bool> done, int seconds = 30)
+    /// <summary>Polls until <paramref name="done"/> or the deadline; the assertions after it say what was missing.</summary>
+    internal static async Task Until(Func<bool> done, int seconds = 30)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!done() && DateTime.UtcNow < deadline)

@@ -78,7 +78,7 @@ public sealed class ScaleOutTests : IAsyncLifetime
             // The device that was on the killed node reconnects to the survivor and resumes from what it had.
             var had = onA.Messages.Select(m => m.Sequence).DefaultIfEmpty(0).Max();
             var moved = await DeviceAsync(b.BaseAddress, me, messagePack: false, had);
-            await Until(() => moved.Messages.Count + onA.Messages.Count >= total && onB.Messages.Count >= total && peerOnB.Messages.Count >= total);
+            await RealtimeTests.Until(seconds: 60, done: () => moved.Messages.Count + onA.Messages.Count >= total && onB.Messages.Count >= total && peerOnB.Messages.Count >= total);
             await Task.Delay(500); // anything more would be a duplicate
 
             var expected = Enumerable.Range(1, total).Select(s => (long)s).ToList();
@@ -94,15 +94,6 @@ public sealed class ScaleOutTests : IAsyncLifetime
         finally
         {
             await a.DisposeAsync();
-        }
-    }
-
-    private static async Task Until(Func<bool> done, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!done() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
         }
     }
 }

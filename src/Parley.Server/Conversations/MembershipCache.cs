@@ -65,6 +65,7 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
 
     public void Invalidate(Guid conversationId, IEnumerable<Guid> userIds)
     {
+        cache.Remove(("members", conversationId));
         foreach (var userId in userIds)
         {
             cache.Remove((conversationId, userId));

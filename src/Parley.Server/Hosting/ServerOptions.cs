@@ -23,34 +23,24 @@ public sealed class LimitsOptions
     public long MaxConnections { get; set; }
 
     /// <summary>The cap in force: <see cref="MaxConnections"/>, or the automatic one (null when no limit is known).</summary>
-    public long? EffectiveMaxConnections => MaxConnections > 0 ? MaxConnections : OpenFileLimit() is { } limit ? Math.Max(64, limit - 512) : null;
+    public long? EffectiveMaxConnections => MaxConnections > 0 ? MaxConnections : ProcFiles.OpenFileLimit("self") is { } limit ? Math.Max(64, limit - 512) : null;
 
     /// <summary>
     /// Kestrel counts a WebSocket (upgraded) connection apart from plain HTTP ones, so the cap is split: a twentieth
     /// (16–2,048) for HTTP, the rest for realtime connections. Together they never exceed the cap.
     /// </summary>
-    public (long? Http, long? Upgraded) ConnectionBudget => EffectiveMaxConnections is { } cap
-        ? (Math.Clamp(cap / 20, 16, 2048), Math.Max(1, cap - Math.Clamp(cap / 20, 16, 2048)))
-        : (null, null);
-
-    private static long? OpenFileLimit()
+    public (long? Http, long? Upgraded) ConnectionBudget
     {
-        const string path = "/proc/self/limits";
-        if (!File.Exists(path))
+        get
         {
-            return null;
-        }
-
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            if (EffectiveMaxConnections is not { } cap)
             {
-                var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-                return long.TryParse(soft, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
+                return (null, null);
             }
-        }
 
-        return null;
+            var http = Math.Clamp(cap / 20, 16, 2048);
+            return (http, Math.Max(1, cap - http));
+        }
     }
 
     public IEnumerable<string> Validate()

@@ -27,30 +27,32 @@ public sealed class RealtimeBus(IRealtimeBus bus)
 
     public void Subscribe(Action<RealtimeEnvelope> handler) => bus.Subscribe(bytes =>
     {
-        Wire? wire;
+        if (Decode(bytes) is { } envelope)
+        {
+            handler(envelope);
+        }
+    });
+
+    /// <summary>Null for anything that is not one of this version's events: nothing a device could use.</summary>
+    private static RealtimeEnvelope? Decode(ReadOnlyMemory<byte> bytes)
+    {
         try
         {
-            wire = JsonSerializer.Deserialize<Wire>(bytes.Span, Json);
+            var wire = JsonSerializer.Deserialize<Wire>(bytes.Span, Json);
+            return wire?.Name switch
+            {
+                RealtimeEvents.MessageCreated => RealtimeEnvelope.ForMessage(wire.Body.Deserialize<MessageView>(Json)!.WithPlainMetadata(), wire.UserIds),
+                RealtimeEvents.Receipt => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<ReceiptView>(Json)!, wire.UserIds, wire.ExceptUser),
+                RealtimeEvents.Typing => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<TypingEvent>(Json)!, wire.UserIds, wire.ExceptUser),
+                RealtimeEvents.Presence => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<PresenceEvent>(Json)!, wire.UserIds, wire.ExceptUser),
+                _ => null,
+            };
         }
         catch (JsonException)
         {
-            return; // not ours (another version's format): nothing a device can use
+            return null;
         }
-
-        if (wire is null)
-        {
-            return;
-        }
-
-        handler(wire.Name switch
-        {
-            RealtimeEvents.MessageCreated => RealtimeEnvelope.ForMessage(wire.Body.Deserialize<MessageView>(Json)!.WithPlainMetadata(), wire.UserIds),
-            RealtimeEvents.Receipt => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<ReceiptView>(Json)!, wire.UserIds, wire.ExceptUser),
-            RealtimeEvents.Typing => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<TypingEvent>(Json)!, wire.UserIds, wire.ExceptUser),
-            RealtimeEvents.Presence => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<PresenceEvent>(Json)!, wire.UserIds, wire.ExceptUser),
-            _ => throw new JsonException($"Unknown realtime event '{wire.Name}' on the bus"),
-        });
-    });
+    }
 
     public event Action? Restored
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Server.Conversations;
 using Parley.Server.Hosting;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
@@ -16,6 +17,7 @@ public sealed class RealtimeNotifier(
     ConnectionRegistry registry,
     RealtimeBus bus,
     IConversationStore conversations,
+    MembershipCache membership,
     IOptions<RealtimeOptions> options,
     ParleyMetrics metrics,
     ILogger<RealtimeNotifier> logger)
@@ -25,9 +27,7 @@ public sealed class RealtimeNotifier(
         metrics.FanoutAttempted.Add(memberIds.Count);
         try
         {
-            var view = MessageView.From(message);
-            DeliverLocal(RealtimeEnvelope.ForMessage(view, memberIds));
-            await bus.PublishAsync(RealtimeEnvelope.ForMessage(view, memberIds), cancellationToken);
+            await SendAsync(RealtimeEnvelope.ForMessage(MessageView.From(message), memberIds), cancellationToken);
             metrics.FanoutDelivered.Add(memberIds.Count);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -47,7 +47,7 @@ public sealed class RealtimeNotifier(
 
         try
         {
-            var members = await conversations.GetMemberIdsAsync(update.ConversationId, cancellationToken);
+            var members = await membership.MembersAsync(update.ConversationId, cancellationToken);
             await EventAsync(members, RealtimeEvents.Receipt, ReceiptView.From(update), null, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -90,9 +90,12 @@ public sealed class RealtimeNotifier(
         }
     }
 
-    private async Task EventAsync(IReadOnlyList<Guid> userIds, string name, object payload, Guid? exceptUser, CancellationToken cancellationToken)
+    private Task EventAsync(IReadOnlyList<Guid> userIds, string name, object payload, Guid? exceptUser, CancellationToken cancellationToken) =>
+        SendAsync(RealtimeEnvelope.ForEvent(name, payload, userIds, exceptUser), cancellationToken);
+
+    /// <summary>This node's devices first (no wait on the bus), then every other node's.</summary>
+    private async Task SendAsync(RealtimeEnvelope envelope, CancellationToken cancellationToken)
     {
-        var envelope = RealtimeEnvelope.ForEvent(name, payload, userIds, exceptUser);
         DeliverLocal(envelope);
         await bus.PublishAsync(envelope, cancellationToken);
     }

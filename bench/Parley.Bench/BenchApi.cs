@@ -1,0 +1,44 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Parley.Bench;
+
+/// <summary>The few REST calls every scenario makes, in one place.</summary>
+internal static class BenchApi
+{
+    public static async Task<(string Token, Guid UserId)> SignUpAsync(HttpClient http, string url)
+    {
+        var username = "b" + Guid.NewGuid().ToString("N")[..16];
+        (await http.PostAsJsonAsync($"{url}/api/v1/auth/register", new { username, password = "bench password" })).EnsureSuccessStatusCode();
+        var login = await (await http.PostAsJsonAsync($"{url}/api/v1/auth/login", new { username, password = "bench password" })).Content.ReadFromJsonAsync<JsonElement>();
+        return (login.GetProperty("accessToken").GetString()!, login.GetProperty("userId").GetGuid());
+    }
+
+    /// <summary>A direct conversation (one member id) or a group; returns its id.</summary>
+    public static async Task<Guid> CreateConversationAsync(HttpClient http, string url, string token, string type, Guid[] memberIds)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations")
+        {
+            Content = JsonContent.Create(new { type, title = type == "group" ? "bench group" : null, memberIds }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    /// <summary>An authenticated send; true when it was accepted (202). <paramref name="content"/> must need no JSON escaping.</summary>
+    public static async Task<bool> SendMessageAsync(HttpClient http, string url, string token, Guid conversation, string content, string clientMessageId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
+        {
+            Content = new StringContent($$"""{"content":"{{content}}","clientMessageId":"{{clientMessageId}}"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        return response.StatusCode == HttpStatusCode.Accepted;
+    }
+}
