@@ -261,6 +261,9 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Get, history + "?after=-1", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Get, history, stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
         await ExpectAsync(Get, $"/api/v1/conversations/{Guid.NewGuid()}/messages", me, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Get, $"/api/v1/conversations/{conversation.Id}/presence", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Get, "/api/v1/conversations/xyz/presence", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations/{Guid.NewGuid()}/presence", me, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
         Assert.True((await _client.HistoryAsync(me, conversation.Id, "?limit=100000")).Items.Count <= 200);
 
         await ExpectAsync(Post, read, me, "{}", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
@@ -321,6 +324,15 @@ public abstract class BadInputTests(TestServer server)
         await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = new string('x', 10_241) }));
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<Receipt>("MarkRead", mine.Id, -1L));
         await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Receipt>("AckDelivered", theirs.Id, 1L));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", Array.Empty<ResumePositionDto>()));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = mine.Id, LastSequence = -1 } }));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume",
+            Enumerable.Range(0, 1001).Select(_ => new ResumePositionDto { ConversationId = Guid.NewGuid() }).ToArray()));
+        await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = Guid.NewGuid() } }));
+        await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync("Typing", theirs.Id, true));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("RefreshToken", ""));
+        await ExpectHubAsync("UNAUTHENTICATED", () => device.Connection.InvokeAsync<object>("RefreshToken", "not.a.token"));
+        await ExpectHubAsync("FORBIDDEN", () => device.Connection.InvokeAsync<object>("RefreshToken", other.AccessToken));
 
         // The connection survives its rejected calls.
         Assert.Equal("pending", (await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = "fine" })).State);
