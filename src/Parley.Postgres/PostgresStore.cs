@@ -309,11 +309,27 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
     /// conversations are locked, duplicates found up front, sequences assigned in batch order, then the
     /// messages go in as one multi-row insert and the conversation and participant counters as one update each.
     /// </summary>
-    public async Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken)
     {
-        var storedAt = T(_time.GetUtcNow());
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (fence is not null)
+        {
+            // Taken first and held to commit: the partition's batches commit one after another, and a holder whose
+            // lease was taken over finds the newer epoch here and writes nothing.
+            await using var check = new NpgsqlCommand("""
+                INSERT INTO partition_fences AS f (partition, epoch) VALUES ($1, $2)
+                ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch
+                """, connection, transaction);
+            check.Parameters.Add(new NpgsqlParameter { Value = fence.Partition });
+            check.Parameters.Add(new NpgsqlParameter { Value = fence.Epoch });
+            if (await check.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new PartitionFencedException(fence.Partition, fence.Epoch);
+            }
+        }
+
+        var storedAt = T(_time.GetUtcNow());
         var conversationIds = batch.Select(e => e.ConversationId).Distinct().ToArray();
 
         // Lock in id order, so concurrent batches cannot deadlock, and read the sequences and members.

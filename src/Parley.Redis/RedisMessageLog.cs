@@ -317,6 +317,28 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         Finished(partition, entries.Select(e => e.EntryId));
     }
 
+    /// <summary>
+    /// XAUTOCLAIM … 0 JUSTID over the whole pending list: every entry an earlier lease holder was handed becomes this
+    /// consumer's, its delivery count untouched (the holder's read counted it), and the next read starts with them.
+    /// </summary>
+    public async ValueTask TakeOverAsync(int partition, string consumer, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)partition, (uint)_options.Partitions, nameof(partition));
+        var cursor = (RedisValue)"0-0";
+        do
+        {
+            var claimed = await _db.StreamAutoClaimIdsOnlyAsync(Stream(partition), _redisOptions.ConsumerGroup, consumer, 0, cursor, 1000);
+            cursor = claimed.NextStartId;
+        }
+        while (cursor != "0-0");
+
+        var reader = _readers.GetOrAdd((partition, consumer), _ => new ReaderState());
+        lock (reader)
+        {
+            reader.CheckOwnPending = true;
+        }
+    }
+
     /// <summary>XCLAIM … JUSTID to itself: resets the entries' idle time without touching their delivery count.</summary>
     public async ValueTask KeepAsync(int partition, string consumer, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken)
     {

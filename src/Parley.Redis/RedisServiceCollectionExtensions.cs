@@ -20,6 +20,8 @@ public static class RedisServiceCollectionExtensions
         builder.Services.AddSingleton<ITransientErrorClassifier, RedisTransientErrors>();
         builder.Services.AddSingleton<IPresenceStore>(sp => new RedisPresenceStore(
             sp.GetRequiredService<RedisMessageLog>().Connection, sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
+        builder.Services.AddSingleton<IPartitionLeases>(sp => new RedisPartitionLeases(
+            sp.GetRequiredService<RedisMessageLog>().Connection, sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         builder.Services.AddSingleton<IRealtimeBus>(sp => new RedisRealtimeBus(
             sp.GetRequiredService<RedisMessageLog>().Connection, sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         return builder;

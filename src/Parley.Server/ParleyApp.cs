@@ -180,6 +180,10 @@ public static class ParleyApp
         }
         services.AddSingleton<PipelineStatus>();
         services.AddSingleton<DeliveryPipeline>();
+        services.TryAddSingleton<IPartitionLeases, InProcessPartitionLeases>();
+        // Registered before the workers, so it stops after them and hands their leases over once their batches finished.
+        services.AddSingleton<PartitionOwnership>();
+        services.AddHostedService(sp => sp.GetRequiredService<PartitionOwnership>());
         services.AddHostedService<DeliveryWorker>();
 
         services.AddHealthChecks()

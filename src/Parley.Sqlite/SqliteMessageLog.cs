@@ -171,6 +171,9 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>Pending entries are handed to whoever reads the partition next, so there is nothing to move.</summary>
+    public ValueTask TakeOverAsync(int partition, string consumer, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>One consumer per partition in one process: nothing can reclaim an entry, so there is nothing to keep.</summary>
     public ValueTask KeepAsync(int partition, string consumer, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

@@ -76,6 +76,12 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
                 UNIQUE (conversation_id, sequence)
             );
             """),
+        (2, """
+            CREATE TABLE partition_fences (
+                partition INTEGER PRIMARY KEY,
+                epoch INTEGER NOT NULL
+            );
+            """),
     ];
 
     private readonly SqliteDatabase _db;
@@ -350,9 +356,23 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
 
     // ---- messages ----------------------------------------------------------------------------
 
-    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
         _db.WriteAsync<IReadOnlyList<PersistResult>>(async (connection, transaction) =>
         {
+            if (fence is not null)
+            {
+                await using var check = SqliteDatabase.Command(connection, """
+                    INSERT INTO partition_fences (partition, epoch) VALUES ($p, $e)
+                    ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE partition_fences.epoch <= excluded.epoch
+                    """, transaction);
+                check.Parameters.AddWithValue("$p", fence.Partition);
+                check.Parameters.AddWithValue("$e", fence.Epoch);
+                if (await check.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    throw new PartitionFencedException(fence.Partition, fence.Epoch);
+                }
+            }
+
             var storedAt = _time.GetUtcNow();
             var conversations = new Dictionary<Guid, ConversationState?>();
             var results = new List<PersistResult>(batch.Count);

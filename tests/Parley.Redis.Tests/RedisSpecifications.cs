@@ -132,3 +132,12 @@ public sealed class RedisPresenceStoreSpecification : PresenceStoreSpecification
 
     protected override async Task<IPresenceStore> CreateAsync() => new RedisPresenceStore(await s_redis.Value, "t" + Guid.NewGuid().ToString("N"));
 }
+
+/// <summary>The partition lease specification against real Redis, each test under a key prefix of its own.</summary>
+public sealed class RedisPartitionLeaseSpecification : PartitionLeaseSpecification
+{
+    private static readonly Lazy<Task<StackExchange.Redis.ConnectionMultiplexer>> s_redis =
+        new(async () => await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(await ExternalServers.RedisAsync()));
+
+    protected override async Task<IPartitionLeases> CreateAsync() => new RedisPartitionLeases(await s_redis.Value, "t" + Guid.NewGuid().ToString("N"));
+}

@@ -132,6 +132,40 @@ public abstract class MessageLogSpecification
     }
 
     [Fact]
+    public async Task A_new_lease_holder_takes_over_what_the_old_one_was_handed_first_and_in_order_each_entry_once()
+    {
+        await using var h = await CreateAsync();
+        var conversation = Guid.NewGuid();
+        var partition = Partitioner.PartitionOf(conversation, 4);
+        var sent = new List<Guid>();
+        async Task AppendAsync(int n)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var e = Envelopes.New(conversation, Guid.NewGuid(), $"m{sent.Count}");
+                sent.Add(e.MessageId);
+                await h.Log.AppendAsync(e, default);
+            }
+        }
+
+        await AppendAsync(3);
+        Assert.Equal(3, (await h.Log.ReadAsync(partition, "old-holder", 10, NoWait, default)).Count); // then it stalls
+        await AppendAsync(2);
+
+        await h.Log.TakeOverAsync(partition, "new-holder", default);
+        var read = new List<LogEntry>();
+        for (var batch = await h.Log.ReadAsync(partition, "new-holder", 10, NoWait, default); batch.Count > 0;
+             batch = await h.Log.ReadAsync(partition, "new-holder", 10, NoWait, default))
+        {
+            read.AddRange(batch);
+            await h.Log.AckAsync(partition, batch, default);
+        }
+
+        Assert.Equal(sent, read.Select(e => e.Payload.Decode().MessageId));
+        Assert.Equal(new[] { 2, 2, 2, 1, 1 }, read.Select(e => e.DeliveryCount));
+    }
+
+    [Fact]
     public async Task A_failed_attempt_is_counted_durably()
     {
         await using var h = await CreateAsync();

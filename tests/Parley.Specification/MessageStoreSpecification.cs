@@ -123,6 +123,26 @@ public abstract class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task A_batch_under_an_older_lease_epoch_than_the_store_has_seen_writes_nothing()
+    {
+        await using var h = await CreateAsync();
+        var (c, a, _) = await DirectAsync(h);
+        var partition = Random.Shared.Next(0, 1024);
+        Assert.Equal(PersistOutcome.Inserted, (await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "under 5")], new PartitionFence(partition, 5), default))[0].Outcome);
+        Assert.Equal(PersistOutcome.Inserted, (await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "5 again")], new PartitionFence(partition, 5), default))[0].Outcome);
+
+        var stale = Envelopes.New(c, a, "under 4");
+        var fenced = await Assert.ThrowsAsync<PartitionFencedException>(() => h.Messages.PersistBatchAsync([stale], new PartitionFence(partition, 4), default));
+        Assert.Equal((partition, 4L), (fenced.Partition, fenced.Epoch));
+
+        Assert.Null(await h.Messages.GetMessageAsync(stale.MessageId, default));
+        Assert.Equal(2, (await h.Conversations.GetConversationAsync(c, default))?.LastSequence);
+        Assert.Equal(PersistOutcome.Inserted, (await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "under 6")], new PartitionFence(partition, 6), default))[0].Outcome);
+        Assert.Equal(PersistOutcome.Inserted, (await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "other partition")], new PartitionFence(partition + 1, 1), default))[0].Outcome);
+        await Assert.ThrowsAsync<PartitionFencedException>(() => h.Messages.PersistBatchAsync([Envelopes.New(c, a)], new PartitionFence(partition, 5), default));
+    }
+
+    [Fact]
     public async Task A_replayed_envelope_is_a_duplicate_and_creates_no_second_row()
     {
         await using var h = await CreateAsync();

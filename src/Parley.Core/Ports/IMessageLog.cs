@@ -27,6 +27,13 @@ public interface IMessageLog
     /// </summary>
     ValueTask<IReadOnlyList<LogEntry>> ReadAsync(int partition, string consumer, int maxCount, TimeSpan wait, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// This consumer has just taken the partition's lease: entries still pending for earlier holders become its own
+    /// at once (no waiting for them to idle), to be handed out first and in log order by the next reads. Does not
+    /// count as a delivery.
+    /// </summary>
+    ValueTask TakeOverAsync(int partition, string consumer, CancellationToken cancellationToken);
+
     /// <summary>Marks entries processed; they are never handed out again.</summary>
     ValueTask AckAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken);
 

@@ -49,8 +49,14 @@ public interface IMessageStore
     /// Persists a batch from one partition in one transaction, in order. Idempotent: an envelope whose
     /// message id or idempotency key is already stored is a <see cref="PersistOutcome.Duplicate"/>. Each new
     /// message gets the conversation's next sequence, moves last activity and the other members' unread counts.
+    /// With a <paramref name="fence"/>, the batch is written only if no newer lease epoch was seen for its partition
+    /// (else <see cref="PartitionFencedException"/> and nothing is written), and the partition's writes are serialized.
     /// </summary>
-    Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken);
+    Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken);
+
+    /// <summary>Unfenced: for tools and tests that write outside the partition workers.</summary>
+    Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken) =>
+        PersistBatchAsync(batch, null, cancellationToken);
 
     Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken);
 

@@ -20,13 +20,19 @@ public sealed class LogOptions
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// This node's consumer name. Must be stable across restarts (a restarted node takes back its own pending
-    /// entries at once) and unique among nodes. Defaults to the machine name.
+    /// This node's consumer name in the Redis consumer group and the first part of its lease owner id (a random
+    /// suffix per process keeps two processes of one name apart). Defaults to the machine name.
     /// </summary>
     public string ConsumerName { get; set; } = Environment.MachineName;
 
     /// <summary>Entries a worker takes in one batch.</summary>
     public int BatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// How long a node's lease on a partition lasts without renewal (renewed every quarter of it). After a node dies,
+    /// its partitions wait at most this long for another node; a graceful stop hands them over at once.
+    /// </summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
 
     public IEnumerable<string> Validate()
     {
@@ -48,6 +54,11 @@ public sealed class LogOptions
         if (string.IsNullOrWhiteSpace(ConsumerName))
         {
             yield return $"{Section}:ConsumerName must not be empty.";
+        }
+
+        if (LeaseTtl < TimeSpan.FromSeconds(1) || LeaseTtl > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{Section}:LeaseTtl must be between 00:00:01 and 00:10:00 (was {LeaseTtl}).";
         }
 
         if (BatchSize is < 1 or > 10_000)

@@ -78,4 +78,19 @@ internal static partial class Log
 
     [LoggerMessage(1505, LogLevel.Warning, "The realtime sweep (typing, token expiry, presence) failed; retrying in a second")]
     public static partial void RealtimeSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1600, LogLevel.Information, "Node {Node} took partition {Partition} (lease epoch {Epoch})")]
+    public static partial void PartitionAcquired(ILogger logger, int partition, long epoch, string node);
+
+    [LoggerMessage(1601, LogLevel.Information, "Node {Node} handed partition {Partition} back (lease epoch {Epoch})")]
+    public static partial void PartitionReleased(ILogger logger, int partition, long epoch, string node);
+
+    [LoggerMessage(1602, LogLevel.Warning, "Node {Node} lost its lease on partition {Partition} (epoch {Epoch}): it could not renew in time")]
+    public static partial void PartitionLost(ILogger logger, int partition, long epoch, string node);
+
+    [LoggerMessage(1603, LogLevel.Warning, "Node {Node} was fenced off partition {Partition}: the store has seen a newer epoch than {Epoch}; its batch was not written and stays pending for the new holder")]
+    public static partial void PartitionFenced(ILogger logger, int partition, long epoch, string node);
+
+    [LoggerMessage(1604, LogLevel.Warning, "Node {Node} could not hand its partition leases over on shutdown; they lapse on their own")]
+    public static partial void LeaseHandOverFailed(ILogger logger, Exception exception, string node);
 }

@@ -34,6 +34,7 @@ public static class Telemetry
 public sealed class ParleyMetrics
 {
     private readonly ConcurrentDictionary<int, long> _lag = new();
+    private Func<int>? _heldPartitions;
 
     public ParleyMetrics(IMeterFactory meters)
     {
@@ -50,6 +51,8 @@ public sealed class ParleyMetrics
         StreamDeadLettered = log.CreateCounter<long>("stream_dead_letter", description: "Entries moved to the dead-letter store, by partition and reason");
         StreamProcessingDuration = log.CreateHistogram<double>("stream_processing_duration_ms", description: "Time from read to ack of a batch, milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
+        LeaseChanges = log.CreateCounter<long>("partition_lease_changes", description: "This node's partition lease changes, by status (acquired, released, lost, fenced)");
+        log.CreateObservableGauge("partition_leases_held", () => _heldPartitions?.Invoke() ?? 0, description: "Partitions whose lease this node holds");
         log.CreateObservableGauge("stream_partition_lag", () => _lag.Select(l => new Measurement<long>(l.Value, new KeyValuePair<string, object?>(Telemetry.Tags.Partition, l.Key))),
             description: "Entries appended but not yet finished, by partition (sampled)");
 
@@ -88,6 +91,10 @@ public sealed class ParleyMetrics
     public Counter<long> StreamEnqueued { get; }
     public Counter<long> StreamDequeued { get; }
     public Counter<long> StreamDeadLettered { get; }
+
+    public Counter<long> LeaseChanges { get; }
+
+    public void ObserveHeldPartitions(Func<int> count) => _heldPartitions = count;
     public Histogram<double> StreamProcessingDuration { get; }
     public Counter<long> PersistCount { get; }
     public Histogram<double> PersistDuration { get; }

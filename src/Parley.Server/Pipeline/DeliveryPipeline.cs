@@ -20,6 +20,7 @@ public sealed class DeliveryPipeline(
     IMessageLog log,
     IMessageStore store,
     RealtimeNotifier notifier,
+    PartitionOwnership ownership,
     TransientErrors transient,
     PipelineStatus status,
     ParleyMetrics metrics,
@@ -34,13 +35,18 @@ public sealed class DeliveryPipeline(
     /// Processes one batch to completion. Shutdown does not interrupt a batch that is making progress; it only
     /// ends a wait for an unavailable dependency (the batch then stays pending and is replayed on the next start).
     /// </summary>
-    public async Task ProcessAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken stopping)
+    public async Task ProcessAsync(int partition, IReadOnlyList<LogEntry> entries, PartitionFence fence, CancellationToken stopping)
     {
         var started = time.GetTimestamp();
         metrics.StreamDequeued.Add(entries.Count, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
         try
         {
-            await ProcessBatchAsync(partition, entries, stopping);
+            await ProcessBatchAsync(partition, entries, fence, stopping);
+        }
+        catch (PartitionFencedException)
+        {
+            // Nothing of this batch was written or acked: it stays pending and the new holder takes it over.
+            await ownership.FencedAsync(partition, fence.Epoch, CancellationToken.None);
         }
         finally
         {
@@ -48,7 +54,7 @@ public sealed class DeliveryPipeline(
         }
     }
 
-    private async Task ProcessBatchAsync(int partition, IReadOnlyList<LogEntry> entries, CancellationToken stopping)
+    private async Task ProcessBatchAsync(int partition, IReadOnlyList<LogEntry> entries, PartitionFence fence, CancellationToken stopping)
     {
         var ct = CancellationToken.None;
         var work = new List<(LogEntry Entry, MessageEnvelope Envelope)>(entries.Count);
@@ -80,14 +86,14 @@ public sealed class DeliveryPipeline(
         try
         {
             var batch = work.Select(w => w.Envelope).ToList();
-            results = await HoldThroughOutagesAsync("Persist", partition, entries, () => PersistAsync(batch), stopping);
+            results = await HoldThroughOutagesAsync("Persist", partition, entries, () => PersistAsync(batch, fence), stopping);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not PartitionFencedException)
         {
             // Find the culprit one entry at a time, in order.
             foreach (var item in work)
             {
-                await ProcessOneAsync(item.Entry, item.Envelope, entries, stopping);
+                await ProcessOneAsync(item.Entry, item.Envelope, entries, fence, stopping);
             }
 
             return;
@@ -96,7 +102,7 @@ public sealed class DeliveryPipeline(
         await CompleteAsync(partition, work.Select(w => w.Entry).ToList(), results, stopping);
     }
 
-    private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope, IReadOnlyList<LogEntry> held, CancellationToken stopping)
+    private async Task ProcessOneAsync(LogEntry entry, MessageEnvelope envelope, IReadOnlyList<LogEntry> held, PartitionFence fence, CancellationToken stopping)
     {
         using var scope = Log.MessageScope(logger, envelope.MessageId, envelope.CorrelationId, envelope.TraceParent);
         var ct = CancellationToken.None;
@@ -104,7 +110,7 @@ public sealed class DeliveryPipeline(
         {
             try
             {
-                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, held, () => PersistAsync([envelope]), stopping);
+                var results = await HoldThroughOutagesAsync("Persist", entry.Partition, held, () => PersistAsync([envelope], fence), stopping);
                 await CompleteAsync(entry.Partition, [entry], results, stopping);
                 return;
             }
@@ -112,7 +118,7 @@ public sealed class DeliveryPipeline(
             {
                 throw;
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not PartitionFencedException)
             {
                 Log.PersistAttemptFailed(logger, ex, entry.EntryId, entry.Partition, entry.DeliveryCount, envelope.CorrelationId);
                 if (entry.DeliveryCount >= options.Value.MaxDeliveries)
@@ -143,14 +149,14 @@ public sealed class DeliveryPipeline(
         return activity;
     }
 
-    private async Task<PersistedBatch> PersistAsync(IReadOnlyList<MessageEnvelope> batch)
+    private async Task<PersistedBatch> PersistAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence fence)
     {
         var started = time.GetTimestamp();
         var startedAt = time.GetUtcNow();
         var status = "ok";
         try
         {
-            return new PersistedBatch(await store.PersistBatchAsync(batch, CancellationToken.None), startedAt);
+            return new PersistedBatch(await store.PersistBatchAsync(batch, fence, CancellationToken.None), startedAt);
         }
         catch
         {

@@ -3,10 +3,14 @@ using Parley.Core.Ports;
 
 namespace Parley.Server.Pipeline;
 
-/// <summary>One consumer loop per log partition, each reading batches and handing them to the pipeline.</summary>
+/// <summary>
+/// One consumer loop per log partition, each reading batches and handing them to the pipeline, but only while this
+/// node holds the partition's lease (<see cref="PartitionOwnership"/>): one writer per partition across all nodes.
+/// </summary>
 public sealed class DeliveryWorker(
     IMessageLog log,
     DeliveryPipeline pipeline,
+    PartitionOwnership ownership,
     ConsumerLoopRegistry loops,
     IOptions<LogOptions> options,
     IOptions<ParleyOptions> node,
@@ -14,6 +18,7 @@ public sealed class DeliveryWorker(
     ILogger<DeliveryWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan NotHeldWait = TimeSpan.FromMilliseconds(250);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => !node.Value.DeliveryWorkers ? Task.CompletedTask :
         Task.WhenAll(Enumerable.Range(0, log.PartitionCount).Select(partition =>
@@ -24,12 +29,33 @@ public sealed class DeliveryWorker(
 
     private async Task IterateAsync(int partition, CancellationToken stoppingToken)
     {
+        var lease = ownership.Current(partition);
+        if (lease is null)
+        {
+            await Task.Delay(NotHeldWait, time, stoppingToken);
+            return;
+        }
+
+        if (lease.Releasing)
+        {
+            await ownership.ReleaseAsync(partition, lease, stoppingToken);
+            return;
+        }
+
+        if (!lease.TakenOver)
+        {
+            await log.TakeOverAsync(partition, options.Value.ConsumerName, stoppingToken);
+            lease.TakenOver = true;
+        }
+
+        // Short reads while the lease is young or about to be renewed would only add latency: the wait ends early on
+        // an append anyway, and the lease stays valid for longer than one wait.
         var entries = await log.ReadAsync(partition, options.Value.ConsumerName, options.Value.BatchSize, ReadWait, stoppingToken);
         if (entries.Count > 0)
         {
             // A batch that was read is finished (stored and acked) before shutdown completes, unless it is
             // waiting out an outage: then it stays pending and the next start replays it.
-            await pipeline.ProcessAsync(partition, entries, stoppingToken);
+            await pipeline.ProcessAsync(partition, entries, new PartitionFence(partition, lease.Epoch), stoppingToken);
         }
     }
 }

@@ -6,10 +6,10 @@ namespace Parley.Server.Tests.Infrastructure;
 /// <summary>Delegates to the real store but throws for any batch holding a "poison" message.</summary>
 internal sealed class PoisonStore(IMessageStore inner) : IMessageStore
 {
-    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
         batch.Any(e => e.Content == "poison")
             ? throw new InvalidOperationException("poisoned content")
-            : inner.PersistBatchAsync(batch, cancellationToken);
+            : inner.PersistBatchAsync(batch, fence, cancellationToken);
 
     public Task<Core.Ports.MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetMessagesAsync(conversationId, query, cancellationToken);
 

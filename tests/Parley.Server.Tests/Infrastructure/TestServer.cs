@@ -113,6 +113,8 @@ public static class TestEngines
             ["Parley:Postgres:Schema"] = "t_" + id,
             ["Parley:Redis:Configuration"] = await Parley.Testing.ExternalServers.RedisAsync(),
             ["Parley:Redis:KeyPrefix"] = "t" + id,
+            // A killed node's partitions move after one lease TTL; short here so restart and kill -9 tests stay quick.
+            ["Parley:Log:LeaseTtl"] = "00:00:03",
         };
     }
 }

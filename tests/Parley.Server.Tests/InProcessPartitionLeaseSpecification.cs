@@ -1,0 +1,11 @@
+using Parley.Core.Ports;
+using Parley.Server.Pipeline;
+using Parley.Specification;
+
+namespace Parley.Server.Tests;
+
+/// <summary>The partition lease specification against the embedded engine's in-process leases.</summary>
+public sealed class InProcessPartitionLeaseSpecification : PartitionLeaseSpecification
+{
+    protected override Task<IPartitionLeases> CreateAsync() => Task.FromResult<IPartitionLeases>(new InProcessPartitionLeases(TimeProvider.System));
+}
