@@ -144,6 +144,7 @@ public static class ParleyApp
         services.AddSingleton<RealtimeBus>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<TypingTracker>();
+        services.AddSingleton<RecoveryPlanner>();
         services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.TryAddSingleton<IRealtimeBus, SingleNodeBus>();
         services.AddHostedService<RealtimeSweeper>();

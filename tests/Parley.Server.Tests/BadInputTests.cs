@@ -329,6 +329,8 @@ public abstract class BadInputTests(TestServer server)
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume",
             Enumerable.Range(0, 1001).Select(_ => new ResumePositionDto { ConversationId = Guid.NewGuid() }).ToArray()));
         await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = Guid.NewGuid() } }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", ""));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", "yesterday"));
         await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync("Typing", theirs.Id, true));
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("RefreshToken", ""));
         await ExpectHubAsync("UNAUTHENTICATED", () => device.Connection.InvokeAsync<object>("RefreshToken", "not.a.token"));

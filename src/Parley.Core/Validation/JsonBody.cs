@@ -131,11 +131,14 @@ public readonly struct JsonBody
             : throw Errors.Errors.InvalidValue(field, "must be a UUID").ToException();
     }
 
-    public long RequireInt64(string field, long min, long max)
+    public long RequireInt64(string field, long min, long max) =>
+        OptionalInt64(field, min, max) ?? throw Errors.Errors.MissingField(field).ToException();
+
+    public long? OptionalInt64(string field, long min, long max)
     {
         if (!TryGet(field, out var value))
         {
-            throw Errors.Errors.MissingField(field).ToException();
+            return null;
         }
 
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
@@ -183,6 +186,52 @@ public readonly struct JsonBody
         }
 
         return result;
+    }
+
+    /// <summary>An optional ISO 8601 timestamp with an offset (e.g. <c>2026-11-23T08:00:00Z</c>).</summary>
+    public DateTimeOffset? OptionalTimestamp(string field)
+    {
+        if (!TryGet(field, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw Errors.Errors.WrongType(field, "a string (ISO 8601 timestamp)").ToException();
+        }
+
+        return value.TryGetDateTimeOffset(out var at)
+            ? at
+            : throw Errors.Errors.InvalidValue(field, "must be an ISO 8601 timestamp with an offset, such as 2026-11-23T08:00:00Z").ToException();
+    }
+
+    /// <summary>An optional array of JSON objects, each readable with the same checks as a body.</summary>
+    public IReadOnlyList<JsonBody>? OptionalObjectArray(string field, int maxItems)
+    {
+        if (!TryGet(field, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw Errors.Errors.WrongType(field, "an array of objects").ToException();
+        }
+
+        var count = value.GetArrayLength();
+        if (count > maxItems)
+        {
+            throw Errors.Errors.TooLong(field, maxItems, count, "items").ToException();
+        }
+
+        var items = new List<JsonBody>(count);
+        foreach (var item in value.EnumerateArray())
+        {
+            items.Add(item.ValueKind == JsonValueKind.Object ? new JsonBody(item) : throw Errors.Errors.WrongType(field, "an array of objects").ToException());
+        }
+
+        return items;
     }
 
     /// <summary>An optional JSON object, returned as its raw JSON text and limited in size.</summary>

@@ -22,6 +22,48 @@ public static class MessageEndpoints
         conversations.MapGet("/messages", HistoryAsync).Produces<MessagePageView>();
         conversations.MapPost("/read", ReadAsync).Accepts<ReadBody>("application/json").Produces<ReceiptView>();
         app.MapGet("/api/v1/messages/{id}/status", StatusAsync).RequireAuthorization().WithTags("Messages").Produces<MessageStatusView>();
+        app.MapPost("/api/v1/sync", SyncAsync).RequireAuthorization().WithTags("Messages").Accepts<SyncBody>("application/json").Produces<SyncView>();
+    }
+
+    public sealed record SyncBody(IReadOnlyList<ResumePosition>? Positions, DateTimeOffset? Since, int? Limit);
+
+    /// <summary>Most messages one sync answer carries over all its conversations; the rest are "more".</summary>
+    public const int MaxSyncMessages = 1000;
+
+    /// <summary>
+    /// Recovery over REST for a client that was offline long (same inputs as the hub's Resume and ResumeSince): per
+    /// conversation the missed messages in order, up to <c>limit</c> each, "recovered" when that is all of them and
+    /// "more" when the client should ask again from the last one it got.
+    /// </summary>
+    private static async Task<IResult> SyncAsync(HttpRequest request, IMessageStore messages, RecoveryPlanner recovery, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var body = await JsonRequest.ReadAsync(request, ct);
+        var positions = body.OptionalObjectArray("positions", RecoveryPlanner.MaxConversations);
+        var since = body.OptionalTimestamp("since");
+        var limit = (int)(body.OptionalInt64("limit", 1, limits.Value.MaxPageSize) ?? limits.Value.DefaultPageSize);
+        if ((positions is null) == (since is null))
+        {
+            throw Errors.InvalidValue("positions", "give either positions or since, not both").ToException();
+        }
+
+        var starts = positions is not null
+            ? await recovery.FromPositionsAsync(me, positions.Select(p => new ResumePosition { ConversationId = p.RequireGuid("conversationId"), LastSequence = p.RequireInt64("lastSequence", 0, long.MaxValue) }).ToList(), ct)
+            : await recovery.FromSinceAsync(me, since!.Value, ct);
+
+        var budget = MaxSyncMessages;
+        var results = new List<SyncConversationView>(starts.Count);
+        foreach (var (conversation, from, latest) in starts)
+        {
+            var page = budget > 0 && latest > from
+                ? await messages.GetMessagesAsync(conversation, new HistoryQuery(null, from, Math.Min(limit, budget)), ct)
+                : new Core.Ports.MessagePage([], latest > from);
+            budget -= page.Items.Count;
+            results.Add(new SyncConversationView(conversation, page.HasMore ? SyncStatuses.More : ResumeStatuses.Recovered, from, latest,
+                page.Items.Select(MessageView.From).ToList()));
+        }
+
+        return Results.Ok(new SyncView(results));
     }
 
     private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)

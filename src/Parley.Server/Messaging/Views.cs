@@ -69,6 +69,11 @@ public sealed record MessageView(
 
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);
 
+/// <summary>POST /api/v1/sync, per conversation: <c>messages</c> cover (fromSequence, …] in order; status recovered or more.</summary>
+public sealed record SyncConversationView(Guid ConversationId, string Status, long FromSequence, long LatestSequence, IReadOnlyList<MessageView> Messages);
+
+public sealed record SyncView(IReadOnlyList<SyncConversationView> Conversations);
+
 public sealed record MessageStatusView(
     Guid MessageId,
     Guid ConversationId,

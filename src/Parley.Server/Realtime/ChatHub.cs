@@ -20,8 +20,8 @@ namespace Parley.Server.Realtime;
 public sealed class ChatHub(
     MessageIngress ingress,
     IMessageStore messages,
-    IConversationStore conversations,
     MembershipCache membership,
+    RecoveryPlanner recovery,
     RealtimeNotifier notifier,
     ConnectionRegistry registry,
     TypingTracker typing,
@@ -34,9 +34,6 @@ public sealed class ChatHub(
     ILogger<ChatHub> logger) : Hub
 {
     public const string Path = "/hubs/chat";
-
-    /// <summary>Most conversations one Resume call may name.</summary>
-    public const int MaxResumePositions = 1000;
 
     public override async Task OnConnectedAsync()
     {
@@ -80,32 +77,29 @@ public sealed class ChatHub(
     /// </summary>
     public async Task<IReadOnlyList<ResumeResult>> Resume(ResumePosition[] positions)
     {
-        if (positions is null || positions.Length == 0)
+        var starts = await recovery.FromPositionsAsync(CurrentUser.Id(Context.User), positions ?? [], Context.ConnectionAborted);
+        return await Device().ResumeAsync(starts);
+    }
+
+    /// <summary>
+    /// Recovery for a client that keeps one time instead of per-conversation sequences: every conversation with a
+    /// message sent at or after <paramref name="since"/> (ISO 8601) is replayed from its first such message, with the
+    /// same ordering and answers as <see cref="Resume"/>. Conversations with nothing since are not listed.
+    /// </summary>
+    public async Task<IReadOnlyList<ResumeResult>> ResumeSince(string since)
+    {
+        if (string.IsNullOrWhiteSpace(since))
         {
-            throw Errors.MissingField("positions").ToException();
+            throw Errors.MissingField("since").ToException();
         }
 
-        if (positions.Length > MaxResumePositions)
+        if (!DateTimeOffset.TryParse(since, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at))
         {
-            throw Errors.InvalidValue("positions", $"at most {MaxResumePositions} conversations per call").ToException();
+            throw Errors.InvalidValue("since", "must be an ISO 8601 timestamp with an offset, such as 2026-11-23T08:00:00Z").ToException();
         }
 
-        var me = CurrentUser.Id(Context.User);
-        var latest = new List<(ResumePosition, long)>();
-        foreach (var position in positions.DistinctBy(p => p.ConversationId))
-        {
-            if (position.LastSequence < 0)
-            {
-                throw Errors.InvalidValue("lastSequence", "must not be negative").ToException();
-            }
-
-            await membership.RequireMemberAsync(position.ConversationId, me, Context.ConnectionAborted);
-            var conversation = await conversations.GetConversationAsync(position.ConversationId, Context.ConnectionAborted)
-                ?? throw Errors.ConversationNotFound(position.ConversationId).ToException();
-            latest.Add((position, conversation.LastSequence));
-        }
-
-        return await Device().ResumeAsync(latest);
+        var starts = await recovery.FromSinceAsync(CurrentUser.Id(Context.User), at, Context.ConnectionAborted);
+        return await Device().ResumeAsync(starts);
     }
 
     /// <summary>Typing start (or refresh) and stop, relayed to the other members' devices; lapses after TypingTimeout.</summary>

@@ -75,26 +75,25 @@ public sealed class DeviceConnection
     /// Starts recovery for the given positions. Positions are set now, before anything else queued is written, so a
     /// live message that is already waiting in the queue is itself preceded by what was missed.
     /// </summary>
-    public Task<IReadOnlyList<ResumeResult>> ResumeAsync(IReadOnlyList<(ResumePosition Position, long LatestSequence)> positions)
+    public Task<IReadOnlyList<ResumeResult>> ResumeAsync(IReadOnlyList<RecoveryPlanner.Start> starts)
     {
         var results = new List<ResumeResult>();
         var fill = new List<(Guid Conversation, long From)>();
         lock (_lastSent)
         {
-            foreach (var (position, latest) in positions)
+            foreach (var (conversation, from, latest) in starts)
             {
-                var from = Math.Min(position.LastSequence, latest);
                 if (latest - from > _options.RecoveryLimit)
                 {
                     // Too much to replay over the live channel: the client re-reads history; live continues after `latest`.
-                    _lastSent[position.ConversationId] = Math.Max(_lastSent.GetValueOrDefault(position.ConversationId), latest);
-                    results.Add(new ResumeResult(position.ConversationId, ResumeStatuses.Resync, from, latest, 0));
+                    _lastSent[conversation] = Math.Max(_lastSent.GetValueOrDefault(conversation), latest);
+                    results.Add(new ResumeResult(conversation, ResumeStatuses.Resync, from, latest, 0));
                     _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, ResumeStatuses.Resync));
                 }
                 else
                 {
-                    _lastSent[position.ConversationId] = from;
-                    fill.Add((position.ConversationId, from));
+                    _lastSent[conversation] = from;
+                    fill.Add((conversation, from));
                 }
             }
         }

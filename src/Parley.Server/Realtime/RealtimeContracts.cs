@@ -45,6 +45,12 @@ public static class ResumeStatuses
     public const string Resync = "resync";
 }
 
+public static class SyncStatuses
+{
+    /// <summary>POST /api/v1/sync: more missed messages than this answer carries; ask again from the last one received.</summary>
+    public const string More = "more";
+}
+
 /// <summary>The answer for one conversation: <c>replayed</c> messages sent, covering (fromSequence, latestSequence].</summary>
 public sealed record ResumeResult(Guid ConversationId, string Status, long FromSequence, long LatestSequence, long Replayed);
 
