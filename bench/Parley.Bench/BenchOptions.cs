@@ -31,6 +31,9 @@ public sealed class BenchOptions
     /// <summary>connections: 127.0.0.x source addresses to spread the connections over (ephemeral ports run out near 28k per address).</summary>
     public int SourceAddresses { get; set; } = 8;
 
+    /// <summary>slow: group members whose device never reads.</summary>
+    public int SlowConsumers { get; set; } = 50;
+
     /// <summary>Set by <see cref="BenchEngines"/> for production runs: where the baselines talk to the same engines.</summary>
     public string? PostgresConnectionString { get; set; }
 
@@ -55,6 +58,9 @@ public sealed class BenchOptions
                         PostgreSQL) of the same rows into a same-shaped table.
           connections   Ramp to --idle idle SignalR connections from several 127.0.0.x addresses against a server
                         in its own process; server memory per connection and connect rate.
+          slow          Sends to a group at the first --rates rate (use e.g. --rates 100), first with 20 fast devices
+                        only (baseline), then with --slow members whose devices never read: fast-device latency,
+                        server peak RSS over the step, slow devices the server cut off.
           all           Every scenario in turn, each into its own subdirectory of --out.
 
         Options:
@@ -70,6 +76,7 @@ public sealed class BenchOptions
           --backlog N         drain: messages in the backlog (default 100000)
           --idle N            connections: idle connections to reach (default 20000)
           --sources N         connections: 127.0.0.x source addresses (default 8)
+          --slow N            slow: members whose devices never read (default 50)
           --out DIR           Where results.json and results.svg go (default bench-results)
           --smoke             Tiny sizes, a couple of seconds: proves the tool works (used by the tests)
           --help              This text
@@ -141,6 +148,9 @@ public sealed class BenchOptions
                 case "--sources":
                     options.SourceAddresses = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
+                case "--slow":
+                    options.SlowConsumers = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
                 case "--out":
                     options.OutputDirectory = Next();
                     break;
@@ -155,6 +165,7 @@ public sealed class BenchOptions
                     options.Backlog = 500;
                     options.IdleConnections = 50;
                     options.SourceAddresses = 2;
+                    options.SlowConsumers = 2;
                     options.Smoke = true;
                     break;
                 case "--":

@@ -151,28 +151,34 @@ public static class ConnectionsScenario
                 handler.Dispose();
             }
 
-            try
-            {
-                server.Kill(entireProcessTree: true);
-                await server.WaitForExitAsync();
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-
-            try
-            {
-                Directory.Delete(data, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Best effort.
-            }
+            await StopServerAsync(server, data);
         }
     }
 
-    private static Process StartServer(string url, string data, BenchOptions options)
+    /// <summary>Kills the server started by <see cref="StartServer"/> and removes its data directory.</summary>
+    internal static async Task StopServerAsync(Process server, string data)
+    {
+        try
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+
+        try
+        {
+            Directory.Delete(data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+
+    internal static Process StartServer(string url, string data, BenchOptions options)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Parley.Server.dll");
         string[] args = ["exec", dll, "--urls", url, "--Parley:DataDirectory=" + data, .. IngestScenario.ServerSettings, .. options.ServerArgs];
@@ -205,7 +211,7 @@ public static class ConnectionsScenario
 
     private static string Quote(string arg) => "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private static async Task WaitForLiveAsync(HttpClient http, string url, Process server)
+    internal static async Task WaitForLiveAsync(HttpClient http, string url, Process server)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
@@ -235,7 +241,7 @@ public static class ConnectionsScenario
     }
 
     /// <summary>Connections from one source address go through one handler whose sockets bind to it.</summary>
-    private static HttpMessageInvoker Invoker(IPAddress source) => new(new SocketsHttpHandler
+    internal static HttpMessageInvoker Invoker(IPAddress source) => new(new SocketsHttpHandler
     {
         ConnectCallback = async (context, cancellationToken) =>
         {
@@ -254,7 +260,7 @@ public static class ConnectionsScenario
         },
     });
 
-    private static async Task<ClientWebSocket> ConnectAsync(string url, string token, HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    internal static async Task<ClientWebSocket> ConnectAsync(string url, string token, HttpMessageInvoker invoker, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
@@ -335,7 +341,7 @@ public static class ConnectionsScenario
     }
 
     /// <summary>The server's resident memory from /proc (Linux), in bytes.</summary>
-    private static long ServerRss(Process server)
+    internal static long ServerRss(Process server)
     {
         // The shell execs dotnet, so the pid is the server's own.
         if (server.HasExited)

@@ -98,10 +98,10 @@ public static class E2eScenario
     }
 
     /// <summary>Send time travels in the content ("step dueTimestamp …") so every device can time its own arrival.</summary>
-    private static Task<bool> SendAsync(HttpClient http, string url, string token, Guid conversation, string clientMessageId, int step) =>
+    internal static Task<bool> SendAsync(HttpClient http, string url, string token, Guid conversation, string clientMessageId, int step) =>
         BenchApi.SendMessageAsync(http, url, token, conversation, $"{step} {Stopwatch.GetTimestamp()} e2e", clientMessageId);
 
-    private static async Task<HubConnection> ConnectAsync(string url, string token, bool messagePack, Probe probe)
+    internal static async Task<HubConnection> ConnectAsync(string url, string token, bool messagePack, Probe probe)
     {
         var builder = new HubConnectionBuilder().WithUrl($"{url}/hubs/chat", o =>
         {
@@ -131,7 +131,7 @@ public static class E2eScenario
     public sealed record E2eEvent(Guid ConversationId, long Sequence, string Content);
 
     /// <summary>Arrival times per step and protocol; deliveries from an earlier step are not counted in a later one.</summary>
-    private sealed class Probe
+    internal sealed class Probe
     {
         private int _step = -1;
         private LongConcurrentHistogram _json = StepResult.NewHistogram();

@@ -13,6 +13,7 @@ namespace Parley.Bench
             ["drain"] = DrainScenario.RunAsync,
             ["history"] = HistoryScenario.RunAsync,
             ["connections"] = ConnectionsScenario.RunAsync,
+            ["slow"] = SlowConsumersScenario.RunAsync,
         };
 
         public static async Task<int> RunAsync(string[] args, TextWriter output)

@@ -83,6 +83,18 @@ public sealed class BenchSmokeTests
         Assert.True(figures.TryGetProperty("serverBytesPerConnection", out _));
     }
 
+    [Fact]
+    public async Task Slow_smoke_run_delivers_to_every_fast_device_with_and_without_slow_ones_and_reports_server_memory()
+    {
+        var results = await RunAsync("slow");
+
+        Assert.Equal(["fast-devices-baseline-no-slow", "fast-devices-with-2-slow"], results.Select(r => r.GetProperty("target").GetString()));
+        Assert.All(results, r => Assert.Equal(0, r.GetProperty("failed").GetInt64()));
+        Assert.All(results, r => Assert.True(r.GetProperty("succeeded").GetInt64() > 0));
+        Assert.All(results, r => Assert.True(r.GetProperty("figures").GetProperty("serverRssPeakMb").GetDouble() > 0));
+        Assert.Equal(2, results[1].GetProperty("figures").GetProperty("slowDevices").GetDouble());
+    }
+
     private static async Task<List<JsonElement>> RunAsync(string scenario, params string[] extra)
     {
         var output = Directory.CreateTempSubdirectory("parley-bench-smoke-").FullName;
