@@ -306,6 +306,39 @@ public sealed class RealtimeTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_frame_over_the_size_limit_closes_only_that_connection_and_is_counted(bool messagePack)
+    {
+        await using var server = await StartAsync(("Parley:Limits:MaxRealtimeFrameBytes", "2048"));
+        using var client = server.Client();
+        var (me, peer) = (await client.SignUpAsync(), await client.SignUpAsync());
+        var conversation = await client.DirectAsync(me, peer.UserId);
+        using var oversized = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Parley.Realtime", "realtime_oversized_frames");
+        var bystander = await ConnectAsync(server.BaseAddress, peer, messagePack, resume: false);
+        var sender = await ConnectAsync(server.BaseAddress, me, messagePack, resume: false);
+        var closed = new TaskCompletionSource<Exception?>();
+        sender.Connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
+
+        // Content under the content limit, but the frame carrying it is over the hub's 2 KB frame limit.
+        var send = sender.Connection.InvokeAsync<JsonElement>("SendMessage", new { ConversationId = conversation.Id, Content = new string('x', 4000) });
+        await Task.WhenAny(closed.Task, Task.Delay(TimeSpan.FromSeconds(15)));
+        Assert.True(closed.Task.IsCompleted, "the connection that sent the oversized frame was not closed");
+        await Assert.ThrowsAnyAsync<Exception>(() => send);
+        await Until(() => oversized.GetMeasurementSnapshot().Sum(m => m.Value) >= 1);
+        Assert.Equal(1, oversized.GetMeasurementSnapshot().Sum(m => m.Value));
+
+        // Nothing was stored, and everyone else is unaffected.
+        await client.SendAsync(me, conversation.Id, "small");
+        await Until(() => !bystander.Messages.IsEmpty);
+        Assert.Equal("small", Assert.Single(bystander.Messages).Content);
+        Assert.Equal(HubConnectionState.Connected, bystander.Connection.State);
+        await bystander.Connection.DisposeAsync();
+        await sender.Connection.DisposeAsync();
+    }
+
     [Fact]
     public async Task Two_nodes_on_the_production_engines_deliver_every_message_to_every_device_once_wherever_it_is_connected()
     {
