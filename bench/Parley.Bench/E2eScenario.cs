@@ -98,7 +98,7 @@ public static class E2eScenario
     }
 
     /// <summary>Send time travels in the content ("step dueTimestamp …") so every device can time its own arrival.</summary>
-    internal static Task<bool> SendAsync(HttpClient http, string url, string token, Guid conversation, string clientMessageId, int step) =>
+    private static Task<bool> SendAsync(HttpClient http, string url, string token, Guid conversation, string clientMessageId, int step) =>
         BenchApi.SendMessageAsync(http, url, token, conversation, $"{step} {Stopwatch.GetTimestamp()} e2e", clientMessageId);
 
     internal static async Task<HubConnection> ConnectAsync(string url, string token, bool messagePack, Probe probe)

@@ -313,22 +313,6 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (fence is not null)
-        {
-            // Taken first and held to commit: the partition's batches commit one after another, and a holder whose
-            // lease was taken over finds the newer epoch here and writes nothing.
-            await using var check = new NpgsqlCommand("""
-                INSERT INTO partition_fences AS f (partition, epoch) VALUES ($1, $2)
-                ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch
-                """, connection, transaction);
-            check.Parameters.Add(new NpgsqlParameter { Value = fence.Partition });
-            check.Parameters.Add(new NpgsqlParameter { Value = fence.Epoch });
-            if (await check.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                throw new PartitionFencedException(fence.Partition, fence.Epoch);
-            }
-        }
-
         var storedAt = T(_time.GetUtcNow());
         var conversationIds = batch.Select(e => e.ConversationId).Distinct().ToArray();
 
@@ -339,11 +323,32 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         var seen = new HashSet<string>(StringComparer.Ordinal);
         await using (var read = new NpgsqlBatch(connection, transaction))
         {
+            if (fence is not null)
+            {
+                // First, and held to commit: the partition's batches commit one after another, and a holder whose lease
+                // was taken over finds the newer epoch here (no row back) and writes nothing. In the same round trip.
+                read.BatchCommands.Add(Command("""
+                    INSERT INTO partition_fences AS f (partition, epoch) VALUES ($1, $2)
+                    ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch
+                    RETURNING epoch
+                    """, fence.Partition, fence.Epoch));
+            }
+
             read.BatchCommands.Add(Command("SELECT id, last_sequence FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
             read.BatchCommands.Add(Command("SELECT conversation_id, user_id FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
             read.BatchCommands.Add(Command("SELECT id, idempotency_key FROM messages WHERE id = ANY($1) OR idempotency_key = ANY($2)",
                 batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
             await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            if (fence is not null)
+            {
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    throw new PartitionFencedException(fence.Partition, fence.Epoch);
+                }
+
+                await reader.NextResultAsync(cancellationToken);
+            }
+
             while (await reader.ReadAsync(cancellationToken))
             {
                 states[reader.GetGuid(0)] = new ConversationState(reader.GetInt64(1));

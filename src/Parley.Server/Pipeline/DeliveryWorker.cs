@@ -48,8 +48,6 @@ public sealed class DeliveryWorker(
             lease.TakenOver = true;
         }
 
-        // Short reads while the lease is young or about to be renewed would only add latency: the wait ends early on
-        // an append anyway, and the lease stays valid for longer than one wait.
         var entries = await log.ReadAsync(partition, options.Value.ConsumerName, options.Value.BatchSize, ReadWait, stoppingToken);
         if (entries.Count > 0)
         {

@@ -36,14 +36,11 @@ public sealed class PartitionOwnership(
 
     private readonly Lock _gate = new();
     private readonly Held?[] _held = new Held?[options.Value.Partitions];
-    private int _liveNodes = 1;
 
     /// <summary>Unique per process, so a restarted node never mistakes a lease of its previous life for its own.</summary>
     public string NodeId { get; } = $"{options.Value.ConsumerName}/{Guid.NewGuid().ToString("N")[..12]}";
 
     private TimeSpan Ttl => options.Value.LeaseTtl;
-
-    public int LiveNodes => Volatile.Read(ref _liveNodes);
 
     public IReadOnlyList<int> HeldPartitions
     {
@@ -123,11 +120,10 @@ public sealed class PartitionOwnership(
     }
 
     /// <summary>One round: heartbeat, renew, then take or give back partitions towards this node's share.</summary>
-    public async Task TickAsync(CancellationToken cancellationToken)
+    private async Task TickAsync(CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
         var nodes = Math.Max(1, await leases.HeartbeatAsync(NodeId, started, Ttl, cancellationToken));
-        Volatile.Write(ref _liveNodes, nodes);
         var share = (_held.Length + nodes - 1) / nodes;
 
         // Renew. Validity counts from before the call, and only three quarters of the TTL, so this node stops

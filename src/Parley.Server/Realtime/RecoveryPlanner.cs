@@ -41,6 +41,7 @@ public sealed class RecoveryPlanner(IConversationStore conversations, IMessageSt
             }
 
             await membership.RequireMemberAsync(position.ConversationId, user, cancellationToken);
+            // Read again: the membership cache's copy of the conversation has a stale last sequence.
             var conversation = await conversations.GetConversationAsync(position.ConversationId, cancellationToken)
                 ?? throw Errors.ConversationNotFound(position.ConversationId).ToException();
             starts.Add(new Start(position.ConversationId, Math.Min(position.LastSequence, conversation.LastSequence), conversation.LastSequence));
