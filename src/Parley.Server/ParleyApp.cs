@@ -199,15 +199,8 @@ public static class ParleyApp
 
     public static WebApplication MapParley(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseMiddleware<ErrorHandlingMiddleware>();
-        app.Use(static (context, next) =>
-        {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            return next(context);
-        });
         app.UseStatusCodePages(static context => context.HttpContext.Response.StatusCode switch
         {
             StatusCodes.Status404NotFound => Problems.WriteAsync(context.HttpContext, Errors.RouteNotFound(context.HttpContext.Request.Path)),
