@@ -101,6 +101,7 @@ public static class ParleyApp
             Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "keys"),
             sp.GetRequiredService<ILogger<SigningKeys>>()));
         services.AddSingleton<TokenService>();
+        services.AddSingleton<KnownUsers>();
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddOptions<PasswordHasherOptions>().Configure<IOptions<AuthOptions>>((o, auth) => o.IterationCount = auth.Value.PasswordIterations);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
@@ -214,13 +215,14 @@ public static class ParleyApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseHubConnectionOwners();
 
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();
-        app.MapHub<ChatHub>(ChatHub.Path);
+        app.MapChatHub();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 
@@ -264,10 +266,16 @@ public static class ParleyApp
 
                 return Task.CompletedTask;
             },
+            OnTokenValidated = KnownUsers.OnTokenValidated,
             OnChallenge = async context =>
             {
                 context.HandleResponse();
-                var reason = context.AuthenticateFailure is SecurityTokenExpiredException ? "The access token has expired" : null;
+                var reason = context.AuthenticateFailure switch
+                {
+                    SecurityTokenExpiredException => "The access token has expired",
+                    { Message: KnownUsers.UnknownAccount } => KnownUsers.UnknownAccount,
+                    _ => null,
+                };
                 await Problems.WriteAsync(context.HttpContext, Errors.Unauthenticated(reason));
             },
         };
