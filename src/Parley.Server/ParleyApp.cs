@@ -95,6 +95,7 @@ public static class ParleyApp
         services.AddSingleton(TimeProvider.System);
         services.AddMemoryCache();
         services.AddProblemDetails();
+        services.AddParleyCors(builder.Configuration);
         services.AddOpenApi();
 
         services.AddSingleton(sp => new SigningKeys(
@@ -201,6 +202,7 @@ public static class ParleyApp
     public static WebApplication MapParley(this WebApplication app)
     {
         app.UseSecurityHeaders();
+        app.UseParleyCors();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseStatusCodePages(static context => context.HttpContext.Response.StatusCode switch
         {
