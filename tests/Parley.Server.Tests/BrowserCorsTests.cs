@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 using Parley.Server.Tests.Infrastructure;
 
@@ -75,6 +76,17 @@ public sealed class BrowserCorsTests
         var fromRefused = await RunAsync(browser, refused, api, alice);
         Assert.All(["login", "me", "anonymous", "negotiate"], name => Assert.StartsWith("blocked: TypeError", fromRefused[name], StringComparison.Ordinal));
         Assert.Equal("blocked", fromRefused["websocket"]);
+    }
+
+    [Theory]
+    [InlineData("https://*.example.com")]
+    [InlineData("https://app.example.com/path")]
+    [InlineData("app.example.com")]
+    public async Task A_malformed_allowed_origin_stops_the_start_and_names_the_setting(string origin)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Cors:AllowedOrigins:0"] = origin }));
+        Assert.Contains("Parley:Cors:AllowedOrigins", error.Message, StringComparison.Ordinal);
     }
 
     private static async Task<Dictionary<string, string>> RunAsync(IBrowser browser, string origin, string api, Session who)
