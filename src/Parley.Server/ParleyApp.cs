@@ -95,7 +95,7 @@ public static class ParleyApp
         services.AddSingleton(TimeProvider.System);
         services.AddMemoryCache();
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddParleyOpenApi();
 
         services.AddSingleton(sp => new SigningKeys(
             Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "keys"),
@@ -223,6 +223,7 @@ public static class ParleyApp
         app.UseRateLimiter();
 
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapParleyApiReference();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
