@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.Loader;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
@@ -240,6 +241,56 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         Assert.Equal(["id", "before", "after", "limit"], history.Parameters.Select(p => p.Name).Where(n => n != "cancellationToken"));
         Assert.Equal("System.Guid", history.Parameters[0].Type.ToDisplayString());
         Assert.NotNull(compilation.GetTypeByMetadataName("Parley.Generated.Problem"));
+
+        await UseGeneratedClientAsync(image);
+    }
+
+    /// <summary>
+    /// The generated client against the server: the bearer token goes where the document says, a query parameter
+    /// reaches the endpoint, and an error comes back as the typed Problem with its code.
+    /// </summary>
+    private async Task UseGeneratedClientAsync(MemoryStream image)
+    {
+        var context = new AssemblyLoadContext("generated-client", isCollectible: true);
+        try
+        {
+            image.Position = 0;
+            var assembly = context.LoadFromStream(image);
+            object Create(string type) => Activator.CreateInstance(assembly.GetType("Parley.Generated." + type, throwOnError: true)!)!;
+            using var http = new HttpClient();
+            dynamic api = Activator.CreateInstance(assembly.GetType("Parley.Generated.ParleyApiClient", throwOnError: true)!, http)!;
+            api.BaseUrl = fixture.Server.BaseAddress.ToString();
+
+            var username = "oa" + Guid.NewGuid().ToString("N")[..12];
+            dynamic register = Create("RegisterBody");
+            register.Username = username;
+            register.Password = "correct horse battery";
+            await api.RegisterAsync(register);
+
+            dynamic wrong = Create("LoginBody");
+            wrong.Username = username;
+            wrong.Password = "not the password";
+            Exception refused = await Assert.ThrowsAnyAsync<Exception>(async () => await api.LoginAsync(wrong));
+            Assert.Equal("ApiException`1", refused.GetType().Name);
+            Assert.Equal("INVALID_CREDENTIALS", (string)((dynamic)refused).Result.Code);
+
+            dynamic login = Create("LoginBody");
+            login.Username = username;
+            login.Password = "correct horse battery";
+            var tokens = await api.LoginAsync(login);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (string)tokens.AccessToken);
+            var me = await api.GetMeAsync();
+            Assert.Equal(username, (string)me.Username);
+
+            Exception badLimit = await Assert.ThrowsAnyAsync<Exception>(async () => await api.ListConversationsAsync((long?)0, (string?)null));
+            Assert.Equal("INVALID_FIELD_VALUE", (string)((dynamic)badLimit).Result.Code);
+            var page = await api.ListConversationsAsync((long?)5, (string?)null);
+            Assert.Equal(0, (int)page.Items.Count);
+        }
+        finally
+        {
+            context.Unload();
+        }
     }
 
     /// <summary>The targeting pack's reference assemblies when the SDK is there, else the running runtime's own.</summary>
