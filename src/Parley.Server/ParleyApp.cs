@@ -96,7 +96,7 @@ public static class ParleyApp
         services.AddMemoryCache();
         services.AddProblemDetails();
         services.AddParleyCors(builder.Configuration);
-        services.AddOpenApi();
+        services.AddParleyOpenApi();
 
         services.AddSingleton(sp => new SigningKeys(
             Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "keys"),
@@ -220,6 +220,7 @@ public static class ParleyApp
         app.UseHubConnectionOwners();
 
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapParleyApiReference();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
