@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using CsCheck;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Parley.Server.Realtime;
 using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;
@@ -168,6 +171,10 @@ public abstract class TextFidelityTests(TestServer server)
         }
     }
 
+    /// <summary>PascalCase, as MessagePack's contractless resolver matches member names exactly.</summary>
+    private static HubSendMessage Hub(Guid conversation, string content, string? clientMessageId = null, string? metadata = null) =>
+        new() { ConversationId = conversation, Content = content, ClientMessageId = clientMessageId, Metadata = metadata };
+
     internal static string Show(string? s) => s is null ? "null" : JsonSerializer.Serialize(s, JsonSerializerOptions.Web);
 
     private static async Task<string> ExpectHubErrorAsync(Func<Task> call)
@@ -191,9 +198,9 @@ public abstract class TextFidelityTests(TestServer server)
         foreach (var messagePack in new[] { false, true })
         {
             await using var device = await _client.ConnectAsync(alice, messagePack);
-            Assert.Equal("INVALID_TEXT", await ExpectHubErrorAsync(() => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation, content = "a\0b" })));
-            Assert.Equal("INVALID_TEXT", await ExpectHubErrorAsync(() => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation, content = "ok", clientMessageId = "\0" })));
-            Assert.Equal("INVALID_TEXT", await ExpectHubErrorAsync(() => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation, content = "ok", metadata = """{"k":"\ud800"}""" })));
+            Assert.Equal("INVALID_TEXT", await ExpectHubErrorAsync(() => device.Connection.InvokeAsync<Ack>("SendMessage", Hub(conversation, "a\0b"))));
+            Assert.Equal("INVALID_TEXT", await ExpectHubErrorAsync(() => device.Connection.InvokeAsync<Ack>("SendMessage", Hub(conversation, "ok", "\0"))));
+            Assert.Equal("INVALID_TEXT", await ExpectHubErrorAsync(() => device.Connection.InvokeAsync<Ack>("SendMessage", Hub(conversation, "ok", metadata: """{"k":"\ud800"}"""))));
         }
 
         Assert.Empty(await HistoryAsync(alice, conversation));
@@ -327,7 +334,7 @@ public abstract class TextFidelityTests(TestServer server)
 
         await FidelityGen.Cases.Array[150].SampleAsync(async cases =>
         {
-            await Parallel.ForEachAsync(cases.Select((c, i) => (c, i)), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (item, _) =>
+            await Parallel.ForEachAsync(cases.Select((c, i) => (c, i)), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (item, ct) =>
             {
                 var (c, i) = item;
                 var clientMessageId = c.ClientMessageId is null ? null : c.ClientMessageId with { Value = $"{i}-" + c.ClientMessageId.Value, Json = $"\"{i}-" + c.ClientMessageId.Json[1..] };
@@ -340,7 +347,7 @@ public abstract class TextFidelityTests(TestServer server)
                     var device = i % 8 == 3 ? aliceJson : aliceMessagePack;
                     try
                     {
-                        var ack = await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation, content = c.Content.Value, clientMessageId = clientMessageId?.Value, metadata = c.Metadata?.Json });
+                        var ack = await device.Connection.InvokeAsync<Ack>("SendMessage", Hub(conversation, c.Content.Value, clientMessageId?.Value, c.Metadata?.Json), ct);
                         Assert.True(expected.Count == 0, $"hub case {i} was accepted but expected {string.Join('|', expected)}: {c}");
                         Keep(ack);
                         outcomes.Add("hub 202");
@@ -369,7 +376,7 @@ public abstract class TextFidelityTests(TestServer server)
                     + (clientMessageId is null ? "" : ",\"clientMessageId\":" + clientMessageId.Json)
                     + (c.Metadata is null ? "" : ",\"metadata\":" + c.Metadata.Json) + "}";
                 using var response = await SendJsonAsync(alice, conversation, body);
-                var text = await response.Content.ReadAsStringAsync();
+                var text = await response.Content.ReadAsStringAsync(ct);
                 if (response.StatusCode == HttpStatusCode.Accepted)
                 {
                     Assert.True(expected.Count == 0, $"case {i} was accepted but expected {string.Join('|', expected)}: {body}");
