@@ -206,6 +206,65 @@ public abstract class TextFidelityTests(TestServer server)
         Assert.Empty(await HistoryAsync(alice, conversation));
     }
 
+    /// <summary>
+    /// A hub frame written by hand, as a non-.NET client could send it: the JSON protocol carries escapes and bytes the
+    /// .NET client never produces.
+    /// </summary>
+    private async Task<(string? Completion, System.Net.WebSockets.WebSocketCloseStatus? Closed)> RawJsonHubInvokeAsync(Session me, byte[] invocation)
+    {
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        var uri = new UriBuilder(new Uri(_client.BaseAddress, "/hubs/chat")) { Scheme = _client.BaseAddress.Scheme == "https" ? "wss" : "ws", Query = "access_token=" + me.AccessToken }.Uri;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await socket.ConnectAsync(uri, timeout.Token);
+        await socket.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+        await socket.SendAsync(invocation, System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+        var received = new List<byte>();
+        var buffer = new byte[8192];
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, timeout.Token);
+            received.AddRange(buffer.AsSpan(0, result.Count).ToArray());
+            var frames = Encoding.UTF8.GetString([.. received]).Split('\u001e', StringSplitOptions.RemoveEmptyEntries);
+            var completion = frames.FirstOrDefault(f => f.Contains("\"invocationId\":\"1\"", StringComparison.Ordinal));
+            if (completion is not null || result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+            {
+                return (completion, result.CloseStatus);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_in_a_json_hub_frame_is_refused_with_invalid_text_and_invalid_utf8_closes_the_socket()
+    {
+        var (alice, _, conversation) = await PairAsync();
+        static byte[] Invocation(Guid conversation, byte[] content) =>
+        [
+            .. Encoding.UTF8.GetBytes($$"""{"type":1,"invocationId":"1","target":"SendMessage","arguments":[{"conversationId":"{{conversation}}","content":"""),
+            .. content,
+            .. "}]}\u001e"u8,
+        ];
+
+        foreach (var content in new byte[][] { "\"a\\ud800\""u8.ToArray(), "\"\\udc00\\ud83d\""u8.ToArray() })
+        {
+            var (completion, _) = await RawJsonHubInvokeAsync(alice, Invocation(conversation, content));
+            Assert.Contains("HubException: INVALID_TEXT:", completion, StringComparison.Ordinal);
+        }
+
+        // A WebSocket text frame must be UTF-8 (RFC 6455): the transport closes the connection before SignalR sees it.
+        foreach (var content in new byte[][] { [(byte)'"', 0xFF, (byte)'"'], [(byte)'"', (byte)'a', 0xED, 0xA0, 0x80, (byte)'"'] })
+        {
+            var (completion, closed) = await RawJsonHubInvokeAsync(alice, Invocation(conversation, content));
+            Assert.Null(completion);
+            Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.InvalidPayloadData, closed);
+        }
+
+        // The same path still accepts what is valid, escapes included.
+        var (ok, _) = await RawJsonHubInvokeAsync(alice, Invocation(conversation, "\"\\ud83d\\ude00 \\u00e9\\n\""u8.ToArray()));
+        Assert.Contains("\"result\":", ok, StringComparison.Ordinal);
+        var stored = Assert.Single(await WaitForStoredAsync(alice, conversation, 1));
+        Assert.Equal("😀 é\n", stored.Content);
+    }
+
     [Theory]
     [InlineData("""{"content":"\ud800"}""")]
     [InlineData("""{"content":"ok \udc00\ud800"}""")]
