@@ -134,7 +134,9 @@ public static class ParleyApp
             (k.Limits.MaxConcurrentConnections, k.Limits.MaxConcurrentUpgradedConnections) = l.Value.ConnectionBudget;
         });
 
-        services.AddSignalR(o => o.AddFilter<ParleyHubFilter>()).AddMessagePackProtocol();
+        services.AddSignalR(o => o.AddFilter<ParleyHubFilter>())
+            .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new HubStringConverter()))
+            .AddMessagePackProtocol();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 

@@ -94,7 +94,7 @@ public static class ConversationEndpoints
         }
 
         var page = await conversations.ListConversationsAsync(me, cursor, limit, ct);
-        return Results.Ok(new ConversationPageView(
+        return BufferedJson.Ok(new ConversationPageView(
             page.Items.Select(s => ConversationView.From(s.Conversation, s.MemberIds, s.UnreadCount, s.LastMessage)).ToList(),
             page.Next?.Encode()));
     }

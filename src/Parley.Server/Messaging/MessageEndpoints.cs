@@ -72,7 +72,7 @@ public static class MessageEndpoints
                 page.Items.Select(MessageView.From).ToList()));
         }
 
-        return Results.Ok(new SyncView(results));
+        return BufferedJson.Ok(new SyncView(results));
     }
 
     private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
@@ -96,7 +96,7 @@ public static class MessageEndpoints
         var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit), ct);
         var items = page.Items.Select(MessageView.From).ToList();
         var forward = after is not null;
-        return Results.Ok(new MessagePageView(
+        return BufferedJson.Ok(new MessagePageView(
             items,
             page.HasMore,
             NextBefore: !forward && page.HasMore && items.Count > 0 ? items[0].Sequence : null,

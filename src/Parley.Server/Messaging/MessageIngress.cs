@@ -66,7 +66,7 @@ public sealed class MessageIngress(
     {
         rateLimiter.Acquire(senderId);
         var l = limits.Value;
-        request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
+        request = request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
 
         var conversation = await membership.RequireMemberAsync(request.ConversationId, senderId, cancellationToken);
         if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
