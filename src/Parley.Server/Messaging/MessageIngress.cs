@@ -25,6 +25,16 @@ public sealed class MessageIngress(
     ParleyMetrics metrics,
     ILogger<MessageIngress> logger)
 {
+    /// <summary>
+    /// The store reads for resends must never hold a send hostage to a store outage (P1 survives one): each is capped,
+    /// and after a failure they are skipped for a while, the ack then reporting what the log knows.
+    /// </summary>
+    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan StoreReadBackoff = TimeSpan.FromSeconds(5);
+
+    private long _storeReadsResumeAt;
+
     public Task<SendAck> SendAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken) =>
         SendAsync(senderId, () => request, cancellationToken);
 
@@ -134,21 +144,44 @@ public sealed class MessageIngress(
     /// </summary>
     private async Task<Core.Messaging.MessageState> CurrentStateAsync(Guid messageId, CancellationToken cancellationToken)
     {
+        var status = await ReadStoreAsync(messageId, ct => store.GetMessageStatusAsync(messageId, ct), cancellationToken);
+        if (status is not null)
+        {
+            return status.State;
+        }
+
         try
         {
-            if (await store.GetMessageStatusAsync(messageId, cancellationToken) is { } status)
-            {
-                return status.State;
-            }
-
             return (await log.FindAsync(messageId, cancellationToken))?.State == LoggedMessageState.DeadLettered
                 ? Core.Messaging.MessageState.Failed
                 : Core.Messaging.MessageState.Pending;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // The log took the append a moment ago; if it cannot answer now, the message is at least pending.
             Log.IdempotentStateUnavailable(logger, ex, messageId);
             return Core.Messaging.MessageState.Pending;
+        }
+    }
+
+    private async Task<MessageStatusRecord?> ReadStoreAsync(Guid messageId, Func<CancellationToken, Task<MessageStatusRecord?>> read, CancellationToken cancellationToken)
+    {
+        if (time.GetTimestamp() < Interlocked.Read(ref _storeReadsResumeAt))
+        {
+            return null;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StoreReadTimeout);
+        try
+        {
+            return await read(timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Exchange(ref _storeReadsResumeAt, time.GetTimestamp() + (long)(StoreReadBackoff.TotalSeconds * time.TimestampFrequency));
+            Log.IdempotentStateUnavailable(logger, ex, messageId);
+            return null;
         }
     }
 
@@ -160,16 +193,8 @@ public sealed class MessageIngress(
     /// </summary>
     private async Task<MessageStatusRecord?> StoredDuplicateAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
     {
-        try
-        {
-            var stored = await store.GetMessageStatusByIdempotencyKeyAsync(envelope.IdempotencyKey, cancellationToken);
-            return stored is not null && stored.Message.Id != envelope.MessageId ? stored : null;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            Log.IdempotentStateUnavailable(logger, ex, envelope.MessageId);
-            return null;
-        }
+        var stored = await ReadStoreAsync(envelope.MessageId, ct => store.GetMessageStatusByIdempotencyKeyAsync(envelope.IdempotencyKey, ct), cancellationToken);
+        return stored is not null && stored.Message.Id != envelope.MessageId ? stored : null;
     }
 }
 
