@@ -227,6 +227,7 @@ public static class ParleyApp
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();
+        app.MapUnreadEndpoints();
         app.MapChatHub();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });

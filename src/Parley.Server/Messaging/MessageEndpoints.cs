@@ -91,7 +91,12 @@ public static class MessageEndpoints
         var before = JsonRequest.QueryInt64(request, "before", 1, long.MaxValue);
         var after = JsonRequest.QueryInt64(request, "after", 0, long.MaxValue);
         var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
+        var around = HistoryAround.Read(request, before, after);
         await membership.RequireMemberAsync(conversationId, me, ct);
+        if (around is not null)
+        {
+            return Results.Ok(await HistoryAround.PageAsync(messages, conversationId, around.Value, limit, ct));
+        }
 
         var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit), ct);
         var items = page.Items.Select(MessageView.From).ToList();

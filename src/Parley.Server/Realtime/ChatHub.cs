@@ -47,6 +47,7 @@ public sealed class ChatHub(
             _ = notifier.PresenceAsync(new PresenceEvent(me, true, null), CancellationToken.None);
         }
 
+        await Context.SendUnreadTotalAsync(Clients.Caller);
         await base.OnConnectedAsync();
     }
 
