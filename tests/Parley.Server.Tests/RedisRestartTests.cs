@@ -37,6 +37,9 @@ public sealed class RedisRestartTests
         settings["Parley:Redis:Configuration"] = proxy.Endpoint;
         settings["Parley:Redis:ReclaimIdle"] = ReclaimIdle.ToString();
         settings["Parley:Redis:AppendTimeout"] = AppendTimeout.ToString();
+        // The production default. The test settings' short TTL lets the lease lapse during the outage, and taking it
+        // again takes over the pending list, which hid the bug; a lease that outlives the outage is the common case.
+        settings["Parley:Log:LeaseTtl"] = "00:00:10";
         await using var server = await TestServer.StartAsync(settings);
         using var client = server.Client();
         var senders = new List<Session>();
