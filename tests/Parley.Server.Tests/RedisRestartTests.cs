@@ -54,6 +54,54 @@ public sealed class RedisRestartTests
         }
     }
 
+    [Fact]
+    public async Task Sends_during_a_Redis_outage_fail_with_503_within_the_append_timeout_and_a_retry_stores_one_message()
+    {
+        await using var redis = await ExternalServers.StartDedicatedRedisAsync();
+        var settings = await TestEngines.SettingsAsync(TestEngines.Production);
+        settings["Parley:Redis:Configuration"] = redis.Endpoint;
+        settings["Parley:Redis:AppendTimeout"] = AppendTimeout.ToString();
+        await using var server = await TestServer.StartAsync(settings);
+        using var client = server.Client();
+        var alice = await client.SignUpAsync("alice");
+        var bob = await client.SignUpAsync("bob");
+        var conversation = await client.DirectAsync(alice, bob.UserId);
+        await client.SendAsync(alice, conversation.Id, "before", "before");
+
+        await redis.KillAsync();
+        var body = JsonSerializer.Serialize(new { content = "during", clientMessageId = "during" });
+        for (var i = 0; i < 3; i++)
+        {
+            var started = Stopwatch.StartNew();
+            using var response = await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice, body);
+            Assert.True(started.Elapsed < SendBound, $"the send took {started.Elapsed}");
+            await ProblemAssert.IsAsync(response, HttpStatusCode.ServiceUnavailable, "ENQUEUE_FAILED");
+        }
+
+        await redis.StartAsync();
+        Ack? retried = null;
+        var deadline = Stopwatch.StartNew();
+        while (retried is null)
+        {
+            using var response = await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice, body);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                retried = JsonSerializer.Deserialize<Ack>(await response.Content.ReadAsStringAsync(), JsonSerializerOptions.Web);
+            }
+            else
+            {
+                await ProblemAssert.IsAsync(response, HttpStatusCode.ServiceUnavailable, "ENQUEUE_FAILED");
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "sends were still refused 30 s after Redis came back");
+            }
+        }
+
+        var again = await client.SendAsync(alice, conversation.Id, "during", "during");
+        Assert.Equal(retried!.MessageId, again.MessageId);
+        Assert.True(again.IdempotentHit);
+        var stored = await client.WaitForStoredAsync(alice, conversation.Id, 2);
+        Assert.Equal(["before", "during"], stored.Select(m => m.ClientMessageId));
+    }
+
     private static async Task RunTrialAsync(ParleyClient client, RedisInstance redis, ReplyDroppingProxy proxy, string keyPrefix, List<Session> senders, int trial)
     {
         var groups = new List<Guid>();
