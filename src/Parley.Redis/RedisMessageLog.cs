@@ -10,8 +10,9 @@ namespace Parley.Redis;
 /// The production log on Redis Streams: one stream per partition read through one consumer group.
 /// Appends are a script (idempotency key + XADD + message index, atomically); an entry is XACKed and
 /// XDELed together once finished, so a partition stream holds exactly its unfinished entries and its
-/// length is its lag. A consumer takes back its own pending entries first (after a crash), then entries
-/// another consumer left idle past <see cref="RedisOptions.ReclaimIdle"/>, then new ones. Idle consumers
+/// length is its lag. A consumer takes back its own pending entries first (after a crash, a failed read or a
+/// reconnect), then entries another consumer left idle past <see cref="RedisOptions.ReclaimIdle"/>, then new ones.
+/// Idle consumers
 /// wait on a pub/sub wake-up rather than a blocking XREADGROUP, which StackExchange.Redis cannot issue
 /// without stalling the shared connection.
 /// </summary>
@@ -72,6 +73,24 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         _options = options;
         _time = time;
         _signals = Enumerable.Range(0, options.Partitions).Select(_ => new WakeupSignal()).ToArray();
+
+        // A read in flight when the connection dropped may have been executed by Redis (the entries became this
+        // consumer's pending ones) without the reply ever arriving; with appendfsync always they survive a Redis
+        // restart too. Reading ">" first would store newer entries before them, so every reader looks at its own
+        // pending list again before it takes anything new.
+        redis.ConnectionFailed += (_, _) => RecheckOwnPending();
+        redis.ConnectionRestored += (_, _) => RecheckOwnPending();
+    }
+
+    private void RecheckOwnPending()
+    {
+        foreach (var reader in _readers.Values)
+        {
+            lock (reader)
+            {
+                reader.CheckOwnPending = true;
+            }
+        }
     }
 
     /// <summary>Connects, checks the partition count against what the log was created with, and creates the consumer group.</summary>
@@ -150,14 +169,19 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         var ack = string.Join('|', envelope.MessageId.ToString("N"), envelope.CorrelationId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture), partition.ToString(CultureInfo.InvariantCulture));
         var index = string.Join('|', "P", envelope.ConversationId.ToString("N"), envelope.SenderId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture));
         var appendDb = _appendRedis?.GetDatabase() ?? _db;
+        // Bounded, so a send during a Redis outage fails (503) instead of waiting out the reconnect. A timed-out
+        // append may still reach Redis once it is back; the client's retry with the same clientMessageId then
+        // finds it by its idempotency key instead of appending it again.
         var result = (RedisResult[])(await appendDb.ScriptEvaluateAsync(AppendScript,
             [IdempotencyKey(envelope.IdempotencyKey), Stream(partition), MessageKey(envelope.MessageId), Prefix + ":appended:" + partition],
-            [ack, (long)_options.IdempotencyWindow.TotalMilliseconds, envelope.Serialize(), index]))!;
+            [ack, (long)_options.IdempotencyWindow.TotalMilliseconds, envelope.Serialize(), index])
+            .WaitAsync(_redisOptions.AppendTimeout, _time, cancellationToken))!;
 
         if (_redisOptions.WaitReplicas > 0)
         {
             // Also for a duplicate: its first append may be the one that was never replicated.
-            var replicated = (long)await appendDb.ExecuteAsync("WAIT", _redisOptions.WaitReplicas, (long)_redisOptions.WaitTimeout.TotalMilliseconds);
+            var replicated = (long)await appendDb.ExecuteAsync("WAIT", _redisOptions.WaitReplicas, (long)_redisOptions.WaitTimeout.TotalMilliseconds)
+                .WaitAsync(_redisOptions.WaitTimeout + _redisOptions.AppendTimeout, _time, cancellationToken);
             if (replicated < _redisOptions.WaitReplicas)
             {
                 throw new RedisException($"The append reached {replicated} of {_redisOptions.WaitReplicas} replicas within {_redisOptions.WaitTimeout} ({RedisOptions.Section}:WaitReplicas)");
@@ -180,7 +204,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         var deadline = _time.GetUtcNow() + wait;
         while (true)
         {
-            var entries = await TakeAsync(partition, consumer, maxCount);
+            var entries = await TakeOrRecheckAsync(partition, consumer, maxCount);
             var remaining = deadline - _time.GetUtcNow();
             if (entries.Count > 0 || remaining <= TimeSpan.Zero)
             {
@@ -189,6 +213,26 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
             // Woken by the append script's PUBLISH; the short cap covers a wake-up lost while reconnecting.
             await _signals[partition].WaitAsync(remaining < TimeSpan.FromMilliseconds(500) ? remaining : TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<LogEntry>> TakeOrRecheckAsync(int partition, string consumer, int maxCount)
+    {
+        try
+        {
+            return await TakeAsync(partition, consumer, maxCount);
+        }
+        catch (Exception)
+        {
+            // A read that failed on the client side (timeout, dropped connection) may still have handed entries to
+            // this consumer on the server: the next read starts from its own pending list, not from ">".
+            var reader = _readers.GetOrAdd((partition, consumer), _ => new ReaderState());
+            lock (reader)
+            {
+                reader.CheckOwnPending = true;
+            }
+
+            throw;
         }
     }
 

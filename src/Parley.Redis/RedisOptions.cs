@@ -24,6 +24,13 @@ public sealed class RedisOptions
 
     public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long an append may wait for Redis before the send fails with 503 ENQUEUE_FAILED. While Redis is down
+    /// the client library queues commands until it reconnects; without this bound a send would hang that long.
+    /// The WAIT for replicas (<see cref="WaitTimeout"/>) comes on top.
+    /// </summary>
+    public TimeSpan AppendTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Approximate cap on the dead-letter stream.</summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;
 
@@ -42,6 +49,11 @@ public sealed class RedisOptions
         if (WaitReplicas < 0 || WaitTimeout <= TimeSpan.Zero)
         {
             yield return $"{Section}:WaitReplicas must be 0 or more and {Section}:WaitTimeout positive (was {WaitReplicas} / {WaitTimeout}).";
+        }
+
+        if (AppendTimeout < TimeSpan.FromMilliseconds(100) || AppendTimeout > TimeSpan.FromMinutes(1))
+        {
+            yield return $"{Section}:AppendTimeout must be between 00:00:00.1 and 00:01:00 (was {AppendTimeout}).";
         }
 
         if (ReclaimIdle < TimeSpan.FromSeconds(1))

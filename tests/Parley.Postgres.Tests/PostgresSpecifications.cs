@@ -5,17 +5,23 @@ using Parley.Testing;
 
 namespace Parley.Postgres.Tests;
 
-/// <summary>The store specification against real PostgreSQL, each test in a schema of its own.</summary>
-public sealed class PostgresStoreSpecification : MessageStoreSpecification
+/// <summary>
+/// The store specification against real PostgreSQL, each test in a schema of its own. The server is this class's
+/// own (durable), so "restart" can mean what it says: PostgreSQL stopped at once (<c>-m immediate</c>, no checkpoint,
+/// connections cut) and started again over the same data, and the store opened anew. Tests of one class run one
+/// after the other, so the restart never cuts another test's connections.
+/// </summary>
+public sealed class PostgresStoreSpecification(DedicatedPostgres server) : MessageStoreSpecification, IClassFixture<DedicatedPostgres>
 {
     protected override async Task<IStoreHarness> CreateAsync()
     {
-        var harness = new Harness(await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        var instance = await server.InstanceAsync();
+        var harness = new Harness(instance, instance.ConnectionString, "t_" + Guid.NewGuid().ToString("N"));
         await harness.OpenAsync();
         return harness;
     }
 
-    private sealed class Harness(string connectionString, string schema) : IStoreHarness
+    private sealed class Harness(PostgresInstance server, string connectionString, string schema) : IStoreHarness
     {
         private NpgsqlDataSource? _dataSource;
         private PostgresStore? _store;
@@ -35,6 +41,8 @@ public sealed class PostgresStoreSpecification : MessageStoreSpecification
         public async Task RestartAsync()
         {
             await _dataSource!.DisposeAsync();
+            await server.StopAsync();
+            await server.StartAsync();
             await OpenAsync();
         }
 
@@ -75,5 +83,23 @@ public sealed class PostgresMigrationTests
         Assert.Equal(PostgresMigrations.All.Count, applied.Sum());
         await using var drop = dataSource.CreateCommand($"DROP SCHEMA {schema} CASCADE");
         await drop.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>One durable PostgreSQL for a test class that restarts it.</summary>
+public sealed class DedicatedPostgres : IAsyncLifetime
+{
+    private readonly Lazy<Task<PostgresInstance>> _instance = new(ExternalServers.StartDedicatedPostgresAsync);
+
+    public Task<PostgresInstance> InstanceAsync() => _instance.Value;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_instance.IsValueCreated)
+        {
+            await (await _instance.Value).DisposeAsync();
+        }
     }
 }

@@ -132,6 +132,41 @@ public abstract class MessageLogSpecification
     }
 
     [Fact]
+    public async Task Entries_handed_out_before_a_restart_come_before_newer_ones_in_append_order()
+    {
+        await using var h = await CreateAsync();
+        var conversation = Guid.NewGuid();
+        var partition = Partitioner.PartitionOf(conversation, 4);
+        var sent = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            var e = Envelopes.New(conversation, Guid.NewGuid(), $"m{i}");
+            sent.Add(e.MessageId);
+            await h.Log.AppendAsync(e, default);
+        }
+
+        Assert.Equal(3, (await h.Log.ReadAsync(partition, "c1", 10, NoWait, default)).Count);
+        await h.RestartAsync();
+        for (var i = 3; i < 6; i++)
+        {
+            var e = Envelopes.New(conversation, Guid.NewGuid(), $"m{i}");
+            sent.Add(e.MessageId);
+            await h.Log.AppendAsync(e, default);
+        }
+
+        var read = new List<LogEntry>();
+        for (var batch = await h.Log.ReadAsync(partition, "c1", 2, NoWait, default); batch.Count > 0;
+             batch = await h.Log.ReadAsync(partition, "c1", 2, NoWait, default))
+        {
+            read.AddRange(batch);
+            await h.Log.AckAsync(partition, batch, default);
+        }
+
+        Assert.Equal(sent, read.Select(e => e.Payload.Decode().MessageId));
+        Assert.Equal(new[] { 2, 2, 2, 1, 1, 1 }, read.Select(e => e.DeliveryCount));
+    }
+
+    [Fact]
     public async Task A_new_lease_holder_takes_over_what_the_old_one_was_handed_first_and_in_order_each_entry_once()
     {
         await using var h = await CreateAsync();

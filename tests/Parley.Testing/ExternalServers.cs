@@ -63,15 +63,20 @@ public static class ExternalServers
 
     private static async Task<RedisInstance> StartRedisAsync()
     {
-        var root = Directory.CreateTempSubdirectory($"{Tag}-redis-").FullName;
-        var port = FreePort();
-        // appendonly + fsync always: a kill test against Redis then means what it says.
-        await RunAsync("redis-server", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--dir", root, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "yes",
-            "--pidfile", Path.Combine(root, "redis.pid"), "--logfile", Path.Combine(root, "redis.log"));
-        var instance = new RedisInstance(root, port);
-        await WaitForPortAsync(port);
+        var instance = await StartDedicatedRedisAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => instance.Destroy();
+        return instance;
+    }
+
+    /// <summary>
+    /// A Redis of the caller's own (appendonly, fsync always), for tests that kill it with -9 and start it again on
+    /// the same port and data directory (<see cref="RedisInstance.KillAsync"/>, <see cref="RedisInstance.StartAsync"/>);
+    /// dispose it when done.
+    /// </summary>
+    public static async Task<RedisInstance> StartDedicatedRedisAsync()
+    {
+        var instance = new RedisInstance(Directory.CreateTempSubdirectory($"{Tag}-redis-").FullName, FreePort());
+        await instance.StartAsync();
         return instance;
     }
 
@@ -210,6 +215,53 @@ public sealed class RedisInstance(string root, int port) : IAsyncDisposable
     public string Endpoint => $"127.0.0.1:{port}";
 
     public int Port => port;
+
+    private string PidFile => Path.Combine(root, "redis.pid");
+
+    /// <summary>Starts (or starts again, over the same data) the server; appendonly + fsync always, so a kill test means what it says.</summary>
+    public async Task StartAsync()
+    {
+        await ExternalServers.RunAsync("redis-server", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--dir", root, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "yes",
+            "--pidfile", PidFile, "--logfile", Path.Combine(root, "redis.log"));
+        await ExternalServers.WaitForPortAsync(port);
+        await WaitUntilAsync(async () => (await ExternalServers.OutputAsync("redis-cli", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "ping")).Trim() == "PONG",
+            "Redis did not finish loading its append-only file");
+    }
+
+    /// <summary>kill -9: no shutdown, no final save; what it acknowledged is what its append-only file has.</summary>
+    public async Task KillAsync()
+    {
+        var pid = int.Parse((await File.ReadAllTextAsync(PidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+        await process.WaitForExitAsync();
+        // A daemonized Redis does not remove its pid file when killed; the next start writes it again.
+        File.Delete(PidFile);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Not answering yet.
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException(failure);
+    }
 
     internal void Destroy()
     {

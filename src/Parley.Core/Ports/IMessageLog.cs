@@ -20,8 +20,9 @@ public interface IMessageLog
     ValueTask<AppendResult> AppendAsync(MessageEnvelope envelope, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Entries for this consumer: first those left pending by a crashed run (or idle past the reclaim
-    /// time), then new ones, in partition order. Each read durably increments the entry's delivery count
+    /// Entries for this consumer: first those left pending by a crashed run, a failed read or a read whose
+    /// reply was lost to a log outage (or idle past the reclaim time), then new ones, in partition order:
+    /// after a failed read or a reconnect, nothing new is handed out while this consumer's own pending entries remain. Each read durably increments the entry's delivery count
     /// before it is returned, so an entry that crashes its worker still reaches the dead-letter limit.
     /// Waits up to <paramref name="wait"/> for an entry when none is ready.
     /// </summary>
