@@ -133,6 +133,7 @@ public static class ParleyApp
         });
 
         services.AddSignalR(o => o.AddFilter<ParleyHubFilter>()).AddMessagePackProtocol();
+        services.AddQuietHubClientMistakes<ChatHub>();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 
@@ -227,7 +228,7 @@ public static class ParleyApp
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();
-        app.MapHub<ChatHub>(ChatHub.Path);
+        app.MapChatHub();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 

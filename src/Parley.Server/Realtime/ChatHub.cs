@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Server.Auth;
 using Parley.Server.Conversations;
 using Parley.Server.Messaging;
@@ -25,8 +26,6 @@ public sealed class ChatHub(
     RealtimeNotifier notifier,
     ConnectionRegistry registry,
     TypingTracker typing,
-    IPresenceStore presence,
-    IHubContext<ChatHub> hubContext,
     IOptions<RealtimeOptions> realtimeOptions,
     IOptionsMonitor<JwtBearerOptions> jwt,
     TimeProvider time,
@@ -37,36 +36,24 @@ public sealed class ChatHub(
 
     public override async Task OnConnectedAsync()
     {
-        metrics.Connections.Add(1);
-        var me = CurrentUser.Id(Context.User);
-        var resume = string.Equals(Context.GetHttpContext()?.Request.Query["resume"], "true", StringComparison.OrdinalIgnoreCase);
-        var device = new DeviceConnection(Context, me, TokenExpiry(Context.User), resume, hubContext, messages, realtimeOptions.Value, metrics, logger);
-        registry.Add(device);
-        if (await presence.ConnectedAsync(me, Context.ConnectionId, time.GetUtcNow() + RealtimeSweeper.PresenceTtl, Context.ConnectionAborted))
-        {
-            _ = notifier.PresenceAsync(new PresenceEvent(me, true, null), CancellationToken.None);
-        }
-
+        // Registered, and counted in presence, before the handshake (ChatHubEndpoint); SignalR has the connection now,
+        // so the device may start writing what it queued meanwhile.
+        var device = registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId)
+            ?? throw new InvalidOperationException($"Connection {Context.ConnectionId} reached the hub without a device; map the hub with MapChatHub");
+        device.Activate(Context);
         await base.OnConnectedAsync();
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        metrics.Connections.Add(-1);
         if (exception is InvalidDataException && exception.Message.Contains("maximum message size", StringComparison.OrdinalIgnoreCase))
         {
             metrics.OversizedFrames.Add(1);
             Log.OversizedFrame(logger, Context.ConnectionId);
         }
 
-        var me = CurrentUser.Id(Context.User);
-        registry.Remove(me, Context.ConnectionId)?.Completed();
-        var now = time.GetUtcNow();
-        if (await presence.DisconnectedAsync(me, Context.ConnectionId, now, CancellationToken.None))
-        {
-            _ = notifier.PresenceAsync(new PresenceEvent(me, false, now), CancellationToken.None);
-        }
-
+        // The device and presence entry go when the connection does (ChatHubEndpoint); stop writing now already.
+        registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId)?.Completed();
         await base.OnDisconnectedAsync(exception);
     }
 
@@ -88,16 +75,7 @@ public sealed class ChatHub(
     /// </summary>
     public async Task<IReadOnlyList<ResumeResult>> ResumeSince(string since)
     {
-        if (string.IsNullOrWhiteSpace(since))
-        {
-            throw Errors.MissingField("since").ToException();
-        }
-
-        if (!DateTimeOffset.TryParse(since, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at))
-        {
-            throw Errors.InvalidValue("since", "must be an ISO 8601 timestamp with an offset, such as 2026-11-23T08:00:00Z").ToException();
-        }
-
+        var at = IsoTimestamp.Parse("since", since);
         var starts = await recovery.FromSinceAsync(CurrentUser.Id(Context.User), at, Context.ConnectionAborted);
         return await Device().ResumeAsync(starts);
     }
@@ -105,6 +83,7 @@ public sealed class ChatHub(
     /// <summary>Typing start (or refresh) and stop, relayed to the other members' devices; lapses after TypingTimeout.</summary>
     public async Task Typing(Guid conversationId, bool isTyping)
     {
+        RequireConversation(conversationId);
         var me = CurrentUser.Id(Context.User);
         var device = Device();
         var now = time.GetUtcNow();
@@ -158,18 +137,26 @@ public sealed class ChatHub(
         return new RefreshResult(device.TokenExpiresAt);
     }
 
+    /// <summary>An absent or null conversation id arrives as the empty UUID.</summary>
+    private static void RequireConversation(Guid conversationId)
+    {
+        if (conversationId == Guid.Empty)
+        {
+            throw Errors.MissingField("conversationId").ToException();
+        }
+    }
+
     private DeviceConnection Device() =>
         registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId) ?? throw Errors.Unauthenticated("The connection is closing").ToException();
-
-    private static DateTimeOffset TokenExpiry(System.Security.Claims.ClaimsPrincipal? user) =>
-        long.TryParse(user?.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var exp)
-            ? DateTimeOffset.FromUnixTimeSeconds(exp)
-            : DateTimeOffset.MaxValue;
 
     /// <summary>Sends a message exactly as POST /conversations/{id}/messages does and returns the same ack.</summary>
     public Task<SendAck> SendMessage(HubSendMessage message)
     {
-        ArgumentNullException.ThrowIfNull(message);
+        if (message is null)
+        {
+            throw Errors.MissingField("message").ToException();
+        }
+
         return ingress.SendAsync(CurrentUser.Id(Context.User), () => new SendMessageRequest(
             message.ConversationId == Guid.Empty ? throw Errors.MissingField("conversationId").ToException() : message.ConversationId,
             message.Content ?? throw Errors.MissingField("content").ToException(),
@@ -186,6 +173,7 @@ public sealed class ChatHub(
 
     private async Task<ReceiptView> AdvanceAsync(Guid conversationId, ReceiptKind kind, long upTo)
     {
+        RequireConversation(conversationId);
         if (upTo < 0)
         {
             throw Errors.InvalidValue(kind == ReceiptKind.Read ? "upToSequence" : "sequence", "must not be negative").ToException();
@@ -203,8 +191,14 @@ public sealed class ChatHub(
 /// <summary>
 /// Turns Parley rejections into HubExceptions carrying "CODE: message". SignalR puts its own sentence in
 /// front, so clients see "... HubException: CODE: message" (docs/realtime.md).
+/// <para>
+/// A rejection is the client's mistake (bad argument, not a member, rate limited): logged here at Debug, without a
+/// stack trace. SignalR logs every exception out of a hub method at Error ("Failed to invoke hub method"), a
+/// HubException included; <see cref="HubClientMistakes"/> turns that line down for HubExceptions only, so an Error
+/// from a hub call is a server fault.
+/// </para>
 /// </summary>
-public sealed class ParleyHubFilter(TransientErrors transient) : IHubFilter
+public sealed class ParleyHubFilter(TransientErrors transient, ILogger<ParleyHubFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -214,12 +208,64 @@ public sealed class ParleyHubFilter(TransientErrors transient) : IHubFilter
         }
         catch (ParleyException ex)
         {
+            Log.HubCallRefused(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, ex.Error.Code, ex.Error.Message);
             throw new HubException($"{ex.Error.Code}: {ex.Error.Message}");
         }
         catch (Exception ex) when (transient.IsTransient(ex))
         {
+            Log.HubDependencyUnavailable(logger, ex, invocationContext.HubMethodName);
             var error = Errors.ServiceUnavailable("A backing service");
             throw new HubException($"{error.Code}: {error.Message}");
+        }
+    }
+}
+
+/// <summary>
+/// SignalR's dispatcher logs a hub method's exception at Error with its stack trace, even a HubException, which is how
+/// a hub answers a client's mistake. This logger, given to that dispatcher only, passes everything through except
+/// that line for a HubException, which it writes at Debug without the trace.
+/// </summary>
+public static class HubClientMistakes
+{
+    /// <summary>SignalR's event id for "Failed to invoke hub method '{HubMethod}'." (DefaultHubDispatcherLog).</summary>
+    public const int FailedInvokingHubMethod = 8;
+
+    public static IServiceCollection AddQuietHubClientMistakes<THub>(this IServiceCollection services) where THub : Hub
+    {
+        // The dispatcher is internal to SignalR: found by name. Should a later SignalR rename it, this does nothing
+        // and LoggingTests.A_client_mistake_on_the_hub_logs_nothing_at_Warning_or_above says so.
+        var dispatcher = typeof(HubConnectionHandler<>).Assembly.GetType("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher`1")?.MakeGenericType(typeof(THub));
+        if (dispatcher is not null)
+        {
+            var loggerType = typeof(ILogger<>).MakeGenericType(dispatcher);
+            var quiet = typeof(QuietLogger<>).MakeGenericType(dispatcher);
+            services.AddSingleton(loggerType, sp => Activator.CreateInstance(quiet, sp.GetRequiredService<ILoggerFactory>())!);
+        }
+
+        return services;
+    }
+
+    private sealed class QuietLogger<T>(ILoggerFactory factory) : ILogger<T>
+    {
+        private readonly ILogger _inner = factory.CreateLogger<T>();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => _inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => _inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == FailedInvokingHubMethod && exception is HubException)
+            {
+                if (_inner.IsEnabled(LogLevel.Debug))
+                {
+                    _inner.Log(LogLevel.Debug, eventId, state, null, (s, _) => $"{formatter(s, null)} {exception.Message}");
+                }
+
+                return;
+            }
+
+            _inner.Log(logLevel, eventId, state, exception, formatter);
         }
     }
 }
