@@ -133,7 +133,7 @@ public static class ParleyApp
         });
 
         services.AddSignalR(o => o.AddFilter<ParleyHubFilter>()).AddMessagePackProtocol();
-        services.AddQuietHubClientMistakes<ChatHub>();
+        services.AddQuietHubClientMistakes();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 

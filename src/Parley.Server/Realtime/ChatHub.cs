@@ -193,9 +193,9 @@ public sealed class ChatHub(
 /// front, so clients see "... HubException: CODE: message" (docs/realtime.md).
 /// <para>
 /// A rejection is the client's mistake (bad argument, not a member, rate limited): logged here at Debug, without a
-/// stack trace. SignalR logs every exception out of a hub method at Error ("Failed to invoke hub method"), a
-/// HubException included; <see cref="HubClientMistakes"/> turns that line down for HubExceptions only, so an Error
-/// from a hub call is a server fault.
+/// stack trace. SignalR's dispatcher logs every exception out of a hub method at Error ("Failed to invoke hub
+/// method"), a HubException included, and cannot be told apart by level; <see cref="HubClientMistakes"/> keeps its
+/// Errors out and this filter logs a real fault at Error itself.
 /// </para>
 /// </summary>
 public sealed class ParleyHubFilter(TransientErrors transient, ILogger<ParleyHubFilter> logger) : IHubFilter
@@ -211,61 +211,100 @@ public sealed class ParleyHubFilter(TransientErrors transient, ILogger<ParleyHub
             Log.HubCallRefused(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, ex.Error.Code, ex.Error.Message);
             throw new HubException($"{ex.Error.Code}: {ex.Error.Message}");
         }
+        catch (HubException ex)
+        {
+            Log.HubCallRefused(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, "-", ex.Message);
+            throw;
+        }
+        catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
+        {
+            throw; // the connection went away mid-call: nobody to answer, nothing wrong
+        }
         catch (Exception ex) when (transient.IsTransient(ex))
         {
             Log.HubDependencyUnavailable(logger, ex, invocationContext.HubMethodName);
             var error = Errors.ServiceUnavailable("A backing service");
             throw new HubException($"{error.Code}: {error.Message}");
         }
+        catch (Exception ex)
+        {
+            Log.HubMethodFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
+            throw;
+        }
     }
 }
 
 /// <summary>
-/// SignalR's dispatcher logs a hub method's exception at Error with its stack trace, even a HubException, which is how
-/// a hub answers a client's mistake. This logger, given to that dispatcher only, passes everything through except
-/// that line for a HubException, which it writes at Debug without the trace.
+/// Keeps Error out of SignalR's hub dispatcher log category, where its only Error is "Failed to invoke hub method"
+/// for any exception, a HubException answering a client's mistake included (<see cref="ParleyHubFilter"/> logs the
+/// real faults). Every other level of that category keeps the level configured for it.
 /// </summary>
 public static class HubClientMistakes
 {
-    /// <summary>SignalR's event id for "Failed to invoke hub method '{HubMethod}'." (DefaultHubDispatcherLog).</summary>
-    public const int FailedInvokingHubMethod = 8;
+    public const string DispatcherCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
 
-    public static IServiceCollection AddQuietHubClientMistakes<THub>(this IServiceCollection services) where THub : Hub
+    public static IServiceCollection AddQuietHubClientMistakes(this IServiceCollection services) =>
+        services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, QuietDispatcher>();
+
+    /// <summary>
+    /// One rule per provider for the dispatcher's category, carrying the level the configured rules would have given it
+    /// (a rule replaces, not adds to, the ones it beats) plus a filter that drops Error and above.
+    /// </summary>
+    private sealed class QuietDispatcher : IPostConfigureOptions<LoggerFilterOptions>
     {
-        // The dispatcher is internal to SignalR: found by name. Should a later SignalR rename it, this does nothing
-        // and LoggingTests.A_client_mistake_on_the_hub_logs_nothing_at_Warning_or_above says so.
-        var dispatcher = typeof(HubConnectionHandler<>).Assembly.GetType("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher`1")?.MakeGenericType(typeof(THub));
-        if (dispatcher is not null)
+        public void PostConfigure(string? name, LoggerFilterOptions options)
         {
-            var loggerType = typeof(ILogger<>).MakeGenericType(dispatcher);
-            var quiet = typeof(QuietLogger<>).MakeGenericType(dispatcher);
-            services.AddSingleton(loggerType, sp => Activator.CreateInstance(quiet, sp.GetRequiredService<ILoggerFactory>())!);
-        }
-
-        return services;
-    }
-
-    private sealed class QuietLogger<T>(ILoggerFactory factory) : ILogger<T>
-    {
-        private readonly ILogger _inner = factory.CreateLogger<T>();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => _inner.BeginScope(state);
-
-        public bool IsEnabled(LogLevel logLevel) => _inner.IsEnabled(logLevel);
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (eventId.Id == FailedInvokingHubMethod && exception is HubException)
+            var configured = options.Rules.ToList();
+            foreach (var provider in configured.Select(r => r.ProviderName).Append(null).Distinct())
             {
-                if (_inner.IsEnabled(LogLevel.Debug))
+                LoggerFilterRule? best = null;
+                foreach (var rule in configured)
                 {
-                    _inner.Log(LogLevel.Debug, eventId, state, null, (s, _) => $"{formatter(s, null)} {exception.Message}");
+                    if (Better(rule, best, provider))
+                    {
+                        best = rule;
+                    }
                 }
 
-                return;
+                options.Rules.Add(new LoggerFilterRule(provider, DispatcherCategory, best?.LogLevel ?? options.MinLevel, static (_, _, level) => level < LogLevel.Error));
+            }
+        }
+
+        // As Microsoft.Extensions.Logging picks a rule: the provider's own rules before general ones, then the longest
+        // matching category, the later rule on a tie.
+        private static bool Better(LoggerFilterRule rule, LoggerFilterRule? current, string? provider)
+        {
+            if (rule.ProviderName is not null && rule.ProviderName != provider || !Matches(rule.CategoryName))
+            {
+                return false;
             }
 
-            _inner.Log(logLevel, eventId, state, exception, formatter);
+            if (current?.ProviderName is not null)
+            {
+                if (rule.ProviderName is null)
+                {
+                    return false;
+                }
+            }
+            else if (rule.ProviderName is not null)
+            {
+                return true;
+            }
+
+            return current?.CategoryName is null || rule.CategoryName is not null && rule.CategoryName.Length >= current.CategoryName.Length;
+        }
+
+        private static bool Matches(string? category)
+        {
+            if (category is null)
+            {
+                return true;
+            }
+
+            var star = category.IndexOf('*', StringComparison.Ordinal);
+            return star < 0
+                ? DispatcherCategory.StartsWith(category, StringComparison.OrdinalIgnoreCase)
+                : DispatcherCategory.StartsWith(category[..star], StringComparison.OrdinalIgnoreCase) && DispatcherCategory.EndsWith(category[(star + 1)..], StringComparison.OrdinalIgnoreCase);
         }
     }
 }
