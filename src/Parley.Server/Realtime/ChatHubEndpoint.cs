@@ -30,8 +30,10 @@ public static class ChatHubEndpoint
     {
         var builder = endpoints.MapConnections(ChatHub.Path, new HttpConnectionDispatcherOptions(), connections =>
         {
-            var devices = ActivatorUtilities.CreateInstance<DeviceRegistration>(connections.ApplicationServices);
-            connections.Use(next => connection => devices.RunAsync(connection, next));
+            // Built on the first connection, not at mapping time: resolving the stores here would fail a bad
+            // configuration with their error before the settings validation names the setting.
+            var devices = new Lazy<DeviceRegistration>(() => ActivatorUtilities.CreateInstance<DeviceRegistration>(connections.ApplicationServices));
+            connections.Use(next => connection => devices.Value.RunAsync(connection, next));
             connections.UseHub<ChatHub>();
         });
 
