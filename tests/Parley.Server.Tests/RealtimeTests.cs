@@ -358,7 +358,9 @@ public sealed class RealtimeTests
         var refreshed = await ConnectAsync(server.BaseAddress, me, messagePack: false, resume: false);
         var stale = await ConnectAsync(server.BaseAddress, me, messagePack: true, resume: false);
 
-        await Task.Delay(2000); // so the new token's expiry is later than the first one's
+        // Refresh once a token issued now expires later than the first one (expiries are whole seconds).
+        var firstExpiry = JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(me.AccessToken.Split('.')[1])).RootElement.GetProperty("exp").GetInt64();
+        await Until(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 10 > firstExpiry + 1);
         var renewed = await (await client.Http.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = me.RefreshToken })).Content.ReadFromJsonAsync<JsonElement>();
         var result = await refreshed.Connection.InvokeAsync<JsonElement>("RefreshToken", renewed.GetProperty("accessToken").GetString());
         Assert.True(result.ValueKind == JsonValueKind.Object);
