@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# promtool (Debian's prometheus package) validates the shipped alert rules.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; then
-  echo "Installing PostgreSQL, Redis and promtool..."
+# promtool (Debian's prometheus package) validates the shipped alert rules; headless Chromium (driven by Playwright)
+# checks CORS as a browser enforces it.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null \
+  || ! [ -x /usr/bin/chromium ]; then
+  echo "Installing PostgreSQL, Redis, promtool and Chromium..."
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq postgresql redis-server prometheus >/dev/null
+  apt-get install -y -qq postgresql redis-server prometheus chromium >/dev/null
   pkill -x prometheus 2>/dev/null || true
 fi
 

@@ -462,6 +462,11 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
 
     public async Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
     {
+        if (query.Around is not null)
+        {
+            return await GetMessagesAroundAsync(conversationId, query, cancellationToken);
+        }
+
         var forward = query.After is not null;
         await using var command = dataSource.CreateCommand($"""
             SELECT {MessageColumns} FROM messages m
@@ -544,7 +549,10 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         return new ReceiptUpdate(conversationId, userId, kind, after, newUnread, Advanced: true);
     }
 
-    public async Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken)
+    public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.id = $1", messageId, cancellationToken);
+
+    private async Task<MessageStatusRecord?> QueryMessageStatusAsync(string where, object value, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {MessageColumns},
@@ -553,14 +561,51 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
                 COUNT(p.user_id) FILTER (WHERE p.last_read_seq >= m.sequence)::int
             FROM messages m
             LEFT JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id
-            WHERE m.id = $1
+            WHERE {where}
             GROUP BY m.id
             """);
-        command.Parameters.Add(new() { Value = messageId });
+        command.Parameters.Add(new() { Value = value });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new MessageStatusRecord(ReadMessage(reader, 0), reader.GetInt32(13), reader.GetInt32(14), reader.GetInt32(15))
             : null;
+    }
+
+    public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.idempotency_key = $1", idempotencyKey, cancellationToken);
+
+    /// <summary>Both sides of an around page in one round trip; each side walks the (conversation, sequence) index from the anchor.</summary>
+    private async Task<MessagePage> GetMessagesAroundAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $1 AND m.sequence < $2 ORDER BY m.sequence DESC LIMIT $3)
+            UNION ALL
+            (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $1 AND m.sequence >= $2 ORDER BY m.sequence ASC LIMIT $4)
+            """);
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = query.Around!.Value });
+        command.Parameters.Add(new() { Value = query.AroundOlder + 1 });
+        command.Parameters.Add(new() { Value = query.AroundNewer + 1 });
+        var items = new List<StoredMessage>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(ReadMessage(reader, 0));
+            }
+        }
+
+        return Paging.Around(items, query);
+    }
+
+    public async Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT COALESCE(SUM(unread_count), 0)::bigint, (COUNT(*) FILTER (WHERE unread_count > 0))::int FROM participants WHERE user_id = $1");
+        command.Parameters.Add(new() { Value = userId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new UnreadTotal(reader.GetInt64(0), reader.GetInt32(1));
     }
 
     // ---- helpers -----------------------------------------------------------------------------

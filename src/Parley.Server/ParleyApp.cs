@@ -95,12 +95,14 @@ public static class ParleyApp
         services.AddSingleton(TimeProvider.System);
         services.AddMemoryCache();
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddParleyCors(builder.Configuration);
+        services.AddParleyOpenApi();
 
         services.AddSingleton(sp => new SigningKeys(
             Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "keys"),
             sp.GetRequiredService<ILogger<SigningKeys>>()));
         services.AddSingleton<TokenService>();
+        services.AddSingleton<KnownUsers>();
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddOptions<PasswordHasherOptions>().Configure<IOptions<AuthOptions>>((o, auth) => o.IterationCount = auth.Value.PasswordIterations);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
@@ -132,7 +134,9 @@ public static class ParleyApp
             (k.Limits.MaxConcurrentConnections, k.Limits.MaxConcurrentUpgradedConnections) = l.Value.ConnectionBudget;
         });
 
-        services.AddSignalR(o => o.AddFilter<ParleyHubFilter>()).AddMessagePackProtocol();
+        services.AddSignalR(o => o.AddFilter<ParleyHubFilter>())
+            .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new HubStringConverter()))
+            .AddMessagePackProtocol();
         services.AddQuietHubClientMistakes();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
@@ -200,15 +204,9 @@ public static class ParleyApp
 
     public static WebApplication MapParley(this WebApplication app)
     {
+        app.UseSecurityHeaders();
+        app.UseParleyCors();
         app.UseMiddleware<ErrorHandlingMiddleware>();
-        app.Use(static (context, next) =>
-        {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            return next(context);
-        });
         app.UseStatusCodePages(static context => context.HttpContext.Response.StatusCode switch
         {
             StatusCodes.Status404NotFound => Problems.WriteAsync(context.HttpContext, Errors.RouteNotFound(context.HttpContext.Request.Path)),
@@ -222,12 +220,15 @@ public static class ParleyApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseHubConnectionOwners();
 
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapParleyApiReference();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();
+        app.MapUnreadEndpoints();
         app.MapChatHub();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
@@ -272,10 +273,16 @@ public static class ParleyApp
 
                 return Task.CompletedTask;
             },
+            OnTokenValidated = KnownUsers.OnTokenValidated,
             OnChallenge = async context =>
             {
                 context.HandleResponse();
-                var reason = context.AuthenticateFailure is SecurityTokenExpiredException ? "The access token has expired" : null;
+                var reason = context.AuthenticateFailure switch
+                {
+                    SecurityTokenExpiredException => "The access token has expired",
+                    { Message: KnownUsers.UnknownAccount } => KnownUsers.UnknownAccount,
+                    _ => null,
+                };
                 await Problems.WriteAsync(context.HttpContext, Errors.Unauthenticated(reason));
             },
         };

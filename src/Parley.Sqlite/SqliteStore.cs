@@ -455,7 +455,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
     }
 
     public Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
-        _db.ReadAsync(async connection =>
+        query.Around is not null ? GetMessagesAroundAsync(conversationId, query, cancellationToken) : _db.ReadAsync(async connection =>
         {
             // Walking forward from 'after' is catch-up; otherwise the page ends just below 'before' (or at the newest).
             var forward = query.After is not null;
@@ -537,6 +537,9 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
         }, cancellationToken);
 
     public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.id = $id", messageId.ToString(), cancellationToken);
+
+    private Task<MessageStatusRecord?> QueryMessageStatusAsync(string where, string value, CancellationToken cancellationToken) =>
         _db.ReadAsync(async connection =>
         {
             await using var command = SqliteDatabase.Command(connection, $"""
@@ -544,13 +547,50 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
                     (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id),
                     (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id AND p.last_delivered_seq >= m.sequence),
                     (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id AND p.last_read_seq >= m.sequence)
-                FROM messages m WHERE m.id = $id
+                FROM messages m WHERE {where}
                 """);
-            command.Parameters.AddWithValue("$id", messageId.ToString());
+            command.Parameters.AddWithValue("$id", value);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken)
                 ? new MessageStatusRecord(ReadMessage(reader, 0), reader.GetInt32(13), reader.GetInt32(14), reader.GetInt32(15))
                 : null;
+        }, cancellationToken);
+
+    public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.idempotency_key = $id", idempotencyKey, cancellationToken);
+
+    /// <summary>Both sides of an around page in one statement; each side walks the (conversation, sequence) index from the anchor.</summary>
+    private Task<MessagePage> GetMessagesAroundAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, $"""
+                SELECT * FROM (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $c AND m.sequence < $around ORDER BY m.sequence DESC LIMIT $older)
+                UNION ALL
+                SELECT * FROM (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $c AND m.sequence >= $around ORDER BY m.sequence ASC LIMIT $newer)
+                """);
+            command.Parameters.AddWithValue("$c", conversationId.ToString());
+            command.Parameters.AddWithValue("$around", query.Around!.Value);
+            command.Parameters.AddWithValue("$older", query.AroundOlder + 1);
+            command.Parameters.AddWithValue("$newer", query.AroundNewer + 1);
+            var items = new List<StoredMessage>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(ReadMessage(reader, 0));
+            }
+
+            return Paging.Around(items, query);
+        }, cancellationToken);
+
+    public Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken) =>
+        _db.ReadAsync(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection,
+                "SELECT COALESCE(SUM(unread_count), 0), COALESCE(SUM(unread_count > 0), 0) FROM participants WHERE user_id = $u");
+            command.Parameters.AddWithValue("$u", userId.ToString());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return new UnreadTotal(reader.GetInt64(0), reader.GetInt32(1));
         }, cancellationToken);
 
     // ---- helpers -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ public sealed class ErrorsTests
         nameof(Errors.Errors.RateLimited) => Errors.Errors.RateLimited(TimeSpan.FromSeconds(3)),
         nameof(Errors.Errors.EnqueueFailed) => Errors.Errors.EnqueueFailed(),
         nameof(Errors.Errors.Internal) => Errors.Errors.Internal(),
+        nameof(Errors.Errors.InvalidText) => Errors.Errors.InvalidText("f", "bad"),
         _ => throw new ArgumentOutOfRangeException(nameof(factory), factory, null),
     };
 
@@ -58,6 +59,7 @@ public sealed class ErrorsTests
     [InlineData(nameof(Errors.Errors.RateLimited), 429, "RATE_LIMITED")]
     [InlineData(nameof(Errors.Errors.EnqueueFailed), 503, "ENQUEUE_FAILED")]
     [InlineData(nameof(Errors.Errors.Internal), 500, "INTERNAL_ERROR")]
+    [InlineData(nameof(Errors.Errors.InvalidText), 400, "INVALID_TEXT")]
     public void Factory_returns_the_documented_status_and_code(string factory, int status, string code)
     {
         var error = Make(factory);
@@ -76,7 +78,7 @@ public sealed class ErrorsTests
             "InvalidJson", "InvalidSchema", "MissingField", "WrongType", "TooLong", "InvalidValue", "InvalidRecipient",
             "UnsupportedMediaType", "PayloadTooLarge", "Unauthenticated", "InvalidCredentials", "InvalidRefreshToken",
             "Forbidden", "NotMember", "ConversationNotFound", "MessageNotFound", "RouteNotFound", "MethodNotAllowed",
-            "UsernameTaken", "ConversationInactive", "RateLimited", "EnqueueFailed", "Internal",
+            "UsernameTaken", "ConversationInactive", "RateLimited", "EnqueueFailed", "Internal", "InvalidText",
         };
 
         var labels = factories.Select(f => Make(f).TelemetryLabel).ToList();

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Options;
 using Parley.Server.Tests.Infrastructure;
@@ -20,14 +21,37 @@ public sealed class RateLimitAndConfigTests
         var bob = await client.SignUpAsync();
         var conversation = await client.DirectAsync(alice, bob.UserId);
 
-        await client.SendAsync(alice, conversation.Id, "one");
         await using var device = await client.ConnectAsync(alice);
-        await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation.Id, content = "two" });
 
-        using var response = await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice, """{"content":"three"}""");
-        var problem = await ProblemAssert.IsAsync(response, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
-        Assert.True(int.Parse(response.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        // A burst of sends that all arrive within the same second, so the refill (one per second) cannot hide the limit
+        // however slow the machine is: at most burst + refills of them pass, the rest are refused on either path.
+        var rest = Enumerable.Range(0, 6).Select(i => client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice, $$"""{"content":"rest {{i}}"}""")).ToList();
+        var hub = Enumerable.Range(0, 6).Select(async i =>
+        {
+            try
+            {
+                await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation.Id, content = $"hub {i}" });
+                return null;
+            }
+            catch (HubException ex)
+            {
+                return ex.Message;
+            }
+        }).ToList();
+        var responses = await Task.WhenAll(rest);
+        var hubErrors = await Task.WhenAll(hub);
+
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(refused);
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.Accepted, HttpStatusCode.TooManyRequests }));
+        var problem = await ProblemAssert.IsAsync(refused[0], HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        Assert.True(int.Parse(refused[0].Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
         Assert.True(problem.Details!.Value.GetProperty("retryAfterSeconds").GetInt32() >= 1);
+        Assert.Contains(hubErrors, e => e is not null && e.Contains("RATE_LIMITED", StringComparison.Ordinal));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
 
         // Bob has his own budget.
         Assert.Equal("pending", (await client.SendAsync(bob, conversation.Id, "mine")).State);

@@ -4,7 +4,7 @@ using Parley.Core.Ports;
 namespace Parley.Specification;
 
 /// <summary>What every store engine must do: accounts, conversations, idempotent persistence, history and receipts.</summary>
-public abstract class MessageStoreSpecification
+public abstract partial class MessageStoreSpecification
 {
     protected abstract Task<IStoreHarness> CreateAsync();
 

@@ -29,6 +29,7 @@ public static class ErrorCodes
     public const string EnqueueFailed = "ENQUEUE_FAILED";
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
+    public const string InvalidText = "INVALID_TEXT";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -53,6 +54,10 @@ public static class Errors
 
     public static ParleyError InvalidValue(string field, string reason) =>
         new ParleyError(400, ErrorCodes.InvalidFieldValue, $"Field '{field}' is invalid: {reason}", "invalid_value").With("field", field);
+
+    /// <summary>A string no store engine can hold: U+0000, or not valid Unicode (docs/api.md#text).</summary>
+    public static ParleyError InvalidText(string field, string reason) =>
+        new ParleyError(400, ErrorCodes.InvalidText, $"Field '{field}' {reason}", "invalid_text").With("field", field);
 
     public static ParleyError InvalidRecipient(string reason) =>
         new ParleyError(400, ErrorCodes.InvalidRecipient, reason, "invalid_recipient");

@@ -15,7 +15,11 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
         body.OptionalString("clientMessageId", int.MaxValue),
         body.OptionalObjectJson("metadata", int.MaxValue));
 
-    /// <summary>Checks every value against the limits; throws the documented 400 for the first violation.</summary>
+    /// <summary>
+    /// Checks every value against the limits and against what every store engine can hold; throws the documented 400
+    /// for the first violation. The result carries metadata as the object's JSON text without surrounding whitespace:
+    /// that text is what is stored and served back, byte for byte.
+    /// </summary>
     public SendMessageRequest Validate(int maxContentBytes, int maxMetadataBytes, int maxClientMessageIdLength)
     {
         if (string.IsNullOrWhiteSpace(Content))
@@ -23,12 +27,15 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
             throw Errors.Errors.InvalidValue("content", "must not be empty").ToException();
         }
 
+        TextRules.Require("content", Content);
+
         var contentBytes = Encoding.UTF8.GetByteCount(Content);
         if (contentBytes > maxContentBytes)
         {
             throw Errors.Errors.TooLong("content", maxContentBytes, contentBytes, "bytes").ToException();
         }
 
+        TextRules.Require("type", Type);
         if (!MessageTypes.IsClientSendable(Type))
         {
             throw Errors.Errors.InvalidValue("type", $"must be one of {string.Join(", ", MessageTypes.ClientSendable)}").ToException();
@@ -36,6 +43,7 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
 
         if (ClientMessageId is not null)
         {
+            TextRules.Require("clientMessageId", ClientMessageId);
             if (ClientMessageId.Length > maxClientMessageIdLength)
             {
                 throw Errors.Errors.TooLong("clientMessageId", maxClientMessageIdLength, ClientMessageId.Length).ToException();
@@ -47,33 +55,39 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
             }
         }
 
-        if (Metadata is not null)
+        if (Metadata is null)
         {
-            var metadataBytes = Encoding.UTF8.GetByteCount(Metadata);
-            if (metadataBytes > maxMetadataBytes)
-            {
-                throw Errors.Errors.TooLong("metadata", maxMetadataBytes, metadataBytes, "bytes").ToException();
-            }
-
-            if (!IsJsonObject(Metadata))
-            {
-                throw Errors.Errors.WrongType("metadata", "a JSON object").ToException();
-            }
+            return this;
         }
 
-        return this;
-    }
+        // A hub client hands over a .NET string, which may hold an unpaired surrogate the JSON parser would not report.
+        TextRules.Require("metadata", Metadata);
+        var metadataBytes = Encoding.UTF8.GetByteCount(Metadata);
+        if (metadataBytes > maxMetadataBytes)
+        {
+            throw Errors.Errors.TooLong("metadata", maxMetadataBytes, metadataBytes, "bytes").ToException();
+        }
 
-    private static bool IsJsonObject(string json)
-    {
+        JsonDocument doc;
         try
         {
-            using var doc = JsonDocument.Parse(json);
-            return doc.RootElement.ValueKind == JsonValueKind.Object;
+            doc = JsonDocument.Parse(Metadata, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException)
         {
-            return false;
+            throw Errors.Errors.WrongType("metadata", "a JSON object").ToException();
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw Errors.Errors.WrongType("metadata", "a JSON object").ToException();
+            }
+
+            TextRules.RequireStorableJson("metadata", doc.RootElement);
+            var text = doc.RootElement.GetRawText();
+            return string.Equals(text, Metadata, StringComparison.Ordinal) ? this : this with { Metadata = text };
         }
     }
 }

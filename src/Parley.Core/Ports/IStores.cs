@@ -41,6 +41,9 @@ public interface IConversationStore
 
     /// <summary>The user's conversations, most recent activity first, with unread count and last message.</summary>
     Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationCursor? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The sum of the user's unread counts over all their memberships (one indexed read, no message scan).</summary>
+    Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken);
 }
 
 public interface IMessageStore
@@ -68,4 +71,10 @@ public interface IMessageStore
     Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken);
 
     Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The stored message with this idempotency key and its state, in one point read on the key's unique index: how a
+    /// resend is resolved once the log's idempotency window has forgotten the key (the store keeps keys forever).
+    /// </summary>
+    Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken);
 }

@@ -26,6 +26,22 @@ public static class Paging
 
         return new MessagePage(rows, hasMore);
     }
+
+    /// <summary>
+    /// An around page from rows fetched in one go: the older side descending (up to <see cref="HistoryQuery.AroundOlder"/>
+    /// + 1) and the newer side, anchor included, ascending (up to <see cref="HistoryQuery.AroundNewer"/> + 1), in any order.
+    /// </summary>
+    public static MessagePage Around(List<StoredMessage> rows, HistoryQuery query)
+    {
+        var around = query.Around ?? throw new ArgumentException("Not an around query", nameof(query));
+        var older = rows.Where(m => m.Sequence < around).OrderByDescending(m => m.Sequence).ToList();
+        var newer = rows.Where(m => m.Sequence >= around).OrderBy(m => m.Sequence).ToList();
+        var moreBefore = TrimProbe(older, query.AroundOlder);
+        var moreAfter = TrimProbe(newer, query.AroundNewer);
+        older.Reverse();
+        older.AddRange(newer);
+        return new MessagePage(older, moreBefore || moreAfter) { HasMoreBefore = moreBefore, HasMoreAfter = moreAfter };
+    }
 }
 
 /// <summary>A wake-up for one waiting reader: any number of signals before it waits count as one.</summary>

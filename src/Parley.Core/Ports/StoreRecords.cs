@@ -99,10 +99,35 @@ public sealed record PersistResult(MessageEnvelope Envelope, PersistOutcome Outc
     public static PersistResult Rejected(MessageEnvelope envelope, string reason) => new(envelope, PersistOutcome.Rejected, null, [], reason);
 }
 
-/// <summary>History query by sequence: both bounds exclusive; with neither, the newest page.</summary>
-public sealed record HistoryQuery(long? Before, long? After, int Limit);
+/// <summary>
+/// History query by sequence: both bounds exclusive; with neither, the newest page. With <see cref="Around"/> (and
+/// no bounds) the page is centred on that sequence: it and up to <see cref="AroundNewer"/> - 1 newer messages, and up
+/// to <see cref="AroundOlder"/> older ones.
+/// </summary>
+public sealed record HistoryQuery(long? Before, long? After, int Limit)
+{
+    public long? Around { get; init; }
 
-public sealed record MessagePage(IReadOnlyList<StoredMessage> Items, bool HasMore);
+    /// <summary>Older side of an around page: the smaller half, so an odd limit leans towards the newer messages.</summary>
+    public int AroundOlder => (Limit - 1) / 2;
+
+    /// <summary>Newer side of an around page, the anchor included.</summary>
+    public int AroundNewer => Limit - AroundOlder;
+}
+
+/// <summary>
+/// <see cref="HasMore"/> is about the walking direction; an around page walks both ways and says which in
+/// <see cref="HasMoreBefore"/> and <see cref="HasMoreAfter"/>.
+/// </summary>
+public sealed record MessagePage(IReadOnlyList<StoredMessage> Items, bool HasMore)
+{
+    public bool HasMoreBefore { get; init; }
+
+    public bool HasMoreAfter { get; init; }
+}
+
+/// <summary>A user's unread messages over all their conversations, and how many conversations hold them (M11).</summary>
+public sealed record UnreadTotal(long Total, int Conversations);
 
 public enum ReceiptKind
 {

@@ -21,6 +21,13 @@ public readonly struct JsonBody
             throw Errors.Errors.InvalidJson("the body is empty").ToException();
         }
 
+        // The reader only notices bad UTF-8 when a string is decoded, deep inside some endpoint; JSON text must be
+        // UTF-8 (RFC 8259), so the body is refused as a whole before anything reads it.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            throw Errors.Errors.InvalidJson("the body is not valid UTF-8").ToException();
+        }
+
         JsonDocument doc;
         try
         {
@@ -69,7 +76,7 @@ public readonly struct JsonBody
             throw Errors.Errors.WrongType(field, "a string").ToException();
         }
 
-        var text = value.GetString()!;
+        var text = TextRules.Require(field, TextRules.ReadString(field, value));
         if (text.Length > maxLength)
         {
             throw Errors.Errors.TooLong(field, maxLength, text.Length).ToException();
@@ -96,7 +103,7 @@ public readonly struct JsonBody
             throw Errors.Errors.WrongType(field, "a string").ToException();
         }
 
-        var text = value.GetString()!;
+        var text = TextRules.Require(field, TextRules.ReadString(field, value));
         var bytes = Encoding.UTF8.GetByteCount(text);
         if (bytes > maxBytes)
         {
@@ -126,7 +133,7 @@ public readonly struct JsonBody
             throw Errors.Errors.WrongType(field, "a string (UUID)").ToException();
         }
 
-        return Guid.TryParse(value.GetString(), out var id)
+        return Guid.TryParse(TextRules.ReadString(field, value), out var id)
             ? id
             : throw Errors.Errors.InvalidValue(field, "must be a UUID").ToException();
     }
@@ -177,9 +184,10 @@ public readonly struct JsonBody
                 throw Errors.Errors.WrongType(field, "an array of UUID strings").ToException();
             }
 
-            if (!Guid.TryParse(item.GetString(), out var id))
+            var text = TextRules.ReadString(field, item);
+            if (!Guid.TryParse(text, out var id))
             {
-                throw Errors.Errors.InvalidRecipient($"'{item.GetString()}' in {field} is not a user id").With("field", field).ToException();
+                throw Errors.Errors.InvalidRecipient($"'{text}' in {field} is not a user id").With("field", field).ToException();
             }
 
             result.Add(id);
@@ -201,6 +209,7 @@ public readonly struct JsonBody
             throw Errors.Errors.WrongType(field, "a string (ISO 8601 timestamp)").ToException();
         }
 
+        TextRules.ReadString(field, value);
         return IsoTimestamp.TryParse(value.GetString()) ?? throw Errors.Errors.InvalidValue(field, IsoTimestamp.Expected).ToException();
     }
 

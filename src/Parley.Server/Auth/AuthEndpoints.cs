@@ -19,16 +19,22 @@ public static partial class AuthEndpoints
     {
         var auth = app.MapGroup("/api/v1/auth").WithTags("Auth");
         auth.MapPost("/register", RegisterAsync).AllowAnonymous().RequireRateLimiting(RateLimitPolicy)
-            .Accepts<RegisterBody>("application/json").Produces<UserView>(StatusCodes.Status201Created);
+            .Accepts<RegisterBody>("application/json").Produces<UserView>(StatusCodes.Status201Created)
+            .WithName("register").WithErrors(ErrorCodes.UsernameTaken);
         auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(RateLimitPolicy)
-            .Accepts<LoginBody>("application/json").Produces<TokenPair>();
+            .Accepts<LoginBody>("application/json").Produces<TokenPair>()
+            .WithName("login").WithErrors(ErrorCodes.InvalidCredentials);
         auth.MapPost("/refresh", RefreshAsync).AllowAnonymous().RequireRateLimiting(RateLimitPolicy)
-            .Accepts<RefreshBody>("application/json").Produces<TokenPair>();
+            .Accepts<RefreshBody>("application/json").Produces<TokenPair>()
+            .WithName("refreshTokens").WithErrors(ErrorCodes.InvalidRefreshToken);
         auth.MapPost("/logout", LogoutAsync).RequireAuthorization()
-            .Accepts<RefreshBody>("application/json").Produces(StatusCodes.Status204NoContent);
+            .Accepts<RefreshBody>("application/json").Produces(StatusCodes.Status204NoContent)
+            .WithName("logout");
 
-        app.MapGet("/api/v1/users/me", MeAsync).RequireAuthorization().WithTags("Users").Produces<UserView>();
-        app.MapGet("/api/v1/users/{id}", UserAsync).RequireAuthorization().WithTags("Users").Produces<UserView>();
+        app.MapGet("/api/v1/users/me", MeAsync).RequireAuthorization().WithTags("Users").Produces<UserView>()
+            .WithName("getMe");
+        app.MapGet("/api/v1/users/{id}", UserAsync).RequireAuthorization().WithTags("Users").Produces<UserView>()
+            .WithName("getUser").WithErrors(ErrorCodes.UserNotFound);
     }
 
     private static async Task<IResult> RegisterAsync(HttpRequest request, IUserStore users, IPasswordHasher<UserRecord> hasher, TimeProvider time, CancellationToken ct)

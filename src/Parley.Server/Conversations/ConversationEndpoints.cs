@@ -16,10 +16,15 @@ public static class ConversationEndpoints
     {
         var group = app.MapGroup("/api/v1/conversations").RequireAuthorization().WithTags("Conversations");
         group.MapPost("/", CreateAsync).Accepts<CreateConversationBody>("application/json")
-            .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>();
-        group.MapGet("/", ListAsync).Produces<ConversationPageView>();
-        group.MapGet("/{id}", GetAsync).Produces<ConversationView>();
-        group.MapGet("/{id}/presence", PresenceAsync).Produces<ConversationPresenceView>();
+            .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>()
+            .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient);
+        group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
+            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
+            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
+        group.MapGet("/{id}", GetAsync).Produces<ConversationView>()
+            .WithName("getConversation").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound);
+        group.MapGet("/{id}/presence", PresenceAsync).Produces<ConversationPresenceView>()
+            .WithName("getPresence").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound);
     }
 
     private static async Task<IResult> CreateAsync(
@@ -89,7 +94,7 @@ public static class ConversationEndpoints
         }
 
         var page = await conversations.ListConversationsAsync(me, cursor, limit, ct);
-        return Results.Ok(new ConversationPageView(
+        return BufferedJson.Ok(new ConversationPageView(
             page.Items.Select(s => ConversationView.From(s.Conversation, s.MemberIds, s.UnreadCount, s.LastMessage)).ToList(),
             page.Next?.Encode()));
     }

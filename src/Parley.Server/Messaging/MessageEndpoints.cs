@@ -18,11 +18,20 @@ public static class MessageEndpoints
     public static void MapMessageEndpoints(this IEndpointRouteBuilder app)
     {
         var conversations = app.MapGroup("/api/v1/conversations/{id}").RequireAuthorization().WithTags("Messages");
-        conversations.MapPost("/messages", SendAsync).Accepts<SendMessageBody>("application/json").Produces<SendAck>(StatusCodes.Status202Accepted);
-        conversations.MapGet("/messages", HistoryAsync).Produces<MessagePageView>();
-        conversations.MapPost("/read", ReadAsync).Accepts<ReadBody>("application/json").Produces<ReceiptView>();
-        app.MapGet("/api/v1/messages/{id}/status", StatusAsync).RequireAuthorization().WithTags("Messages").Produces<MessageStatusView>();
-        app.MapPost("/api/v1/sync", SyncAsync).RequireAuthorization().WithTags("Messages").Accepts<SyncBody>("application/json").Produces<SyncView>();
+        conversations.MapPost("/messages", SendAsync).Accepts<SendMessageBody>("application/json").Produces<SendAck>(StatusCodes.Status202Accepted)
+            .WithName("sendMessage").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound, ErrorCodes.ConversationInactive,
+                ErrorCodes.RateLimited, ErrorCodes.EnqueueFailed);
+        conversations.MapGet("/messages", HistoryAsync).Produces<MessagePageView>().WithName("getHistory")
+            .WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound)
+            .WithQuery("before", "integer", "Only messages with a sequence below this (exclusive). Without after, the page is the newest messages below it.", minimum: 1, maximum: long.MaxValue)
+            .WithQuery("after", "integer", "Only messages with a sequence above this (exclusive); the page then walks forward from it, oldest first.", minimum: 0, maximum: long.MaxValue)
+            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue);
+        conversations.MapPost("/read", ReadAsync).Accepts<ReadBody>("application/json").Produces<ReceiptView>()
+            .WithName("markRead").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound);
+        app.MapGet("/api/v1/messages/{id}/status", StatusAsync).RequireAuthorization().WithTags("Messages").Produces<MessageStatusView>()
+            .WithName("getMessageStatus").WithErrors(ErrorCodes.MessageNotFound);
+        app.MapPost("/api/v1/sync", SyncAsync).RequireAuthorization().WithTags("Messages").Accepts<SyncBody>("application/json").Produces<SyncView>()
+            .WithName("sync").WithErrors(ErrorCodes.ConversationNotFound);
     }
 
     public sealed record SyncBody(IReadOnlyList<ResumePosition>? Positions, DateTimeOffset? Since, int? Limit);
@@ -63,7 +72,7 @@ public static class MessageEndpoints
                 page.Items.Select(MessageView.From).ToList()));
         }
 
-        return Results.Ok(new SyncView(results));
+        return BufferedJson.Ok(new SyncView(results));
     }
 
     private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
@@ -82,12 +91,17 @@ public static class MessageEndpoints
         var before = JsonRequest.QueryInt64(request, "before", 1, long.MaxValue);
         var after = JsonRequest.QueryInt64(request, "after", 0, long.MaxValue);
         var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
+        var around = HistoryAround.Read(request, before, after);
         await membership.RequireMemberAsync(conversationId, me, ct);
+        if (around is not null)
+        {
+            return Results.Ok(await HistoryAround.PageAsync(messages, conversationId, around.Value, limit, ct));
+        }
 
         var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit), ct);
         var items = page.Items.Select(MessageView.From).ToList();
         var forward = after is not null;
-        return Results.Ok(new MessagePageView(
+        return BufferedJson.Ok(new MessagePageView(
             items,
             page.HasMore,
             NextBefore: !forward && page.HasMore && items.Count > 0 ? items[0].Sequence : null,

@@ -12,10 +12,12 @@ namespace Parley.Server.Messaging;
 
 /// <summary>
 /// The hot path (P1): rate limit → validate → authorize (cached) → idempotency key → append to the log →
-/// pending ack. It never writes to the store; the delivery workers do that.
+/// pending ack. It never writes to the store; the delivery workers do that. It reads the store only for a resend
+/// (the log's idempotent hit, to report the current state) and for a send with a clientMessageId the log calls new.
 /// </summary>
 public sealed class MessageIngress(
     IMessageLog log,
+    IMessageStore store,
     MembershipCache membership,
     SendRateLimiter rateLimiter,
     IOptions<LimitsOptions> limits,
@@ -23,6 +25,16 @@ public sealed class MessageIngress(
     ParleyMetrics metrics,
     ILogger<MessageIngress> logger)
 {
+    /// <summary>
+    /// The store reads for resends must never hold a send hostage to a store outage (P1 survives one): each is capped,
+    /// and after a failure they are skipped for a while, the ack then reporting what the log knows.
+    /// </summary>
+    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan StoreReadBackoff = TimeSpan.FromSeconds(5);
+
+    private long _storeReadsResumeAt;
+
     public Task<SendAck> SendAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken) =>
         SendAsync(senderId, () => request, cancellationToken);
 
@@ -35,11 +47,11 @@ public sealed class MessageIngress(
         {
             var request = read();
             activity?.SetTag(ParleyActivities.Tags.ConversationId, request.ConversationId);
-            var ack = await AcceptAsync(senderId, request, cancellationToken);
+            var (ack, hitSource) = await AcceptAsync(senderId, request, cancellationToken);
             metrics.ProducerEnqueued.Add(1, ParleyMetrics.Tag(Telemetry.Tags.ContentType, request.Type));
             if (ack.IdempotentHit)
             {
-                metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "ingress"), ParleyMetrics.Tag(Telemetry.Tags.Source, "log"));
+                metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "ingress"), ParleyMetrics.Tag(Telemetry.Tags.Source, hitSource));
             }
             else
             {
@@ -62,11 +74,12 @@ public sealed class MessageIngress(
         }
     }
 
-    private async Task<SendAck> AcceptAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
+    /// <summary>The ack, and where an idempotent hit was found ("log" or "store").</summary>
+    private async Task<(SendAck Ack, string HitSource)> AcceptAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
     {
         rateLimiter.Acquire(senderId);
         var l = limits.Value;
-        request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
+        request = request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
 
         var conversation = await membership.RequireMemberAsync(request.ConversationId, senderId, cancellationToken);
         if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
@@ -104,15 +117,84 @@ public sealed class MessageIngress(
             throw Errors.EnqueueFailed().ToException();
         }
 
-        return new SendAck(
-            appended.MessageId,
-            appended.CorrelationId,
-            Core.Messaging.MessageState.Pending.ToWire(),
-            appended.AcceptedAt,
-            envelope.IdempotencyKey,
-            appended.Duplicate,
-            $"/api/v1/messages/{appended.MessageId}/status",
-            appended.Partition);
+        if (appended.Duplicate)
+        {
+            // The log remembered the key: answer with the original message as it stands now, not as it was accepted.
+            var state = await CurrentStateAsync(appended.MessageId, cancellationToken);
+            return (Ack(appended.MessageId, appended.CorrelationId, state, appended.AcceptedAt, envelope.IdempotencyKey, true, appended.Partition), "log");
+        }
+
+        if (envelope.ClientMessageId is not null && await StoredDuplicateAsync(envelope, cancellationToken) is { } stored)
+        {
+            // The log said "new" only because its window forgot the key; the store never forgets it. The entry just
+            // appended is folded at persist time (same key), so the stored message is the one this send is about.
+            var m = stored.Message;
+            return (Ack(m.Id, m.CorrelationId, stored.State, m.AcceptedAt, envelope.IdempotencyKey, true, appended.Partition), "store");
+        }
+
+        return (Ack(appended.MessageId, appended.CorrelationId, Core.Messaging.MessageState.Pending, appended.AcceptedAt, envelope.IdempotencyKey, false, appended.Partition), "");
+    }
+
+    private static SendAck Ack(Guid messageId, Guid correlationId, Core.Messaging.MessageState state, DateTimeOffset acceptedAt, string key, bool hit, int partition) =>
+        new(messageId, correlationId, state.ToWire(), acceptedAt, key, hit, $"/api/v1/messages/{messageId}/status", partition);
+
+    /// <summary>
+    /// The state GET /api/v1/messages/{id}/status would report. Best effort: the message is safe in the log either
+    /// way, so a store that cannot answer costs the client only a "pending" it will see move on, never the send.
+    /// </summary>
+    private async Task<Core.Messaging.MessageState> CurrentStateAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        var status = await ReadStoreAsync(messageId, ct => store.GetMessageStatusAsync(messageId, ct), cancellationToken);
+        if (status is not null)
+        {
+            return status.State;
+        }
+
+        try
+        {
+            return (await log.FindAsync(messageId, cancellationToken))?.State == LoggedMessageState.DeadLettered
+                ? Core.Messaging.MessageState.Failed
+                : Core.Messaging.MessageState.Pending;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The log took the append a moment ago; if it cannot answer now, the message is at least pending.
+            Log.IdempotentStateUnavailable(logger, ex, messageId);
+            return Core.Messaging.MessageState.Pending;
+        }
+    }
+
+    private async Task<MessageStatusRecord?> ReadStoreAsync(Guid messageId, Func<CancellationToken, Task<MessageStatusRecord?>> read, CancellationToken cancellationToken)
+    {
+        if (time.GetTimestamp() < Interlocked.Read(ref _storeReadsResumeAt))
+        {
+            return null;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StoreReadTimeout);
+        try
+        {
+            return await read(timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Exchange(ref _storeReadsResumeAt, time.GetTimestamp() + (long)(StoreReadBackoff.TotalSeconds * time.TimestampFrequency));
+            Log.IdempotentStateUnavailable(logger, ex, messageId);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Only sends that carry a clientMessageId can outlive the log's window (a content key changes every second), so only
+    /// they pay this one point read on the store's unique key index, and only after the log has said "new". A normal send
+    /// without a clientMessageId never reads the store. Best effort like <see cref="CurrentStateAsync"/>: when the store
+    /// cannot answer, the fresh ack stands and the persist step still folds the entry into the stored message by key.
+    /// </summary>
+    private async Task<MessageStatusRecord?> StoredDuplicateAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var stored = await ReadStoreAsync(envelope.MessageId, ct => store.GetMessageStatusByIdempotencyKeyAsync(envelope.IdempotencyKey, ct), cancellationToken);
+        return stored is not null && stored.Message.Id != envelope.MessageId ? stored : null;
     }
 }
 

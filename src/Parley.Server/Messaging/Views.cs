@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 
@@ -16,8 +15,8 @@ public sealed record SendAck(
     int Partition);
 
 /// <summary>
-/// A stored message, the same over REST and realtime. Metadata travels as plain maps and lists so the JSON
-/// and MessagePack hub protocols both carry it as a structured value.
+/// A stored message, the same over REST and realtime. Metadata is the JSON text the sender sent, served back as that
+/// exact text (see <see cref="JsonText"/>).
 /// </summary>
 public sealed record MessageView(
     Guid Id,
@@ -26,7 +25,7 @@ public sealed record MessageView(
     Guid SenderId,
     string Type,
     string Content,
-    Dictionary<string, object?>? Metadata,
+    JsonText? Metadata,
     string? ClientMessageId,
     string ContentHash,
     int Size,
@@ -35,36 +34,8 @@ public sealed record MessageView(
     DateTimeOffset StoredAt)
 {
     public static MessageView From(StoredMessage m) => new(
-        m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, ToMap(m.Metadata), m.ClientMessageId,
+        m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, JsonText.From(m.Metadata), m.ClientMessageId,
         m.ContentHash, m.Size, m.CorrelationId, m.AcceptedAt, m.StoredAt);
-
-    private static Dictionary<string, object?>? ToMap(string? json)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-
-        using var doc = JsonDocument.Parse(json);
-        return (Dictionary<string, object?>?)ToPlain(doc.RootElement);
-    }
-
-    /// <summary>A view read back from JSON (another node's event) holds JsonElements in its metadata; MessagePack needs plain values.</summary>
-    public MessageView WithPlainMetadata() => Metadata is null ? this : this with
-    {
-        Metadata = Metadata.ToDictionary(p => p.Key, p => p.Value is JsonElement e ? ToPlain(e) : p.Value, StringComparer.Ordinal),
-    };
-
-    private static object? ToPlain(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Object => e.EnumerateObject().ToDictionary(p => p.Name, p => ToPlain(p.Value), StringComparer.Ordinal),
-        JsonValueKind.Array => e.EnumerateArray().Select(ToPlain).ToList(),
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => null,
-    };
 }
 
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);

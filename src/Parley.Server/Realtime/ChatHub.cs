@@ -41,6 +41,8 @@ public sealed class ChatHub(
         var device = registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId)
             ?? throw new InvalidOperationException($"Connection {Context.ConnectionId} reached the hub without a device; map the hub with MapChatHub");
         device.Activate(Context);
+
+        await Context.SendUnreadTotalAsync(Clients.Caller);
         await base.OnConnectedAsync();
     }
 

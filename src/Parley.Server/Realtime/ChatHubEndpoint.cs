@@ -26,9 +26,11 @@ namespace Parley.Server.Realtime;
 /// </summary>
 public static class ChatHubEndpoint
 {
+    /// <summary>Maps the hub with only the transports <c>Parley:Realtime:Transports</c> allows.</summary>
     public static IEndpointConventionBuilder MapChatHub(this IEndpointRouteBuilder endpoints)
     {
-        var builder = endpoints.MapConnections(ChatHub.Path, new HttpConnectionDispatcherOptions(), connections =>
+        var transports = endpoints.ServiceProvider.GetRequiredService<IOptions<RealtimeOptions>>().Value.TransportTypes;
+        var builder = endpoints.MapConnections(ChatHub.Path, new HttpConnectionDispatcherOptions { Transports = transports }, connections =>
         {
             // Built on the first connection, not at mapping time: resolving the stores here would fail a bad
             // configuration with their error before the settings validation names the setting.

@@ -16,7 +16,11 @@ public sealed record RealtimeEnvelope(string Name, IReadOnlyList<Guid> UserIds, 
 /// <summary>Serialises envelopes onto <see cref="IRealtimeBus"/> and back into the same typed payloads.</summary>
 public sealed class RealtimeBus(IRealtimeBus bus)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonTextAsStringConverter() },
+    };
 
     public ValueTask PublishAsync(RealtimeEnvelope envelope, CancellationToken cancellationToken)
     {
@@ -41,7 +45,7 @@ public sealed class RealtimeBus(IRealtimeBus bus)
             var wire = JsonSerializer.Deserialize<Wire>(bytes.Span, Json);
             return wire?.Name switch
             {
-                RealtimeEvents.MessageCreated => RealtimeEnvelope.ForMessage(wire.Body.Deserialize<MessageView>(Json)!.WithPlainMetadata(), wire.UserIds),
+                RealtimeEvents.MessageCreated => RealtimeEnvelope.ForMessage(wire.Body.Deserialize<MessageView>(Json)!, wire.UserIds),
                 RealtimeEvents.Receipt => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<ReceiptView>(Json)!, wire.UserIds, wire.ExceptUser),
                 RealtimeEvents.Typing => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<TypingEvent>(Json)!, wire.UserIds, wire.ExceptUser),
                 RealtimeEvents.Presence => RealtimeEnvelope.ForEvent(wire.Name, wire.Body.Deserialize<PresenceEvent>(Json)!, wire.UserIds, wire.ExceptUser),

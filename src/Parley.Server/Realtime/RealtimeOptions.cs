@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Connections;
+
 namespace Parley.Server.Realtime;
 
 /// <summary>Realtime limits under <c>Parley:Realtime</c> (docs/realtime.md, docs/configuration.md).</summary>
@@ -20,8 +22,40 @@ public sealed class RealtimeOptions
     /// <summary>Presence changes are pushed to members of direct conversations and of groups up to this size.</summary>
     public int PresenceMaxGroupSize { get; set; } = 100;
 
+    /// <summary>
+    /// The transports negotiate offers, comma-separated: WebSockets, ServerSentEvents, LongPolling. WebSockets only by
+    /// default: it is what docs/realtime.md describes, needs no sticky sessions across nodes, and keeps tokens out of URLs.
+    /// </summary>
+    public string Transports { get; set; } = nameof(HttpTransportType.WebSockets);
+
+    public HttpTransportType TransportTypes => ParseTransports(Transports, out _);
+
+    private static HttpTransportType ParseTransports(string? value, out List<string> unknown)
+    {
+        unknown = [];
+        var result = HttpTransportType.None;
+        foreach (var name in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (name is nameof(HttpTransportType.WebSockets) or nameof(HttpTransportType.ServerSentEvents) or nameof(HttpTransportType.LongPolling))
+            {
+                result |= Enum.Parse<HttpTransportType>(name);
+            }
+            else
+            {
+                unknown.Add(name);
+            }
+        }
+
+        return result;
+    }
+
     public IEnumerable<string> Validate()
     {
+        if (ParseTransports(Transports, out var unknown) == HttpTransportType.None || unknown.Count > 0)
+        {
+            yield return $"{Section}:Transports must list one or more of WebSockets, ServerSentEvents, LongPolling, comma-separated (was '{Transports}').";
+        }
+
         if (OutboundQueueLimit is < 8 or > 1_000_000)
         {
             yield return $"{Section}:OutboundQueueLimit must be between 8 and 1000000 (was {OutboundQueueLimit}).";

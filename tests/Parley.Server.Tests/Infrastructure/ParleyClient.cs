@@ -14,7 +14,7 @@ public sealed record Session(Guid UserId, string Username, string AccessToken, s
 
 public sealed record Ack(Guid MessageId, Guid CorrelationId, string State, DateTimeOffset AcceptedAt, string IdempotencyKey, bool IdempotentHit, string StatusUrl, int Partition);
 
-public sealed record Message(Guid Id, Guid ConversationId, long Sequence, Guid SenderId, string Type, string Content, Dictionary<string, object?>? Metadata, string? ClientMessageId, Guid CorrelationId);
+public sealed record Message(Guid Id, Guid ConversationId, long Sequence, Guid SenderId, string Type, string Content, object? Metadata, string? ClientMessageId, Guid CorrelationId);
 
 public sealed record MessagePage(List<Message> Items, bool HasMore, long? NextBefore, long? NextAfter);
 

@@ -21,4 +21,7 @@ internal sealed class PoisonStore(IMessageStore inner) : IMessageStore
         inner.AdvanceReceiptAsync(conversationId, userId, kind, upToSequence, cancellationToken);
 
     public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetMessageStatusAsync(messageId, cancellationToken);
+
+    public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        inner.GetMessageStatusByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
 }
