@@ -137,6 +137,7 @@ public static class ParleyApp
         services.AddSignalR(o => o.AddFilter<ParleyHubFilter>())
             .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new HubStringConverter()))
             .AddMessagePackProtocol();
+        services.AddQuietHubClientMistakes();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 

@@ -300,14 +300,16 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(HttpMethod.Delete, "/api/v1/conversations", me, null, HttpStatusCode.MethodNotAllowed, "METHOD_NOT_ALLOWED");
     }
 
-    [Fact]
-    public async Task Hub_methods_reject_bad_input_with_the_stable_code_in_the_message()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Hub_methods_reject_bad_input_with_the_stable_code_in_the_message(bool messagePack)
     {
         var me = await _client.SignUpAsync();
         var other = await _client.SignUpAsync();
         var mine = await _client.DirectAsync(me, other.UserId);
         var theirs = await _client.DirectAsync(other, (await _client.SignUpAsync()).UserId);
-        await using var device = await _client.ConnectAsync(me);
+        await using var device = await _client.ConnectAsync(me, messagePack);
 
         async Task ExpectHubAsync(string code, Func<Task> call)
         {
@@ -316,28 +318,60 @@ public abstract class BadInputTests(TestServer server)
             Assert.True(error.Message.Contains($"HubException: {code}: ", StringComparison.Ordinal), error.Message);
         }
 
-        await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = theirs.Id, content = "hi" }));
-        await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = Guid.NewGuid(), content = "hi" }));
-        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id }));
-        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { content = "hi" }));
-        await ExpectHubAsync("INVALID_FIELD_TYPE", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = "hi", metadata = "[1]" }));
-        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = new string('x', 10_241) }));
+        // PascalCase keys: MessagePack binds objects by the server's property names (docs/realtime.md); JSON either way.
+        await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = theirs.Id, Content = "hi" }));
+        await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = Guid.NewGuid(), Content = "hi" }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { Content = "hi" }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", (object?)null));
+        await ExpectHubAsync("INVALID_FIELD_TYPE", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = "hi", Metadata = "[1]" }));
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = new string('x', 10_241) }));
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<Receipt>("MarkRead", mine.Id, -1L));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Receipt>("MarkRead", Guid.Empty, 1L));
+        await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<Receipt>("MarkRead", Guid.NewGuid(), 1L));
         await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Receipt>("AckDelivered", theirs.Id, 1L));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<Receipt>("AckDelivered", mine.Id, -1L));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Receipt>("AckDelivered", Guid.Empty, 1L));
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", Array.Empty<ResumePositionDto>()));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", (object?)null));
+        await ExpectHubAsync("INVALID_FIELD_TYPE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new ResumePositionDto?[] { null }));
+        await ExpectHubAsync("INVALID_FIELD_TYPE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new ResumePositionDto?[] { new() { ConversationId = mine.Id }, null }));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { LastSequence = 1 } }));
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = mine.Id, LastSequence = -1 } }));
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume",
             Enumerable.Range(0, 1001).Select(_ => new ResumePositionDto { ConversationId = Guid.NewGuid() }).ToArray()));
         await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = Guid.NewGuid() } }));
+        await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = theirs.Id } }));
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", ""));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", (object?)null));
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", "yesterday"));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", "2026-01-01T08:00:00"));
         await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync("Typing", theirs.Id, true));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync("Typing", Guid.Empty, true));
+        await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync("Typing", Guid.NewGuid(), true));
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("RefreshToken", ""));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("RefreshToken", (object?)null));
         await ExpectHubAsync("UNAUTHENTICATED", () => device.Connection.InvokeAsync<object>("RefreshToken", "not.a.token"));
         await ExpectHubAsync("FORBIDDEN", () => device.Connection.InvokeAsync<object>("RefreshToken", other.AccessToken));
 
+        // Arguments SignalR itself cannot bind (wrong count or type) never reach Parley: SignalR's own sentence, no code
+        // (docs/errors.md says what a client does about it).
+        foreach (var call in new Func<Task>[]
+        {
+            () => device.Connection.InvokeAsync<Receipt>("MarkRead", mine.Id),
+            () => device.Connection.InvokeAsync<Receipt>("MarkRead", mine.Id, "3"),
+            () => device.Connection.InvokeAsync<Receipt>("AckDelivered", "not-a-uuid", 1L),
+            () => device.Connection.InvokeAsync("Typing", mine.Id),
+            () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", "positions"),
+            () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", 5),
+        })
+        {
+            var error = await Assert.ThrowsAsync<HubException>(call);
+            Assert.Contains("due to an error on the server", error.Message, StringComparison.Ordinal);
+        }
+
         // The connection survives its rejected calls.
-        Assert.Equal("pending", (await device.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = mine.Id, content = "fine" })).State);
+        Assert.Equal("pending", (await device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = "fine" })).State);
     }
 
     [Fact]

@@ -65,6 +65,18 @@ public sealed class RealtimeTests
         }
     }
 
+    /// <summary>
+    /// A positive end marker instead of a pause: sends one more message and waits until <paramref name="messages"/>
+    /// has it. Per conversation a connection gets messages in order, so whatever else was coming arrived before it.
+    /// </summary>
+    internal static async Task<long> SentinelAsync(ParleyClient client, Session sender, Guid conversation, ConcurrentQueue<Message> messages)
+    {
+        var marker = $"sentinel {Guid.NewGuid():N}";
+        await client.SendAsync(sender, conversation, marker);
+        await Until(() => messages.Any(m => m.Content == marker));
+        return Assert.Single(messages, m => m.Content == marker).Sequence;
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -105,12 +117,14 @@ public sealed class RealtimeTests
         Assert.All(results, r => Assert.Equal("recovered", r.Status));
         Assert.Equal(500, results.Sum(r => r.FromSequence == 1 ? Math.Min(r.Replayed, 25) : 0));
         await Until(() => after.Messages.Count >= 505);
-        await Task.Delay(300); // anything extra would be a duplicate
+        // A sentinel per conversation: anything extra (a duplicate) would have come before it.
         foreach (var (c, i) in conversations.Select((c, i) => (c, i)))
         {
+            var sentinel = await SentinelAsync(client, peers[i], c.Id, after.Messages);
             var received = after.Messages.Where(m => m.ConversationId == c.Id).Select(m => m.Sequence).ToList();
             var last = i < 5 ? 27 : 26;
-            Assert.Equal(Enumerable.Range(2, last - 1).Select(s => (long)s), received);
+            Assert.Equal(Enumerable.Range(2, last - 1).Append(last + 1).Select(s => (long)s), received);
+            Assert.Equal(last + 1, sentinel);
         }
 
         await after.Connection.DisposeAsync();
@@ -135,9 +149,8 @@ public sealed class RealtimeTests
 
         Assert.Equal(("resync", 1L, 8L, 0L), (result.Status, result.FromSequence, result.LatestSequence, result.Replayed));
         await client.SendAsync(peer, conversation.Id, "after");
-        await Until(() => !device.Messages.IsEmpty);
-        await Task.Delay(200);
-        Assert.Equal([9L], device.Messages.Select(m => m.Sequence));
+        await SentinelAsync(client, peer, conversation.Id, device.Messages);
+        Assert.Equal([9L, 10L], device.Messages.Select(m => m.Sequence));
         await device.Connection.DisposeAsync();
     }
 
@@ -190,22 +203,29 @@ public sealed class RealtimeTests
     [Fact]
     public async Task Presence_changes_reach_conversation_members_and_the_conversation_presence_counts_devices()
     {
+        // Regression: the laptop's connect returned before the hub had counted it in presence, so the count read right
+        // after saw 1 device; and a fixed pause decided that no presence change followed the phone's disconnect.
         await using var server = await StartAsync();
         using var client = server.Client();
         var (me, peer) = (await client.SignUpAsync(), await client.SignUpAsync());
         var conversation = await client.DirectAsync(me, peer.UserId);
+        using var connections = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Parley.Realtime", "realtime_connections");
         var watcher = await ConnectAsync(server.BaseAddress, peer, messagePack: false, resume: false);
 
         var phone = await ConnectAsync(server.BaseAddress, me, messagePack: false, resume: false);
         var laptop = await ConnectAsync(server.BaseAddress, me, messagePack: true, resume: false);
-        await Until(() => watcher.Events.OfType<PresenceDto>().Any());
         var presence = await client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversation.Id}/presence", peer);
         Assert.Equal(2, presence.GetProperty("online").GetInt32());
         var mineNow = presence.GetProperty("members").EnumerateArray().Single(m => m.GetProperty("userId").GetGuid() == me.UserId);
         Assert.Equal(2, mineNow.GetProperty("connections").GetInt32());
+        await Until(() => watcher.Events.OfType<PresenceDto>().Any());
 
         await phone.Connection.DisposeAsync();
-        await Task.Delay(200);
+        // Counted out only once its presence change, if any, is queued for the watcher; then a sentinel message.
+        await Until(() => connections.GetMeasurementSnapshot().Sum(m => m.Value) == 2);
+        Assert.Equal(2, connections.GetMeasurementSnapshot().Sum(m => m.Value));
+        await SentinelAsync(client, me, conversation.Id, watcher.Messages);
         Assert.Single(watcher.Events.OfType<PresenceDto>()); // still online on the laptop: no change to announce
         await laptop.Connection.DisposeAsync();
         await Until(() => watcher.Events.OfType<PresenceDto>().Count() >= 2);
@@ -214,6 +234,119 @@ public sealed class RealtimeTests
         Assert.Equal([(me.UserId, true), (me.UserId, false)], changes.Select(c => (c.UserId, c.Online)));
         Assert.NotNull(changes[1].LastSeenAt);
         await watcher.Connection.DisposeAsync();
+    }
+
+    /// <summary>Holds the hub's OnConnectedAsync for one user until released: the handshake is done, the hub has not run.</summary>
+    private sealed class HoldConnect(Guid user) : IHubFilter
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+        {
+            if (context.Context.UserIdentifier == user.ToString())
+            {
+                Entered.TrySetResult();
+                await Release.Task;
+            }
+
+            await next(context);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_message_stored_after_the_handshake_but_before_the_hub_ran_arrives_live_without_a_Resume(bool messagePack)
+    {
+        // Regression: a device was registered for fanout in the hub's OnConnectedAsync, which SignalR calls after it has
+        // answered the handshake; a message stored in between reached the device only if it called Resume.
+        HoldConnect? hold = null;
+        await using var server = await TestServer.StartAsync(services: s => s.Configure<HubOptions>(o => o.AddFilter(new Deferred(() => hold))));
+        using var client = server.Client();
+        var (mine, peer) = (await client.SignUpAsync(), await client.SignUpAsync());
+        hold = new HoldConnect(mine.UserId);
+        var conversation = await client.DirectAsync(peer, mine.UserId);
+        using var fanout = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), Parley.Server.Observability.Telemetry.DeliveryMeter, "delivery_fanout_delivered");
+
+        var connecting = ConnectAsync(server.BaseAddress, mine, messagePack, resume: false);
+        await hold.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // handshake answered, hub not yet run
+        await client.SendAsync(peer, conversation.Id, "in the window");
+        await Until(() => fanout.GetMeasurementSnapshot().Sum(m => m.Value) >= 2); // fanned out to both members' devices
+        Assert.True(fanout.GetMeasurementSnapshot().Sum(m => m.Value) >= 2);
+        hold.Release.TrySetResult();
+        var device = await connecting;
+
+        await Until(() => !device.Messages.IsEmpty);
+        Assert.Equal("in the window", Assert.Single(device.Messages).Content);
+        await device.Connection.DisposeAsync();
+    }
+
+    /// <summary>A filter registered before the test knows whom to hold; it forwards to the real one once there is one.</summary>
+    private sealed class Deferred(Func<HoldConnect?> target) : IHubFilter
+    {
+        public Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next) =>
+            target() is { } hold ? hold.OnConnectedAsync(context, next) : next(context);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Resume_from_0_after_live_messages_arrived_sends_no_sequence_twice_and_answers_resync_for_the_hole(bool messagePack)
+    {
+        // Regression: Resume lowered the connection's last-sent position to the client's, which sent live messages again.
+        await using var server = await StartAsync();
+        using var client = server.Client();
+        var (me, peer) = (await client.SignUpAsync(), await client.SignUpAsync());
+        var conversation = await client.DirectAsync(peer, me.UserId);
+        for (var n = 1; n <= 3; n++)
+        {
+            await client.SendAsync(peer, conversation.Id, $"before {n}");
+        }
+
+        await client.WaitForStoredAsync(me, conversation.Id, 3);
+        var device = await ConnectAsync(server.BaseAddress, me, messagePack, resume: false);
+        await client.SendAsync(peer, conversation.Id, "live 4");
+        await client.SendAsync(peer, conversation.Id, "live 5");
+        await Until(() => device.Messages.Count >= 2);
+
+        // From 3: nothing missing, nothing sent again.
+        var caughtUp = Assert.Single(await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation.Id, LastSequence = 3 } }));
+        Assert.Equal(("recovered", 3L, 5L), (caughtUp.Status, caughtUp.FromSequence, caughtUp.LatestSequence));
+        // From 0: 1-3 cannot come after 4 and 5 on this connection, and 4 and 5 must not come twice: read history.
+        var hole = Assert.Single(await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation.Id, LastSequence = 0 } }));
+        Assert.Equal(("resync", 0L, 5L, 0L), (hole.Status, hole.FromSequence, hole.LatestSequence, hole.Replayed));
+
+        var sentinel = await SentinelAsync(client, peer, conversation.Id, device.Messages);
+        Assert.Equal(6, sentinel);
+        Assert.Equal([4L, 5L, 6L], device.Messages.Select(m => m.Sequence));
+        await device.Connection.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Resume_from_0_on_a_fresh_connection_replays_everything_once_even_with_live_messages_queued()
+    {
+        await using var server = await StartAsync();
+        using var client = server.Client();
+        var (me, peer) = (await client.SignUpAsync(), await client.SignUpAsync());
+        var conversation = await client.DirectAsync(peer, me.UserId);
+        for (var n = 1; n <= 3; n++)
+        {
+            await client.SendAsync(peer, conversation.Id, $"before {n}");
+        }
+
+        await client.WaitForStoredAsync(me, conversation.Id, 3);
+        var device = await ConnectAsync(server.BaseAddress, me, messagePack: false, resume: true);
+        await client.SendAsync(peer, conversation.Id, "live 4"); // held until the Resume below
+        await client.WaitForStoredAsync(me, conversation.Id, 4);
+
+        var result = Assert.Single(await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation.Id, LastSequence = 0 } }));
+        Assert.Equal("recovered", result.Status);
+        await SentinelAsync(client, peer, conversation.Id, device.Messages);
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], device.Messages.Select(m => m.Sequence));
+        await device.Connection.DisposeAsync();
     }
 
     [Fact]
@@ -225,7 +358,9 @@ public sealed class RealtimeTests
         var refreshed = await ConnectAsync(server.BaseAddress, me, messagePack: false, resume: false);
         var stale = await ConnectAsync(server.BaseAddress, me, messagePack: true, resume: false);
 
-        await Task.Delay(2000); // so the new token's expiry is later than the first one's
+        // Refresh once a token issued now expires later than the first one (expiries are whole seconds).
+        var firstExpiry = JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(me.AccessToken.Split('.')[1])).RootElement.GetProperty("exp").GetInt64();
+        await Until(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 10 > firstExpiry + 1);
         var renewed = await (await client.Http.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = me.RefreshToken })).Content.ReadFromJsonAsync<JsonElement>();
         var result = await refreshed.Connection.InvokeAsync<JsonElement>("RefreshToken", renewed.GetProperty("accessToken").GetString());
         Assert.True(result.ValueKind == JsonValueKind.Object);
@@ -356,8 +491,7 @@ public sealed class RealtimeTests
             await ConnectAsync(b.BaseAddress, me, messagePack: true, resume: true),
             await ConnectAsync(b.BaseAddress, peer, messagePack: false, resume: true),
         };
-        // The documented way to get every message: the hub registers a device just after the handshake, so Resume
-        // (here from sequence 0) is what covers a message stored in between.
+        // The documented way to get every message across reconnects: Resume with what the device holds (here nothing).
         foreach (var device in devices)
         {
             await device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", new[] { new ResumePositionDto { ConversationId = conversation.Id } });
@@ -378,10 +512,16 @@ public sealed class RealtimeTests
             await Until(() => device.Messages.Count >= 40);
         }
 
-        await Task.Delay(300);
+        // A 41st message as the end marker: a duplicate of any of the 40 would have come before it.
+        await client.SendAsync(peer, conversation.Id, "m40");
         foreach (var device in devices)
         {
-            Assert.Equal(Enumerable.Range(1, 40).Select(s => (long)s), device.Messages.Select(m => m.Sequence));
+            await Until(() => device.Messages.Any(m => m.Sequence == 41));
+        }
+
+        foreach (var device in devices)
+        {
+            Assert.Equal(Enumerable.Range(1, 41).Select(s => (long)s), device.Messages.Select(m => m.Sequence));
             await device.Connection.DisposeAsync();
         }
     }

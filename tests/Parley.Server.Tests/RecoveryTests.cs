@@ -27,14 +27,18 @@ public sealed class RecoveryTests(SharedServer shared) : IClassFixture<SharedSer
             await client.SendAsync(peer, conversations[i], "old 2");
         }
 
+        var newest = DateTimeOffset.MinValue;
         foreach (var c in conversations)
         {
-            await client.WaitForStoredAsync(me, c, 2);
+            var stored = await client.WaitForStoredAsync(me, c, 2);
+            newest = Max(newest, (await client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{c}/messages?after={stored.Max(m => m.Sequence) - 1}", me))
+                .GetProperty("items").EnumerateArray().Max(m => m.GetProperty("sentAt").GetDateTimeOffset()));
         }
 
-        await Task.Delay(50);
-        var since = DateTimeOffset.UtcNow;
-        await Task.Delay(50);
+        // Just after the newest old message, and strictly before anything sent from now on (no pause to guess it).
+        var since = newest.AddMilliseconds(1);
+        await RealtimeTests.Until(() => DateTimeOffset.UtcNow > since);
+        Assert.True(DateTimeOffset.UtcNow > since);
         for (var n = 0; n < 6; n++)
         {
             if (n < 4)
@@ -49,6 +53,8 @@ public sealed class RecoveryTests(SharedServer shared) : IClassFixture<SharedSer
         await client.WaitForStoredAsync(me, conversations[2], 8);
         return (me, conversations, since);
     }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     [Theory]
     [InlineData(false)]
@@ -67,10 +73,13 @@ public sealed class RecoveryTests(SharedServer shared) : IClassFixture<SharedSer
         await RealtimeTests.Until(() => device.Messages.Count >= 10);
         await client.SendAsync(me, conversations[1], "live"); // then live, for a conversation Resume did not list
         await RealtimeTests.Until(() => device.Messages.Count >= 11);
-        await Task.Delay(200);
-        Assert.Equal([3L, 4, 5, 6], device.Messages.Where(m => m.ConversationId == conversations[0]).Select(m => m.Sequence));
-        Assert.Equal([3L, 4, 5, 6, 7, 8], device.Messages.Where(m => m.ConversationId == conversations[2]).Select(m => m.Sequence));
-        Assert.Equal([3L], device.Messages.Where(m => m.ConversationId == conversations[1]).Select(m => m.Sequence));
+        // End markers in the replayed conversations: a duplicate would have come before them.
+        await RealtimeTests.SentinelAsync(client, me, conversations[0], device.Messages);
+        await RealtimeTests.SentinelAsync(client, me, conversations[2], device.Messages);
+        await RealtimeTests.SentinelAsync(client, me, conversations[1], device.Messages);
+        Assert.Equal([3L, 4, 5, 6, 7], device.Messages.Where(m => m.ConversationId == conversations[0]).Select(m => m.Sequence));
+        Assert.Equal([3L, 4, 5, 6, 7, 8, 9], device.Messages.Where(m => m.ConversationId == conversations[2]).Select(m => m.Sequence));
+        Assert.Equal([3L, 4], device.Messages.Where(m => m.ConversationId == conversations[1]).Select(m => m.Sequence));
         await device.Connection.DisposeAsync();
     }
 
@@ -165,5 +174,69 @@ public sealed class RecoveryTests(SharedServer shared) : IClassFixture<SharedSer
         using var unknown = await client.SendRawAsync(HttpMethod.Post, "/api/v1/sync", outsider,
             JsonSerializer.Serialize(new { positions = new[] { new { conversationId = Guid.NewGuid(), lastSequence = 0 } } }));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    public static TheoryData<string> BadPositions => ["negative", "unknown", "stranger", "no conversation"];
+
+    [Theory]
+    [MemberData(nameof(BadPositions))]
+    public async Task Resume_and_sync_over_REST_answer_the_same_bad_position_with_the_same_code_and_message(string bad)
+    {
+        using var client = Server.Client();
+        var (me, peer, outsider) = (await client.SignUpAsync(), await client.SignUpAsync(), await client.SignUpAsync());
+        var mine = await client.DirectAsync(me, peer.UserId);
+        var theirs = await client.DirectAsync(peer, outsider.UserId);
+        var position = bad switch
+        {
+            "negative" => new ResumePositionDto { ConversationId = mine.Id, LastSequence = -1 },
+            "unknown" => new ResumePositionDto { ConversationId = Guid.NewGuid() },
+            "stranger" => new ResumePositionDto { ConversationId = theirs.Id },
+            _ => new ResumePositionDto { LastSequence = 1 },
+        };
+        var (code, message) = await HubErrorAsync(me, () => new object[] { new[] { position } }, "Resume");
+
+        var json = bad == "no conversation"
+            ? """{"positions":[{"lastSequence":1}]}"""
+            : JsonSerializer.Serialize(new { positions = new[] { new { conversationId = position.ConversationId, lastSequence = position.LastSequence } } });
+        using var response = await client.SendRawAsync(HttpMethod.Post, "/api/v1/sync", me, json);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Equal(message, problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("2026-01-01T00:00:00")] // no offset: whose midnight?
+    [InlineData("2026-01-01")]
+    [InlineData("2026-01-01T00:00:00+0100")]
+    public async Task ResumeSince_and_sync_over_REST_refuse_the_same_since_with_the_same_code_and_message(string since)
+    {
+        using var client = Server.Client();
+        var me = await client.SignUpAsync();
+        var (code, message) = await HubErrorAsync(me, () => [since], "ResumeSince");
+        Assert.Equal("INVALID_FIELD_VALUE", code);
+
+        using var response = await client.SendRawAsync(HttpMethod.Post, "/api/v1/sync", me, JsonSerializer.Serialize(new { since }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((code, message), (problem.GetProperty("code").GetString(), problem.GetProperty("detail").GetString()));
+        Assert.Equal("since", problem.GetProperty("details").GetProperty("field").GetString());
+    }
+
+    /// <summary>The code and message of a hub call's refusal ("… HubException: CODE: message").</summary>
+    private async Task<(string Code, string Message)> HubErrorAsync(Session me, Func<object?[]> arguments, string method)
+    {
+        var device = await RealtimeTests.ConnectAsync(Server.BaseAddress, me, messagePack: false, resume: false);
+        try
+        {
+            var error = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => device.Connection.InvokeCoreAsync<List<ResumeResultDto>>(method, arguments()));
+            var text = error.Message[(error.Message.IndexOf("HubException: ", StringComparison.Ordinal) + "HubException: ".Length)..];
+            var colon = text.IndexOf(": ", StringComparison.Ordinal);
+            return (text[..colon], text[(colon + 2)..]);
+        }
+        finally
+        {
+            await device.Connection.DisposeAsync();
+        }
     }
 }

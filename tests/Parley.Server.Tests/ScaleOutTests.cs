@@ -79,13 +79,15 @@ public sealed class ScaleOutTests : IAsyncLifetime
             var had = onA.Messages.Select(m => m.Sequence).DefaultIfEmpty(0).Max();
             var moved = await DeviceAsync(b.BaseAddress, me, messagePack: false, had);
             await RealtimeTests.Until(seconds: 60, done: () => moved.Messages.Count + onA.Messages.Count >= total && onB.Messages.Count >= total && peerOnB.Messages.Count >= total);
-            await Task.Delay(500); // anything more would be a duplicate
+            // One more message as the end marker on every live device: a duplicate would have come before it.
+            await viaB.SendAsync(peer, conversation, "end", "end");
+            await RealtimeTests.Until(seconds: 60, done: () => new[] { moved, onB, peerOnB }.All(d => d.Messages.Any(m => m.Sequence == total + 1)));
 
-            var expected = Enumerable.Range(1, total).Select(s => (long)s).ToList();
+            var expected = Enumerable.Range(1, total + 1).Select(s => (long)s).ToList();
             Assert.Equal(expected, onB.Messages.Select(m => m.Sequence));
             Assert.Equal(expected, peerOnB.Messages.Select(m => m.Sequence));
             Assert.Equal(expected, onA.Messages.Concat(moved.Messages).Select(m => m.Sequence));
-            Assert.Equal(total, (await viaB.AllMessagesAsync(me, conversation)).Count);
+            Assert.Equal(total + 1, (await viaB.AllMessagesAsync(me, conversation)).Count);
             foreach (var connection in new[] { onA.Connection, onB.Connection, peerOnB.Connection, moved.Connection })
             {
                 await connection.DisposeAsync();

@@ -96,6 +96,9 @@ public sealed class SecurityHeadersTests
         public Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken) =>
             inner.AdvanceReceiptAsync(conversationId, userId, kind, upToSequence, cancellationToken);
 
+        public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+            inner.GetMessageStatusByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
+
         public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
             messageId == Explodes ? throw new InvalidOperationException("unexpected store failure") : inner.GetMessageStatusAsync(messageId, cancellationToken);
 

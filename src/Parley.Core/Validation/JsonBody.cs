@@ -210,9 +210,7 @@ public readonly struct JsonBody
         }
 
         TextRules.ReadString(field, value);
-        return value.TryGetDateTimeOffset(out var at)
-            ? at
-            : throw Errors.Errors.InvalidValue(field, "must be an ISO 8601 timestamp with an offset, such as 2026-11-23T08:00:00Z").ToException();
+        return IsoTimestamp.TryParse(value.GetString()) ?? throw Errors.Errors.InvalidValue(field, IsoTimestamp.Expected).ToException();
     }
 
     /// <summary>An optional array of JSON objects, each readable with the same checks as a body.</summary>

@@ -79,6 +79,15 @@ internal static partial class Log
     [LoggerMessage(1505, LogLevel.Warning, "The realtime sweep (typing, token expiry, presence) failed; retrying in a second")]
     public static partial void RealtimeSweepFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1506, LogLevel.Debug, "Hub call {Method} on connection {ConnectionId} refused: {Code}: {Reason}")]
+    public static partial void HubCallRefused(ILogger logger, string method, string connectionId, string code, string reason);
+
+    [LoggerMessage(1507, LogLevel.Warning, "A backing service is unavailable for hub method {Method}; answered SERVICE_UNAVAILABLE")]
+    public static partial void HubDependencyUnavailable(ILogger logger, Exception exception, string method);
+
+    [LoggerMessage(1508, LogLevel.Error, "Hub method {Method} failed on connection {ConnectionId}")]
+    public static partial void HubMethodFailed(ILogger logger, Exception exception, string method, string connectionId);
+
     [LoggerMessage(1600, LogLevel.Information, "Node {Node} took partition {Partition} (lease epoch {Epoch})")]
     public static partial void PartitionAcquired(ILogger logger, int partition, long epoch, string node);
 

@@ -59,7 +59,7 @@ public static class MessageEndpoints
         }
 
         var starts = positions is not null
-            ? await recovery.FromPositionsAsync(me, positions.Select(p => new ResumePosition { ConversationId = p.RequireGuid("conversationId"), LastSequence = p.RequireInt64("lastSequence", 0, long.MaxValue) }).ToList(), ct)
+            ? await recovery.FromPositionsAsync(me, positions.Select(p => new ResumePosition { ConversationId = p.RequireGuid("conversationId"), LastSequence = p.RequireInt64("lastSequence", long.MinValue, long.MaxValue) }).ToList(), ct)
             : await recovery.FromSinceAsync(me, since!.Value, ct);
 
         var budget = MaxSyncMessages;

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Server.Auth;
 using Parley.Server.Conversations;
 using Parley.Server.Messaging;
@@ -25,8 +26,6 @@ public sealed class ChatHub(
     RealtimeNotifier notifier,
     ConnectionRegistry registry,
     TypingTracker typing,
-    IPresenceStore presence,
-    IHubContext<ChatHub> hubContext,
     IOptions<RealtimeOptions> realtimeOptions,
     IOptionsMonitor<JwtBearerOptions> jwt,
     TimeProvider time,
@@ -37,15 +36,11 @@ public sealed class ChatHub(
 
     public override async Task OnConnectedAsync()
     {
-        metrics.Connections.Add(1);
-        var me = CurrentUser.Id(Context.User);
-        var resume = string.Equals(Context.GetHttpContext()?.Request.Query["resume"], "true", StringComparison.OrdinalIgnoreCase);
-        var device = new DeviceConnection(Context, me, TokenExpiry(Context.User), resume, hubContext, messages, realtimeOptions.Value, metrics, logger);
-        registry.Add(device);
-        if (await presence.ConnectedAsync(me, Context.ConnectionId, time.GetUtcNow() + RealtimeSweeper.PresenceTtl, Context.ConnectionAborted))
-        {
-            _ = notifier.PresenceAsync(new PresenceEvent(me, true, null), CancellationToken.None);
-        }
+        // Registered, and counted in presence, before the handshake (ChatHubEndpoint); SignalR has the connection now,
+        // so the device may start writing what it queued meanwhile.
+        var device = registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId)
+            ?? throw new InvalidOperationException($"Connection {Context.ConnectionId} reached the hub without a device; map the hub with MapChatHub");
+        device.Activate(Context);
 
         await Context.SendUnreadTotalAsync(Clients.Caller);
         await base.OnConnectedAsync();
@@ -53,21 +48,14 @@ public sealed class ChatHub(
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        metrics.Connections.Add(-1);
         if (exception is InvalidDataException && exception.Message.Contains("maximum message size", StringComparison.OrdinalIgnoreCase))
         {
             metrics.OversizedFrames.Add(1);
             Log.OversizedFrame(logger, Context.ConnectionId);
         }
 
-        var me = CurrentUser.Id(Context.User);
-        registry.Remove(me, Context.ConnectionId)?.Completed();
-        var now = time.GetUtcNow();
-        if (await presence.DisconnectedAsync(me, Context.ConnectionId, now, CancellationToken.None))
-        {
-            _ = notifier.PresenceAsync(new PresenceEvent(me, false, now), CancellationToken.None);
-        }
-
+        // The device and presence entry go when the connection does (ChatHubEndpoint); stop writing now already.
+        registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId)?.Completed();
         await base.OnDisconnectedAsync(exception);
     }
 
@@ -89,16 +77,7 @@ public sealed class ChatHub(
     /// </summary>
     public async Task<IReadOnlyList<ResumeResult>> ResumeSince(string since)
     {
-        if (string.IsNullOrWhiteSpace(since))
-        {
-            throw Errors.MissingField("since").ToException();
-        }
-
-        if (!DateTimeOffset.TryParse(since, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at))
-        {
-            throw Errors.InvalidValue("since", "must be an ISO 8601 timestamp with an offset, such as 2026-11-23T08:00:00Z").ToException();
-        }
-
+        var at = IsoTimestamp.Parse("since", since);
         var starts = await recovery.FromSinceAsync(CurrentUser.Id(Context.User), at, Context.ConnectionAborted);
         return await Device().ResumeAsync(starts);
     }
@@ -106,6 +85,7 @@ public sealed class ChatHub(
     /// <summary>Typing start (or refresh) and stop, relayed to the other members' devices; lapses after TypingTimeout.</summary>
     public async Task Typing(Guid conversationId, bool isTyping)
     {
+        RequireConversation(conversationId);
         var me = CurrentUser.Id(Context.User);
         var device = Device();
         var now = time.GetUtcNow();
@@ -159,18 +139,26 @@ public sealed class ChatHub(
         return new RefreshResult(device.TokenExpiresAt);
     }
 
+    /// <summary>An absent or null conversation id arrives as the empty UUID.</summary>
+    private static void RequireConversation(Guid conversationId)
+    {
+        if (conversationId == Guid.Empty)
+        {
+            throw Errors.MissingField("conversationId").ToException();
+        }
+    }
+
     private DeviceConnection Device() =>
         registry.Find(CurrentUser.Id(Context.User), Context.ConnectionId) ?? throw Errors.Unauthenticated("The connection is closing").ToException();
-
-    private static DateTimeOffset TokenExpiry(System.Security.Claims.ClaimsPrincipal? user) =>
-        long.TryParse(user?.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var exp)
-            ? DateTimeOffset.FromUnixTimeSeconds(exp)
-            : DateTimeOffset.MaxValue;
 
     /// <summary>Sends a message exactly as POST /conversations/{id}/messages does and returns the same ack.</summary>
     public Task<SendAck> SendMessage(HubSendMessage message)
     {
-        ArgumentNullException.ThrowIfNull(message);
+        if (message is null)
+        {
+            throw Errors.MissingField("message").ToException();
+        }
+
         return ingress.SendAsync(CurrentUser.Id(Context.User), () => new SendMessageRequest(
             message.ConversationId == Guid.Empty ? throw Errors.MissingField("conversationId").ToException() : message.ConversationId,
             message.Content ?? throw Errors.MissingField("content").ToException(),
@@ -187,6 +175,7 @@ public sealed class ChatHub(
 
     private async Task<ReceiptView> AdvanceAsync(Guid conversationId, ReceiptKind kind, long upTo)
     {
+        RequireConversation(conversationId);
         if (upTo < 0)
         {
             throw Errors.InvalidValue(kind == ReceiptKind.Read ? "upToSequence" : "sequence", "must not be negative").ToException();
@@ -204,8 +193,14 @@ public sealed class ChatHub(
 /// <summary>
 /// Turns Parley rejections into HubExceptions carrying "CODE: message". SignalR puts its own sentence in
 /// front, so clients see "... HubException: CODE: message" (docs/realtime.md).
+/// <para>
+/// A rejection is the client's mistake (bad argument, not a member, rate limited): logged here at Debug, without a
+/// stack trace. SignalR's dispatcher logs every exception out of a hub method at Error ("Failed to invoke hub
+/// method"), a HubException included, and cannot be told apart by level; <see cref="HubClientMistakes"/> keeps its
+/// Errors out and this filter logs a real fault at Error itself.
+/// </para>
 /// </summary>
-public sealed class ParleyHubFilter(TransientErrors transient) : IHubFilter
+public sealed class ParleyHubFilter(TransientErrors transient, ILogger<ParleyHubFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -215,12 +210,103 @@ public sealed class ParleyHubFilter(TransientErrors transient) : IHubFilter
         }
         catch (ParleyException ex)
         {
+            Log.HubCallRefused(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, ex.Error.Code, ex.Error.Message);
             throw new HubException($"{ex.Error.Code}: {ex.Error.Message}");
+        }
+        catch (HubException ex)
+        {
+            Log.HubCallRefused(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, "-", ex.Message);
+            throw;
+        }
+        catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
+        {
+            throw; // the connection went away mid-call: nobody to answer, nothing wrong
         }
         catch (Exception ex) when (transient.IsTransient(ex))
         {
+            Log.HubDependencyUnavailable(logger, ex, invocationContext.HubMethodName);
             var error = Errors.ServiceUnavailable("A backing service");
             throw new HubException($"{error.Code}: {error.Message}");
+        }
+        catch (Exception ex)
+        {
+            Log.HubMethodFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
+            throw;
+        }
+    }
+}
+
+/// <summary>
+/// Keeps Error out of SignalR's hub dispatcher log category, where its only Error is "Failed to invoke hub method"
+/// for any exception, a HubException answering a client's mistake included (<see cref="ParleyHubFilter"/> logs the
+/// real faults). Every other level of that category keeps the level configured for it.
+/// </summary>
+public static class HubClientMistakes
+{
+    public const string DispatcherCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
+
+    public static IServiceCollection AddQuietHubClientMistakes(this IServiceCollection services) =>
+        services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, QuietDispatcher>();
+
+    /// <summary>
+    /// One rule per provider for the dispatcher's category, carrying the level the configured rules would have given it
+    /// (a rule replaces, not adds to, the ones it beats) plus a filter that drops Error and above.
+    /// </summary>
+    private sealed class QuietDispatcher : IPostConfigureOptions<LoggerFilterOptions>
+    {
+        public void PostConfigure(string? name, LoggerFilterOptions options)
+        {
+            var configured = options.Rules.ToList();
+            foreach (var provider in configured.Select(r => r.ProviderName).Append(null).Distinct())
+            {
+                LoggerFilterRule? best = null;
+                foreach (var rule in configured)
+                {
+                    if (Better(rule, best, provider))
+                    {
+                        best = rule;
+                    }
+                }
+
+                options.Rules.Add(new LoggerFilterRule(provider, DispatcherCategory, best?.LogLevel ?? options.MinLevel, static (_, _, level) => level < LogLevel.Error));
+            }
+        }
+
+        // As Microsoft.Extensions.Logging picks a rule: the provider's own rules before general ones, then the longest
+        // matching category, the later rule on a tie.
+        private static bool Better(LoggerFilterRule rule, LoggerFilterRule? current, string? provider)
+        {
+            if (rule.ProviderName is not null && rule.ProviderName != provider || !Matches(rule.CategoryName))
+            {
+                return false;
+            }
+
+            if (current?.ProviderName is not null)
+            {
+                if (rule.ProviderName is null)
+                {
+                    return false;
+                }
+            }
+            else if (rule.ProviderName is not null)
+            {
+                return true;
+            }
+
+            return current?.CategoryName is null || rule.CategoryName is not null && rule.CategoryName.Length >= current.CategoryName.Length;
+        }
+
+        private static bool Matches(string? category)
+        {
+            if (category is null)
+            {
+                return true;
+            }
+
+            var star = category.IndexOf('*', StringComparison.Ordinal);
+            return star < 0
+                ? DispatcherCategory.StartsWith(category, StringComparison.OrdinalIgnoreCase)
+                : DispatcherCategory.StartsWith(category[..star], StringComparison.OrdinalIgnoreCase) && DispatcherCategory.EndsWith(category[(star + 1)..], StringComparison.OrdinalIgnoreCase);
         }
     }
 }

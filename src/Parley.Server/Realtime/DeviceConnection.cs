@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Ports;
 using Parley.Server.Hosting;
@@ -14,18 +15,32 @@ namespace Parley.Server.Realtime;
 /// writer remembers the last sequence it sent per conversation: a message at or below it is dropped, and one past a
 /// gap first pulls the missing messages from the store. Resume uses the same mechanism, which is what makes the
 /// switch from replay to live seamless.
+/// <para>
+/// A device exists from before the SignalR handshake (<see cref="ChatHubEndpoint"/>) so that nothing stored after the
+/// handshake can miss it; it queues from then on but writes only once the hub has the connection (<see cref="Activate"/>).
+/// </para>
 /// </summary>
 public sealed class DeviceConnection
 {
     private readonly Channel<Outgoing> _queue;
+    // Per conversation: everything at or below this was sent on this connection or is held by the client (Resume).
     private readonly Dictionary<Guid, long> _lastSent = [];
+
+    // Per conversation: the first sequence this connection actually sent. Below it the connection has a hole it can no
+    // longer fill in order, so a later Resume from further back answers "resync" rather than sending anything twice.
+    private readonly Dictionary<Guid, long> _firstSent = [];
     private readonly IHubContext<ChatHub> _hub;
     private readonly IMessageStore _messages;
     private readonly RealtimeOptions _options;
     private readonly ParleyMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly HubCallerContext _context;
+    private readonly ConnectionContext _connection;
+    private HubCallerContext? _context;
     private int _closing;
+
+    // SignalR drops a send to a connection it has not registered yet (it registers just before the hub's
+    // OnConnectedAsync), so the writer starts only then.
+    private readonly TaskCompletionSource _activated = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // A device that connects with ?resume=true gets nothing until it has called Resume (or for ResumeHold at most):
     // a live message must not overtake the replay of what came before it.
@@ -34,7 +49,7 @@ public sealed class DeviceConnection
     /// <summary>How long a device that announced a Resume may take to send it before live events flow anyway.</summary>
     public static readonly TimeSpan ResumeHold = TimeSpan.FromSeconds(10);
 
-    public DeviceConnection(HubCallerContext context, Guid userId, DateTimeOffset tokenExpiresAt, bool holdUntilResume, IHubContext<ChatHub> hub, IMessageStore messages,
+    public DeviceConnection(ConnectionContext connection, Guid userId, DateTimeOffset tokenExpiresAt, bool holdUntilResume, IHubContext<ChatHub> hub, IMessageStore messages,
         RealtimeOptions options, ParleyMetrics metrics, ILogger logger)
     {
         if (!holdUntilResume)
@@ -42,7 +57,7 @@ public sealed class DeviceConnection
             _released.TrySetResult();
         }
 
-        _context = context;
+        _connection = connection;
         UserId = userId;
         TokenExpiresAt = tokenExpiresAt;
         _hub = hub;
@@ -54,7 +69,7 @@ public sealed class DeviceConnection
         Writer = Task.Run(WriteAsync);
     }
 
-    public string ConnectionId => _context.ConnectionId;
+    public string ConnectionId => _connection.ConnectionId;
 
     public Guid UserId { get; }
 
@@ -65,6 +80,13 @@ public sealed class DeviceConnection
 
     /// <summary>Typing calls in the current 10-second window (rate limit per connection).</summary>
     internal (DateTimeOffset WindowStart, int Count) TypingWindow { get; set; }
+
+    /// <summary>The hub has the connection: what was queued since before the handshake, and everything after, flows.</summary>
+    public void Activate(HubCallerContext context)
+    {
+        _context = context;
+        _activated.TrySetResult();
+    }
 
     /// <summary>A stored message for this device; never blocks the caller.</summary>
     public void Push(MessageView message) => Enqueue(new Outgoing(RealtimeEvents.MessageCreated, message, null, null));
@@ -92,7 +114,9 @@ public sealed class DeviceConnection
                 }
                 else
                 {
-                    _lastSent[conversation] = from;
+                    // Never below what this connection already sent: that would send it again. With nothing sent yet,
+                    // the client's own position is the start, even below one an earlier Resume gave.
+                    _lastSent[conversation] = _firstSent.ContainsKey(conversation) ? Math.Max(_lastSent.GetValueOrDefault(conversation), from) : from;
                     fill.Add((conversation, from));
                 }
             }
@@ -153,8 +177,20 @@ public sealed class DeviceConnection
                 // Not reading at all: the abort below is all it gets.
             }
 
-            _context.Abort();
+            Abort();
         });
+    }
+
+    private void Abort()
+    {
+        if (_context is { } context)
+        {
+            context.Abort();
+        }
+        else
+        {
+            _connection.Abort();
+        }
     }
 
     /// <summary>The hub saw the connection end: stop writing and let the writer finish.</summary>
@@ -175,9 +211,10 @@ public sealed class DeviceConnection
 
     private async Task WriteAsync()
     {
-        var aborted = _context.ConnectionAborted;
+        var aborted = _connection.ConnectionClosed;
         try
         {
+            await _activated.Task.WaitAsync(aborted);
             try
             {
                 await _released.Task.WaitAsync(ResumeHold, aborted);
@@ -195,8 +232,17 @@ public sealed class DeviceConnection
                     foreach (var (conversation, from) in item.Fill)
                     {
                         var upTo = await FillAsync(conversation, long.MaxValue, aborted);
-                        recovered.Add(new ResumeResult(conversation, ResumeStatuses.Recovered, from, upTo, upTo - from));
-                        _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, ResumeStatuses.Recovered));
+                        bool hole;
+                        lock (_lastSent)
+                        {
+                            hole = _firstSent.TryGetValue(conversation, out var first) && first > from + 1;
+                        }
+
+                        // Live messages went out before the client asked for older ones: sending those now would break
+                        // the order, so the client reads (from, upTo] from history, as for any resync.
+                        var status = hole ? ResumeStatuses.Resync : ResumeStatuses.Recovered;
+                        recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from));
+                        _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, status));
                     }
 
                     item.Resumed!(recovered);
@@ -219,10 +265,9 @@ public sealed class DeviceConnection
                         await FillAsync(message.ConversationId, message.Sequence - 1, aborted);
                     }
 
-                    await SendAsync(RealtimeEvents.MessageCreated, message, aborted);
-                    lock (_lastSent)
+                    if (Claim(message.ConversationId, message.Sequence))
                     {
-                        _lastSent[message.ConversationId] = Math.Max(_lastSent.GetValueOrDefault(message.ConversationId), message.Sequence);
+                        await SendAsync(RealtimeEvents.MessageCreated, message, aborted);
                     }
                 }
                 else
@@ -238,7 +283,7 @@ public sealed class DeviceConnection
         catch (Exception ex)
         {
             Log.RealtimeWriterFailed(_logger, ex, ConnectionId);
-            _context.Abort();
+            Abort();
         }
         finally
         {
@@ -265,13 +310,12 @@ public sealed class DeviceConnection
             var page = await _messages.GetMessagesAsync(conversation, new HistoryQuery(null, last, (int)Math.Min(Math.Min(budget, 200), upTo - last)), cancellationToken);
             foreach (var stored in page.Items)
             {
-                await SendAsync(RealtimeEvents.MessageCreated, MessageView.From(stored), cancellationToken);
-                last = stored.Sequence;
-            }
+                if (Claim(conversation, stored.Sequence))
+                {
+                    await SendAsync(RealtimeEvents.MessageCreated, MessageView.From(stored), cancellationToken);
+                }
 
-            lock (_lastSent)
-            {
-                _lastSent[conversation] = Math.Max(_lastSent.GetValueOrDefault(conversation), last);
+                last = stored.Sequence;
             }
 
             budget -= page.Items.Count;
@@ -281,7 +325,29 @@ public sealed class DeviceConnection
             }
         }
 
-        return last;
+        lock (_lastSent)
+        {
+            return Math.Max(last, _lastSent.GetValueOrDefault(conversation));
+        }
+    }
+
+    /// <summary>
+    /// Records a message as sent, before it is sent, or says it already was. Recording first and in one step is what
+    /// lets a concurrent Resume see every message this connection has committed to.
+    /// </summary>
+    private bool Claim(Guid conversation, long sequence)
+    {
+        lock (_lastSent)
+        {
+            if (_lastSent.TryGetValue(conversation, out var last) && sequence <= last)
+            {
+                return false;
+            }
+
+            _lastSent[conversation] = sequence;
+            _firstSent.TryAdd(conversation, sequence);
+            return true;
+        }
     }
 
     private Task SendAsync(string name, object payload, CancellationToken cancellationToken) =>

@@ -84,11 +84,4 @@ public static class HubConnectionOwnersExtensions
 {
     /// <summary>After authentication and authorization: needs the caller's identity.</summary>
     public static IApplicationBuilder UseHubConnectionOwners(this IApplicationBuilder app) => app.UseMiddleware<HubConnectionOwners>();
-
-    /// <summary>Maps the hub with only the transports <c>Parley:Realtime:Transports</c> allows.</summary>
-    public static void MapChatHub(this WebApplication app)
-    {
-        var transports = app.Services.GetRequiredService<IOptions<RealtimeOptions>>().Value.TransportTypes;
-        app.MapHub<ChatHub>(ChatHub.Path, o => o.Transports = transports);
-    }
 }

@@ -33,12 +33,28 @@ public sealed class RecoveryPlanner(IConversationStore conversations, IMessageSt
         }
 
         var starts = new List<Start>(positions.Count);
-        foreach (var position in positions.DistinctBy(p => p.ConversationId))
+        // Shape first, for every position, so Resume and REST sync answer the same bad list with the same code
+        // whichever conversation comes first.
+        foreach (var position in positions)
         {
+            if (position is null)
+            {
+                throw Errors.WrongType("positions", "an array of objects").ToException();
+            }
+
+            if (position.ConversationId == Guid.Empty)
+            {
+                throw Errors.MissingField("conversationId").ToException();
+            }
+
             if (position.LastSequence < 0)
             {
                 throw Errors.InvalidValue("lastSequence", "must not be negative").ToException();
             }
+        }
+
+        foreach (var position in positions.DistinctBy(p => p.ConversationId))
+        {
 
             await membership.RequireMemberAsync(position.ConversationId, user, cancellationToken);
             // Read again: the membership cache's copy of the conversation has a stale last sequence.

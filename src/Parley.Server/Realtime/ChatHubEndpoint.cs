@@ -1,0 +1,120 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Parley.Core.Ports;
+using Parley.Server.Auth;
+using Parley.Server.Hosting;
+using Parley.Server.Messaging;
+using Parley.Server.Observability;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>
+/// Maps <see cref="ChatHub"/> like MapHub does, with one step in front of SignalR's: the device is registered for
+/// fanout, and counted in presence, before the handshake.
+/// <para>
+/// SignalR answers the handshake before it calls the hub's OnConnectedAsync. A device registered there misses any
+/// message stored in between, although the client already counts as connected. Registering before the handshake
+/// costs nothing extra (no store read, no snapshot of the user's conversations): the device queues what arrives and
+/// starts writing once the hub has the connection; its usual order, gap and duplicate rules apply to that queue.
+/// Presence moves with it, so a device whose connect returned is already counted.
+/// </para>
+/// </summary>
+public static class ChatHubEndpoint
+{
+    /// <summary>Maps the hub with only the transports <c>Parley:Realtime:Transports</c> allows.</summary>
+    public static IEndpointConventionBuilder MapChatHub(this IEndpointRouteBuilder endpoints)
+    {
+        var transports = endpoints.ServiceProvider.GetRequiredService<IOptions<RealtimeOptions>>().Value.TransportTypes;
+        var builder = endpoints.MapConnections(ChatHub.Path, new HttpConnectionDispatcherOptions { Transports = transports }, connections =>
+        {
+            // Built on the first connection, not at mapping time: resolving the stores here would fail a bad
+            // configuration with their error before the settings validation names the setting.
+            var devices = new Lazy<DeviceRegistration>(() => ActivatorUtilities.CreateInstance<DeviceRegistration>(connections.ApplicationServices));
+            connections.Use(next => connection => devices.Value.RunAsync(connection, next));
+            connections.UseHub<ChatHub>();
+        });
+
+        // What MapHub adds: the hub's attributes ([Authorize]) as endpoint metadata, and the hub type.
+        var attributes = typeof(ChatHub).GetCustomAttributes(inherit: true);
+        builder.Add(endpoint =>
+        {
+            foreach (var attribute in attributes)
+            {
+                endpoint.Metadata.Add(attribute);
+            }
+
+            endpoint.Metadata.Add(new HubMetadata(typeof(ChatHub)));
+        });
+        return builder;
+    }
+}
+
+/// <summary>Registers a device around the whole life of its connection, from before the handshake to after the hub is done.</summary>
+internal sealed class DeviceRegistration(
+    ConnectionRegistry registry,
+    IPresenceStore presence,
+    RealtimeNotifier notifier,
+    IHubContext<ChatHub> hubContext,
+    IMessageStore messages,
+    IOptions<RealtimeOptions> realtimeOptions,
+    TimeProvider time,
+    ParleyMetrics metrics,
+    ILogger<ChatHub> logger)
+{
+    public async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var user = connection.Features.Get<IConnectionUserFeature>()?.User;
+        if (user?.Identity?.IsAuthenticated != true)
+        {
+            await next(connection); // the endpoint's [Authorize] refuses these before they get here
+            return;
+        }
+
+        var me = CurrentUser.Id(user);
+        var query = connection.GetHttpContext()?.Request.Query;
+        var resume = string.Equals(query?["resume"], "true", StringComparison.OrdinalIgnoreCase);
+        var device = new DeviceConnection(connection, me, TokenExpiry(user), resume, hubContext, messages, realtimeOptions.Value, metrics, logger);
+        registry.Add(device);
+        metrics.Connections.Add(1);
+        try
+        {
+            if (await presence.ConnectedAsync(me, connection.ConnectionId, time.GetUtcNow() + RealtimeSweeper.PresenceTtl, connection.ConnectionClosed))
+            {
+                _ = notifier.PresenceAsync(new PresenceEvent(me, true, null), CancellationToken.None);
+            }
+
+            await next(connection);
+        }
+        finally
+        {
+            registry.Remove(me, connection.ConnectionId)?.Completed();
+            var now = time.GetUtcNow();
+            try
+            {
+                // Awaited: once a connection is fully gone (realtime_connections counts it out), its offline event is
+                // already queued for the other members' devices.
+                if (await presence.DisconnectedAsync(me, connection.ConnectionId, now, CancellationToken.None))
+                {
+                    await notifier.PresenceAsync(new PresenceEvent(me, false, now), CancellationToken.None);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The presence entry lapses on its own after PresenceTtl.
+                Log.PresenceNotifyFailed(logger, ex, me);
+            }
+
+            metrics.Connections.Add(-1);
+        }
+    }
+
+    private static DateTimeOffset TokenExpiry(ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var exp)
+            ? DateTimeOffset.FromUnixTimeSeconds(exp)
+            : DateTimeOffset.MaxValue;
+}
