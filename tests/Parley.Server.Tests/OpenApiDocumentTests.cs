@@ -28,7 +28,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     private static readonly Dictionary<string, (string Name, string Type)[]> QueryParameters = new()
     {
         ["listConversations"] = [("limit", "integer"), ("cursor", "string")],
-        ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer")],
+        ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
     };
 
     /// <summary>Client method names the generated client must have (operation ids make them).</summary>
@@ -36,7 +36,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     [
         "RegisterAsync", "LoginAsync", "RefreshTokensAsync", "LogoutAsync", "GetMeAsync", "GetUserAsync",
         "CreateConversationAsync", "ListConversationsAsync", "GetConversationAsync", "GetPresenceAsync",
-        "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync",
+        "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
     ];
 
     private static readonly string Root = RepositoryRoot();

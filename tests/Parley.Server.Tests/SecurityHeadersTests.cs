@@ -98,5 +98,8 @@ public sealed class SecurityHeadersTests
 
         public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
             messageId == Explodes ? throw new InvalidOperationException("unexpected store failure") : inner.GetMessageStatusAsync(messageId, cancellationToken);
+
+        public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+            inner.GetMessageStatusByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
     }
 }
