@@ -238,7 +238,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         }
 
         var history = methods.First(m => m.Name == "GetHistoryAsync");
-        Assert.Equal(["id", "before", "after", "limit"], history.Parameters.Select(p => p.Name).Where(n => n != "cancellationToken"));
+        Assert.Equal(["id", "before", "after", "limit", "around", "aroundMessageId"], history.Parameters.Select(p => p.Name).Where(n => n != "cancellationToken"));
         Assert.Equal("System.Guid", history.Parameters[0].Type.ToDisplayString());
         Assert.NotNull(compilation.GetTypeByMetadataName("Parley.Generated.Problem"));
 
