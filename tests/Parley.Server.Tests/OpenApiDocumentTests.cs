@@ -36,7 +36,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     [
         "RegisterAsync", "LoginAsync", "RefreshTokensAsync", "LogoutAsync", "GetMeAsync", "GetUserAsync",
         "CreateConversationAsync", "ListConversationsAsync", "GetConversationAsync", "GetPresenceAsync",
-        "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync",
+        "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
     ];
 
     private static readonly string Root = RepositoryRoot();

@@ -101,8 +101,5 @@ public sealed class SecurityHeadersTests
 
         public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
             messageId == Explodes ? throw new InvalidOperationException("unexpected store failure") : inner.GetMessageStatusAsync(messageId, cancellationToken);
-
-        public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
-            inner.GetMessageStatusByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
 using Parley.Server.Hosting;
+using Parley.Server.Http;
 
 namespace Parley.Server.Conversations;
 
@@ -17,7 +18,7 @@ public static class UnreadEndpoints
     public const string UnreadTotalEvent = "unreadTotal";
 
     public static void MapUnreadEndpoints(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/v1/users/me/unread", UnreadAsync).RequireAuthorization().WithTags("Users").WithName("getTotalUnread").Produces<UnreadTotalView>();
+        app.MapGet("/api/v1/users/me/unread", UnreadAsync).RequireAuthorization().WithTags("Users").Produces<UnreadTotalView>().WithName("getUnreadTotal");
 
     private static async Task<IResult> UnreadAsync(HttpContext context, IConversationStore conversations, CancellationToken ct) =>
         Results.Ok(UnreadTotalView.From(await conversations.GetUnreadTotalAsync(CurrentUser.Id(context.User), ct)));

@@ -26,8 +26,8 @@ public static class MessageEndpoints
             .WithQuery("before", "integer", "Only messages with a sequence below this (exclusive). Without after, the page is the newest messages below it.", minimum: 1, maximum: long.MaxValue)
             .WithQuery("after", "integer", "Only messages with a sequence above this (exclusive); the page then walks forward from it, oldest first.", minimum: 0, maximum: long.MaxValue)
             .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-            .WithQuery("around", "integer", "The page centred on this sequence (about limit/2 either side, itself included); not with before, after or aroundMessageId.", minimum: 1, maximum: long.MaxValue)
-            .WithQuery("aroundMessageId", "string", "The page centred on this message (a UUID); 404 MESSAGE_NOT_FOUND when it is not in this conversation.");
+            .WithQuery("around", "integer", "The page centred on this sequence, both ways. Not with before, after or aroundMessageId.", minimum: 1, maximum: long.MaxValue)
+            .WithQuery("aroundMessageId", "string", "The page centred on this message (UUID) of the conversation. Not with before, after or around.");
         conversations.MapPost("/read", ReadAsync).Accepts<ReadBody>("application/json").Produces<ReceiptView>()
             .WithName("markRead").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound);
         app.MapGet("/api/v1/messages/{id}/status", StatusAsync).RequireAuthorization().WithTags("Messages").Produces<MessageStatusView>()
@@ -97,7 +97,7 @@ public static class MessageEndpoints
         await membership.RequireMemberAsync(conversationId, me, ct);
         if (around is not null)
         {
-            return Results.Ok(await HistoryAround.PageAsync(messages, conversationId, around.Value, limit, ct));
+            return BufferedJson.Ok(await HistoryAround.PageAsync(messages, conversationId, around.Value, limit, ct));
         }
 
         var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit), ct);
