@@ -115,7 +115,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>The server's own build output, next to this test project's (same configuration).</summary>
-    private static string ServerDll()
+    internal static string ServerDll()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         var framework = dir.Name;
