@@ -141,3 +141,80 @@ public sealed class RedisPartitionLeaseSpecification : PartitionLeaseSpecificati
 
     protected override async Task<IPartitionLeases> CreateAsync() => new RedisPartitionLeases(await s_redis.Value, "t" + Guid.NewGuid().ToString("N"));
 }
+
+/// <summary>
+/// The realtime bus specification against real Redis pub/sub: each node has its own connection (as each server
+/// process does) and all share one key prefix per test.
+/// </summary>
+public sealed class RedisRealtimeBusSpecification : MultiNodeRealtimeBusSpecification, IAsyncDisposable
+{
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N");
+    private readonly Dictionary<IRealtimeBus, StackExchange.Redis.ConnectionMultiplexer> _connections = [];
+
+    protected override async Task<IReadOnlyList<IRealtimeBus>> CreateNodesAsync(int count)
+    {
+        var nodes = new List<IRealtimeBus>();
+        for (var i = 0; i < count; i++)
+        {
+            nodes.Add(await NodeAsync());
+        }
+
+        return nodes;
+    }
+
+    private async Task<IRealtimeBus> NodeAsync()
+    {
+        var options = StackExchange.Redis.ConfigurationOptions.Parse(await ExternalServers.RedisAsync());
+        options.ClientName = "bus-" + Guid.NewGuid().ToString("N");
+        options.AllowAdmin = true; // for BreakAsync's CLIENT LIST / CLIENT KILL
+        var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+        var node = new RedisRealtimeBus(redis, _prefix);
+        _connections[node] = redis;
+        return node;
+    }
+
+    /// <summary>Another node's message is the marker: Redis delivers one channel's messages to a subscriber in the order it took them.</summary>
+    protected override async Task DrainAsync(IRealtimeBus node)
+    {
+        var marker = "drain " + Guid.NewGuid().ToString("N");
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.Subscribe(bytes =>
+        {
+            if (System.Text.Encoding.UTF8.GetString(bytes.Span) == marker)
+            {
+                seen.TrySetResult();
+            }
+        });
+        var other = await NodeAsync();
+        await other.PublishAsync(System.Text.Encoding.UTF8.GetBytes(marker), default);
+        await seen.Task.WaitAsync(Deadline);
+    }
+
+    /// <summary>Kills the node's pub/sub connection on the Redis side (CLIENT KILL by its client name); the multiplexer reconnects.</summary>
+    protected override async Task BreakAsync(IRealtimeBus node)
+    {
+        var redis = _connections[node];
+        var admin = redis.GetServer(redis.GetEndPoints()[0]);
+        var killed = 0;
+        foreach (var client in await admin.ClientListAsync())
+        {
+            if (client.Name == redis.ClientName && client.SubscriptionCount > 0)
+            {
+                await admin.ClientKillAsync(id: client.Id, clientType: null, endpoint: null, skipMe: false);
+                killed++;
+            }
+        }
+
+        Assert.True(killed > 0, "no subscription connection of the node was found to break");
+    }
+
+    protected override async Task StopAsync(IRealtimeBus node) => await _connections[node].DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var redis in _connections.Values)
+        {
+            await redis.DisposeAsync();
+        }
+    }
+}
