@@ -97,7 +97,7 @@ public sealed class ServerProcess : IAsyncDisposable
                 // Slow first start.
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100); // polling interval of the readiness wait (it throws at its deadline)
         }
 
         throw new TimeoutException($"Server did not become ready:\n{Output}");
