@@ -31,7 +31,7 @@ public static class ParleyApp
     /// <param name="configure">Runs after Parley's registrations, so a host (or a test) can override any of them.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = ConfigurationSources.CreateBuilder(args);
         builder.AddParley();
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -42,7 +42,7 @@ public static class ParleyApp
     /// <summary>Applies pending store migrations for the configured engine and returns the exit code.</summary>
     public static async Task<int> MigrateAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = ConfigurationSources.CreateBuilder(args);
         var configuration = builder.Configuration;
         var engine = configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.Engine)}"] ?? Engines.Embedded;
         if (string.Equals(engine, Engines.Production, StringComparison.OrdinalIgnoreCase))
@@ -243,7 +243,8 @@ public static class ParleyApp
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var options = app.Services.GetRequiredService<IOptions<ParleyOptions>>().Value;
-            Log.Started(logger, options.Engine, options.ResolvedDataDirectory, app.Services.GetRequiredService<IOptions<LogOptions>>().Value.Partitions);
+            var urls = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
+            Log.Started(logger, string.Join(", ", urls ?? []), options.Engine, options.ResolvedDataDirectory, app.Services.GetRequiredService<IOptions<LogOptions>>().Value.Partitions);
         });
         return app;
     }

@@ -6,85 +6,89 @@ public sealed class ErrorsTests
 {
     private static readonly Guid Id = Guid.Parse("9f1c2b3a-0000-4000-8000-00000000abcd");
 
-    private static ParleyError Make(string factory) => factory switch
+    [Fact]
+    public void Every_error_code_constant_is_documented_in_errors_md_and_every_documented_code_exists()
     {
-        nameof(Errors.Errors.InvalidJson) => Errors.Errors.InvalidJson("bad"),
-        nameof(Errors.Errors.InvalidSchema) => Errors.Errors.InvalidSchema("bad"),
-        nameof(Errors.Errors.MissingField) => Errors.Errors.MissingField("f"),
-        nameof(Errors.Errors.WrongType) => Errors.Errors.WrongType("f", "a string"),
-        nameof(Errors.Errors.TooLong) => Errors.Errors.TooLong("f", 1, 2),
-        nameof(Errors.Errors.InvalidValue) => Errors.Errors.InvalidValue("f", "bad"),
-        nameof(Errors.Errors.InvalidRecipient) => Errors.Errors.InvalidRecipient("bad"),
-        nameof(Errors.Errors.UnsupportedMediaType) => Errors.Errors.UnsupportedMediaType("text/plain"),
-        nameof(Errors.Errors.PayloadTooLarge) => Errors.Errors.PayloadTooLarge(1024),
-        nameof(Errors.Errors.Unauthenticated) => Errors.Errors.Unauthenticated(),
-        nameof(Errors.Errors.InvalidCredentials) => Errors.Errors.InvalidCredentials(),
-        nameof(Errors.Errors.InvalidRefreshToken) => Errors.Errors.InvalidRefreshToken(),
-        nameof(Errors.Errors.Forbidden) => Errors.Errors.Forbidden("no"),
-        nameof(Errors.Errors.NotMember) => Errors.Errors.NotMember(Id),
-        nameof(Errors.Errors.ConversationNotFound) => Errors.Errors.ConversationNotFound(Id),
-        nameof(Errors.Errors.MessageNotFound) => Errors.Errors.MessageNotFound(Id),
-        nameof(Errors.Errors.RouteNotFound) => Errors.Errors.RouteNotFound("/nope"),
-        nameof(Errors.Errors.MethodNotAllowed) => Errors.Errors.MethodNotAllowed("PATCH"),
-        nameof(Errors.Errors.UsernameTaken) => Errors.Errors.UsernameTaken("alice"),
-        nameof(Errors.Errors.ConversationInactive) => Errors.Errors.ConversationInactive(Id, "archived"),
-        nameof(Errors.Errors.RateLimited) => Errors.Errors.RateLimited(TimeSpan.FromSeconds(3)),
-        nameof(Errors.Errors.EnqueueFailed) => Errors.Errors.EnqueueFailed(),
-        nameof(Errors.Errors.Internal) => Errors.Errors.Internal(),
-        nameof(Errors.Errors.InvalidText) => Errors.Errors.InvalidText("f", "bad"),
-        _ => throw new ArgumentOutOfRangeException(nameof(factory), factory, null),
-    };
+        var documented = ErrorsDoc.Codes();
+        var defined = DefinedCodes();
 
-    [Theory]
-    [InlineData(nameof(Errors.Errors.InvalidJson), 400, "INVALID_JSON")]
-    [InlineData(nameof(Errors.Errors.InvalidSchema), 400, "INVALID_SCHEMA")]
-    [InlineData(nameof(Errors.Errors.MissingField), 400, "MISSING_REQUIRED_FIELD")]
-    [InlineData(nameof(Errors.Errors.WrongType), 400, "INVALID_FIELD_TYPE")]
-    [InlineData(nameof(Errors.Errors.TooLong), 400, "FIELD_TOO_LONG")]
-    [InlineData(nameof(Errors.Errors.InvalidValue), 400, "INVALID_FIELD_VALUE")]
-    [InlineData(nameof(Errors.Errors.InvalidRecipient), 400, "INVALID_RECIPIENT")]
-    [InlineData(nameof(Errors.Errors.UnsupportedMediaType), 415, "UNSUPPORTED_MEDIA_TYPE")]
-    [InlineData(nameof(Errors.Errors.PayloadTooLarge), 413, "PAYLOAD_TOO_LARGE")]
-    [InlineData(nameof(Errors.Errors.Unauthenticated), 401, "UNAUTHENTICATED")]
-    [InlineData(nameof(Errors.Errors.InvalidCredentials), 401, "INVALID_CREDENTIALS")]
-    [InlineData(nameof(Errors.Errors.InvalidRefreshToken), 401, "INVALID_REFRESH_TOKEN")]
-    [InlineData(nameof(Errors.Errors.Forbidden), 403, "FORBIDDEN")]
-    [InlineData(nameof(Errors.Errors.NotMember), 403, "NOT_CONVERSATION_MEMBER")]
-    [InlineData(nameof(Errors.Errors.ConversationNotFound), 404, "CONVERSATION_NOT_FOUND")]
-    [InlineData(nameof(Errors.Errors.MessageNotFound), 404, "MESSAGE_NOT_FOUND")]
-    [InlineData(nameof(Errors.Errors.RouteNotFound), 404, "ROUTE_NOT_FOUND")]
-    [InlineData(nameof(Errors.Errors.MethodNotAllowed), 405, "METHOD_NOT_ALLOWED")]
-    [InlineData(nameof(Errors.Errors.UsernameTaken), 409, "USERNAME_TAKEN")]
-    [InlineData(nameof(Errors.Errors.ConversationInactive), 409, "CONVERSATION_INACTIVE")]
-    [InlineData(nameof(Errors.Errors.RateLimited), 429, "RATE_LIMITED")]
-    [InlineData(nameof(Errors.Errors.EnqueueFailed), 503, "ENQUEUE_FAILED")]
-    [InlineData(nameof(Errors.Errors.Internal), 500, "INTERNAL_ERROR")]
-    [InlineData(nameof(Errors.Errors.InvalidText), 400, "INVALID_TEXT")]
-    public void Factory_returns_the_documented_status_and_code(string factory, int status, string code)
+        Assert.True(documented.Count >= 20, $"docs/errors.md's code table parsed to only {documented.Count} rows");
+        Assert.Empty(defined.Except(documented.Keys, StringComparer.Ordinal));
+        Assert.Empty(documented.Keys.Except(defined, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Every_factory_returns_the_status_documented_for_its_code_and_codes_without_a_factory_are_documented_as_reserved()
     {
-        var error = Make(factory);
+        var documented = ErrorsDoc.Codes();
+        var errors = Factories().Select(f => f.Invoke()).ToList();
 
-        Assert.Equal(status, error.Status);
-        Assert.Equal(code, error.Code);
-        Assert.False(string.IsNullOrWhiteSpace(error.Message));
-        Assert.False(string.IsNullOrWhiteSpace(error.TelemetryLabel));
+        Assert.All(errors, error =>
+        {
+            Assert.True(documented.TryGetValue(error.Code, out var status), $"{error.Code} is returned but not documented in docs/errors.md");
+            Assert.True(status == error.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{error.Code}: docs/errors.md says {status}, the factory returns {error.Status}");
+            Assert.False(string.IsNullOrWhiteSpace(error.Message));
+            Assert.False(string.IsNullOrWhiteSpace(error.TelemetryLabel));
+        });
+
+        var produced = errors.Select(e => e.Code).ToHashSet(StringComparer.Ordinal);
+        Assert.All(documented.Where(d => !produced.Contains(d.Key)), d => Assert.True(d.Value == "—", $"{d.Key} has no factory, so docs/errors.md must list it as reserved (status —), not {d.Value}"));
+    }
+
+    [Fact]
+    public void A_code_documented_as_reserved_is_returned_nowhere_in_the_server()
+    {
+        // FORBIDDEN drifted this way: documented as never returned while the hub's RefreshToken returned it.
+        var factoriesByCode = typeof(Errors.Errors).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(m => m.ReturnType == typeof(ParleyError))
+            .ToLookup(m => ((ParleyError)m.Invoke(null, [.. m.GetParameters().Select(Argument)])!).Code, m => m.Name, StringComparer.Ordinal);
+        var constants = typeof(ErrorCodes).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .ToLookup(f => (string)f.GetRawConstantValue()!, f => f.Name, StringComparer.Ordinal);
+        var sources = Directory.EnumerateFiles(ErrorsDoc.RepositoryFile("src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != "Errors.cs")
+            .Select(f => (File: f, Text: File.ReadAllText(f)))
+            .ToList();
+        Assert.NotEmpty(sources);
+
+        foreach (var code in ErrorsDoc.Reserved())
+        {
+            var uses = factoriesByCode[code].Select(name => $"Errors.{name}(").Concat(constants[code].Select(name => $"ErrorCodes.{name}"));
+            var found = sources.Where(s => uses.Any(u => s.Text.Contains(u, StringComparison.Ordinal))).Select(s => Path.GetFileName(s.File)).ToList();
+            Assert.True(found.Count == 0, $"docs/errors.md says {code} is reserved (never returned), but {string.Join(", ", found)} returns it");
+        }
     }
 
     [Fact]
     public void Telemetry_labels_are_distinct_per_factory()
     {
-        var factories = new[]
-        {
-            "InvalidJson", "InvalidSchema", "MissingField", "WrongType", "TooLong", "InvalidValue", "InvalidRecipient",
-            "UnsupportedMediaType", "PayloadTooLarge", "Unauthenticated", "InvalidCredentials", "InvalidRefreshToken",
-            "Forbidden", "NotMember", "ConversationNotFound", "MessageNotFound", "RouteNotFound", "MethodNotAllowed",
-            "UsernameTaken", "ConversationInactive", "RateLimited", "EnqueueFailed", "Internal", "InvalidText",
-        };
+        var labels = Factories().Select(f => f.Invoke().TelemetryLabel).ToList();
 
-        var labels = factories.Select(f => Make(f).TelemetryLabel).ToList();
-
+        Assert.True(labels.Count >= 20);
         Assert.Equal(labels.Count, labels.Distinct(StringComparer.Ordinal).Count());
     }
+
+    private static HashSet<string> DefinedCodes() =>
+        typeof(ErrorCodes).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+            .Select(f => (string)f.GetRawConstantValue()!)
+            .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Every public factory on <see cref="Errors.Errors"/>, called with plausible arguments.</summary>
+    private static IEnumerable<Func<ParleyError>> Factories() =>
+        typeof(Errors.Errors).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(m => m.ReturnType == typeof(ParleyError))
+            .Select(m => (Func<ParleyError>)(() => (ParleyError)m.Invoke(null, [.. m.GetParameters().Select(Argument)])!));
+
+    private static object? Argument(System.Reflection.ParameterInfo parameter) =>
+        parameter.HasDefaultValue ? parameter.DefaultValue : Type.GetTypeCode(parameter.ParameterType) switch
+        {
+            TypeCode.String => parameter.Name,
+            TypeCode.Int32 => 2,
+            TypeCode.Int64 => 2L,
+            _ when parameter.ParameterType == typeof(Guid) => Id,
+            _ when parameter.ParameterType == typeof(TimeSpan) => TimeSpan.FromSeconds(2),
+            _ => throw new NotSupportedException($"ErrorsTests cannot make a {parameter.ParameterType} for {parameter.Member.Name}({parameter.Name}): add it to Argument()"),
+        };
 
     [Theory]
     [InlineData(3000, 3)]

@@ -70,7 +70,7 @@ public sealed class ConsumerLoopTests
         {
             Assert.True(DateTime.UtcNow < deadline, "condition not reached");
             time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Delay(1);
+            await Task.Delay(1); // lets the loop run on the advanced fake clock; the condition and deadline decide, not this
         }
     }
 }

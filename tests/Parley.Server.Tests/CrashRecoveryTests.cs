@@ -40,8 +40,10 @@ public sealed class CrashRecoveryTests : IDisposable
             {
                 var clientId = $"m{i:D4}";
                 var conversation = conversations[i % conversations.Count];
+                var retryUntil = DateTime.UtcNow.AddSeconds(120);
                 while (true)
                 {
+                    Assert.True(DateTime.UtcNow < retryUntil, $"{clientId} was not acknowledged within 120 s");
                     try
                     {
                         var ack = await client.SendAsync(alice, conversation, $"message {i}", clientId);
@@ -51,7 +53,7 @@ public sealed class CrashRecoveryTests : IDisposable
                     catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
                     {
                         Interlocked.Increment(ref failedAttempts);
-                        await Task.Delay(100);
+                        await Task.Delay(100); // a client's back-off between retries while the server is down, not a wait for a condition
                     }
                 }
 
@@ -66,7 +68,7 @@ public sealed class CrashRecoveryTests : IDisposable
         await server.KillAsync();
         var liveBeforeCrash = bobDevice.Messages.ToList();
         await bobDevice.DisposeAsync();
-        await Task.Delay(300);
+        await Eventually.TrueAsync(() => PortIsFree(port), $"port {port} to be free after the kill");
         server = await ServerProcess.StartAsync(_data, port, settings);
         await using (server)
         {
@@ -112,6 +114,20 @@ public sealed class CrashRecoveryTests : IDisposable
         catch (IOException)
         {
             // Best effort.
+        }
+    }
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 }

@@ -24,15 +24,25 @@ public abstract class MessagingFlowTests(TestServer server)
         await using var aliceLaptop = await _client.ConnectAsync(alice, messagePack: true);
         await using var bobPhone = await _client.ConnectAsync(bob);
 
-        // Alice sends over REST while Bob sends over the hub, interleaved.
-        var sends = new List<Task>();
-        for (var i = 0; i < 20; i++)
+        // Alice sends over REST while Bob sends over the hub, the two streams interleaved; each sender waits for
+        // its acknowledgement before its next send, so each sender's order is defined and must be kept.
+        async Task AliceSendsAsync()
         {
-            sends.Add(_client.SendAsync(alice, conversation.Id, $"a{i}", $"a{i}"));
-            sends.Add(bobPhone.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation.Id, content = $"b{i}", clientMessageId = $"b{i}" }));
+            for (var i = 0; i < 20; i++)
+            {
+                await _client.SendAsync(alice, conversation.Id, $"a{i}", $"a{i}");
+            }
         }
 
-        await Task.WhenAll(sends);
+        async Task BobSendsAsync()
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await bobPhone.Connection.InvokeAsync<Ack>("SendMessage", new { conversationId = conversation.Id, content = $"b{i}", clientMessageId = $"b{i}" });
+            }
+        }
+
+        await Task.WhenAll(AliceSendsAsync(), BobSendsAsync());
 
         foreach (var device in new[] { alicePhone, aliceLaptop, bobPhone })
         {
@@ -44,7 +54,8 @@ public abstract class MessagingFlowTests(TestServer server)
 
         // Each sender's own messages kept their relative order, whichever transport carried them.
         var stored = await _client.AllMessagesAsync(alice, conversation.Id);
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"a{i}"), stored.Where(m => m.SenderId == alice.UserId).Select(m => m.Content).Order(StringComparer.Ordinal).OrderBy(c => int.Parse(c[1..], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"a{i}"), stored.Where(m => m.SenderId == alice.UserId).OrderBy(m => m.Sequence).Select(m => m.Content));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"b{i}"), stored.Where(m => m.SenderId == bob.UserId).OrderBy(m => m.Sequence).Select(m => m.Content));
         Assert.Equal(alicePhone.Messages.Select(m => m.Id), stored.Select(m => m.Id));
         Assert.Equal(aliceLaptop.Messages.Select(m => m.Content), stored.Select(m => m.Content));
     }
@@ -93,8 +104,11 @@ public abstract class MessagingFlowTests(TestServer server)
         var receiptCount = aliceDevice.Receipts.Count;
         Assert.Equal(3, (await _client.ReadAsync(bob, conversation.Id, 1)).LastReadSequence);
         Assert.Equal(3, (await _client.ReadAsync(bob, conversation.Id, 3)).LastReadSequence);
-        await Task.Delay(200);
-        Assert.Equal(receiptCount, aliceDevice.Receipts.Count);
+        // A real read afterwards is the marker: its receipt arrives after anything the no-op reads could have sent.
+        await _client.ReadAsync(bob, conversation.Id, 4);
+        await aliceDevice.WaitForReceiptsAsync(r => r.Any(x => x.State == "read" && x.UpToSequence == 4));
+        Assert.Equal(receiptCount + 1, aliceDevice.Receipts.Count);
+        Assert.Equal(("read", 4L), (aliceDevice.Receipts[^1].State, aliceDevice.Receipts[^1].UpToSequence));
 
         await _client.ReadAsync(bob, conversation.Id, 5);
         Assert.Equal(0, Assert.Single((await _client.ConversationsAsync(bob)).Items, c => c.Id == conversation.Id).UnreadCount);
@@ -147,7 +161,8 @@ public abstract class MessagingFlowTests(TestServer server)
             Assert.Equal(first.MessageId, second.MessageId);
         }
 
-        await Task.Delay(1100);
+        // Waits for the clock to enter the next second (the machine's clock is the server's): a condition, not a guess.
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > first.AcceptedAt.ToUnixTimeSeconds(), "the next wall-clock second", TimeSpan.FromSeconds(5));
         var later = await _client.SendAsync(alice, conversation.Id, "double tap");
         Assert.False(later.IdempotentHit);
         Assert.NotEqual(first.MessageId, later.MessageId);
@@ -179,8 +194,12 @@ public abstract class MessagingFlowTests(TestServer server)
             Assert.Equal("hello team", Assert.Single(got).Content);
         }
 
-        await Task.Delay(200);
-        Assert.Empty(outsiderDevice.Messages);
+        // Every member has the message, so its fan-out is done; a later message to the outsider is the marker
+        // that anything the outsider could have been sent has arrived.
+        var direct = await _client.DirectAsync(owner, outsider.UserId);
+        await _client.SendAsync(owner, direct.Id, "marker");
+        var outsiderGot = await outsiderDevice.WaitForMessagesAsync(m => m.Count >= 1);
+        Assert.Equal("marker", Assert.Single(outsiderGot).Content);
         foreach (var device in devices)
         {
             await device.DisposeAsync();

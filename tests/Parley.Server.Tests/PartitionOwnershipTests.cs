@@ -20,8 +20,11 @@ public sealed class PartitionOwnershipTests
         await using var b = await TestServer.StartAsync(settings, shared);
         try
         {
-            await RealtimeTests.Until(() => Held(a).Count == 8 && Held(b).Count == 8);
-            Assert.Empty(Held(a).Intersect(Held(b)));
+            // Each node settles on its share: 8 and 8, disjoint, together all 16. A wait that times out fails.
+            await Eventually.TrueAsync(() => Held(a).Count == 8 && Held(b).Count == 8, "an 8/8 split of the 16 partitions");
+            var (heldByA, heldByB) = (Held(a), Held(b));
+            Assert.Empty(heldByA.Intersect(heldByB));
+            Assert.Equal(Enumerable.Range(0, 16), heldByA.Concat(heldByB).Order());
 
             // Each send waits for its 202 before the next goes to the other node: the sender's order is the only
             // order there is, and each conversation must keep it, although either node may have accepted a message.
@@ -48,7 +51,8 @@ public sealed class PartitionOwnershipTests
             // A graceful stop releases the leases at once; the survivor does not wait out the TTL.
             await a.DisposeStoppedAsync();
             aStopped = true;
-            await RealtimeTests.Until(() => Held(b).Count == 16, seconds: 10);
+            await Eventually.TrueAsync(() => Held(b).Count == 16, "the survivor to hold all 16 partitions", TimeSpan.FromSeconds(10));
+            Assert.Equal(Enumerable.Range(0, 16), Held(b).Order());
             await viaB.SendAsync(me, conversations[0], "after");
             Assert.Equal("after", (await viaB.WaitForStoredAsync(me, conversations[0], 16)).MaxBy(m => m.Sequence)?.Content);
         }
@@ -82,7 +86,10 @@ public sealed class PartitionOwnershipTests
         var stored = await client.WaitForStoredAsync(me, conversation, 2);
         Assert.Equal(["before", "after"], stored.OrderBy(m => m.Sequence).Select(m => m.Content));
         Assert.True(ownership.Current(first.Partition)?.Epoch > epoch);
-        await Task.Delay(300);
-        Assert.Equal(2, (await client.AllMessagesAsync(me, conversation)).Count);
+
+        // A marker in the same partition is stored after anything the fenced batch could still have written.
+        await client.SendAsync(me, conversation, "marker");
+        await client.WaitForStoredAsync(me, conversation, 3);
+        Assert.Equal(["before", "after", "marker"], (await client.AllMessagesAsync(me, conversation)).OrderBy(m => m.Sequence).Select(m => m.Content));
     }
 }

@@ -60,9 +60,11 @@ public sealed class ScaleOutTests : IAsyncLifetime
                     aAlive = false;
                 }
 
-                // A send that got no answer is retried on the surviving node with the same client id.
+                // A send that got no answer is retried on the surviving node with the same client id, until a deadline.
+                var retryUntil = DateTime.UtcNow.AddSeconds(60);
                 while (true)
                 {
+                    Assert.True(DateTime.UtcNow < retryUntil, $"m{i} was not accepted by either node within 60 s");
                     try
                     {
                         await (aAlive && i % 2 == 0 ? viaA : viaB).SendAsync(peer, conversation, $"m{i}", $"c{i}");

@@ -48,11 +48,7 @@ public sealed class TracingTests
         }
 
         await bobDevice.WaitForMessagesAsync(m => m.Count >= 1);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!spans.Any(s => s.OperationName == ParleyActivities.Names.Fanout) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => spans.Any(s => s.OperationName == ParleyActivities.Names.Fanout), "the fan-out span");
 
         var byName = spans.ToDictionary(s => s.OperationName, StringComparer.Ordinal);
         var send = byName[ParleyActivities.Names.Send];

@@ -99,7 +99,7 @@ public static class ExternalServers
                 return replica;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100); // polling interval; bounded by the loop count, then it throws
         }
 
         replica.Destroy();
@@ -118,7 +118,7 @@ public static class ExternalServers
             }
             catch (SocketException)
             {
-                await Task.Delay(50);
+                await Task.Delay(50); // polling interval; bounded by the loop count, then it throws
             }
         }
 

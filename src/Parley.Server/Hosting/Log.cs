@@ -10,8 +10,8 @@ internal static partial class Log
     public static IDisposable? MessageScope(ILogger logger, Guid messageId, Guid correlationId, string? traceParent) =>
         s_messageScope(logger, messageId, correlationId, Observability.ParleyActivities.ParentOf(traceParent).TraceId.ToString());
 
-    [LoggerMessage(1000, LogLevel.Information, "Parley started: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions")]
-    public static partial void Started(ILogger logger, string engine, string dataDirectory, int partitions);
+    [LoggerMessage(1000, LogLevel.Information, "Parley started on {Urls}: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions (this node takes its share by lease; each take is logged at Debug)")]
+    public static partial void Started(ILogger logger, string urls, string engine, string dataDirectory, int partitions);
 
     [LoggerMessage(1001, LogLevel.Information, "Generated a new JWT signing key {KeyId} in {Path}")]
     public static partial void SigningKeyGenerated(ILogger logger, string keyId, string path);
@@ -37,7 +37,7 @@ internal static partial class Log
     [LoggerMessage(1202, LogLevel.Information, "Consumer loop {Loop} recovered after {Failures} failure(s)")]
     public static partial void LoopRecovered(ILogger logger, string loop, int failures);
 
-    [LoggerMessage(1203, LogLevel.Information, "Consumer loop {Loop} stopped")]
+    [LoggerMessage(1203, LogLevel.Debug, "Consumer loop {Loop} stopped")]
     public static partial void LoopStopped(ILogger logger, string loop);
 
     [LoggerMessage(1300, LogLevel.Warning, "Persisting entry {EntryId} of partition {Partition} failed (delivery {Delivery}, correlation {CorrelationId})")]
@@ -88,10 +88,10 @@ internal static partial class Log
     [LoggerMessage(1508, LogLevel.Error, "Hub method {Method} failed on connection {ConnectionId}")]
     public static partial void HubMethodFailed(ILogger logger, Exception exception, string method, string connectionId);
 
-    [LoggerMessage(1600, LogLevel.Information, "Node {Node} took partition {Partition} (lease epoch {Epoch})")]
+    [LoggerMessage(1600, LogLevel.Debug, "Node {Node} took partition {Partition} (lease epoch {Epoch})")]
     public static partial void PartitionAcquired(ILogger logger, int partition, long epoch, string node);
 
-    [LoggerMessage(1601, LogLevel.Information, "Node {Node} handed partition {Partition} back (lease epoch {Epoch})")]
+    [LoggerMessage(1601, LogLevel.Debug, "Node {Node} handed partition {Partition} back (lease epoch {Epoch})")]
     public static partial void PartitionReleased(ILogger logger, int partition, long epoch, string node);
 
     [LoggerMessage(1602, LogLevel.Warning, "Node {Node} lost its lease on partition {Partition} (epoch {Epoch}): it could not renew in time")]

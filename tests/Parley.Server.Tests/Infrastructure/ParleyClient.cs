@@ -129,7 +129,7 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
                 return all;
             }
 
-            await Task.Delay(50);
+            await Task.Delay(50); // polling interval of a deadline-bounded wait; the caller asserts on what came back
         }
     }
 
@@ -182,7 +182,7 @@ public sealed class Device : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (!done(Messages) && DateTime.UtcNow < deadline)
         {
-            await Task.Delay(20);
+            await Task.Delay(20); // polling interval, as above
         }
 
         return Messages;
@@ -193,7 +193,7 @@ public sealed class Device : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (!done(Receipts) && DateTime.UtcNow < deadline)
         {
-            await Task.Delay(20);
+            await Task.Delay(20); // polling interval, as above
         }
 
         return Receipts;

@@ -97,7 +97,7 @@ public sealed class ServerProcess : IAsyncDisposable
                 // Slow first start.
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100); // polling interval of the readiness wait (it throws at its deadline)
         }
 
         throw new TimeoutException($"Server did not become ready:\n{Output}");
@@ -115,7 +115,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>The server's own build output, next to this test project's (same configuration).</summary>
-    private static string ServerDll()
+    internal static string ServerDll()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         var framework = dir.Name;
