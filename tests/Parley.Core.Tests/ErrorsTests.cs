@@ -1,4 +1,5 @@
 using Parley.Core.Errors;
+using Parley.Testing;
 
 namespace Parley.Core.Tests;
 
@@ -44,7 +45,7 @@ public sealed class ErrorsTests
             .ToLookup(m => ((ParleyError)m.Invoke(null, [.. m.GetParameters().Select(Argument)])!).Code, m => m.Name, StringComparer.Ordinal);
         var constants = typeof(ErrorCodes).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
             .ToLookup(f => (string)f.GetRawConstantValue()!, f => f.Name, StringComparer.Ordinal);
-        var sources = Directory.EnumerateFiles(ErrorsDoc.RepositoryFile("src"), "*.cs", SearchOption.AllDirectories)
+        var sources = Directory.EnumerateFiles(RepositoryFiles.Path("src"), "*.cs", SearchOption.AllDirectories)
             .Where(f => Path.GetFileName(f) != "Errors.cs")
             .Select(f => (File: f, Text: File.ReadAllText(f)))
             .ToList();

@@ -4,13 +4,14 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Parley.Server.Observability;
 using Parley.Server.Tests.Infrastructure;
+using Parley.Testing;
 
 namespace Parley.Server.Tests;
 
 /// <summary>O5: the shipped alert rules and dashboard only use metrics Parley really exports, and promtool accepts the rules.</summary>
 public sealed partial class DeployArtifactsTests
 {
-    private static readonly string Root = RepositoryRoot();
+    private static readonly string Root = RepositoryFiles.Root;
 
     [Fact]
     public async Task Every_metric_in_the_alert_rules_and_the_dashboard_is_exported()
@@ -81,16 +82,6 @@ public sealed partial class DeployArtifactsTests
         return names;
     }
 
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found");
-    }
 
     [GeneratedRegex("expr:\\s*(.+)")]
     private static partial Regex ExprPattern();

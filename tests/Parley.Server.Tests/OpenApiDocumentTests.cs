@@ -9,6 +9,7 @@ using NSwag.CodeGeneration.CSharp;
 using NSwag.CodeGeneration.OperationNameGenerators;
 using Parley.Server.Tests.Infrastructure;
 using NSwagDocument = NSwag.OpenApiDocument;
+using Parley.Testing;
 
 namespace Parley.Server.Tests;
 
@@ -39,7 +40,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
     ];
 
-    private static readonly string Root = RepositoryRoot();
+    private static readonly string Root = RepositoryFiles.Root;
 
     private async Task<string> DocumentAsync()
     {
@@ -125,7 +126,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     [Fact]
     public async Task Every_operation_declares_its_problem_responses_with_the_documented_codes()
     {
-        var documented = DocumentedStatuses();
+        var documented = ErrorsDoc.Statuses();
         using var json = JsonDocument.Parse(await DocumentAsync());
         var document = json.RootElement;
         var problem = document.GetProperty("components").GetProperty("schemas").GetProperty("Problem").GetProperty("properties");
@@ -311,31 +312,11 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
             .Where(f => pack is not null || Path.GetFileName(f) is var n && (n.StartsWith("System.", StringComparison.Ordinal) || n is "netstandard.dll" or "mscorlib.dll"));
     }
 
-    /// <summary>Code → status from the codes table in docs/errors.md (reserved codes without a status are left out).</summary>
-    private static Dictionary<string, int> DocumentedStatuses()
-    {
-        var rows = DocRow().Matches(File.ReadAllText(Path.Combine(Root, "docs", "errors.md")));
-        var statuses = rows.ToDictionary(m => m.Groups["code"].Value, m => int.Parse(m.Groups["status"].Value, System.Globalization.CultureInfo.InvariantCulture));
-        Assert.True(statuses.Count > 20, "docs/errors.md codes table not found");
-        return statuses;
-    }
 
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found");
-    }
 
     [GeneratedRegex("""(?:QueryInt64\(\s*\w+\s*,\s*|Query\[)"(?<name>\w+)"[,\]]""")]
     private static partial Regex QueryReads();
 
-    [GeneratedRegex("""^\| `(?<code>[A-Z_]+)` \| (?<status>\d{3}) \|""", RegexOptions.Multiline)]
-    private static partial Regex DocRow();
 }
 
 /// <summary>The API reference page: on when enabled, served entirely from this server, absent by default.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
+using Parley.Testing;
 
 namespace Parley.Server.Tests.Infrastructure;
 
@@ -9,7 +10,7 @@ public static partial class MetricsDoc
     /// <summary>Each documented metric (its Prometheus name) and the series that shows it in /metrics.</summary>
     public static Dictionary<string, string> Series()
     {
-        var text = File.ReadAllText(Path.Combine(Repository.Root, "docs", "metrics.md"));
+        var text = File.ReadAllText(RepositoryFiles.Path("docs", "metrics.md"));
         var start = text.IndexOf("# Metrics", StringComparison.Ordinal);
         var end = text.IndexOf("\n# ", start + 1, StringComparison.Ordinal);
         var section = text[start..(end < 0 ? text.Length : end)];
@@ -32,20 +33,4 @@ public static partial class MetricsDoc
 
     [GeneratedRegex(@"^\|\s*`(?<name>[a-z][a-z0-9_]*)`\s*\|\s*(?<type>[^|]+)\|", RegexOptions.Multiline)]
     private static partial Regex Row();
-}
-
-public static class Repository
-{
-    public static readonly string Root = Find();
-
-    private static string Find()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found");
-    }
 }

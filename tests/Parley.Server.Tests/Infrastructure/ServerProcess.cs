@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Parley.Testing;
 
 namespace Parley.Server.Tests.Infrastructure;
 
@@ -120,13 +121,7 @@ public sealed class ServerProcess : IAsyncDisposable
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         var framework = dir.Name;
         var configuration = dir.Parent!.Name;
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        var path = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Repository root not found"),
-            "src", "Parley.Server", "bin", configuration, framework, "Parley.Server.dll");
+        var path = RepositoryFiles.Path("src", "Parley.Server", "bin", configuration, framework, "Parley.Server.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("Build the server first", path);
     }
 
