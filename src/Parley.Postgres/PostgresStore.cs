@@ -495,6 +495,25 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
     public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
         QueryMessageAsync("m.idempotency_key = $1", idempotencyKey, cancellationToken);
 
+    public async Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        if (idempotencyKeys.Count == 0)
+        {
+            return found;
+        }
+
+        await using var command = dataSource.CreateCommand("SELECT idempotency_key, id FROM messages WHERE idempotency_key = ANY($1)");
+        command.Parameters.Add(new() { Value = idempotencyKeys.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found[reader.GetString(0)] = reader.GetGuid(1);
+        }
+
+        return found;
+    }
+
     private async Task<StoredMessage?> QueryMessageAsync(string where, object value, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"SELECT {MessageColumns} FROM messages m WHERE {where}");

@@ -143,6 +143,7 @@ public static class ParleyApp
 
         services.AddSingleton<MembershipCache>();
         services.AddSingleton<SendRateLimiter>();
+        services.AddSingleton<StoredKeyLookup>();
         services.AddSingleton<MessageIngress>();
         services.AddValidatedSettings<RealtimeOptions>(builder.Configuration, RealtimeOptions.Section, o => o.Validate());
         services.AddSingleton<RealtimeNotifier>();

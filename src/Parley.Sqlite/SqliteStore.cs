@@ -485,6 +485,25 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
     public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
         QueryMessageAsync("m.idempotency_key = $v", idempotencyKey, cancellationToken);
 
+    public Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken) =>
+        idempotencyKeys.Count == 0
+            ? Task.FromResult<IReadOnlyDictionary<string, Guid>>(new Dictionary<string, Guid>(StringComparer.Ordinal))
+            : _db.ReadAsync<IReadOnlyDictionary<string, Guid>>(async connection =>
+            {
+                // One JSON array parameter instead of a parameter per key: SQLite caps the number of parameters.
+                await using var command = SqliteDatabase.Command(connection,
+                    "SELECT idempotency_key, id FROM messages WHERE idempotency_key IN (SELECT value FROM json_each($keys))");
+                command.Parameters.AddWithValue("$keys", System.Text.Json.JsonSerializer.Serialize(idempotencyKeys.ToArray(), SqliteJsonContext.Default.StringArray));
+                var found = new Dictionary<string, Guid>(StringComparer.Ordinal);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    found[reader.GetString(0)] = Guid.Parse(reader.GetString(1));
+                }
+
+                return found;
+            }, cancellationToken);
+
     private Task<StoredMessage?> QueryMessageAsync(string where, string value, CancellationToken cancellationToken) =>
         _db.ReadAsync(async connection =>
         {

@@ -159,6 +159,22 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task Ids_by_idempotency_keys_answer_the_stored_keys_of_a_batch_and_leave_out_the_rest()
+    {
+        await using var h = await CreateAsync();
+        var (c, a, _) = await DirectAsync(h);
+        var (first, second) = (Envelopes.New(c, a), Envelopes.New(c, a));
+        await h.Messages.PersistBatchAsync([first, second], default);
+
+        var found = await h.Messages.FindIdsByIdempotencyKeysAsync([first.IdempotencyKey, second.IdempotencyKey, "k:never-stored", first.IdempotencyKey], default);
+
+        Assert.Equal(2, found.Count);
+        Assert.Equal(first.MessageId, found[first.IdempotencyKey]);
+        Assert.Equal(second.MessageId, found[second.IdempotencyKey]);
+        Assert.Empty(await h.Messages.FindIdsByIdempotencyKeysAsync([], default));
+    }
+
+    [Fact]
     public async Task A_message_for_a_missing_conversation_is_rejected_without_failing_the_batch()
     {
         await using var h = await CreateAsync();

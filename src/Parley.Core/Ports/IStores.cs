@@ -67,6 +67,12 @@ public interface IMessageStore
 
     Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The ids of the stored messages with any of these idempotency keys (keys not stored are absent), in one read:
+    /// the ingress asks for every send in flight at once, so the check for forgotten keys costs a query per batch.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken);
+
     /// <summary>Moves a member's delivered or read watermark forward (capped at the conversation's last sequence).</summary>
     Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken);
 

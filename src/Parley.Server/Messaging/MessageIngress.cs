@@ -18,6 +18,7 @@ namespace Parley.Server.Messaging;
 public sealed class MessageIngress(
     IMessageLog log,
     IMessageStore store,
+    StoredKeyLookup storedKeys,
     MembershipCache membership,
     SendRateLimiter rateLimiter,
     IOptions<LimitsOptions> limits,
@@ -187,13 +188,16 @@ public sealed class MessageIngress(
 
     /// <summary>
     /// Only sends that carry a clientMessageId can outlive the log's window (a content key changes every second), so only
-    /// they pay this one point read on the store's unique key index, and only after the log has said "new". A normal send
+    /// they pay this key check (batched with the other sends in flight, see StoredKeyLookup), and only after the log has said "new". A normal send
     /// without a clientMessageId never reads the store. Best effort like <see cref="CurrentStateAsync"/>: when the store
     /// cannot answer, the fresh ack stands and the persist step still folds the entry into the stored message by key.
     /// </summary>
     private async Task<MessageStatusRecord?> StoredDuplicateAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
     {
-        var stored = await ReadStoreAsync(envelope.MessageId, ct => store.GetMessageStatusByIdempotencyKeyAsync(envelope.IdempotencyKey, ct), cancellationToken);
+        // Almost every send is new: the key check is batched with the other sends in flight, and only a hit pays the status read.
+        var stored = await ReadStoreAsync(envelope.MessageId, async ct => await storedKeys.FindAsync(envelope.IdempotencyKey, ct) is { } id && id != envelope.MessageId
+            ? await store.GetMessageStatusAsync(id, ct)
+            : null, cancellationToken);
         return stored is not null && stored.Message.Id != envelope.MessageId ? stored : null;
     }
 }

@@ -17,6 +17,9 @@ internal sealed class PoisonStore(IMessageStore inner) : IMessageStore
 
     public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
 
+    public Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken) =>
+        inner.FindIdsByIdempotencyKeysAsync(idempotencyKeys, cancellationToken);
+
     public Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken) =>
         inner.AdvanceReceiptAsync(conversationId, userId, kind, upToSequence, cancellationToken);
 
