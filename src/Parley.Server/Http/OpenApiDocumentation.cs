@@ -130,6 +130,8 @@ public static class OpenApiDocumentation
     private static void Describe(OpenApiOperation operation, OpenApiOperationTransformerContext context)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        // Any request can meet Kestrel's malformed-request rejection, a transient dependency failure or the catch-all
+        // (ErrorHandlingMiddleware); the rest follow from what the endpoint declares.
         var codes = new List<string> { ErrorCodes.InvalidSchema, ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError };
 
         var anonymous = metadata.OfType<IAllowAnonymous>().Any();
