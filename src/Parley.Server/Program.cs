@@ -1,5 +1,4 @@
 using Parley.Server;
-
 using Parley.Server.Hosting;
 
 try
