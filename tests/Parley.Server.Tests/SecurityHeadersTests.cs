@@ -82,27 +82,9 @@ public sealed class SecurityHeadersTests
     }
 
     /// <summary>The real store, except that one message id's status lookup fails unexpectedly.</summary>
-    private sealed class ExplodingStatusStore(IMessageStore inner) : IMessageStore
+    private sealed class ExplodingStatusStore(IMessageStore inner) : DelegatingMessageStore(inner)
     {
-        public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
-            inner.PersistBatchAsync(batch, fence, cancellationToken);
-
-        public Task<Core.Ports.MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetMessagesAsync(conversationId, query, cancellationToken);
-
-        public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetMessageAsync(messageId, cancellationToken);
-
-        public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
-
-        public Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken) =>
-            inner.FindIdsByIdempotencyKeysAsync(idempotencyKeys, cancellationToken);
-
-        public Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken) =>
-            inner.AdvanceReceiptAsync(conversationId, userId, kind, upToSequence, cancellationToken);
-
-        public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
-            inner.GetMessageStatusByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
-
-        public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
-            messageId == Explodes ? throw new InvalidOperationException("unexpected store failure") : inner.GetMessageStatusAsync(messageId, cancellationToken);
+        public override Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
+            messageId == Explodes ? throw new InvalidOperationException("unexpected store failure") : base.GetMessageStatusAsync(messageId, cancellationToken);
     }
 }

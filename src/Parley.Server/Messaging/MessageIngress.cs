@@ -195,10 +195,10 @@ public sealed class MessageIngress(
     private async Task<MessageStatusRecord?> StoredDuplicateAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
     {
         // Almost every send is new: the key check is batched with the other sends in flight, and only a hit pays the status read.
-        var stored = await ReadStoreAsync(envelope.MessageId, async ct => await storedKeys.FindAsync(envelope.IdempotencyKey, ct) is { } id && id != envelope.MessageId
+        // The key under this send's own id means the worker already stored this very append: not a resend.
+        return await ReadStoreAsync(envelope.MessageId, async ct => await storedKeys.FindAsync(envelope.IdempotencyKey, ct) is { } id && id != envelope.MessageId
             ? await store.GetMessageStatusAsync(id, ct)
             : null, cancellationToken);
-        return stored is not null && stored.Message.Id != envelope.MessageId ? stored : null;
     }
 }
 
