@@ -23,6 +23,9 @@ public static class PostgresServiceCollectionExtensions
         builder.Services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<PostgresStore>());
         builder.Services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<PostgresStore>());
         builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<PostgresStore>());
         builder.Services.AddSingleton<ITransientErrorClassifier, PostgresTransientErrors>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;

@@ -7,7 +7,7 @@ using Parley.Core.Ports;
 namespace Parley.Postgres;
 
 /// <summary>The production system of record on PostgreSQL (schema from <see cref="PostgresOptions.Schema"/>).</summary>
-public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? time = null) : IUserStore, IConversationStore, IMessageStore
+public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? time = null) : IUserStore, ISessionStore, IConversationStore, IMessageStore, IReceiptStore, IDomainEventStore
 {
     private const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at";
@@ -38,7 +38,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
 
     // ---- users -------------------------------------------------------------------------------
 
-    public async Task<bool> CreateUserAsync(UserRecord user, CancellationToken cancellationToken)
+    public async Task<bool> CreateUserAsync(UserRecord user, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -82,7 +82,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         return found;
     }
 
-    public async Task AddRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken)
+    public async Task AddRefreshTokenAsync(RefreshTokenRecord token, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await InsertRefreshTokenAsync(connection, null, token, cancellationToken);
@@ -98,7 +98,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<Guid?> RotateRefreshTokenAsync(string oldHash, RefreshTokenRecord replacement, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<Guid?> RotateRefreshTokenAsync(string oldHash, RefreshTokenRecord replacement, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -128,7 +128,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         return userId;
     }
 
-    public async Task<bool> RevokeRefreshTokenAsync(string tokenHash, Guid userId, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<bool> RevokeRefreshTokenAsync(string tokenHash, Guid userId, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             "UPDATE refresh_tokens SET revoked_at = $3 WHERE token_hash = $1 AND user_id = $2 AND revoked_at IS NULL AND used_at IS NULL");
@@ -140,7 +140,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
 
     // ---- conversations -----------------------------------------------------------------------
 
-    public async Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         var key = creator.CompareTo(other) < 0 ? $"{creator:N}:{other:N}" : $"{other:N}:{creator:N}";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -169,7 +169,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         return (existing, false);
     }
 
-    public async Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -522,7 +522,7 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
         return await reader.ReadAsync(cancellationToken) ? ReadMessage(reader, 0) : null;
     }
 
-    public async Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken)
+    public async Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, Parley.Core.Events.EventContext context, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -656,4 +656,11 @@ public sealed class PostgresStore(NpgsqlDataSource dataSource, TimeProvider? tim
 
     /// <summary>What a batch does to one participant: unread added (after an optional reset) and read watermark.</summary>
     private readonly record struct ParticipantEffect(bool Reset, long Added, long ReadTo);
+
+    // Temporary until the outbox lands in this engine (issue 12, same branch).
+    public Task<IReadOnlyList<Parley.Core.Events.DomainEvent>> ReadAsync(Parley.Core.Events.EventCursor after, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<Parley.Core.Events.EventCursor> GetCheckpointAsync(string consumer, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task SaveCheckpointAsync(string consumer, Parley.Core.Events.EventCursor cursor, CancellationToken cancellationToken) => throw new NotSupportedException();
 }

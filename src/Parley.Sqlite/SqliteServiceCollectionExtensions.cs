@@ -21,6 +21,9 @@ public static class SqliteServiceCollectionExtensions
         builder.Services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<SqliteStore>());
         builder.Services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<SqliteStore>());
         builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteStore>());
+        builder.Services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<SqliteStore>());
+        builder.Services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<SqliteStore>());
+        builder.Services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<SqliteStore>());
         builder.Services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

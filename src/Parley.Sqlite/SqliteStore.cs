@@ -8,7 +8,7 @@ using Parley.Core.Ports;
 namespace Parley.Sqlite;
 
 /// <summary>The embedded system of record: users, conversations, participants, messages and receipts in one SQLite file.</summary>
-public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore, IDisposable
+public sealed class SqliteStore : IUserStore, ISessionStore, IConversationStore, IMessageStore, IReceiptStore, IDomainEventStore, IDisposable
 {
     private const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at";
@@ -96,7 +96,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
 
     // ---- users -------------------------------------------------------------------------------
 
-    public Task<bool> CreateUserAsync(UserRecord user, CancellationToken cancellationToken) =>
+    public Task<bool> CreateUserAsync(UserRecord user, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, transaction) =>
         {
             await using var command = SqliteDatabase.Command(connection, """
@@ -143,7 +143,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
             return found;
         }, cancellationToken);
 
-    public Task AddRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken) =>
+    public Task AddRefreshTokenAsync(RefreshTokenRecord token, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync((connection, transaction) => InsertRefreshTokenAsync(connection, transaction, token, cancellationToken), cancellationToken);
 
     private static async Task<int> InsertRefreshTokenAsync(SqliteConnection connection, SqliteTransaction transaction, RefreshTokenRecord token, CancellationToken cancellationToken)
@@ -157,7 +157,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public Task<Guid?> RotateRefreshTokenAsync(string oldHash, RefreshTokenRecord replacement, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<Guid?> RotateRefreshTokenAsync(string oldHash, RefreshTokenRecord replacement, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync<Guid?>(async (connection, transaction) =>
         {
             await using var use = SqliteDatabase.Command(connection, """
@@ -185,7 +185,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
             return userId;
         }, cancellationToken);
 
-    public Task<bool> RevokeRefreshTokenAsync(string tokenHash, Guid userId, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<bool> RevokeRefreshTokenAsync(string tokenHash, Guid userId, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, transaction) =>
         {
             await using var command = SqliteDatabase.Command(connection,
@@ -198,7 +198,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
 
     // ---- conversations -----------------------------------------------------------------------
 
-    public Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, transaction) =>
         {
             var key = DirectKey(creator, other);
@@ -223,7 +223,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
                 ?? throw new InvalidOperationException("Direct conversation vanished"), false);
         }, cancellationToken);
 
-    public Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, transaction) =>
         {
             await using (var insert = SqliteDatabase.Command(connection, """
@@ -513,7 +513,7 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
             return await reader.ReadAsync(cancellationToken) ? ReadMessage(reader, 0) : null;
         }, cancellationToken);
 
-    public Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken) =>
+    public Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, Parley.Core.Events.EventContext context, CancellationToken cancellationToken) =>
         _db.WriteAsync<ReceiptUpdate?>(async (connection, transaction) =>
         {
             long lastSequence, delivered, read, unread;
@@ -640,4 +640,11 @@ public sealed class SqliteStore : IUserStore, IConversationStore, IMessageStore,
 
         public IReadOnlyList<Guid> Members { get; } = members;
     }
+
+    // Temporary until the outbox lands in this engine (issue 12, same branch).
+    public Task<IReadOnlyList<Parley.Core.Events.DomainEvent>> ReadAsync(Parley.Core.Events.EventCursor after, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<Parley.Core.Events.EventCursor> GetCheckpointAsync(string consumer, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task SaveCheckpointAsync(string consumer, Parley.Core.Events.EventCursor cursor, CancellationToken cancellationToken) => throw new NotSupportedException();
 }

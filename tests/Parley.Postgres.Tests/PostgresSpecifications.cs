@@ -32,6 +32,12 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IMessageStore Messages => _store!;
 
+        public ISessionStore Sessions => _store!;
+
+        public IReceiptStore Receipts => _store!;
+
+        public IDomainEventStore Events => _store!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresStore.CreateDataSourceAsync(connectionString, schema, migrate: true, default);

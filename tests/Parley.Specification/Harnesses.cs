@@ -16,9 +16,15 @@ public interface IStoreHarness : IAsyncDisposable
 {
     IUserStore Users { get; }
 
+    ISessionStore Sessions { get; }
+
     IConversationStore Conversations { get; }
 
     IMessageStore Messages { get; }
+
+    IReceiptStore Receipts { get; }
+
+    IDomainEventStore Events { get; }
 
     Task RestartAsync();
 }

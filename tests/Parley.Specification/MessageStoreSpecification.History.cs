@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 
@@ -52,18 +53,18 @@ public abstract partial class MessageStoreSpecification
         await using var h = await CreateAsync();
         var (direct, a, b) = await DirectAsync(h);
         var other = await UserAsync(h);
-        var group = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), other, null, [b, a], Now, default);
+        var group = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), other, null, [b, a], Now, Ctx, default);
         // A membership with nothing unread adds nothing and is not counted as a conversation with unread messages.
-        await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), other, null, [b], Now, default);
+        await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), other, null, [b], Now, Ctx, default);
         Assert.Equal(new UnreadTotal(0, 0), await h.Conversations.GetUnreadTotalAsync(b, default));
 
         await h.Messages.PersistBatchAsync([Envelopes.New(direct, a), Envelopes.New(direct, a), Envelopes.New(group.Id, a), Envelopes.New(group.Id, other)], default);
         Assert.Equal(new UnreadTotal(4, 2), await h.Conversations.GetUnreadTotalAsync(b, default));
         Assert.Equal(new UnreadTotal(1, 1), await h.Conversations.GetUnreadTotalAsync(a, default));
 
-        await h.Messages.AdvanceReceiptAsync(direct, b, ReceiptKind.Read, 1, default);
+        await h.Receipts.AdvanceReceiptAsync(direct, b, ReceiptKind.Read, 1, Ctx, default);
         Assert.Equal(new UnreadTotal(3, 2), await h.Conversations.GetUnreadTotalAsync(b, default));
-        await h.Messages.AdvanceReceiptAsync(group.Id, b, ReceiptKind.Read, 2, default);
+        await h.Receipts.AdvanceReceiptAsync(group.Id, b, ReceiptKind.Read, 2, Ctx, default);
         Assert.Equal(new UnreadTotal(1, 1), await h.Conversations.GetUnreadTotalAsync(b, default));
 
         Assert.Equal(new UnreadTotal(0, 0), await h.Conversations.GetUnreadTotalAsync(Guid.NewGuid(), default));
@@ -79,7 +80,7 @@ public abstract partial class MessageStoreSpecification
 
         var sent = await h.Messages.GetMessageStatusByIdempotencyKeyAsync(e.IdempotencyKey, default);
         Assert.Equal((e.MessageId, 1L, MessageState.Sent), (sent!.Message.Id, sent.Message.Sequence, sent.State));
-        await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 1, default);
+        await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 1, Ctx, default);
         Assert.Equal(MessageState.Read, (await h.Messages.GetMessageStatusByIdempotencyKeyAsync(e.IdempotencyKey, default))!.State);
 
         // A resend under a fresh message id is folded into the stored one, which the key still finds.

@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 
@@ -10,10 +11,12 @@ public abstract partial class MessageStoreSpecification
 
     private static DateTimeOffset Now => Envelopes.TruncatedNow();
 
+    private static EventContext Ctx => EventContext.New();
+
     private static async Task<Guid> UserAsync(IStoreHarness h, string? name = null)
     {
         var user = new UserRecord(Guid.CreateVersion7(), name ?? "u" + Guid.NewGuid().ToString("N")[..12], "User", "hash", Now);
-        Assert.True(await h.Users.CreateUserAsync(user, default));
+        Assert.True(await h.Users.CreateUserAsync(user, Ctx, default));
         return user.Id;
     }
 
@@ -21,7 +24,7 @@ public abstract partial class MessageStoreSpecification
     {
         var a = await UserAsync(h);
         var b = await UserAsync(h);
-        var (c, _) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), a, b, Now, default);
+        var (c, _) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), a, b, Now, Ctx, default);
         return (c.Id, a, b);
     }
 
@@ -32,7 +35,7 @@ public abstract partial class MessageStoreSpecification
         var name = "n" + Guid.NewGuid().ToString("N")[..12];
         var id = await UserAsync(h, name);
 
-        Assert.False(await h.Users.CreateUserAsync(new UserRecord(Guid.CreateVersion7(), name, "Other", "x", Now), default));
+        Assert.False(await h.Users.CreateUserAsync(new UserRecord(Guid.CreateVersion7(), name, "Other", "x", Now), Ctx, default));
         Assert.Equal(id, (await h.Users.FindByUsernameAsync(name, default))?.Id);
         Assert.Equal(name, (await h.Users.GetUserAsync(id, default))?.Username);
         Assert.Null(await h.Users.GetUserAsync(Guid.NewGuid(), default));
@@ -46,14 +49,14 @@ public abstract partial class MessageStoreSpecification
         await using var h = await CreateAsync();
         var user = await UserAsync(h);
         var now = Now;
-        await h.Users.AddRefreshTokenAsync(new RefreshTokenRecord("a-" + Guid.NewGuid(), user, now, now.AddDays(1)) with { TokenHash = "first" + user }, default);
+        await h.Sessions.AddRefreshTokenAsync(new RefreshTokenRecord("a-" + Guid.NewGuid(), user, now, now.AddDays(1)) with { TokenHash = "first" + user }, Ctx, default);
 
-        var rotated = await h.Users.RotateRefreshTokenAsync("first" + user, new RefreshTokenRecord("second" + user, Guid.Empty, now, now.AddDays(1)), now, default);
+        var rotated = await h.Sessions.RotateRefreshTokenAsync("first" + user, new RefreshTokenRecord("second" + user, Guid.Empty, now, now.AddDays(1)), now, Ctx, default);
         Assert.Equal(user, rotated);
 
         // The first token again: refused, and the token it was exchanged for dies with it.
-        Assert.Null(await h.Users.RotateRefreshTokenAsync("first" + user, new RefreshTokenRecord("third" + user, Guid.Empty, now, now.AddDays(1)), now, default));
-        Assert.Null(await h.Users.RotateRefreshTokenAsync("second" + user, new RefreshTokenRecord("fourth" + user, Guid.Empty, now, now.AddDays(1)), now, default));
+        Assert.Null(await h.Sessions.RotateRefreshTokenAsync("first" + user, new RefreshTokenRecord("third" + user, Guid.Empty, now, now.AddDays(1)), now, Ctx, default));
+        Assert.Null(await h.Sessions.RotateRefreshTokenAsync("second" + user, new RefreshTokenRecord("fourth" + user, Guid.Empty, now, now.AddDays(1)), now, Ctx, default));
     }
 
     [Fact]
@@ -62,13 +65,13 @@ public abstract partial class MessageStoreSpecification
         await using var h = await CreateAsync();
         var user = await UserAsync(h);
         var now = Now;
-        await h.Users.AddRefreshTokenAsync(new RefreshTokenRecord("old" + user, user, now.AddDays(-2), now.AddDays(-1)), default);
-        await h.Users.AddRefreshTokenAsync(new RefreshTokenRecord("live" + user, user, now, now.AddDays(1)), default);
+        await h.Sessions.AddRefreshTokenAsync(new RefreshTokenRecord("old" + user, user, now.AddDays(-2), now.AddDays(-1)), Ctx, default);
+        await h.Sessions.AddRefreshTokenAsync(new RefreshTokenRecord("live" + user, user, now, now.AddDays(1)), Ctx, default);
 
-        Assert.Null(await h.Users.RotateRefreshTokenAsync("old" + user, new RefreshTokenRecord("x" + user, Guid.Empty, now, now.AddDays(1)), now, default));
-        Assert.False(await h.Users.RevokeRefreshTokenAsync("live" + user, Guid.NewGuid(), now, default));
-        Assert.True(await h.Users.RevokeRefreshTokenAsync("live" + user, user, now, default));
-        Assert.Null(await h.Users.RotateRefreshTokenAsync("live" + user, new RefreshTokenRecord("y" + user, Guid.Empty, now, now.AddDays(1)), now, default));
+        Assert.Null(await h.Sessions.RotateRefreshTokenAsync("old" + user, new RefreshTokenRecord("x" + user, Guid.Empty, now, now.AddDays(1)), now, Ctx, default));
+        Assert.False(await h.Sessions.RevokeRefreshTokenAsync("live" + user, Guid.NewGuid(), now, Ctx, default));
+        Assert.True(await h.Sessions.RevokeRefreshTokenAsync("live" + user, user, now, Ctx, default));
+        Assert.Null(await h.Sessions.RotateRefreshTokenAsync("live" + user, new RefreshTokenRecord("y" + user, Guid.Empty, now, now.AddDays(1)), now, Ctx, default));
     }
 
     [Fact]
@@ -78,8 +81,8 @@ public abstract partial class MessageStoreSpecification
         var a = await UserAsync(h);
         var b = await UserAsync(h);
 
-        var (first, created) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), a, b, Now, default);
-        var (second, createdAgain) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), b, a, Now, default);
+        var (first, created) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), a, b, Now, Ctx, default);
+        var (second, createdAgain) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), b, a, Now, Ctx, default);
 
         Assert.True(created);
         Assert.False(createdAgain);
@@ -95,7 +98,7 @@ public abstract partial class MessageStoreSpecification
         var owner = await UserAsync(h);
         var others = new[] { await UserAsync(h), await UserAsync(h) };
 
-        var group = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, "Team", [.. others, owner], Now, default);
+        var group = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, "Team", [.. others, owner], Now, Ctx, default);
 
         Assert.Equal("Team", (await h.Conversations.GetConversationAsync(group.Id, default))?.Title);
         Assert.Equal(ParticipantRoles.Owner, (await h.Conversations.GetParticipantAsync(group.Id, owner, default))?.Role);
@@ -261,24 +264,24 @@ public abstract partial class MessageStoreSpecification
         var (c, a, b) = await DirectAsync(h);
         await h.Messages.PersistBatchAsync(Enumerable.Range(0, 5).Select(_ => Envelopes.New(c, a)).ToList(), default);
 
-        var delivered = await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Delivered, 3, default);
+        var delivered = await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Delivered, 3, Ctx, default);
         Assert.True(delivered!.Advanced);
         Assert.Equal(new ReceiptWatermarks(3, 0), delivered.Watermarks);
 
-        var backwards = await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Delivered, 2, default);
+        var backwards = await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Delivered, 2, Ctx, default);
         Assert.False(backwards!.Advanced);
         Assert.Equal(new ReceiptWatermarks(3, 0), backwards.Watermarks);
 
-        var read = await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 4, default);
+        var read = await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 4, Ctx, default);
         Assert.Equal(new ReceiptWatermarks(4, 4), read!.Watermarks);
         Assert.Equal(1, read.UnreadCount);
 
-        var beyond = await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 1000, default);
+        var beyond = await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 1000, Ctx, default);
         Assert.Equal(new ReceiptWatermarks(5, 5), beyond!.Watermarks);
         Assert.Equal(0, beyond.UnreadCount);
-        Assert.False((await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 5, default))!.Advanced);
+        Assert.False((await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Read, 5, Ctx, default))!.Advanced);
 
-        Assert.Null(await h.Messages.AdvanceReceiptAsync(c, Guid.NewGuid(), ReceiptKind.Read, 1, default));
+        Assert.Null(await h.Receipts.AdvanceReceiptAsync(c, Guid.NewGuid(), ReceiptKind.Read, 1, Ctx, default));
     }
 
     [Fact]
@@ -288,18 +291,18 @@ public abstract partial class MessageStoreSpecification
         var owner = await UserAsync(h);
         var x = await UserAsync(h);
         var y = await UserAsync(h);
-        var g = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, null, [x, y], Now, default);
+        var g = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, null, [x, y], Now, Ctx, default);
         var e = Envelopes.New(g.Id, owner);
         await h.Messages.PersistBatchAsync([e], default);
 
         Assert.Equal(MessageState.Sent, (await h.Messages.GetMessageStatusAsync(e.MessageId, default))!.State);
-        await h.Messages.AdvanceReceiptAsync(g.Id, x, ReceiptKind.Delivered, 1, default);
+        await h.Receipts.AdvanceReceiptAsync(g.Id, x, ReceiptKind.Delivered, 1, Ctx, default);
         var partial = await h.Messages.GetMessageStatusAsync(e.MessageId, default);
         Assert.Equal((2, 1, 0, MessageState.Sent), (partial!.RecipientCount, partial.DeliveredCount, partial.ReadCount, partial.State));
-        await h.Messages.AdvanceReceiptAsync(g.Id, y, ReceiptKind.Delivered, 1, default);
+        await h.Receipts.AdvanceReceiptAsync(g.Id, y, ReceiptKind.Delivered, 1, Ctx, default);
         Assert.Equal(MessageState.Delivered, (await h.Messages.GetMessageStatusAsync(e.MessageId, default))!.State);
-        await h.Messages.AdvanceReceiptAsync(g.Id, x, ReceiptKind.Read, 1, default);
-        await h.Messages.AdvanceReceiptAsync(g.Id, y, ReceiptKind.Read, 1, default);
+        await h.Receipts.AdvanceReceiptAsync(g.Id, x, ReceiptKind.Read, 1, Ctx, default);
+        await h.Receipts.AdvanceReceiptAsync(g.Id, y, ReceiptKind.Read, 1, Ctx, default);
         Assert.Equal(MessageState.Read, (await h.Messages.GetMessageStatusAsync(e.MessageId, default))!.State);
         Assert.Null(await h.Messages.GetMessageStatusAsync(Guid.NewGuid(), default));
     }
@@ -313,7 +316,7 @@ public abstract partial class MessageStoreSpecification
         for (var i = 0; i < 5; i++)
         {
             var other = await UserAsync(h);
-            var (c, _) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), me, other, Now.AddMinutes(-10 + i), default);
+            var (c, _) = await h.Conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(), me, other, Now.AddMinutes(-10 + i), Ctx, default);
             ids.Add(c.Id);
         }
 
@@ -353,7 +356,7 @@ public abstract partial class MessageStoreSpecification
         var (c, a, b) = await DirectAsync(h);
         var e = Envelopes.New(c, a);
         await h.Messages.PersistBatchAsync([e], default);
-        await h.Messages.AdvanceReceiptAsync(c, b, ReceiptKind.Delivered, 1, default);
+        await h.Receipts.AdvanceReceiptAsync(c, b, ReceiptKind.Delivered, 1, Ctx, default);
 
         await h.RestartAsync();
 

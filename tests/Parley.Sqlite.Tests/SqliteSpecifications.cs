@@ -72,6 +72,12 @@ public sealed class SqliteStoreSpecification : MessageStoreSpecification
 
         public IMessageStore Messages => _store;
 
+        public ISessionStore Sessions => _store;
+
+        public IReceiptStore Receipts => _store;
+
+        public IDomainEventStore Events => _store;
+
         private SqliteStore Open() => new(System.IO.Path.Combine(_dir.Path, "parley.db"));
 
         public Task RestartAsync()

@@ -10,6 +10,12 @@ public enum MessageState
     Failed = 4,
 }
 
+public enum ReceiptKind
+{
+    Delivered,
+    Read,
+}
+
 public static class MessageStates
 {
     public static string ToWire(this MessageState state) => state switch
@@ -34,10 +40,10 @@ public readonly record struct ReceiptWatermarks(long Delivered, long Read)
     public ReceiptWatermarks AdvanceRead(long upTo) => new(Math.Max(Delivered, upTo), Math.Max(Read, upTo));
 
     /// <summary>Moves the watermark <paramref name="kind"/> names, never past the conversation's last sequence.</summary>
-    public ReceiptWatermarks Advance(Ports.ReceiptKind kind, long upTo, long lastSequence)
+    public ReceiptWatermarks Advance(ReceiptKind kind, long upTo, long lastSequence)
     {
         var capped = Math.Min(upTo, lastSequence);
-        return kind == Ports.ReceiptKind.Read ? AdvanceRead(capped) : AdvanceDelivered(capped);
+        return kind == ReceiptKind.Read ? AdvanceRead(capped) : AdvanceDelivered(capped);
     }
 
     public MessageState StateOf(long sequence) =>

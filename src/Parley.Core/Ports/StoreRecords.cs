@@ -129,12 +129,6 @@ public sealed record MessagePage(IReadOnlyList<StoredMessage> Items, bool HasMor
 /// <summary>A user's unread messages over all their conversations, and how many conversations hold them (M11).</summary>
 public sealed record UnreadTotal(long Total, int Conversations);
 
-public enum ReceiptKind
-{
-    Delivered,
-    Read,
-}
-
 /// <summary>The outcome of moving a member's watermark; <see cref="Advanced"/> is false for a no-op.</summary>
 public sealed record ReceiptUpdate(Guid ConversationId, Guid UserId, ReceiptKind Kind, ReceiptWatermarks Watermarks, long UnreadCount, bool Advanced);
 

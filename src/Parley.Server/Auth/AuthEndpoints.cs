@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
 using Parley.Core.Errors;
@@ -56,7 +57,7 @@ public static partial class AuthEndpoints
         var normalized = username.ToLowerInvariant();
         var user = new UserRecord(Guid.CreateVersion7(), normalized, displayName, string.Empty, time.GetUtcNow());
         user = user with { PasswordHash = hasher.HashPassword(user, password) };
-        if (!await users.CreateUserAsync(user, ct))
+        if (!await users.CreateUserAsync(user, EventContext.New(user.Id), ct))
         {
             throw Errors.UsernameTaken(normalized).ToException();
         }

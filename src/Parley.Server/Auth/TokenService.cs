@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -12,14 +13,14 @@ namespace Parley.Server.Auth;
 public sealed record TokenPair(string AccessToken, string RefreshToken, int ExpiresIn, Guid UserId, string TokenType = "Bearer");
 
 /// <summary>Issues RS256 access tokens and opaque, single-use refresh tokens (stored only as a SHA-256 hash).</summary>
-public sealed class TokenService(SigningKeys keys, IUserStore users, IOptions<AuthOptions> options, TimeProvider time)
+public sealed class TokenService(SigningKeys keys, IUserStore users, ISessionStore sessions, IOptions<AuthOptions> options, TimeProvider time)
 {
     private readonly JsonWebTokenHandler _handler = new();
 
     public async Task<TokenPair> IssueAsync(UserRecord user, CancellationToken cancellationToken)
     {
         var refresh = NewRefreshToken(user.Id, out var record);
-        await users.AddRefreshTokenAsync(record, cancellationToken);
+        await sessions.AddRefreshTokenAsync(record, EventContext.New(user.Id), cancellationToken);
         return new TokenPair(CreateAccessToken(user.Id, user.Username), refresh, (int)options.Value.AccessTokenLifetime.TotalSeconds, user.Id);
     }
 
@@ -27,7 +28,7 @@ public sealed class TokenService(SigningKeys keys, IUserStore users, IOptions<Au
     public async Task<TokenPair?> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
     {
         var refresh = NewRefreshToken(Guid.Empty, out var record);
-        var userId = await users.RotateRefreshTokenAsync(Hash(refreshToken), record, time.GetUtcNow(), cancellationToken);
+        var userId = await sessions.RotateRefreshTokenAsync(Hash(refreshToken), record, time.GetUtcNow(), EventContext.New(), cancellationToken);
         if (userId is null)
         {
             return null;
@@ -38,7 +39,7 @@ public sealed class TokenService(SigningKeys keys, IUserStore users, IOptions<Au
     }
 
     public Task<bool> RevokeAsync(string refreshToken, Guid userId, CancellationToken cancellationToken) =>
-        users.RevokeRefreshTokenAsync(Hash(refreshToken), userId, time.GetUtcNow(), cancellationToken);
+        sessions.RevokeRefreshTokenAsync(Hash(refreshToken), userId, time.GetUtcNow(), EventContext.New(userId), cancellationToken);
 
     public string CreateAccessToken(Guid userId, string username)
     {

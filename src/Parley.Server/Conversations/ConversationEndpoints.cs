@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
@@ -67,11 +68,11 @@ public static class ConversationEndpoints
         var created = true;
         if (string.Equals(type, ConversationTypes.Direct, StringComparison.Ordinal))
         {
-            (conversation, created) = await conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(now), me, others[0], now, ct);
+            (conversation, created) = await conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(now), me, others[0], now, EventContext.New(me), ct);
         }
         else
         {
-            conversation = await conversations.CreateGroupAsync(Guid.CreateVersion7(now), me, title, others, now, ct);
+            conversation = await conversations.CreateGroupAsync(Guid.CreateVersion7(now), me, title, others, now, EventContext.New(me), ct);
         }
 
         var members = await conversations.GetMemberIdsAsync(conversation.Id, ct);

@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
@@ -110,14 +111,14 @@ public static class MessageEndpoints
             NextAfter: forward && page.HasMore && items.Count > 0 ? items[^1].Sequence : null));
     }
 
-    private static async Task<IResult> ReadAsync(string id, HttpRequest request, IMessageStore messages, MembershipCache membership, RealtimeNotifier notifier, CancellationToken ct)
+    private static async Task<IResult> ReadAsync(string id, HttpRequest request, IReceiptStore receipts, MembershipCache membership, RealtimeNotifier notifier, CancellationToken ct)
     {
         var me = CurrentUser.Id(request.HttpContext.User);
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         var body = await JsonRequest.ReadAsync(request, ct);
         var upTo = body.RequireInt64("upToSequence", 0, long.MaxValue);
         await membership.RequireMemberAsync(conversationId, me, ct);
-        var update = await messages.AdvanceReceiptAsync(conversationId, me, ReceiptKind.Read, upTo, ct)
+        var update = await receipts.AdvanceReceiptAsync(conversationId, me, ReceiptKind.Read, upTo, EventContext.New(me), ct)
             ?? throw Errors.NotMember(conversationId).ToException();
         await notifier.ReceiptAsync(update, ct);
         return Results.Ok(ReceiptView.From(update));

@@ -1,3 +1,4 @@
+using Parley.Core.Events;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -20,7 +21,7 @@ namespace Parley.Server.Realtime;
 [Authorize]
 public sealed class ChatHub(
     MessageIngress ingress,
-    IMessageStore messages,
+    IReceiptStore receipts,
     MembershipCache membership,
     RecoveryPlanner recovery,
     RealtimeNotifier notifier,
@@ -183,7 +184,7 @@ public sealed class ChatHub(
 
         var me = CurrentUser.Id(Context.User);
         await membership.RequireMemberAsync(conversationId, me, Context.ConnectionAborted);
-        var update = await messages.AdvanceReceiptAsync(conversationId, me, kind, upTo, Context.ConnectionAborted)
+        var update = await receipts.AdvanceReceiptAsync(conversationId, me, kind, upTo, EventContext.New(me), Context.ConnectionAborted)
             ?? throw Errors.NotMember(conversationId).ToException();
         await notifier.ReceiptAsync(update, Context.ConnectionAborted);
         return ReceiptView.From(update);

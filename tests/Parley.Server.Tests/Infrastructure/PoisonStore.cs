@@ -21,9 +21,6 @@ internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageSt
     public virtual Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken) =>
         inner.FindIdsByIdempotencyKeysAsync(idempotencyKeys, cancellationToken);
 
-    public virtual Task<ReceiptUpdate?> AdvanceReceiptAsync(Guid conversationId, Guid userId, ReceiptKind kind, long upToSequence, CancellationToken cancellationToken) =>
-        inner.AdvanceReceiptAsync(conversationId, userId, kind, upToSequence, cancellationToken);
-
     public virtual Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetMessageStatusAsync(messageId, cancellationToken);
 
     public virtual Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>

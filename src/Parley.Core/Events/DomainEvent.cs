@@ -1,0 +1,78 @@
+namespace Parley.Core.Events;
+
+/// <summary>
+/// One committed change, recorded by the store in the transaction that made it (the transactional outbox, E1): no
+/// event without its change, no change without its event. <see cref="Data"/> is the change's JSON (camelCase, shaped
+/// per <see cref="Type"/> and <see cref="Version"/>); <see cref="Metadata"/> is optional JSON context such as a
+/// traceparent. <see cref="Cursor"/> is assigned by the store and orders events for consumers.
+/// </summary>
+public sealed record DomainEvent(
+    Guid Id,
+    string AggregateType,
+    string AggregateId,
+    string Type,
+    int Version,
+    Guid CorrelationId,
+    Guid? CausationId,
+    Guid? UserId,
+    DateTimeOffset OccurredAt,
+    string Data,
+    string? Metadata)
+{
+    public EventCursor Cursor { get; init; }
+}
+
+/// <summary>
+/// Who and what caused a change: the request's correlation id, the event that caused it (when a consumer of one
+/// event makes another change) and the acting user.
+/// </summary>
+public sealed record EventContext(Guid CorrelationId, Guid? CausationId = null, Guid? UserId = null)
+{
+    /// <summary>A fresh correlation for a change nothing else correlates (a tool, a test, a background job).</summary>
+    public static EventContext New(Guid? userId = null) => new(Guid.CreateVersion7(), null, userId);
+}
+
+/// <summary>
+/// A position in the event stream. <see cref="Transaction"/> is the writing transaction's id where the engine has
+/// concurrent writers (PostgreSQL's xid8; 0 on SQLite, whose single writer commits in position order), and
+/// <see cref="Position"/> the event's own number; events are ordered by both, in that order.
+/// </summary>
+public readonly record struct EventCursor(long Transaction, long Position) : IComparable<EventCursor>
+{
+    public static EventCursor Start => default;
+
+    public int CompareTo(EventCursor other) =>
+        Transaction != other.Transaction ? Transaction.CompareTo(other.Transaction) : Position.CompareTo(other.Position);
+
+    public static bool operator <(EventCursor left, EventCursor right) => left.CompareTo(right) < 0;
+
+    public static bool operator >(EventCursor left, EventCursor right) => left.CompareTo(right) > 0;
+
+    public static bool operator <=(EventCursor left, EventCursor right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >=(EventCursor left, EventCursor right) => left.CompareTo(right) >= 0;
+
+    public override string ToString() => $"{Transaction}:{Position}";
+}
+
+/// <summary>The event types a store records, one per kind of change. A new change adds its type here.</summary>
+public static class DomainEventTypes
+{
+    public const string UserRegistered = "user.registered";
+    public const string SessionStarted = "session.started";
+    public const string SessionRefreshed = "session.refreshed";
+    public const string SessionRevoked = "session.revoked";
+    public const string SessionReuseDetected = "session.reuse_detected";
+    public const string ConversationCreated = "conversation.created";
+    public const string MessageStored = "message.stored";
+    public const string ReceiptAdvanced = "receipt.advanced";
+
+    public static readonly IReadOnlyList<string> All =
+        [UserRegistered, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced];
+}
+
+public static class AggregateTypes
+{
+    public const string User = "user";
+    public const string Conversation = "conversation";
+}

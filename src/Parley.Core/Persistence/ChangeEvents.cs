@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Parley.Core.Events;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
+
+namespace Parley.Core.Persistence;
+
+/// <summary>
+/// The domain event of each change, built the same way on every engine: the engine writes what this returns in the
+/// transaction that makes the change. A new change adds its factory (and its type in <see cref="DomainEventTypes"/>).
+/// </summary>
+public static class ChangeEvents
+{
+    public const int Version = 1;
+
+    public static DomainEvent UserRegistered(UserRecord user, EventContext context) =>
+        Create(AggregateTypes.User, user.Id, DomainEventTypes.UserRegistered, context with { UserId = context.UserId ?? user.Id }, user.CreatedAt,
+            JsonSerializer.Serialize(new UserRegisteredData(user.Id, user.Username, user.DisplayName), ChangeEventsJson.Default.UserRegisteredData));
+
+    public static DomainEvent SessionStarted(RefreshTokenRecord token, EventContext context) =>
+        Session(DomainEventTypes.SessionStarted, token.UserId, token.CreatedAt, token.ExpiresAt, context);
+
+    public static DomainEvent SessionRefreshed(Guid userId, RefreshTokenRecord replacement, DateTimeOffset now, EventContext context) =>
+        Session(DomainEventTypes.SessionRefreshed, userId, now, replacement.ExpiresAt, context);
+
+    public static DomainEvent SessionRevoked(Guid userId, DateTimeOffset now, EventContext context) =>
+        Session(DomainEventTypes.SessionRevoked, userId, now, null, context);
+
+    public static DomainEvent SessionReuseDetected(Guid userId, int revokedSessions, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, userId, DomainEventTypes.SessionReuseDetected, context, now,
+            JsonSerializer.Serialize(new SessionReuseData(userId, revokedSessions), ChangeEventsJson.Default.SessionReuseData));
+
+    public static DomainEvent ConversationCreated(ConversationRecord conversation, IReadOnlyList<(Guid UserId, string Role)> members, EventContext context) =>
+        Create(AggregateTypes.Conversation, conversation.Id, DomainEventTypes.ConversationCreated, context with { UserId = context.UserId ?? conversation.CreatedBy },
+            conversation.CreatedAt,
+            JsonSerializer.Serialize(
+                new ConversationCreatedData(conversation.Id, conversation.Type, conversation.Title, conversation.CreatedBy,
+                    [.. members.Select(m => new MemberData(m.UserId, m.Role))]),
+                ChangeEventsJson.Default.ConversationCreatedData));
+
+    /// <summary>The message's own correlation id and sender; its traceparent as metadata so a consumer can continue the trace.</summary>
+    public static DomainEvent MessageStored(StoredMessage message, string? traceParent) =>
+        Create(AggregateTypes.Conversation, message.ConversationId, DomainEventTypes.MessageStored,
+            new EventContext(message.CorrelationId, null, message.SenderId), message.StoredAt,
+            JsonSerializer.Serialize(
+                new MessageStoredData(message.Id, message.ConversationId, message.Sequence, message.SenderId, message.Type, message.ClientMessageId, message.AcceptedAt),
+                ChangeEventsJson.Default.MessageStoredData),
+            traceParent is null ? null : JsonSerializer.Serialize(new TraceMetadata(traceParent), ChangeEventsJson.Default.TraceMetadata));
+
+    public static DomainEvent ReceiptAdvanced(ReceiptUpdate update, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, update.ConversationId, DomainEventTypes.ReceiptAdvanced, context with { UserId = context.UserId ?? update.UserId }, now,
+            JsonSerializer.Serialize(
+                new ReceiptAdvancedData(update.ConversationId, update.UserId, update.Kind == ReceiptKind.Read ? "read" : "delivered",
+                    update.Watermarks.Delivered, update.Watermarks.Read, update.UnreadCount),
+                ChangeEventsJson.Default.ReceiptAdvancedData));
+
+    private static DomainEvent Session(string type, Guid userId, DateTimeOffset at, DateTimeOffset? expiresAt, EventContext context) =>
+        Create(AggregateTypes.User, userId, type, context with { UserId = context.UserId ?? userId }, at,
+            JsonSerializer.Serialize(new SessionData(userId, expiresAt is null ? null : StoreTime.Truncate(expiresAt.Value)), ChangeEventsJson.Default.SessionData));
+
+    private static DomainEvent Create(string aggregateType, Guid aggregateId, string type, EventContext context, DateTimeOffset occurredAt, string data, string? metadata = null)
+    {
+        var at = StoreTime.Truncate(occurredAt);
+        return new DomainEvent(Guid.CreateVersion7(at), aggregateType, aggregateId.ToString(), type, Version,
+            context.CorrelationId, context.CausationId, context.UserId, at, data, metadata);
+    }
+}
+
+public sealed record UserRegisteredData(Guid UserId, string Username, string DisplayName);
+
+public sealed record SessionData(Guid UserId, DateTimeOffset? ExpiresAt);
+
+public sealed record SessionReuseData(Guid UserId, int RevokedSessions);
+
+public sealed record MemberData(Guid UserId, string Role);
+
+public sealed record ConversationCreatedData(Guid ConversationId, string Type, string? Title, Guid CreatedBy, IReadOnlyList<MemberData> Members);
+
+public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
+
+public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
+
+public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] string TraceParent);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(UserRegisteredData))]
+[JsonSerializable(typeof(SessionData))]
+[JsonSerializable(typeof(SessionReuseData))]
+[JsonSerializable(typeof(ConversationCreatedData))]
+[JsonSerializable(typeof(MessageStoredData))]
+[JsonSerializable(typeof(ReceiptAdvancedData))]
+[JsonSerializable(typeof(TraceMetadata))]
+public sealed partial class ChangeEventsJson : JsonSerializerContext;
