@@ -62,10 +62,10 @@ public static class ParleyApp
             return 0;
         }
 
-        // The embedded files migrate themselves when opened.
         var dataDirectory = Path.GetFullPath(configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.DataDirectory)}"] ?? "data");
-        using (new SqliteStore(Path.Combine(dataDirectory, "parley.db")))
+        using (var store = new SqliteDatabase(Path.Combine(dataDirectory, "parley.db")))
         {
+            await store.MigrateAsync(SqliteMigrations.Store, CancellationToken.None);
             Console.WriteLine($"Embedded store in {dataDirectory} is up to date.");
         }
 

@@ -5,6 +5,8 @@ namespace Parley.Sqlite;
 /// <summary>
 /// One SQLite file: opens tuned connections and funnels every write through a single gate. SQLite has one
 /// writer anyway; queuing in-process avoids SQLITE_BUSY storms and lock-upgrade deadlocks between workers.
+/// Construction touches nothing on disk: <see cref="MigrateAsync"/> creates the directory and the file, so a host
+/// opens it in a hosted service (SqliteStartup) that can fail start-up cleanly.
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
@@ -14,7 +16,6 @@ public sealed class SqliteDatabase : IDisposable
     public SqliteDatabase(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -23,10 +24,6 @@ public sealed class SqliteDatabase : IDisposable
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA journal_mode=WAL;");
     }
 
     public string Path { get; }
@@ -36,7 +33,8 @@ public sealed class SqliteDatabase : IDisposable
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         // FULL: a commit is fsynced before it returns, which is what an acknowledgement promises.
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;");
+        await using var pragmas = Command(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;");
+        await pragmas.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
 
@@ -64,25 +62,58 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
-    /// <summary>Applies numbered scripts once each, recording them in schema_migrations.</summary>
-    public void Migrate(IReadOnlyList<(int Version, string Sql)> migrations)
+    /// <summary>
+    /// Creates the file (and its directory) if missing, switches it to WAL and applies the scripts newer than the highest
+    /// version recorded in schema_migrations, each in its own transaction with its version. Returns how many it applied.
+    /// </summary>
+    public async Task<int> MigrateAsync(IReadOnlyList<SqliteMigration> migrations, CancellationToken cancellationToken)
     {
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);");
-        using var read = connection.CreateCommand();
-        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
-        var current = Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var (version, sql) in migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        await _writeGate.WaitAsync(cancellationToken);
+        try
         {
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql + "\nINSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t);";
-            command.Parameters.AddWithValue("$v", version);
-            command.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            command.ExecuteNonQuery();
-            transaction.Commit();
+            await using var connection = await OpenAsync(cancellationToken);
+            await using (var setup = Command(connection, """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+                """))
+            {
+                await setup.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            int current;
+            await using (var read = Command(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;"))
+            {
+                current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var applied = 0;
+            foreach (var migration in migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+            {
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                // Another process (the migrate command beside a running node) may have applied it since the read above.
+                await using (var check = Command(connection, "SELECT COUNT(*) FROM schema_migrations WHERE version = $v;", transaction))
+                {
+                    check.Parameters.AddWithValue("$v", migration.Version);
+                    if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                    {
+                        continue;
+                    }
+                }
+
+                await using var command = Command(connection, migration.Sql + "\nINSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t);", transaction);
+                command.Parameters.AddWithValue("$v", migration.Version);
+                command.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                applied++;
+            }
+
+            return applied;
+        }
+        finally
+        {
+            _writeGate.Release();
         }
     }
 
@@ -92,12 +123,6 @@ public sealed class SqliteDatabase : IDisposable
         command.CommandText = sql;
         command.Transaction = transaction;
         return command;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = Command(connection, sql);
-        command.ExecuteNonQuery();
     }
 
     public void Dispose()

@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Parley.Core.Messaging;
 using Parley.Core.Partitioning;
 using Parley.Core.Ports;
+using Parley.Sqlite.Internal;
 
 namespace Parley.Sqlite;
 
@@ -23,40 +23,6 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
     private const int StateDead = 2;
     private const int MaxAppendBatch = 512;
 
-    private static readonly (int, string)[] Migrations =
-    [
-        (1, """
-            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE entries (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                partition INTEGER NOT NULL,
-                message_id TEXT NOT NULL,
-                conversation_id TEXT NOT NULL,
-                sender_id TEXT NOT NULL,
-                correlation_id TEXT NOT NULL,
-                idempotency_key TEXT NOT NULL,
-                payload BLOB NOT NULL,
-                appended_at INTEGER NOT NULL,
-                deliveries INTEGER NOT NULL DEFAULT 0,
-                state INTEGER NOT NULL DEFAULT 0
-            );
-            CREATE UNIQUE INDEX ux_entries_idempotency ON entries(idempotency_key);
-            CREATE INDEX ix_entries_ready ON entries(partition, id) WHERE state = 0;
-            CREATE INDEX ix_entries_message ON entries(message_id);
-            CREATE INDEX ix_entries_acked ON entries(appended_at) WHERE state = 1;
-            CREATE TABLE dead_letters (
-                entry_id INTEGER PRIMARY KEY,
-                partition INTEGER NOT NULL,
-                message_id TEXT NOT NULL,
-                error_type TEXT NOT NULL,
-                error_message TEXT NOT NULL,
-                attempts INTEGER NOT NULL,
-                dead_at INTEGER NOT NULL,
-                payload BLOB NOT NULL
-            );
-            """),
-    ];
-
     private readonly SqliteDatabase _db;
     private readonly LogOptions _options;
     private readonly TimeProvider _time;
@@ -70,14 +36,35 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         _options = options;
         _time = time ?? TimeProvider.System;
         _db = new SqliteDatabase(path);
-        _db.Migrate(Migrations);
-        CheckPartitionCount();
         _signals = Enumerable.Range(0, options.Partitions).Select(_ => new WakeupSignal()).ToArray();
         _appender = Task.Run(RunAppenderAsync);
         _trimTimer = _time.CreateTimer(_ => _ = TrimSafelyAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
     }
 
     public int PartitionCount => _options.Partitions;
+
+    /// <summary>A log ready to use: constructed and migrated (for tools and tests; a host migrates in SqliteStartup).</summary>
+    public static async Task<SqliteMessageLog> OpenAsync(string path, LogOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var log = new SqliteMessageLog(path, options, time);
+        try
+        {
+            await log.MigrateAsync(cancellationToken);
+            return log;
+        }
+        catch
+        {
+            await log.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Creates or upgrades the file and checks it was made for this partition count. Nothing else may run before it.</summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await _db.MigrateAsync(SqliteMigrations.Log, cancellationToken);
+        await CheckPartitionCountAsync(cancellationToken);
+    }
 
     public async ValueTask<AppendResult> AppendAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
     {
@@ -394,15 +381,17 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
     private void CheckPartition(int partition) =>
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)partition, (uint)_options.Partitions, nameof(partition));
 
-    private void CheckPartitionCount()
+    private async Task CheckPartitionCountAsync(CancellationToken cancellationToken)
     {
-        using var connection = _db.OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
-        using var command = SqliteDatabase.Command(connection, """
-            INSERT INTO meta (key, value) VALUES ('partitions', $n) ON CONFLICT (key) DO NOTHING;
-            SELECT value FROM meta WHERE key = 'partitions';
-            """);
-        command.Parameters.AddWithValue("$n", _options.Partitions.ToString(CultureInfo.InvariantCulture));
-        var stored = int.Parse((string)command.ExecuteScalar()!, CultureInfo.InvariantCulture);
+        var stored = await _db.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = SqliteDatabase.Command(connection, """
+                INSERT INTO meta (key, value) VALUES ('partitions', $n) ON CONFLICT (key) DO NOTHING;
+                SELECT value FROM meta WHERE key = 'partitions';
+                """, transaction);
+            command.Parameters.AddWithValue("$n", _options.Partitions.ToString(CultureInfo.InvariantCulture));
+            return int.Parse((string)(await command.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
+        }, cancellationToken);
         if (stored != _options.Partitions)
         {
             throw new InvalidOperationException(
@@ -412,7 +401,7 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
     }
 
     private static string IdsJson(IReadOnlyList<LogEntry> entries) =>
-        JsonSerializer.Serialize(entries.Select(e => long.Parse(e.EntryId, CultureInfo.InvariantCulture)).ToArray(), SqliteJsonContext.Default.Int64Array);
+        SqliteRows.Int64sJson(entries.Select(e => long.Parse(e.EntryId, CultureInfo.InvariantCulture)));
 
     public async ValueTask DisposeAsync()
     {

@@ -9,28 +9,34 @@ namespace Parley.Sqlite;
 public static class SqliteServiceCollectionExtensions
 {
     /// <summary>
-    /// The embedded engine: the store in {DataDirectory}/parley.db and the durable log in {DataDirectory}/log.db.
+    /// The embedded engine: the store in {DataDirectory}/parley.db (one <see cref="SqliteDatabase"/>, so one write gate,
+    /// shared by every store concern) and the durable log in {DataDirectory}/log.db. Nothing is opened here or in a
+    /// constructor: <see cref="SqliteStartup"/>, registered first, migrates both files as the host starts.
     /// </summary>
     public static IHostApplicationBuilder AddParleySqlite(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(sp =>
-        {
-            var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;
-            return new SqliteStore(Path.Combine(dir, "parley.db"), sp.GetService<TimeProvider>());
-        });
-        builder.Services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<SqliteStore>());
-        builder.Services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<SqliteStore>());
-        builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteStore>());
-        builder.Services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<SqliteStore>());
-        builder.Services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<SqliteStore>());
-        builder.Services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<SqliteStore>());
-        builder.Services.AddSingleton(sp =>
+        var services = builder.Services;
+        services.AddHostedService<SqliteStartup>();
+        services.AddSingleton(sp => new SqliteDatabase(Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "parley.db")));
+        services.AddSingleton(sp => new SqliteUserStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton(sp => new SqliteSessionStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton(sp => new SqliteConversationStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new SqliteReceiptStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new SqliteDomainEventStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<SqliteUserStore>());
+        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<SqliteSessionStore>());
+        services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<SqliteConversationStore>());
+        services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<SqliteReceiptStore>());
+        services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<SqliteDomainEventStore>());
+        services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;
             return new SqliteMessageLog(Path.Combine(dir, "log.db"), sp.GetRequiredService<IOptions<LogOptions>>().Value, sp.GetService<TimeProvider>());
         });
-        builder.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<SqliteMessageLog>());
-        builder.Services.AddSingleton<ITransientErrorClassifier, SqliteTransientErrors>();
+        services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<SqliteMessageLog>());
+        services.AddSingleton<ITransientErrorClassifier, SqliteTransientErrors>();
         return builder;
     }
 }

@@ -15,7 +15,7 @@ public sealed class LoggingTests
         await using var server = await TestServer.StartAsync(services: s =>
         {
             s.AddFakeLogging();
-            s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteStore>()));
+            s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteMessageStore>()));
         });
         using var client = server.Client();
         var alice = await client.SignUpAsync();

@@ -16,7 +16,7 @@ public sealed class MetricsTests
     public async Task Sends_duplicates_persistence_fanout_and_dead_letters_are_counted()
     {
         await using var server = await TestServer.StartAsync(services: s =>
-            s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteStore>())));
+            s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteMessageStore>())));
 
         // Collectors bind to this server's IMeterFactory, so parallel servers in the process do not leak in.
         var meters = server.Services.GetRequiredService<IMeterFactory>();
@@ -88,7 +88,7 @@ public sealed class MetricsTests
     {
         await using var server = await TestServer.StartAsync(
             new Dictionary<string, string?> { ["Parley:Limits:MaxRealtimeFrameBytes"] = "4096" },
-            services: s => s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteStore>())));
+            services: s => s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteMessageStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync();
         var bob = await client.SignUpAsync();

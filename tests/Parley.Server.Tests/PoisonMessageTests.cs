@@ -15,7 +15,7 @@ public sealed class PoisonMessageTests
     public async Task A_message_the_store_always_rejects_is_dead_lettered_and_the_conversation_moves_on(string engine)
     {
         await using var server = await TestServer.StartAsync(await TestEngines.SettingsAsync(engine), services: s => s.AddSingleton<IMessageStore>(sp =>
-            new PoisonStore(engine == TestEngines.Embedded ? sp.GetRequiredService<SqliteStore>() : sp.GetRequiredService<Parley.Postgres.PostgresStore>())));
+            new PoisonStore(engine == TestEngines.Embedded ? sp.GetRequiredService<SqliteMessageStore>() : sp.GetRequiredService<Parley.Postgres.PostgresStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync("alice");
         var bob = await client.SignUpAsync("bob");
@@ -81,7 +81,7 @@ public sealed class PoisonMessageTests
 
     private static async Task<T> WithLogAsync<T>(string data, LogOptions options, Func<SqliteMessageLog, Task<T>> work)
     {
-        await using var log = new SqliteMessageLog(Path.Combine(data, "log.db"), options);
+        await using var log = await SqliteMessageLog.OpenAsync(Path.Combine(data, "log.db"), options);
         return await work(log);
     }
 }

@@ -17,7 +17,7 @@ public sealed class SecurityHeadersTests
     {
         await using var server = await TestServer.StartAsync(
             new Dictionary<string, string?> { ["Parley:RateLimits:AuthPerMinute"] = "8" },
-            services: s => s.AddSingleton<IMessageStore>(sp => new ExplodingStatusStore(sp.GetRequiredService<SqliteStore>())));
+            services: s => s.AddSingleton<IMessageStore>(sp => new ExplodingStatusStore(sp.GetRequiredService<SqliteMessageStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync();
         var bob = await client.SignUpAsync();

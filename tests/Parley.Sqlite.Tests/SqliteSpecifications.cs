@@ -23,74 +23,66 @@ internal sealed class TempDirectory : IDisposable
 
 public sealed class SqliteMessageLogSpecification : MessageLogSpecification
 {
-    protected override Task<ILogHarness> CreateAsync(LogOptions options) => Task.FromResult<ILogHarness>(new Harness(options));
-
-    private sealed class Harness : ILogHarness
+    protected override async Task<ILogHarness> CreateAsync(LogOptions options)
     {
-        private readonly TempDirectory _dir = new();
-        private readonly LogOptions _options;
-        private SqliteMessageLog _log;
+        var dir = new TempDirectory();
+        return new Harness(dir, options, await OpenAsync(dir, options));
+    }
 
-        public Harness(LogOptions options)
-        {
-            _options = options;
-            _log = Open();
-        }
+    private static Task<SqliteMessageLog> OpenAsync(TempDirectory dir, LogOptions options) =>
+        SqliteMessageLog.OpenAsync(System.IO.Path.Combine(dir.Path, "log.db"), options);
 
-        public IMessageLog Log => _log;
-
-        private SqliteMessageLog Open() => new(System.IO.Path.Combine(_dir.Path, "log.db"), _options);
+    private sealed class Harness(TempDirectory dir, LogOptions options, SqliteMessageLog log) : ILogHarness
+    {
+        public IMessageLog Log => log;
 
         public async Task RestartAsync()
         {
-            await _log.DisposeAsync();
-            _log = Open();
+            await log.DisposeAsync();
+            log = await OpenAsync(dir, options);
         }
 
         public async ValueTask DisposeAsync()
         {
-            await _log.DisposeAsync();
-            _dir.Dispose();
+            await log.DisposeAsync();
+            dir.Dispose();
         }
     }
 }
 
 public sealed class SqliteStoreSpecification : MessageStoreSpecification
 {
-    protected override Task<IStoreHarness> CreateAsync() => Task.FromResult<IStoreHarness>(new Harness());
-
-    private sealed class Harness : IStoreHarness
+    protected override async Task<IStoreHarness> CreateAsync()
     {
-        private readonly TempDirectory _dir = new();
-        private SqliteStore _store;
+        var dir = new TempDirectory();
+        return new SqliteStoreHarness(dir, await SqliteStores.OpenAsync(System.IO.Path.Combine(dir.Path, "parley.db")));
+    }
 
-        public Harness() => _store = Open();
+    private sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores) : IStoreHarness
+    {
+        public IUserStore Users => stores.Users;
 
-        public IUserStore Users => _store;
+        public ISessionStore Sessions => stores.Sessions;
 
-        public IConversationStore Conversations => _store;
+        public IConversationStore Conversations => stores.Conversations;
 
-        public IMessageStore Messages => _store;
+        public IMessageStore Messages => stores.Messages;
 
-        public ISessionStore Sessions => _store;
+        public IReceiptStore Receipts => stores.Receipts;
 
-        public IReceiptStore Receipts => _store;
+        public IDomainEventStore Events => stores.Events;
 
-        public IDomainEventStore Events => _store;
-
-        private SqliteStore Open() => new(System.IO.Path.Combine(_dir.Path, "parley.db"));
-
-        public Task RestartAsync()
+        public async Task RestartAsync()
         {
-            _store.Dispose();
-            _store = Open();
-            return Task.CompletedTask;
+            var path = stores.Database.Path;
+            stores.Dispose();
+            stores = await SqliteStores.OpenAsync(path);
         }
 
         public ValueTask DisposeAsync()
         {
-            _store.Dispose();
-            _dir.Dispose();
+            stores.Dispose();
+            dir.Dispose();
             return ValueTask.CompletedTask;
         }
     }

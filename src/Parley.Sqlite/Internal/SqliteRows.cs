@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+using Parley.Core.Ports;
+
+namespace Parley.Sqlite.Internal;
+
+/// <summary>Column lists and row readers shared by the hand-tuned queries (history, persist, conversation lists).</summary>
+internal static class SqliteRows
+{
+    public const string MessageColumns =
+        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at";
+
+    /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of whatever a query selects after them.</summary>
+    public const int MessageColumnCount = 13;
+
+    public const string ConversationColumns =
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence";
+
+    public static ConversationRecord ReadConversation(SqliteDataReader r, int o) => new(
+        Guid.Parse(r.GetString(o)), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
+        Guid.Parse(r.GetString(o + 4)), SqliteTime.FromMs(r.GetInt64(o + 5)), SqliteTime.FromMs(r.GetInt64(o + 6)), r.GetInt64(o + 7));
+
+    public static StoredMessage ReadMessage(SqliteDataReader r, int o) => new(
+        Guid.Parse(r.GetString(o)), Guid.Parse(r.GetString(o + 1)), r.GetInt64(o + 2), Guid.Parse(r.GetString(o + 3)),
+        r.GetString(o + 4), r.GetString(o + 5), r.IsDBNull(o + 6) ? null : r.GetString(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
+        r.GetString(o + 8), r.GetInt32(o + 9), Guid.Parse(r.GetString(o + 10)), SqliteTime.FromMs(r.GetInt64(o + 11)), SqliteTime.FromMs(r.GetInt64(o + 12)));
+
+    /// <summary>One JSON array parameter instead of a parameter per value (read with json_each): SQLite caps the number of parameters.</summary>
+    public static string GuidsJson(IEnumerable<Guid> ids) =>
+        JsonSerializer.Serialize(ids.Select(i => i.ToString()).ToArray(), SqliteJsonContext.Default.StringArray);
+
+    public static string StringsJson(IEnumerable<string> values) =>
+        JsonSerializer.Serialize(values.ToArray(), SqliteJsonContext.Default.StringArray);
+
+    public static string Int64sJson(IEnumerable<long> values) =>
+        JsonSerializer.Serialize(values.ToArray(), SqliteJsonContext.Default.Int64Array);
+
+    public static object OrNull(string? value) => (object?)value ?? DBNull.Value;
+}
+
+/// <summary>Times are stored as Unix milliseconds in UTC.</summary>
+internal static class SqliteTime
+{
+    public static long Ms(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset FromMs(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+}
+
+[JsonSerializable(typeof(long[]))]
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class SqliteJsonContext : JsonSerializerContext;

@@ -1,7 +1,0 @@
-using System.Text.Json.Serialization;
-
-namespace Parley.Sqlite;
-
-[JsonSerializable(typeof(long[]))]
-[JsonSerializable(typeof(string[]))]
-internal sealed partial class SqliteJsonContext : JsonSerializerContext;

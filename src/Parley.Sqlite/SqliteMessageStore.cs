@@ -1,0 +1,150 @@
+using Microsoft.Data.Sqlite;
+using Parley.Core.Messaging;
+using Parley.Core.Persistence;
+using Parley.Core.Ports;
+using Parley.Sqlite.Internal;
+
+namespace Parley.Sqlite;
+
+/// <summary>
+/// Messages in the embedded store. The persist batch loads what <see cref="PersistPlanner"/> needs, lets it decide, and
+/// writes the plan and its events in the same write transaction; history reads are hand-tuned index walks.
+/// </summary>
+public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = null) : IMessageStore
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
+        db.WriteAsync<IReadOnlyList<PersistResult>>(async (connection, transaction) =>
+        {
+            if (fence is not null)
+            {
+                await CheckFenceAsync(connection, transaction, fence, cancellationToken);
+            }
+
+            var state = await SqlitePersistBatch.LoadStateAsync(connection, transaction, batch, cancellationToken);
+            var plan = PersistPlanner.Plan(batch, state, _time.GetUtcNow());
+            await SqlitePersistBatch.WriteAsync(connection, transaction, plan, cancellationToken);
+            return plan.Results;
+        }, cancellationToken);
+
+    /// <summary>Records the batch's epoch as the partition's newest, or refuses the batch if a newer one was seen.</summary>
+    private static async Task CheckFenceAsync(SqliteConnection connection, SqliteTransaction transaction, PartitionFence fence, CancellationToken cancellationToken)
+    {
+        await using var check = SqliteDatabase.Command(connection, """
+            INSERT INTO partition_fences (partition, epoch) VALUES ($p, $e)
+            ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE partition_fences.epoch <= excluded.epoch
+            """, transaction);
+        check.Parameters.AddWithValue("$p", fence.Partition);
+        check.Parameters.AddWithValue("$e", fence.Epoch);
+        if (await check.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            throw new PartitionFencedException(fence.Partition, fence.Epoch);
+        }
+    }
+
+    public Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
+        query.Around is not null ? GetMessagesAroundAsync(conversationId, query, cancellationToken) : db.ReadAsync(async connection =>
+        {
+            // Walking forward from 'after' is catch-up; otherwise the page ends just below 'before' (or at the newest).
+            var forward = query.After is not null;
+            var sql = $"""
+                SELECT {SqliteRows.MessageColumns} FROM messages m
+                WHERE m.conversation_id = $c AND m.sequence > $after AND m.sequence < $before
+                ORDER BY m.sequence {(forward ? "ASC" : "DESC")} LIMIT $n
+                """;
+            var items = new List<StoredMessage>();
+            await using var command = SqliteDatabase.Command(connection, sql);
+            command.Parameters.AddWithValue("$c", conversationId.ToString());
+            command.Parameters.AddWithValue("$after", query.After ?? 0);
+            command.Parameters.AddWithValue("$before", query.Before ?? long.MaxValue);
+            command.Parameters.AddWithValue("$n", query.Limit + 1);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(SqliteRows.ReadMessage(reader, 0));
+            }
+
+            return Paging.History(items, query);
+        }, cancellationToken);
+
+    /// <summary>Both sides of an around page in one statement; each side walks the (conversation, sequence) index from the anchor.</summary>
+    private Task<MessagePage> GetMessagesAroundAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
+        db.ReadAsync(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, $"""
+                SELECT * FROM (SELECT {SqliteRows.MessageColumns} FROM messages m WHERE m.conversation_id = $c AND m.sequence < $around ORDER BY m.sequence DESC LIMIT $older)
+                UNION ALL
+                SELECT * FROM (SELECT {SqliteRows.MessageColumns} FROM messages m WHERE m.conversation_id = $c AND m.sequence >= $around ORDER BY m.sequence ASC LIMIT $newer)
+                """);
+            command.Parameters.AddWithValue("$c", conversationId.ToString());
+            command.Parameters.AddWithValue("$around", query.Around!.Value);
+            command.Parameters.AddWithValue("$older", query.AroundOlder + 1);
+            command.Parameters.AddWithValue("$newer", query.AroundNewer + 1);
+            var items = new List<StoredMessage>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(SqliteRows.ReadMessage(reader, 0));
+            }
+
+            return Paging.Around(items, query);
+        }, cancellationToken);
+
+    public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>
+        QueryMessageAsync("m.id = $v", messageId.ToString(), cancellationToken);
+
+    public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        QueryMessageAsync("m.idempotency_key = $v", idempotencyKey, cancellationToken);
+
+    private Task<StoredMessage?> QueryMessageAsync(string where, string value, CancellationToken cancellationToken) =>
+        db.ReadAsync(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, $"SELECT {SqliteRows.MessageColumns} FROM messages m WHERE {where}");
+            command.Parameters.AddWithValue("$v", value);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? SqliteRows.ReadMessage(reader, 0) : null;
+        }, cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken) =>
+        idempotencyKeys.Count == 0
+            ? Task.FromResult<IReadOnlyDictionary<string, Guid>>(new Dictionary<string, Guid>(StringComparer.Ordinal))
+            : db.ReadAsync<IReadOnlyDictionary<string, Guid>>(async connection =>
+            {
+                await using var command = SqliteDatabase.Command(connection,
+                    "SELECT idempotency_key, id FROM messages WHERE idempotency_key IN (SELECT value FROM json_each($keys))");
+                command.Parameters.AddWithValue("$keys", SqliteRows.StringsJson(idempotencyKeys));
+                var found = new Dictionary<string, Guid>(StringComparer.Ordinal);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    found[reader.GetString(0)] = Guid.Parse(reader.GetString(1));
+                }
+
+                return found;
+            }, cancellationToken);
+
+    public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.id = $id", messageId.ToString(), cancellationToken);
+
+    public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.idempotency_key = $id", idempotencyKey, cancellationToken);
+
+    private Task<MessageStatusRecord?> QueryMessageStatusAsync(string where, string value, CancellationToken cancellationToken) =>
+        db.ReadAsync(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, $"""
+                SELECT {SqliteRows.MessageColumns},
+                    (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id),
+                    (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id AND p.last_delivered_seq >= m.sequence),
+                    (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id AND p.last_read_seq >= m.sequence)
+                FROM messages m WHERE {where}
+                """);
+            command.Parameters.AddWithValue("$id", value);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            const int counts = SqliteRows.MessageColumnCount;
+            return await reader.ReadAsync(cancellationToken)
+                ? new MessageStatusRecord(SqliteRows.ReadMessage(reader, 0), reader.GetInt32(counts), reader.GetInt32(counts + 1), reader.GetInt32(counts + 2))
+                : null;
+        }, cancellationToken);
+}

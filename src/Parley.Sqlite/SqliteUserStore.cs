@@ -1,0 +1,73 @@
+using Dapper;
+using Parley.Core.Events;
+using Parley.Core.Persistence;
+using Parley.Core.Ports;
+using Parley.Sqlite.Internal;
+
+namespace Parley.Sqlite;
+
+/// <summary>Accounts in the embedded store.</summary>
+public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
+{
+    private const string UserColumns = "id AS Id, username AS Username, display_name AS DisplayName, password_hash AS PasswordHash, created_at AS CreatedAt";
+
+    public Task<bool> CreateUserAsync(UserRecord user, EventContext context, CancellationToken cancellationToken) =>
+        db.WriteAsync(async (connection, transaction) =>
+        {
+            var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (@Id, @Username, @DisplayName, @PasswordHash, @CreatedAt)
+                ON CONFLICT (username) DO NOTHING
+                """, UserRow.From(user), transaction, cancellationToken: cancellationToken));
+            if (inserted == 0)
+            {
+                return false;
+            }
+
+            await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.UserRegistered(user, context), cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    public Task<UserRecord?> FindByUsernameAsync(string normalizedUsername, CancellationToken cancellationToken) =>
+        QueryUserAsync($"SELECT {UserColumns} FROM users WHERE username = @Value", normalizedUsername, cancellationToken);
+
+    public Task<UserRecord?> GetUserAsync(Guid userId, CancellationToken cancellationToken) =>
+        QueryUserAsync($"SELECT {UserColumns} FROM users WHERE id = @Value", userId.ToString(), cancellationToken);
+
+    private Task<UserRecord?> QueryUserAsync(string sql, string value, CancellationToken cancellationToken) =>
+        db.ReadAsync(async connection =>
+            (await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(sql, new { Value = value }, cancellationToken: cancellationToken)))?.ToRecord(),
+            cancellationToken);
+
+    public Task<IReadOnlySet<Guid>> ExistingUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlySet<Guid>>(async connection =>
+        {
+            var found = await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT id FROM users WHERE id IN (SELECT value FROM json_each(@Ids))", new { Ids = SqliteRows.GuidsJson(userIds) }, cancellationToken: cancellationToken));
+            return found.Select(Guid.Parse).ToHashSet();
+        }, cancellationToken);
+
+    /// <summary>A users row as stored (text ids, millisecond times), for Dapper.</summary>
+    private sealed class UserRow
+    {
+        public string Id { get; set; } = "";
+
+        public string Username { get; set; } = "";
+
+        public string DisplayName { get; set; } = "";
+
+        public string PasswordHash { get; set; } = "";
+
+        public long CreatedAt { get; set; }
+
+        public static UserRow From(UserRecord user) => new()
+        {
+            Id = user.Id.ToString(),
+            Username = user.Username,
+            DisplayName = user.DisplayName,
+            PasswordHash = user.PasswordHash,
+            CreatedAt = SqliteTime.Ms(user.CreatedAt),
+        };
+
+        public UserRecord ToRecord() => new(Guid.Parse(Id), Username, DisplayName, PasswordHash, SqliteTime.FromMs(CreatedAt));
+    }
+}

@@ -1,0 +1,205 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Parley.Core.Events;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
+using Parley.Specification;
+
+namespace Parley.Sqlite.Tests;
+
+/// <summary>The schema as versioned .sql files: databases made by the earlier inline scripts upgrade in place.</summary>
+public sealed class SqliteMigrationTests
+{
+    /// <summary>The store schema exactly as the inline C# scripts created it (versions 1 and 2) before the .sql files.</summary>
+    private const string InlineStoreVersion1 = """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            revoked_at INTEGER
+        );
+        CREATE INDEX ix_refresh_tokens_user ON refresh_tokens(user_id);
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            title TEXT,
+            status TEXT NOT NULL,
+            direct_key TEXT UNIQUE,
+            created_by TEXT NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL,
+            last_activity_at INTEGER NOT NULL,
+            last_sequence INTEGER NOT NULL DEFAULT 0,
+            last_message_id TEXT
+        );
+        CREATE TABLE participants (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id),
+            user_id TEXT NOT NULL REFERENCES users(id),
+            role TEXT NOT NULL,
+            joined_at INTEGER NOT NULL,
+            last_delivered_seq INTEGER NOT NULL DEFAULT 0,
+            last_read_seq INTEGER NOT NULL DEFAULT 0,
+            unread_count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (conversation_id, user_id)
+        );
+        CREATE INDEX ix_participants_user ON participants(user_id);
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id),
+            sequence INTEGER NOT NULL,
+            sender_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            content TEXT NOT NULL,
+            metadata TEXT,
+            client_message_id TEXT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            content_hash TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            correlation_id TEXT NOT NULL,
+            accepted_at INTEGER NOT NULL,
+            stored_at INTEGER NOT NULL,
+            UNIQUE (conversation_id, sequence)
+        );
+        """;
+
+    private const string InlineStoreVersion2 = """
+        CREATE TABLE partition_fences (
+            partition INTEGER PRIMARY KEY,
+            epoch INTEGER NOT NULL
+        );
+        """;
+
+    [Fact]
+    public async Task A_store_made_by_the_inline_scripts_upgrades_to_the_outbox_and_keeps_its_data()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "parley.db");
+        var (userA, userB, conversation) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
+        var created = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        await using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await old.OpenAsync();
+            await ExecuteAsync(old, "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);");
+            await ExecuteAsync(old, InlineStoreVersion1 + "\nINSERT INTO schema_migrations(version, applied_at) VALUES (1, 1);");
+            await ExecuteAsync(old, InlineStoreVersion2 + "\nINSERT INTO schema_migrations(version, applied_at) VALUES (2, 2);");
+            await ExecuteAsync(old, $"""
+                INSERT INTO users VALUES ('{userA}', 'alice', 'Alice', 'hash', {created.ToUnixTimeMilliseconds()});
+                INSERT INTO users VALUES ('{userB}', 'bob', 'Bob', 'hash', {created.ToUnixTimeMilliseconds()});
+                INSERT INTO conversations (id, type, status, direct_key, created_by, created_at, last_activity_at)
+                    VALUES ('{conversation}', 'direct', 'active', 'k', '{userA}', 1, 1);
+                INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ('{conversation}', '{userA}', 'member', 1), ('{conversation}', '{userB}', 'member', 1);
+                """);
+        }
+
+        using var stores = await SqliteStores.OpenAsync(path);
+
+        Assert.Equal([1L, 2L, 3L], await VersionsAsync(stores.Database));
+        Assert.Equal(new UserRecord(userA, "alice", "Alice", "hash", created), await stores.Users.GetUserAsync(userA, default));
+        var stored = await stores.Messages.PersistBatchAsync([Envelopes.New(conversation, userA, "after the upgrade")], null, default);
+        Assert.Equal(1, Assert.Single(stored).Message!.Sequence);
+        var events = await stores.Events.ReadAsync(EventCursor.Start, 10, default);
+        Assert.Equal(DomainEventTypes.MessageStored, Assert.Single(events).Type);
+        Assert.Equal(new EventCursor(0, 1), events[0].Cursor);
+    }
+
+    [Fact]
+    public async Task Migrating_again_applies_nothing_and_the_embedded_scripts_are_numbered_from_one()
+    {
+        Assert.Equal([1, 2, 3], SqliteMigrations.Store.Select(m => m.Version));
+        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events"], SqliteMigrations.Store.Select(m => m.Name));
+        Assert.Equal([1], SqliteMigrations.Log.Select(m => m.Version));
+
+        using var dir = new TempDirectory();
+        using var database = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
+        Assert.Equal(3, await database.MigrateAsync(SqliteMigrations.Store, default));
+        Assert.Equal(0, await database.MigrateAsync(SqliteMigrations.Store, default));
+        Assert.Equal([1L, 2L, 3L], await VersionsAsync(database));
+    }
+
+    [Fact]
+    public async Task Constructing_the_engine_touches_nothing_on_disk_until_it_is_migrated()
+    {
+        using var dir = new TempDirectory();
+        var data = Path.Combine(dir.Path, "not-yet");
+
+        using (new SqliteDatabase(Path.Combine(data, "parley.db")))
+        {
+            await using var log = new SqliteMessageLog(Path.Combine(data, "log.db"), new LogOptions { Partitions = 4 });
+            Assert.False(Directory.Exists(data), "a constructor created the data directory");
+            await log.MigrateAsync(default);
+        }
+
+        Assert.True(File.Exists(Path.Combine(data, "log.db")));
+        Assert.False(File.Exists(Path.Combine(data, "parley.db")));
+    }
+
+    [Fact]
+    public async Task Start_up_fails_with_a_message_naming_the_data_directory_setting_when_the_directory_is_unusable()
+    {
+        using var dir = new TempDirectory();
+        // A regular file where the data directory should be: no directory can be created there, whoever runs the test.
+        var data = Path.Combine(dir.Path, "occupied");
+        await File.WriteAllTextAsync(data, "not a directory");
+        using var store = new SqliteDatabase(Path.Combine(data, "parley.db"));
+        await using var log = new SqliteMessageLog(Path.Combine(data, "log.db"), new LogOptions());
+        var startup = new SqliteStartup(store, log, Options.Create(new ParleyOptions { DataDirectory = data }));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => startup.StartingAsync(default));
+
+        Assert.Contains("Parley:DataDirectory", error.Message, StringComparison.Ordinal);
+        Assert.Contains(data, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_up_migrates_the_store_and_the_log_before_anything_else_runs()
+    {
+        using var dir = new TempDirectory();
+        using var store = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
+        await using var log = new SqliteMessageLog(Path.Combine(dir.Path, "log.db"), new LogOptions { Partitions = 2 });
+        await new SqliteStartup(store, log, Options.Create(new ParleyOptions { DataDirectory = dir.Path })).StartingAsync(default);
+
+        Assert.Equal([1L, 2L, 3L], await VersionsAsync(store));
+        Assert.Equal(2, (await log.GetLagAsync(default)).Count);
+    }
+
+    [Fact]
+    public async Task A_log_reopened_with_another_partition_count_is_refused_at_migration()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "log.db");
+        await (await SqliteMessageLog.OpenAsync(path, new LogOptions { Partitions = 4 })).DisposeAsync();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SqliteMessageLog.OpenAsync(path, new LogOptions { Partitions = 8 }));
+
+        Assert.Contains("Parley:Log:Partitions", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<long>> VersionsAsync(SqliteDatabase database) =>
+        await database.ReadAsync(async connection =>
+        {
+            var versions = new List<long>();
+            await using var command = SqliteDatabase.Command(connection, "SELECT version FROM schema_migrations ORDER BY version");
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                versions.Add(reader.GetInt64(0));
+            }
+
+            return versions;
+        }, default);
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
