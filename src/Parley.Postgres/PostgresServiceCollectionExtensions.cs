@@ -17,15 +17,15 @@ public static class PostgresServiceCollectionExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<PostgresOptions>>().Value;
-            return PostgresStore.CreateDataSourceAsync(options.ConnectionString, options.Schema, options.MigrateOnStart, CancellationToken.None).GetAwaiter().GetResult();
+            return PostgresDataSources.CreateDataSourceAsync(options.ConnectionString, options.Schema, options.MigrateOnStart, CancellationToken.None).GetAwaiter().GetResult();
         });
-        builder.Services.AddSingleton(sp => new PostgresStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
-        builder.Services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<PostgresStore>());
-        builder.Services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<PostgresStore>());
-        builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresStore>());
-        builder.Services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<PostgresStore>());
-        builder.Services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<PostgresStore>());
-        builder.Services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<PostgresStore>());
+        builder.Services.AddSingleton(sp => new PostgresMessageStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
+        builder.Services.AddSingleton<IUserStore, PostgresUserStore>();
+        builder.Services.AddSingleton<ISessionStore, PostgresSessionStore>();
+        builder.Services.AddSingleton<IConversationStore, PostgresConversationStore>();
+        builder.Services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        builder.Services.AddSingleton<IReceiptStore>(sp => new PostgresReceiptStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
+        builder.Services.AddSingleton<IDomainEventStore, PostgresDomainEventStore>();
         builder.Services.AddSingleton<ITransientErrorClassifier, PostgresTransientErrors>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;

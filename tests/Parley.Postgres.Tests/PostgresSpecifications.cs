@@ -24,24 +24,28 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
     private sealed class Harness(PostgresInstance server, string connectionString, string schema) : IStoreHarness
     {
         private NpgsqlDataSource? _dataSource;
-        private PostgresStore? _store;
 
-        public IUserStore Users => _store!;
+        public IUserStore Users { get; private set; } = null!;
 
-        public IConversationStore Conversations => _store!;
+        public ISessionStore Sessions { get; private set; } = null!;
 
-        public IMessageStore Messages => _store!;
+        public IConversationStore Conversations { get; private set; } = null!;
 
-        public ISessionStore Sessions => _store!;
+        public IMessageStore Messages { get; private set; } = null!;
 
-        public IReceiptStore Receipts => _store!;
+        public IReceiptStore Receipts { get; private set; } = null!;
 
-        public IDomainEventStore Events => _store!;
+        public IDomainEventStore Events { get; private set; } = null!;
 
         public async Task OpenAsync()
         {
-            _dataSource = await PostgresStore.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
-            _store = new PostgresStore(_dataSource);
+            _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
+            Users = new PostgresUserStore(_dataSource);
+            Sessions = new PostgresSessionStore(_dataSource);
+            Conversations = new PostgresConversationStore(_dataSource);
+            Messages = new PostgresMessageStore(_dataSource);
+            Receipts = new PostgresReceiptStore(_dataSource);
+            Events = new PostgresDomainEventStore(_dataSource);
         }
 
         public async Task RestartAsync()

@@ -15,7 +15,7 @@ public sealed class PoisonMessageTests
     public async Task A_message_the_store_always_rejects_is_dead_lettered_and_the_conversation_moves_on(string engine)
     {
         await using var server = await TestServer.StartAsync(await TestEngines.SettingsAsync(engine), services: s => s.AddSingleton<IMessageStore>(sp =>
-            new PoisonStore(engine == TestEngines.Embedded ? sp.GetRequiredService<SqliteMessageStore>() : sp.GetRequiredService<Parley.Postgres.PostgresStore>())));
+            new PoisonStore(engine == TestEngines.Embedded ? sp.GetRequiredService<SqliteMessageStore>() : sp.GetRequiredService<Parley.Postgres.PostgresMessageStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync("alice");
         var bob = await client.SignUpAsync("bob");

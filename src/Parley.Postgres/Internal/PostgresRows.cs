@@ -1,0 +1,43 @@
+using Npgsql;
+using Parley.Core.Ports;
+
+namespace Parley.Postgres.Internal;
+
+/// <summary>The column lists and row readers the hand-tuned (Npgsql) queries of several port classes share.</summary>
+internal static class PostgresRows
+{
+    public const string MessageColumns =
+        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at";
+
+    /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of what a query selects after it.</summary>
+    public const int MessageColumnCount = 13;
+
+    public const string ConversationColumns =
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence";
+
+    public static ConversationRecord ReadConversation(NpgsqlDataReader r, int o) => new(
+        r.GetGuid(o), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
+        r.GetGuid(o + 4), Time(r, o + 5), Time(r, o + 6), r.GetInt64(o + 7));
+
+    public static StoredMessage ReadMessage(NpgsqlDataReader r, int o) => new(
+        r.GetGuid(o), r.GetGuid(o + 1), r.GetInt64(o + 2), r.GetGuid(o + 3), r.GetString(o + 4), r.GetString(o + 5),
+        r.IsDBNull(o + 6) ? null : r.GetString(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
+        r.GetString(o + 8), r.GetInt32(o + 9), r.GetGuid(o + 10), Time(r, o + 11), Time(r, o + 12));
+
+    public static DateTimeOffset Time(NpgsqlDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    /// <summary>Npgsql (and so Dapper) reads timestamptz as a UTC <see cref="DateTime"/>; the records carry offsets.</summary>
+    public static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    /// <summary>A positional statement for an <see cref="NpgsqlBatch"/>; null values go as SQL NULL.</summary>
+    public static NpgsqlBatchCommand Command(string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
+    }
+}

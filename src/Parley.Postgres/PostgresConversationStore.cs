@@ -1,0 +1,181 @@
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+using Parley.Core.Events;
+using Parley.Core.Persistence;
+using Parley.Core.Ports;
+using Parley.Postgres.Internal;
+using static Parley.Postgres.Internal.PostgresRows;
+
+namespace Parley.Postgres;
+
+/// <summary>Conversations and their members on PostgreSQL; the conversation list stays hand-tuned Npgsql (a hot read).</summary>
+public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : IConversationStore
+{
+    public async Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    {
+        now = StoreTime.Truncate(now);
+        var key = creator.CompareTo(other) < 0 ? $"{creator:N}:{other:N}" : $"{other:N}:{creator:N}";
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at)
+            VALUES ($1, 'direct', NULL, 'active', $2, $3, $4, $4)
+            ON CONFLICT (direct_key) DO NOTHING
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(new() { Value = conversationId });
+            insert.Parameters.Add(new() { Value = key });
+            insert.Parameters.Add(new() { Value = creator });
+            insert.Parameters.Add(new() { Value = now });
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                var conversation = new ConversationRecord(conversationId, ConversationTypes.Direct, null, ConversationStatuses.Active, creator, now, now, 0);
+                await CreatedAsync(connection, transaction, conversation, [(creator, ParticipantRoles.Member), (other, ParticipantRoles.Member)], context, cancellationToken);
+                return (conversation, true);
+            }
+        }
+
+        var existing = await QueryConversationAsync(connection, transaction, "c.direct_key = $1", key, cancellationToken)
+            ?? throw new InvalidOperationException("Direct conversation vanished");
+        await transaction.CommitAsync(cancellationToken);
+        return (existing, false);
+    }
+
+    public async Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    {
+        now = StoreTime.Truncate(now);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at)
+            VALUES ($1, 'group', $2, 'active', NULL, $3, $4, $4)
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(new() { Value = conversationId });
+            insert.Parameters.Add(new() { Value = (object?)title ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new() { Value = owner });
+            insert.Parameters.Add(new() { Value = now });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var conversation = new ConversationRecord(conversationId, ConversationTypes.Group, title, ConversationStatuses.Active, owner, now, now, 0);
+        var roles = members.Where(m => m != owner).Distinct().Select(m => (m, ParticipantRoles.Member)).Prepend((owner, ParticipantRoles.Owner)).ToList();
+        await CreatedAsync(connection, transaction, conversation, roles, context, cancellationToken);
+        return conversation;
+    }
+
+    /// <summary>A new conversation's members and its event, then commit.</summary>
+    private static async Task CreatedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ConversationRecord conversation, IReadOnlyList<(Guid User, string Role)> members, EventContext context, CancellationToken cancellationToken)
+    {
+        await using (var command = new NpgsqlCommand("""
+            INSERT INTO participants (conversation_id, user_id, role, joined_at)
+            SELECT $1, u, r, $4 FROM unnest($2::uuid[], $3::text[]) AS t(u, r)
+            ON CONFLICT DO NOTHING
+            """, connection, transaction))
+        {
+            command.Parameters.Add(new() { Value = conversation.Id });
+            command.Parameters.Add(new() { Value = members.Select(m => m.User).ToArray() });
+            command.Parameters.Add(new() { Value = members.Select(m => m.Role).ToArray() });
+            command.Parameters.Add(new() { Value = conversation.CreatedAt });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await PostgresOutbox.AppendAsync(connection, transaction, ChangeEvents.ConversationCreated(conversation, members, context), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<ConversationRecord?> GetConversationAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await QueryConversationAsync(connection, null, "c.id = $1", conversationId, cancellationToken);
+    }
+
+    private static async Task<ConversationRecord?> QueryConversationAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object value, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {ConversationColumns} FROM conversations c WHERE {where}", connection, transaction);
+        command.Parameters.Add(new() { Value = value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadConversation(reader, 0) : null;
+    }
+
+    public async Task<ParticipantRecord?> GetParticipantAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT role, joined_at, last_delivered_seq, last_read_seq, unread_count FROM participants
+            WHERE conversation_id = $1 AND user_id = $2
+            """);
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = userId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new ParticipantRecord(conversationId, userId, reader.GetString(0), Time(reader, 1), new Parley.Core.Messaging.ReceiptWatermarks(reader.GetInt64(2), reader.GetInt64(3)), reader.GetInt64(4))
+            : null;
+    }
+
+    public async Task<IReadOnlyList<Guid>> GetMemberIdsAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var members = await connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT user_id FROM participants WHERE conversation_id = @conversationId ORDER BY joined_at, user_id", new { conversationId }, cancellationToken: cancellationToken));
+        return members.AsList();
+    }
+
+    public async Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = new List<(ConversationRecord Conversation, long Unread, StoredMessage? Last)>();
+        await using (var command = new NpgsqlCommand($"""
+            SELECT {ConversationColumns}, p.unread_count, {MessageColumns}
+            FROM participants p
+            JOIN conversations c ON c.id = p.conversation_id
+            LEFT JOIN messages m ON m.id = c.last_message_id
+            WHERE p.user_id = $1 AND ($2::timestamptz IS NULL OR (c.last_activity_at, c.id) < ($2, $3))
+            ORDER BY c.last_activity_at DESC, c.id DESC
+            LIMIT $4
+            """, connection))
+        {
+            command.Parameters.Add(new() { Value = userId });
+            command.Parameters.Add(new() { Value = after is null ? DBNull.Value : StoreTime.Truncate(after.LastActivityAt), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            command.Parameters.Add(new() { Value = after?.Id ?? Guid.Empty });
+            command.Parameters.Add(new() { Value = limit + 1 });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((ReadConversation(reader, 0), reader.GetInt64(8), reader.IsDBNull(9) ? null : ReadMessage(reader, 9)));
+            }
+        }
+
+        var hasMore = Paging.TrimProbe(rows, limit);
+
+        var members = new Dictionary<Guid, List<Guid>>();
+        await using (var command = new NpgsqlCommand("SELECT conversation_id, user_id FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", connection))
+        {
+            command.Parameters.Add(new() { Value = rows.Select(r => r.Conversation.Id).ToArray() });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var id = reader.GetGuid(0);
+                if (!members.TryGetValue(id, out var list))
+                {
+                    members[id] = list = [];
+                }
+
+                list.Add(reader.GetGuid(1));
+            }
+        }
+
+        var items = rows.Select(r => new ConversationSummary(r.Conversation, members.GetValueOrDefault(r.Conversation.Id) ?? [], r.Unread, r.Last)).ToList();
+        var last = items.LastOrDefault()?.Conversation;
+        return new ConversationPage(items, hasMore && last is not null ? new ConversationCursor(last.LastActivityAt, last.Id) : null);
+    }
+
+    public async Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (total, conversations) = await connection.QuerySingleAsync<(long, int)>(new CommandDefinition(
+            "SELECT COALESCE(SUM(unread_count), 0)::bigint, (COUNT(*) FILTER (WHERE unread_count > 0))::int FROM participants WHERE user_id = @userId",
+            new { userId }, cancellationToken: cancellationToken));
+        return new UnreadTotal(total, conversations);
+    }
+}

@@ -1,0 +1,232 @@
+using Npgsql;
+using Parley.Core.Messaging;
+using Parley.Core.Persistence;
+using Parley.Core.Ports;
+using Parley.Postgres.Internal;
+using static Parley.Postgres.Internal.PostgresRows;
+
+namespace Parley.Postgres;
+
+/// <summary>Messages on PostgreSQL: the persist batch (the ingest hot path) and the history reads, hand-tuned Npgsql.</summary>
+public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvider? time = null) : IMessageStore
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>
+    /// Two round trips whatever the batch size: one reads what <see cref="PersistPlanner"/> needs (the fence first, the
+    /// batch's conversations locked in id order, their members, the stored messages the batch may repeat), the other
+    /// writes its plan set-based (messages, conversation advances, member effects, message.stored events); then commit.
+    /// </summary>
+    public async Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var state = await LoadAsync(connection, transaction, batch, fence, cancellationToken);
+        var plan = PersistPlanner.Plan(batch, state, _time.GetUtcNow());
+        if (plan.Inserts.Count > 0)
+        {
+            await using var write = new NpgsqlBatch(connection, transaction);
+            var inserts = plan.Inserts;
+            write.BatchCommands.Add(Command("""
+                INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
+                                      idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
+                SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
+                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at
+                FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[])
+                     AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
+                          idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
+                """,
+                inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
+                inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
+                inserts.Select(i => i.Message.Metadata).ToArray(), inserts.Select(i => i.Message.ClientMessageId).ToArray(), inserts.Select(i => i.IdempotencyKey).ToArray(),
+                inserts.Select(i => i.Message.ContentHash).ToArray(), inserts.Select(i => i.Message.Size).ToArray(), inserts.Select(i => i.Message.CorrelationId).ToArray(),
+                inserts.Select(i => i.Message.AcceptedAt).ToArray(), inserts.Select(i => i.Message.StoredAt).ToArray()));
+            var advances = plan.Conversations;
+            write.BatchCommands.Add(Command("""
+                UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
+                FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::uuid[]) AS t(id, seq, at, msg)
+                WHERE c.id = t.id
+                """,
+                advances.Select(a => a.ConversationId).ToArray(), advances.Select(a => a.LastSequence).ToArray(),
+                advances.Select(a => a.LastActivityAt).ToArray(), advances.Select(a => a.LastMessageId).ToArray()));
+            var effects = plan.Participants;
+            write.BatchCommands.Add(Command("""
+                UPDATE participants p SET
+                    unread_count = CASE WHEN t.reset THEN t.added ELSE p.unread_count + t.added END,
+                    last_read_seq = GREATEST(p.last_read_seq, t.read_to),
+                    last_delivered_seq = GREATEST(p.last_delivered_seq, t.read_to)
+                FROM unnest($1::uuid[], $2::uuid[], $3::boolean[], $4::bigint[], $5::bigint[]) AS t(conversation_id, user_id, reset, added, read_to)
+                WHERE p.conversation_id = t.conversation_id AND p.user_id = t.user_id
+                """,
+                effects.Select(e => e.ConversationId).ToArray(), effects.Select(e => e.UserId).ToArray(), effects.Select(e => e.Reset).ToArray(),
+                effects.Select(e => e.Added).ToArray(), effects.Select(e => e.ReadTo).ToArray()));
+            write.BatchCommands.Add(PostgresOutbox.Append(plan.Events));
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return plan.Results;
+    }
+
+    /// <summary>The state a plan needs, in one round trip; the fence and the conversation locks are held to commit.</summary>
+    private static async Task<PersistState> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken)
+    {
+        var conversationIds = batch.Select(e => e.ConversationId).Distinct().ToArray();
+        var sequences = new Dictionary<Guid, long>();
+        var members = new Dictionary<Guid, List<Guid>>();
+        var existing = new List<(StoredMessage, string)>();
+        await using var read = new NpgsqlBatch(connection, transaction);
+        if (fence is not null)
+        {
+            // First, and held to commit: the partition's batches commit one after another, and a holder whose lease
+            // was taken over finds the newer epoch here (no row back) and writes nothing.
+            read.BatchCommands.Add(Command("""
+                INSERT INTO partition_fences AS f (partition, epoch) VALUES ($1, $2)
+                ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch
+                RETURNING epoch
+                """, fence.Partition, fence.Epoch));
+        }
+
+        // Locked in id order, so concurrent batches cannot deadlock.
+        read.BatchCommands.Add(Command("SELECT id, last_sequence FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
+        read.BatchCommands.Add(Command("SELECT conversation_id, user_id FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
+        read.BatchCommands.Add(Command($"SELECT {MessageColumns}, m.idempotency_key FROM messages m WHERE m.id = ANY($1) OR m.idempotency_key = ANY($2)",
+            batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        if (fence is not null)
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                throw new PartitionFencedException(fence.Partition, fence.Epoch);
+            }
+
+            await reader.NextResultAsync(cancellationToken);
+        }
+
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sequences[reader.GetGuid(0)] = reader.GetInt64(1);
+            members[reader.GetGuid(0)] = [];
+        }
+
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            members[reader.GetGuid(0)].Add(reader.GetGuid(1));
+        }
+
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            existing.Add((ReadMessage(reader, 0), reader.GetString(MessageColumnCount)));
+        }
+
+        return new PersistState(sequences.ToDictionary(s => s.Key, s => new ConversationSnapshot(s.Value, members[s.Key])), existing);
+    }
+
+    public async Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
+    {
+        if (query.Around is not null)
+        {
+            return await GetMessagesAroundAsync(conversationId, query, cancellationToken);
+        }
+
+        var forward = query.After is not null;
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {MessageColumns} FROM messages m
+            WHERE m.conversation_id = $1 AND m.sequence > $2 AND m.sequence < $3
+            ORDER BY m.sequence {(forward ? "ASC" : "DESC")} LIMIT $4
+            """);
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = query.After ?? 0L });
+        command.Parameters.Add(new() { Value = query.Before ?? long.MaxValue });
+        command.Parameters.Add(new() { Value = query.Limit + 1 });
+        return Paging.History(await ReadMessagesAsync(command, cancellationToken), query);
+    }
+
+    /// <summary>Both sides of an around page in one round trip; each side walks the (conversation, sequence) index from the anchor.</summary>
+    private async Task<MessagePage> GetMessagesAroundAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $1 AND m.sequence < $2 ORDER BY m.sequence DESC LIMIT $3)
+            UNION ALL
+            (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $1 AND m.sequence >= $2 ORDER BY m.sequence ASC LIMIT $4)
+            """);
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = query.Around!.Value });
+        command.Parameters.Add(new() { Value = query.AroundOlder + 1 });
+        command.Parameters.Add(new() { Value = query.AroundNewer + 1 });
+        return Paging.Around(await ReadMessagesAsync(command, cancellationToken), query);
+    }
+
+    private static async Task<List<StoredMessage>> ReadMessagesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var items = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(ReadMessage(reader, 0));
+        }
+
+        return items;
+    }
+
+    public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>
+        QueryMessageAsync("m.id = $1", messageId, cancellationToken);
+
+    public Task<StoredMessage?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        QueryMessageAsync("m.idempotency_key = $1", idempotencyKey, cancellationToken);
+
+    private async Task<StoredMessage?> QueryMessageAsync(string where, object value, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {MessageColumns} FROM messages m WHERE {where}");
+        command.Parameters.Add(new() { Value = value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadMessage(reader, 0) : null;
+    }
+
+    public async Task<IReadOnlyDictionary<string, Guid>> FindIdsByIdempotencyKeysAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        if (idempotencyKeys.Count == 0)
+        {
+            return found;
+        }
+
+        await using var command = dataSource.CreateCommand("SELECT idempotency_key, id FROM messages WHERE idempotency_key = ANY($1)");
+        command.Parameters.Add(new() { Value = idempotencyKeys.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found[reader.GetString(0)] = reader.GetGuid(1);
+        }
+
+        return found;
+    }
+
+    public Task<MessageStatusRecord?> GetMessageStatusAsync(Guid messageId, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.id = $1", messageId, cancellationToken);
+
+    public Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        QueryMessageStatusAsync("m.idempotency_key = $1", idempotencyKey, cancellationToken);
+
+    private async Task<MessageStatusRecord?> QueryMessageStatusAsync(string where, object value, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {MessageColumns},
+                COUNT(p.user_id)::int,
+                COUNT(p.user_id) FILTER (WHERE p.last_delivered_seq >= m.sequence)::int,
+                COUNT(p.user_id) FILTER (WHERE p.last_read_seq >= m.sequence)::int
+            FROM messages m
+            LEFT JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id <> m.sender_id
+            WHERE {where}
+            GROUP BY m.id
+            """);
+        command.Parameters.Add(new() { Value = value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new MessageStatusRecord(ReadMessage(reader, 0), reader.GetInt32(MessageColumnCount), reader.GetInt32(MessageColumnCount + 1), reader.GetInt32(MessageColumnCount + 2))
+            : null;
+    }
+}
