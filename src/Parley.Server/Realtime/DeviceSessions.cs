@@ -15,7 +15,7 @@ public sealed class DeviceSessions(ConnectionRegistry registry, IConversationSto
         registry.Find(CurrentUser.Id(context.User), context.ConnectionId) ?? throw Errors.Unauthenticated("The connection is closing").ToException();
 
     /// <summary>
-    /// Registered, and counted in presence, before the handshake (ChatHubEndpoint); SignalR has the connection now, so
+    /// Registered, and counted in presence, before the handshake (see MapChatHub); SignalR has the connection now, so
     /// the device may start writing what it queued meanwhile. Then the user's unread total, so a badge is right from
     /// the start.
     /// </summary>
@@ -27,7 +27,7 @@ public sealed class DeviceSessions(ConnectionRegistry registry, IConversationSto
         await SendUnreadTotalAsync(context, caller);
     }
 
-    /// <summary>The device and presence entry go when the connection does (ChatHubEndpoint); stop writing now already.</summary>
+    /// <summary>The device and presence entry go when the connection does (the endpoint removes them); stop writing now already.</summary>
     public void Disconnected(HubCallerContext context, Exception? exception)
     {
         if (exception is InvalidDataException && exception.Message.Contains("maximum message size", StringComparison.OrdinalIgnoreCase))
