@@ -135,27 +135,13 @@ public static class ParleyApp
             (k.Limits.MaxConcurrentConnections, k.Limits.MaxConcurrentUpgradedConnections) = l.Value.ConnectionBudget;
         });
 
-        services.AddSignalR(o => o.AddFilter<ParleyHubFilter>())
-            .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new HubStringConverter()))
-            .AddMessagePackProtocol();
-        services.AddQuietHubClientMistakes();
-        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
-        services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
-
         services.AddSingleton<MembershipCache>();
         services.AddSingleton<SendRateLimiter>();
         services.AddSingleton<StoredKeyLookup>();
         services.AddSingleton<MessageIngress>();
-        services.AddValidatedSettings<RealtimeOptions>(builder.Configuration, RealtimeOptions.Section, o => o.Validate());
-        services.AddSingleton<RealtimeNotifier>();
-        services.AddSingleton<RealtimeBus>();
-        services.AddSingleton<ConnectionRegistry>();
-        services.AddSingleton<TypingTracker>();
+        services.AddSingleton<Receipts>();
         services.AddSingleton<RecoveryPlanner>();
-        services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
-        services.TryAddSingleton<IRealtimeBus, SingleNodeBus>();
-        services.AddHostedService<RealtimeSweeper>();
-        services.AddHostedService<RealtimeBusSubscriber>();
+        services.AddParleyRealtime(builder.Configuration);
         services.AddSingleton<ConsumerLoopRegistry>();
         services.AddSingleton<TransientErrors>();
         services.AddSingleton<ParleyMetrics>();

@@ -1,5 +1,5 @@
 using Parley.Core.Ports;
-using Parley.Server.Realtime;
+using Parley.Server.Embedded;
 using Parley.Specification;
 
 namespace Parley.Server.Tests;

@@ -1,5 +1,5 @@
 using Parley.Core.Ports;
-using Parley.Server.Messaging;
+using Parley.Server.Contracts;
 using Parley.Server.Realtime;
 
 namespace Parley.Server.Tests;
@@ -32,15 +32,15 @@ public sealed class RealtimeBusMetadataTests
     [InlineData("""{"😀":"\ud83d\ude00","q":"\"\\\/"}""")]
     public async Task Metadata_crosses_the_node_bus_as_the_same_json_text(string metadata)
     {
-        var bus = new RealtimeBus(new LoopbackBus());
-        RealtimeEnvelope? received = null;
+        var bus = new NodeEventRelay(new LoopbackBus());
+        AddressedEvent? received = null;
         bus.Subscribe(e => received = e);
         var now = DateTimeOffset.UtcNow;
         var view = new MessageView(Guid.NewGuid(), Guid.NewGuid(), 1, Guid.NewGuid(), "text", "hi", new JsonText(metadata), null, new string('0', 64), 2, Guid.NewGuid(), now, now);
 
-        await bus.PublishAsync(RealtimeEnvelope.ForMessage(view, [Guid.NewGuid()]), CancellationToken.None);
+        await bus.PublishAsync(new AddressedEvent(new MessageCreatedEvent(view), [Guid.NewGuid()]), CancellationToken.None);
 
-        Assert.NotNull(received?.Message);
-        Assert.Equal(metadata, received.Message.Metadata?.Text);
+        var message = Assert.IsType<MessageCreatedEvent>(received?.Event).Message;
+        Assert.Equal(metadata, message.Metadata?.Text);
     }
 }

@@ -6,7 +6,7 @@ using System.Text.Json;
 using CsCheck;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using Parley.Server.Realtime;
+using Parley.Server.Contracts;
 using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;

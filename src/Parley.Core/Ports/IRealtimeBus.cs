@@ -14,19 +14,3 @@ public interface IRealtimeBus
     /// <summary>Raised when the bus reconnects after a break: anything published meanwhile may be lost.</summary>
     event Action? Restored;
 }
-
-/// <summary>The embedded engine runs one node: nothing to carry.</summary>
-public sealed class SingleNodeBus : IRealtimeBus
-{
-    public ValueTask PublishAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-    public void Subscribe(Action<ReadOnlyMemory<byte>> handler)
-    {
-    }
-
-    public event Action? Restored
-    {
-        add { }
-        remove { }
-    }
-}

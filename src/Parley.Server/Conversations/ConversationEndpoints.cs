@@ -3,9 +3,9 @@ using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
+using Parley.Server.Contracts;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
-using Parley.Server.Messaging;
 
 namespace Parley.Server.Conversations;
 
@@ -122,7 +122,3 @@ public static class ConversationEndpoints
             members.Select(m => new MemberPresenceView(m.UserId, m.Online, m.Connections, m.LastSeenAt)).ToList()));
     }
 }
-
-public sealed record ConversationPresenceView(Guid ConversationId, int Online, int Connections, IReadOnlyList<MemberPresenceView> Members);
-
-public sealed record MemberPresenceView(Guid UserId, bool Online, int Connections, DateTimeOffset? LastSeenAt);

@@ -1,5 +1,6 @@
 using Parley.Core.Errors;
 using Parley.Core.Ports;
+using Parley.Server.Contracts;
 using Parley.Server.Http;
 
 namespace Parley.Server.Messaging;

@@ -1,13 +1,12 @@
-using Parley.Core.Events;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
+using Parley.Server.Contracts;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
-using Parley.Server.Realtime;
 
 namespace Parley.Server.Messaging;
 
@@ -111,17 +110,13 @@ public static class MessageEndpoints
             NextAfter: forward && page.HasMore && items.Count > 0 ? items[^1].Sequence : null));
     }
 
-    private static async Task<IResult> ReadAsync(string id, HttpRequest request, IReceiptStore receipts, MembershipCache membership, RealtimeNotifier notifier, CancellationToken ct)
+    private static async Task<IResult> ReadAsync(string id, HttpRequest request, Receipts receipts, CancellationToken ct)
     {
         var me = CurrentUser.Id(request.HttpContext.User);
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         var body = await JsonRequest.ReadAsync(request, ct);
         var upTo = body.RequireInt64("upToSequence", 0, long.MaxValue);
-        await membership.RequireMemberAsync(conversationId, me, ct);
-        var update = await receipts.AdvanceReceiptAsync(conversationId, me, ReceiptKind.Read, upTo, EventContext.New(me), ct)
-            ?? throw Errors.NotMember(conversationId).ToException();
-        await notifier.ReceiptAsync(update, ct);
-        return Results.Ok(ReceiptView.From(update));
+        return Results.Ok(await receipts.AdvanceAsync(me, conversationId, ReceiptKind.Read, upTo, ct));
     }
 
     private static async Task<IResult> StatusAsync(string id, HttpContext context, IMessageStore messages, IMessageLog log, MembershipCache membership, CancellationToken ct)

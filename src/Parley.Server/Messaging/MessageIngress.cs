@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Server.Contracts;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
 using Parley.Server.Observability;

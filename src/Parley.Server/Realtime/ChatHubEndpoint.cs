@@ -1,15 +1,11 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Parley.Core.Ports;
-using Parley.Server.Auth;
+using Parley.Server.Contracts;
 using Parley.Server.Hosting;
-using Parley.Server.Messaging;
-using Parley.Server.Observability;
 
 namespace Parley.Server.Realtime;
 
@@ -57,13 +53,11 @@ public static class ChatHubEndpoint
 /// <summary>Registers a device around the whole life of its connection, from before the handshake to after the hub is done.</summary>
 internal sealed class DeviceRegistration(
     ConnectionRegistry registry,
+    DeviceConnectionFactory devices,
     IPresenceStore presence,
     RealtimeNotifier notifier,
-    IHubContext<ChatHub> hubContext,
-    IMessageStore messages,
-    IOptions<RealtimeOptions> realtimeOptions,
     TimeProvider time,
-    ParleyMetrics metrics,
+    RealtimeMetrics metrics,
     ILogger<ChatHub> logger)
 {
     public async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
@@ -75,17 +69,17 @@ internal sealed class DeviceRegistration(
             return;
         }
 
-        var me = CurrentUser.Id(user);
         var query = connection.GetHttpContext()?.Request.Query;
         var resume = string.Equals(query?["resume"], "true", StringComparison.OrdinalIgnoreCase);
-        var device = new DeviceConnection(connection, me, TokenExpiry(user), resume, hubContext, messages, realtimeOptions.Value, metrics, logger);
+        var device = devices.Create(connection, user, resume);
+        var me = device.UserId;
         registry.Add(device);
-        metrics.Connections.Add(1);
+        metrics.ConnectionOpened();
         try
         {
             if (await presence.ConnectedAsync(me, connection.ConnectionId, time.GetUtcNow() + RealtimeSweeper.PresenceTtl, connection.ConnectionClosed))
             {
-                _ = notifier.PresenceAsync(new PresenceEvent(me, true, null), CancellationToken.None);
+                _ = notifier.PresenceAsync(new PresenceView(me, true, null), CancellationToken.None);
             }
 
             await next(connection);
@@ -100,7 +94,7 @@ internal sealed class DeviceRegistration(
                 // already queued for the other members' devices.
                 if (await presence.DisconnectedAsync(me, connection.ConnectionId, now, CancellationToken.None))
                 {
-                    await notifier.PresenceAsync(new PresenceEvent(me, false, now), CancellationToken.None);
+                    await notifier.PresenceAsync(new PresenceView(me, false, now), CancellationToken.None);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -109,12 +103,7 @@ internal sealed class DeviceRegistration(
                 Log.PresenceNotifyFailed(logger, ex, me);
             }
 
-            metrics.Connections.Add(-1);
+            metrics.ConnectionClosed();
         }
     }
-
-    private static DateTimeOffset TokenExpiry(ClaimsPrincipal user) =>
-        long.TryParse(user.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var exp)
-            ? DateTimeOffset.FromUnixTimeSeconds(exp)
-            : DateTimeOffset.MaxValue;
 }

@@ -2,9 +2,9 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Ports;
+using Parley.Server.Contracts;
 using Parley.Server.Hosting;
 using Parley.Server.Messaging;
-using Parley.Server.Observability;
 
 namespace Parley.Server.Realtime;
 
@@ -16,8 +16,9 @@ namespace Parley.Server.Realtime;
 /// gap first pulls the missing messages from the store. Resume uses the same mechanism, which is what makes the
 /// switch from replay to live seamless.
 /// <para>
-/// A device exists from before the SignalR handshake (<see cref="ChatHubEndpoint"/>) so that nothing stored after the
-/// handshake can miss it; it queues from then on but writes only once the hub has the connection (<see cref="Activate"/>).
+/// A device exists from before the SignalR handshake (created by the device connection factory when the
+/// connection arrives) so that nothing stored after the handshake can miss it; it queues from then on but writes only
+/// once the hub has the connection (<see cref="Activate"/>).
 /// </para>
 /// </summary>
 public sealed class DeviceConnection
@@ -29,10 +30,10 @@ public sealed class DeviceConnection
     // Per conversation: the first sequence this connection actually sent. Below it the connection has a hole it can no
     // longer fill in order, so a later Resume from further back answers "resync" rather than sending anything twice.
     private readonly Dictionary<Guid, long> _firstSent = [];
-    private readonly IHubContext<ChatHub> _hub;
+    private readonly IClientProxy _client;
     private readonly IMessageStore _messages;
     private readonly RealtimeOptions _options;
-    private readonly ParleyMetrics _metrics;
+    private readonly RealtimeMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ConnectionContext _connection;
     private HubCallerContext? _context;
@@ -49,8 +50,9 @@ public sealed class DeviceConnection
     /// <summary>How long a device that announced a Resume may take to send it before live events flow anyway.</summary>
     public static readonly TimeSpan ResumeHold = TimeSpan.FromSeconds(10);
 
-    public DeviceConnection(ConnectionContext connection, Guid userId, DateTimeOffset tokenExpiresAt, bool holdUntilResume, IHubContext<ChatHub> hub, IMessageStore messages,
-        RealtimeOptions options, ParleyMetrics metrics, ILogger logger)
+    /// <param name="client">SignalR's proxy for this connection: what the writer sends through.</param>
+    public DeviceConnection(ConnectionContext connection, Guid userId, DateTimeOffset tokenExpiresAt, bool holdUntilResume, IClientProxy client, IMessageStore messages,
+        RealtimeOptions options, RealtimeMetrics metrics, ILogger logger)
     {
         if (!holdUntilResume)
         {
@@ -60,7 +62,7 @@ public sealed class DeviceConnection
         _connection = connection;
         UserId = userId;
         TokenExpiresAt = tokenExpiresAt;
-        _hub = hub;
+        _client = client;
         _messages = messages;
         _options = options;
         _metrics = metrics;
@@ -78,8 +80,8 @@ public sealed class DeviceConnection
 
     public Task Writer { get; }
 
-    /// <summary>Typing calls in the current 10-second window (rate limit per connection).</summary>
-    internal (DateTimeOffset WindowStart, int Count) TypingWindow { get; set; }
+    /// <summary>Typing calls in the current window (rate limit per connection).</summary>
+    public CallWindow TypingCalls { get; } = new(TimeSpan.FromSeconds(10));
 
     /// <summary>The hub has the connection: what was queued since before the handshake, and everything after, flows.</summary>
     public void Activate(HubCallerContext context)
@@ -88,10 +90,8 @@ public sealed class DeviceConnection
         _activated.TrySetResult();
     }
 
-    /// <summary>A stored message for this device; never blocks the caller.</summary>
-    public void Push(MessageView message) => Enqueue(new Outgoing(RealtimeEvents.MessageCreated, message, null, null));
-
-    public void PushEvent(string name, object payload) => Enqueue(new Outgoing(name, payload, null, null));
+    /// <summary>An event for this device; never blocks the caller. Messages are held to sequence order (see above).</summary>
+    public void Push(RealtimeEvent realtimeEvent) => Enqueue(new Outgoing(realtimeEvent, null, null));
 
     /// <summary>
     /// Starts recovery for the given positions. Positions are set now, before anything else queued is written, so a
@@ -110,7 +110,7 @@ public sealed class DeviceConnection
                     // Too much to replay over the live channel: the client re-reads history; live continues after `latest`.
                     _lastSent[conversation] = Math.Max(_lastSent.GetValueOrDefault(conversation), latest);
                     results.Add(new ResumeResult(conversation, ResumeStatuses.Resync, from, latest, 0));
-                    _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, ResumeStatuses.Resync));
+                    _metrics.Recovered(ResumeStatuses.Resync);
                 }
                 else
                 {
@@ -129,7 +129,7 @@ public sealed class DeviceConnection
         }
 
         var done = new TaskCompletionSource<IReadOnlyList<ResumeResult>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Enqueue(new Outgoing(null, null, fill, recovered =>
+        Enqueue(new Outgoing(null, fill, recovered =>
         {
             results.AddRange(recovered);
             done.TrySetResult(results);
@@ -152,7 +152,7 @@ public sealed class DeviceConnection
 
         if (fill.Count > 0)
         {
-            Enqueue(new Outgoing(null, null, fill, _ => { }));
+            Enqueue(new Outgoing(null, fill, _ => { }));
         }
     }
 
@@ -170,7 +170,7 @@ public sealed class DeviceConnection
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try
             {
-                await _hub.Clients.Client(ConnectionId).SendAsync(RealtimeEvents.Disconnecting, new DisconnectingEvent(reason, message), timeout.Token);
+                await SendAsync(new DisconnectingEvent(new DisconnectingView(reason, message)), timeout.Token);
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
             {
@@ -203,7 +203,7 @@ public sealed class DeviceConnection
             return;
         }
 
-        _metrics.SlowConsumerDisconnects.Add(1);
+        _metrics.SlowConsumerDisconnected();
         Log.SlowConsumer(_logger, ConnectionId, UserId, _options.OutboundQueueLimit);
         item.Resumed?.Invoke([]);
         Close(RealtimeErrors.SlowConsumer, $"More than {_options.OutboundQueueLimit} events were waiting for this connection; reconnect and Resume");
@@ -242,12 +242,12 @@ public sealed class DeviceConnection
                         // the order, so the client reads (from, upTo] from history, as for any resync.
                         var status = hole ? ResumeStatuses.Resync : ResumeStatuses.Recovered;
                         recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from));
-                        _metrics.RecoveryResults.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, status));
+                        _metrics.Recovered(status);
                     }
 
                     item.Resumed!(recovered);
                 }
-                else if (item.Payload is MessageView message)
+                else if (item.Event is MessageCreatedEvent { Message: var message } created)
                 {
                     long last;
                     lock (_lastSent)
@@ -267,12 +267,12 @@ public sealed class DeviceConnection
 
                     if (Claim(message.ConversationId, message.Sequence))
                     {
-                        await SendAsync(RealtimeEvents.MessageCreated, message, aborted);
+                        await SendAsync(created, aborted);
                     }
                 }
                 else
                 {
-                    await SendAsync(item.Name!, item.Payload!, aborted);
+                    await SendAsync(item.Event!, aborted);
                 }
             }
         }
@@ -312,7 +312,7 @@ public sealed class DeviceConnection
             {
                 if (Claim(conversation, stored.Sequence))
                 {
-                    await SendAsync(RealtimeEvents.MessageCreated, MessageView.From(stored), cancellationToken);
+                    await SendAsync(new MessageCreatedEvent(MessageView.From(stored)), cancellationToken);
                 }
 
                 last = stored.Sequence;
@@ -350,8 +350,9 @@ public sealed class DeviceConnection
         }
     }
 
-    private Task SendAsync(string name, object payload, CancellationToken cancellationToken) =>
-        _hub.Clients.Client(ConnectionId).SendAsync(name, payload, cancellationToken);
+    private Task SendAsync(RealtimeEvent realtimeEvent, CancellationToken cancellationToken) =>
+        _client.SendAsync(realtimeEvent.Name, realtimeEvent.Payload, cancellationToken);
 
-    private sealed record Outgoing(string? Name, object? Payload, List<(Guid Conversation, long From)>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed);
+    /// <summary>An event to send, or a gap to fill from the store (Resume, CatchUp) with who to tell when it is done.</summary>
+    private sealed record Outgoing(RealtimeEvent? Event, List<(Guid Conversation, long From)>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed);
 }

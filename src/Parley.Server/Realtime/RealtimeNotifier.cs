@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Server.Contracts;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
-using Parley.Server.Messaging;
-using Parley.Server.Observability;
 
 namespace Parley.Server.Realtime;
 
@@ -14,31 +13,35 @@ namespace Parley.Server.Realtime;
 /// recovery by sequence.
 /// </summary>
 public sealed class RealtimeNotifier(
-    ConnectionRegistry registry,
-    RealtimeBus bus,
+    LocalDelivery local,
+    NodeEventRelay relay,
     IConversationStore conversations,
     MembershipCache membership,
     IOptions<RealtimeOptions> options,
-    ParleyMetrics metrics,
-    ILogger<RealtimeNotifier> logger)
+    RealtimeMetrics metrics,
+    ILogger<RealtimeNotifier> logger) : IRealtimeFanout
 {
-    public async Task MessageCreatedAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken)
+    public async Task MessageStoredAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken)
     {
-        metrics.FanoutAttempted.Add(memberIds.Count);
+        metrics.FanoutAttempted(memberIds.Count);
         try
         {
-            await SendAsync(RealtimeEnvelope.ForMessage(MessageView.From(message), memberIds), cancellationToken);
-            metrics.FanoutDelivered.Add(memberIds.Count);
+            await SendAsync(new AddressedEvent(new MessageCreatedEvent(MessageView.From(message)), memberIds), cancellationToken);
+            metrics.FanoutDelivered(memberIds.Count);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            metrics.FanoutFailed.Add(memberIds.Count, ParleyMetrics.Tag(Telemetry.Tags.Reason, ex.GetType().Name));
+            metrics.FanoutFailed(memberIds.Count, ex);
             Log.FanoutFailed(logger, ex, message.Id, message.CorrelationId);
         }
     }
 
+    /// <summary>Until the delivery pipeline calls the <see cref="IRealtimeFanout"/> port.</summary>
+    public Task MessageCreatedAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken) =>
+        MessageStoredAsync(message, memberIds, cancellationToken);
+
     /// <summary>Tells every member (the senders among them) that a member's watermark moved.</summary>
-    public async Task ReceiptAsync(ReceiptUpdate update, CancellationToken cancellationToken)
+    public async Task ReceiptAdvancedAsync(ReceiptUpdate update, CancellationToken cancellationToken)
     {
         if (!update.Advanced)
         {
@@ -48,7 +51,7 @@ public sealed class RealtimeNotifier(
         try
         {
             var members = await membership.MembersAsync(update.ConversationId, cancellationToken);
-            await EventAsync(members, RealtimeEvents.Receipt, ReceiptView.From(update), null, cancellationToken);
+            await SendAsync(new AddressedEvent(new ReceiptEvent(ReceiptView.From(update)), members), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -56,14 +59,15 @@ public sealed class RealtimeNotifier(
         }
     }
 
-    public Task TypingAsync(IReadOnlyList<Guid> memberIds, TypingEvent typing, CancellationToken cancellationToken) =>
-        EventAsync(memberIds, RealtimeEvents.Typing, typing, typing.UserId, cancellationToken);
+    /// <summary>To every member's devices but the typist's own.</summary>
+    public Task TypingAsync(IReadOnlyList<Guid> memberIds, TypingView typing, CancellationToken cancellationToken) =>
+        SendAsync(new AddressedEvent(new TypingEvent(typing), memberIds, typing.UserId), cancellationToken);
 
     /// <summary>
     /// Pushes a user's presence change to the members of their direct conversations and of their groups up to
     /// <see cref="RealtimeOptions.PresenceMaxGroupSize"/> members (larger groups ask with GET …/presence instead).
     /// </summary>
-    public async Task PresenceAsync(PresenceEvent presence, CancellationToken cancellationToken)
+    public async Task PresenceAsync(PresenceView presence, CancellationToken cancellationToken)
     {
         try
         {
@@ -82,7 +86,7 @@ public sealed class RealtimeNotifier(
             while (cursor is not null && audience.Count < 10_000);
 
             audience.Remove(presence.UserId);
-            await EventAsync([.. audience], RealtimeEvents.Presence, presence, null, cancellationToken);
+            await SendAsync(new AddressedEvent(new PresenceEvent(presence), [.. audience]), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -90,37 +94,10 @@ public sealed class RealtimeNotifier(
         }
     }
 
-    private Task EventAsync(IReadOnlyList<Guid> userIds, string name, object payload, Guid? exceptUser, CancellationToken cancellationToken) =>
-        SendAsync(RealtimeEnvelope.ForEvent(name, payload, userIds, exceptUser), cancellationToken);
-
     /// <summary>This node's devices first (no wait on the bus), then every other node's.</summary>
-    private async Task SendAsync(RealtimeEnvelope envelope, CancellationToken cancellationToken)
+    private async Task SendAsync(AddressedEvent addressed, CancellationToken cancellationToken)
     {
-        DeliverLocal(envelope);
-        await bus.PublishAsync(envelope, cancellationToken);
-    }
-
-    /// <summary>Hands an event to this node's devices of its users (called for local events and for the bus's).</summary>
-    public void DeliverLocal(RealtimeEnvelope envelope)
-    {
-        foreach (var user in envelope.UserIds)
-        {
-            if (user == envelope.ExceptUser)
-            {
-                continue;
-            }
-
-            foreach (var device in registry.Of(user))
-            {
-                if (envelope.Message is { } message)
-                {
-                    device.Push(message);
-                }
-                else
-                {
-                    device.PushEvent(envelope.Name, envelope.Payload!);
-                }
-            }
-        }
+        local.Deliver(addressed);
+        await relay.PublishAsync(addressed, cancellationToken);
     }
 }

@@ -1,4 +1,4 @@
-namespace Parley.Server.Realtime;
+namespace Parley.Server.Contracts;
 
 /// <summary>Server → client event names (docs/realtime.md). Never rename one.</summary>
 public static class RealtimeEvents
@@ -8,11 +8,14 @@ public static class RealtimeEvents
     public const string Typing = "typing";
     public const string Presence = "presence";
 
+    /// <summary>Sent once right after a connection is established: the user's unread total, for a badge.</summary>
+    public const string UnreadTotal = "unreadTotal";
+
     /// <summary>Sent just before the server closes a connection on purpose, with the reason.</summary>
     public const string Disconnecting = "disconnecting";
 }
 
-/// <summary>Reasons in <see cref="DisconnectingEvent"/>; stable like error codes.</summary>
+/// <summary>Reasons in <see cref="DisconnectingView"/>; stable like error codes.</summary>
 public static class RealtimeErrors
 {
     public const string SlowConsumer = "SLOW_CONSUMER";
@@ -54,10 +57,10 @@ public static class SyncStatuses
 /// <summary>The answer for one conversation: <c>replayed</c> messages sent, covering (fromSequence, latestSequence].</summary>
 public sealed record ResumeResult(Guid ConversationId, string Status, long FromSequence, long LatestSequence, long Replayed);
 
-public sealed record DisconnectingEvent(string Reason, string Message);
+public sealed record DisconnectingView(string Reason, string Message);
 
-public sealed record TypingEvent(Guid ConversationId, Guid UserId, bool IsTyping, int ExpiresInMs);
+public sealed record TypingView(Guid ConversationId, Guid UserId, bool IsTyping, int ExpiresInMs);
 
-public sealed record PresenceEvent(Guid UserId, bool Online, DateTimeOffset? LastSeenAt);
+public sealed record PresenceView(Guid UserId, bool Online, DateTimeOffset? LastSeenAt);
 
 public sealed record RefreshResult(DateTimeOffset ExpiresAt);

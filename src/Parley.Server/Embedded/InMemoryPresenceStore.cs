@@ -1,6 +1,6 @@
 using Parley.Core.Ports;
 
-namespace Parley.Server.Realtime;
+namespace Parley.Server.Embedded;
 
 /// <summary>Presence for the embedded engine: one node, so the process's own memory is the truth.</summary>
 public sealed class InMemoryPresenceStore : IPresenceStore

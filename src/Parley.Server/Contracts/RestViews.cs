@@ -1,7 +1,7 @@
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 
-namespace Parley.Server.Messaging;
+namespace Parley.Server.Contracts;
 
 /// <summary>The ingress's answer (P1): accepted, not yet stored; watch <c>statusUrl</c> or the realtime events.</summary>
 public sealed record SendAck(
@@ -87,3 +87,13 @@ public sealed record ConversationView(
 }
 
 public sealed record ConversationPageView(IReadOnlyList<ConversationView> Items, string? NextCursor);
+
+public sealed record ConversationPresenceView(Guid ConversationId, int Online, int Connections, IReadOnlyList<MemberPresenceView> Members);
+
+public sealed record MemberPresenceView(Guid UserId, bool Online, int Connections, DateTimeOffset? LastSeenAt);
+
+/// <summary>The caller's unread messages over all conversations (M11): for a badge, without paging the conversation list.</summary>
+public sealed record UnreadTotalView(long Total, int Conversations)
+{
+    public static UnreadTotalView From(UnreadTotal total) => new(total.Total, total.Conversations);
+}

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using MessagePack;
 using MessagePack.Formatters;
 
-namespace Parley.Server.Messaging;
+namespace Parley.Server.Contracts;
 
 /// <summary>
 /// A JSON value kept as the exact text the client sent (message metadata). REST and the JSON hub protocol write that

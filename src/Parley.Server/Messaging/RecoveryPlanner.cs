@@ -1,8 +1,9 @@
 using Parley.Core.Errors;
 using Parley.Core.Ports;
+using Parley.Server.Contracts;
 using Parley.Server.Conversations;
 
-namespace Parley.Server.Realtime;
+namespace Parley.Server.Messaging;
 
 /// <summary>
 /// Turns what a reconnecting client says it has into per-conversation start points, for Resume on the hub and for

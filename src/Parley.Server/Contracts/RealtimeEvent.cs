@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization;
+
+namespace Parley.Server.Contracts;
+
+/// <summary>
+/// Every event the server pushes to a device, one sealed type each. On the hub a client receives <see cref="Name"/>
+/// as the method and <see cref="Payload"/> as its one argument (docs/realtime.md lists them); between nodes the event
+/// travels whole (<see cref="NodeEventJsonContext"/>). A new event is a new subtype here plus its
+/// <see cref="JsonDerivedTypeAttribute"/> line; the constructor is private to this assembly so the set stays closed.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "name")]
+[JsonDerivedType(typeof(MessageCreatedEvent), RealtimeEvents.MessageCreated)]
+[JsonDerivedType(typeof(ReceiptEvent), RealtimeEvents.Receipt)]
+[JsonDerivedType(typeof(TypingEvent), RealtimeEvents.Typing)]
+[JsonDerivedType(typeof(PresenceEvent), RealtimeEvents.Presence)]
+[JsonDerivedType(typeof(UnreadTotalEvent), RealtimeEvents.UnreadTotal)]
+[JsonDerivedType(typeof(DisconnectingEvent), RealtimeEvents.Disconnecting)]
+public abstract record RealtimeEvent
+{
+    private protected RealtimeEvent()
+    {
+    }
+
+    /// <summary>The hub method name the client listens on.</summary>
+    [JsonIgnore]
+    public abstract string Name { get; }
+
+    /// <summary>The event's one argument on the hub, serialized by the connection's protocol (JSON or MessagePack).</summary>
+    [JsonIgnore]
+    public abstract object Payload { get; }
+}
+
+/// <summary>A stored message; devices get these in sequence order per conversation, without gaps or duplicates.</summary>
+public sealed record MessageCreatedEvent(MessageView Message) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MessageCreated;
+
+    [JsonIgnore]
+    public override object Payload => Message;
+}
+
+/// <summary>A member's delivered or read watermark moved.</summary>
+public sealed record ReceiptEvent(ReceiptView Receipt) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.Receipt;
+
+    [JsonIgnore]
+    public override object Payload => Receipt;
+}
+
+public sealed record TypingEvent(TypingView Typing) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.Typing;
+
+    [JsonIgnore]
+    public override object Payload => Typing;
+}
+
+public sealed record PresenceEvent(PresenceView Presence) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.Presence;
+
+    [JsonIgnore]
+    public override object Payload => Presence;
+}
+
+/// <summary>Sent to one connection right after it connects; never crosses nodes.</summary>
+public sealed record UnreadTotalEvent(UnreadTotalView Total) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.UnreadTotal;
+
+    [JsonIgnore]
+    public override object Payload => Total;
+}
+
+/// <summary>Sent to one connection just before the server closes it on purpose; never crosses nodes.</summary>
+public sealed record DisconnectingEvent(DisconnectingView Disconnecting) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.Disconnecting;
+
+    [JsonIgnore]
+    public override object Payload => Disconnecting;
+}
+
+/// <summary>One event and the users whose devices get it (all their devices, except those of <c>ExceptUser</c>).</summary>
+public sealed record AddressedEvent(RealtimeEvent Event, IReadOnlyList<Guid> UserIds, Guid? ExceptUser = null);
