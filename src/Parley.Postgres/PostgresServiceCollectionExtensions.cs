@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Postgres;
 

@@ -3,6 +3,7 @@ using Parley.Core.Messaging;
 using Parley.Core.Partitioning;
 using Parley.Core.Ports;
 using StackExchange.Redis;
+using Parley.Hosting;
 
 namespace Parley.Redis;
 

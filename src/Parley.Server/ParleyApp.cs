@@ -11,6 +11,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Auth;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;

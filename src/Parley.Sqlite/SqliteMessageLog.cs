@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Parley.Core.Messaging;
 using Parley.Core.Partitioning;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Sqlite;
 

@@ -1,4 +1,5 @@
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Core.Tests;
 

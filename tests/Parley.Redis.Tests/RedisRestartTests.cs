@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Specification;
 using Parley.Testing;
 using StackExchange.Redis;

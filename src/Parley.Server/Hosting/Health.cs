@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Pipeline;
 
 namespace Parley.Server.Hosting;

@@ -1,5 +1,5 @@
 using Parley.Core.Ports;
-using Parley.Server.Pipeline;
+using Parley.Hosting;
 
 namespace Parley.Server.Observability;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Hosting;
 using Parley.Server.Observability;
 using Parley.Server.Realtime;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Server.Pipeline;
 

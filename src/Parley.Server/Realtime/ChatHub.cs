@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Parley.Hosting;
 using Parley.Server.Hosting;
 using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Errors;
