@@ -89,8 +89,10 @@ public static class ParleyApp
         }
         else if (string.Equals(engine, Engines.Production, StringComparison.OrdinalIgnoreCase))
         {
-            builder.AddParleyPostgres();
+            // The log first: its starter connects before the store's migrates, so an unreachable Redis (what the
+            // ingress needs) is the error reported when both are down.
             builder.AddParleyRedis();
+            builder.AddParleyPostgres();
         }
 
         services.AddSingleton(TimeProvider.System);
@@ -235,8 +237,9 @@ public static class ParleyApp
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 
-        // Load the signing key and connect the engines now: an unreadable key directory or an unreachable
-        // Redis should stop the start with a clear message, not fail the first request.
+        // Load the signing key now: an unreadable key directory should stop the start with a clear message, not fail
+        // the first request. Building the engines does no I/O (their starters connect and migrate as the host starts),
+        // but building them reads their settings, so a bad one stops the start here, named, before anything runs.
         _ = app.Services.GetRequiredService<IOptions<ParleyOptions>>().Value;
         app.Services.GetRequiredService<SigningKeys>();
         app.Services.GetRequiredService<IMessageLog>();
