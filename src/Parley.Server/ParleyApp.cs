@@ -14,6 +14,7 @@ using Parley.Core.Ports;
 using Parley.Hosting;
 using Parley.Server.Auth;
 using Parley.Server.Conversations;
+using Parley.Server.Embedded;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
 using Parley.Server.Messaging;
@@ -150,6 +151,7 @@ public static class ParleyApp
         services.AddSingleton<MessageIngress>();
         services.AddValidatedSettings<RealtimeOptions>(builder.Configuration, RealtimeOptions.Section, o => o.Validate());
         services.AddSingleton<RealtimeNotifier>();
+        services.AddSingleton<IRealtimeFanout>(sp => sp.GetRequiredService<RealtimeNotifier>());
         services.AddSingleton<RealtimeBus>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<TypingTracker>();
@@ -161,6 +163,8 @@ public static class ParleyApp
         services.AddSingleton<ConsumerLoopRegistry>();
         services.AddSingleton<TransientErrors>();
         services.AddSingleton<ParleyMetrics>();
+        services.AddSingleton<IngressMetrics>();
+        services.AddSingleton<DeliveryMetrics>();
         services.AddHostedService<LagSampler>();
         // OTLP export (traces and metrics) only when an endpoint is configured; Prometheus scraping is always on.
         var otlp = builder.Configuration["Parley:Telemetry:OtlpEndpoint"];

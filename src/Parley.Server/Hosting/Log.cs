@@ -8,7 +8,7 @@ internal static partial class Log
 
     /// <summary>Every line logged inside carries the message's id, correlation id and trace id (with IncludeScopes or JSON logs).</summary>
     public static IDisposable? MessageScope(ILogger logger, Guid messageId, Guid correlationId, string? traceParent) =>
-        s_messageScope(logger, messageId, correlationId, Observability.ParleyActivities.ParentOf(traceParent).TraceId.ToString());
+        s_messageScope(logger, messageId, correlationId, ParleyActivities.ParentOf(traceParent).TraceId.ToString());
 
     [LoggerMessage(1000, LogLevel.Information, "Parley started on {Urls}: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions (this node takes its share by lease; each take is logged at Debug)")]
     public static partial void Started(ILogger logger, string urls, string engine, string dataDirectory, int partitions);

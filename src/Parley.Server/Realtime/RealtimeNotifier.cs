@@ -20,8 +20,14 @@ public sealed class RealtimeNotifier(
     MembershipCache membership,
     IOptions<RealtimeOptions> options,
     ParleyMetrics metrics,
-    ILogger<RealtimeNotifier> logger)
+    ILogger<RealtimeNotifier> logger) : IRealtimeFanout
 {
+    Task IRealtimeFanout.MessageStoredAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken) =>
+        MessageCreatedAsync(message, memberIds, cancellationToken);
+
+    Task IRealtimeFanout.ReceiptAdvancedAsync(ReceiptUpdate update, CancellationToken cancellationToken) =>
+        ReceiptAsync(update, cancellationToken);
+
     public async Task MessageCreatedAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken)
     {
         metrics.FanoutAttempted.Add(memberIds.Count);

@@ -5,7 +5,7 @@ using Parley.Core.Ports;
 using Parley.Hosting;
 using Parley.Server.Pipeline;
 
-namespace Parley.Server.Hosting;
+namespace Parley.Server.Observability;
 
 /// <summary>Readiness checks (O4, first cut): the store answers, the log answers, no consumer loop is faulted.</summary>
 public sealed class StoreHealthCheck(IConversationStore store) : IHealthCheck
