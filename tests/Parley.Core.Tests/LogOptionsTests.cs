@@ -1,4 +1,3 @@
-using Parley.Core.Ports;
 using Parley.Hosting;
 
 namespace Parley.Core.Tests;

@@ -2,9 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Parley.Hosting;
-using Parley.Server.Hosting;
 using Parley.Server.Observability;
-using Parley.Server.Pipeline;
 
 namespace Parley.Server.Tests;
 
