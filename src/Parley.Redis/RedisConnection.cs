@@ -106,7 +106,15 @@ public sealed class RedisConnection : IAsyncDisposable
         {
             if (multiplexer is not null)
             {
-                await multiplexer.CloseAsync();
+                try
+                {
+                    await multiplexer.CloseAsync();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The container may have disposed it first when it was resolved as IConnectionMultiplexer.
+                }
+
                 multiplexer.Dispose();
             }
         }
