@@ -1,24 +1,24 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Postgres;
 
 public static class PostgresServiceCollectionExtensions
 {
-    /// <summary>The PostgreSQL store: one pooled data source on <c>Parley:Postgres</c>, migrated at start unless disabled.</summary>
+    /// <summary>
+    /// The PostgreSQL store on <c>Parley:Postgres</c>: one pooled <see cref="NpgsqlDataSource"/> (built without I/O),
+    /// migrated by <see cref="PostgresStarter"/> as the host starts unless disabled.
+    /// </summary>
     public static IHostApplicationBuilder AddParleyPostgres(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedSettings<PostgresOptions>(builder.Configuration, PostgresOptions.Section, o => o.Validate());
-        builder.Services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<PostgresOptions>>().Value;
-            return PostgresDataSources.CreateDataSourceAsync(options.ConnectionString, options.Schema, options.MigrateOnStart, CancellationToken.None).GetAwaiter().GetResult();
-        });
+        builder.Services.AddSingleton(sp => PostgresDataSource.Create(sp.GetRequiredService<IOptions<PostgresOptions>>().Value));
+        builder.Services.AddHostedService<PostgresStarter>();
         builder.Services.AddSingleton(sp => new PostgresMessageStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<TimeProvider>()));
         builder.Services.AddSingleton<IUserStore, PostgresUserStore>();
         builder.Services.AddSingleton<ISessionStore, PostgresSessionStore>();

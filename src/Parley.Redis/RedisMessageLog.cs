@@ -3,6 +3,7 @@ using Parley.Core.Messaging;
 using Parley.Core.Partitioning;
 using Parley.Core.Ports;
 using StackExchange.Redis;
+using Parley.Hosting;
 
 namespace Parley.Redis;
 
@@ -46,9 +47,8 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         return 1
         """;
 
-    private readonly ConnectionMultiplexer _redis;
-    private readonly ConnectionMultiplexer? _appendRedis;
-    private readonly IDatabase _db;
+    private readonly RedisConnection _connection;
+    private readonly bool _ownsConnection;
     private readonly RedisOptions _redisOptions;
     private readonly LogOptions _options;
     private readonly TimeProvider _time;
@@ -64,11 +64,19 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         public DateTimeOffset NextAutoClaim = DateTimeOffset.MinValue;
     }
 
-    private RedisMessageLog(ConnectionMultiplexer redis, ConnectionMultiplexer? appendRedis, RedisOptions redisOptions, LogOptions options, TimeProvider time)
+    /// <summary>
+    /// The log on a connection that may not be connected yet (no I/O here). <see cref="InitializeAsync"/> runs once it
+    /// is, before the first append or read (<see cref="RedisStarter"/> does both as the host starts).
+    /// </summary>
+    public RedisMessageLog(RedisConnection connection, RedisOptions redisOptions, LogOptions options, TimeProvider? time = null)
+        : this(connection, redisOptions, options, time ?? TimeProvider.System, ownsConnection: false)
     {
-        _redis = redis;
-        _appendRedis = appendRedis;
-        _db = redis.GetDatabase();
+    }
+
+    private RedisMessageLog(RedisConnection connection, RedisOptions redisOptions, LogOptions options, TimeProvider time, bool ownsConnection)
+    {
+        _connection = connection;
+        _ownsConnection = ownsConnection;
         _redisOptions = redisOptions;
         _options = options;
         _time = time;
@@ -78,9 +86,14 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         // consumer's pending ones) without the reply ever arriving; with appendfsync always they survive a Redis
         // restart too. Reading ">" first would store newer entries before them, so every reader looks at its own
         // pending list again before it takes anything new.
-        redis.ConnectionFailed += (_, _) => RecheckOwnPending();
-        redis.ConnectionRestored += (_, _) => RecheckOwnPending();
+        connection.OnConnected(redis =>
+        {
+            redis.ConnectionFailed += (_, _) => RecheckOwnPending();
+            redis.ConnectionRestored += (_, _) => RecheckOwnPending();
+        });
     }
+
+    private IDatabase Db => _connection.Multiplexer.GetDatabase();
 
     private void RecheckOwnPending()
     {
@@ -96,22 +109,9 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
     /// <summary>Connects, checks the partition count against what the log was created with, and creates the consumer group.</summary>
     public static async Task<RedisMessageLog> ConnectAsync(RedisOptions redisOptions, LogOptions options, TimeProvider? time = null)
     {
-        var configuration = ConfigurationOptions.Parse(redisOptions.Configuration);
-        configuration.AbortOnConnectFail = true;
-        ConnectionMultiplexer redis;
-        try
-        {
-            redis = await ConnectionMultiplexer.ConnectAsync(configuration);
-        }
-        catch (RedisConnectionException ex)
-        {
-            throw new InvalidOperationException($"Cannot reach Redis at '{configuration.EndPoints.FirstOrDefault()}' ({RedisOptions.Section}:Configuration): {ex.Message}", ex);
-        }
-
-        // WAIT covers the writes of the connection it runs on and holds that connection while it waits, so
-        // replicated appends get a connection of their own and the rest of the log is not held up.
-        var appendRedis = redisOptions.WaitReplicas > 0 ? await ConnectionMultiplexer.ConnectAsync(configuration) : null;
-        var log = new RedisMessageLog(redis, appendRedis, redisOptions, options, time ?? TimeProvider.System);
+        var connection = new RedisConnection(redisOptions);
+        await connection.ConnectAsync(CancellationToken.None);
+        var log = new RedisMessageLog(connection, redisOptions, options, time ?? TimeProvider.System, ownsConnection: true);
         await log.InitializeAsync();
         return log;
     }
@@ -120,8 +120,8 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     private string Prefix => _redisOptions.KeyPrefix;
 
-    /// <summary>The log's connection, shared with the realtime bus and presence (one multiplexer per node).</summary>
-    public ConnectionMultiplexer Connection => _redis;
+    /// <summary>The log's connection, shared with the realtime bus, presence and leases (one multiplexer per node).</summary>
+    public IConnectionMultiplexer Connection => _connection.Multiplexer;
 
     private RedisKey Stream(int partition) => $"{Prefix}:log:{partition}";
 
@@ -133,11 +133,12 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     private RedisChannel Wakeup(int partition) => RedisChannel.Literal($"{Prefix}:appended:{partition}");
 
-    private async Task InitializeAsync()
+    /// <summary>Checks the partition count against what the log was created with and creates the consumer groups.</summary>
+    public async Task InitializeAsync()
     {
         RedisKey meta = $"{Prefix}:meta:partitions";
-        await _db.StringSetAsync(meta, _options.Partitions, when: When.NotExists);
-        var stored = (int)await _db.StringGetAsync(meta);
+        await Db.StringSetAsync(meta, _options.Partitions, when: When.NotExists);
+        var stored = (int)await Db.StringGetAsync(meta);
         if (stored != _options.Partitions)
         {
             throw new InvalidOperationException(
@@ -145,12 +146,12 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
                 "Changing it would reorder conversations; drain the log and use a new Parley:Redis:KeyPrefix to change it.");
         }
 
-        var subscriber = _redis.GetSubscriber();
+        var subscriber = _connection.Multiplexer.GetSubscriber();
         for (var p = 0; p < _options.Partitions; p++)
         {
             try
             {
-                await _db.StreamCreateConsumerGroupAsync(Stream(p), _redisOptions.ConsumerGroup, StreamPosition.Beginning, createStream: true);
+                await Db.StreamCreateConsumerGroupAsync(Stream(p), _redisOptions.ConsumerGroup, StreamPosition.Beginning, createStream: true);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
             {
@@ -168,7 +169,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         var acceptedMs = envelope.AcceptedAt.ToUnixTimeMilliseconds();
         var ack = string.Join('|', envelope.MessageId.ToString("N"), envelope.CorrelationId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture), partition.ToString(CultureInfo.InvariantCulture));
         var index = string.Join('|', "P", envelope.ConversationId.ToString("N"), envelope.SenderId.ToString("N"), acceptedMs.ToString(CultureInfo.InvariantCulture));
-        var appendDb = _appendRedis?.GetDatabase() ?? _db;
+        var appendDb = _connection.AppendMultiplexer?.GetDatabase() ?? Db;
         // Bounded, so a send during a Redis outage fails (503) instead of waiting out the reconnect. A timed-out
         // append may still reach Redis once it is back; the client's retry with the same clientMessageId then
         // finds it by its idempotency key instead of appending it again.
@@ -254,10 +255,10 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         //    Asked only when that can be the case, so a healthy loop costs one round trip per batch, not three.
         if (reader.CheckOwnPending)
         {
-            var own = await _db.StreamPendingMessagesAsync(stream, group, maxCount, consumer);
+            var own = await Db.StreamPendingMessagesAsync(stream, group, maxCount, consumer);
             if (own.Length > 0)
             {
-                var claimed = await _db.StreamClaimAsync(stream, group, consumer, 0, own.Select(p => p.MessageId).ToArray());
+                var claimed = await Db.StreamClaimAsync(stream, group, consumer, 0, own.Select(p => p.MessageId).ToArray());
                 return Handed(reader, await WithCountsAsync(partition, consumer, claimed));
             }
 
@@ -269,7 +270,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         var now = _time.GetUtcNow();
         if (now >= reader.NextAutoClaim)
         {
-            var auto = await _db.StreamAutoClaimAsync(stream, group, consumer, (long)_redisOptions.ReclaimIdle.TotalMilliseconds, "0-0", maxCount);
+            var auto = await Db.StreamAutoClaimAsync(stream, group, consumer, (long)_redisOptions.ReclaimIdle.TotalMilliseconds, "0-0", maxCount);
             if (auto.ClaimedEntries.Length > 0)
             {
                 taken = await WithCountsAsync(partition, consumer, auto.ClaimedEntries);
@@ -283,7 +284,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         }
 
         // 3. New entries.
-        var fresh = await _db.StreamReadGroupAsync(stream, group, consumer, StreamPosition.NewMessages, maxCount);
+        var fresh = await Db.StreamReadGroupAsync(stream, group, consumer, StreamPosition.NewMessages, maxCount);
         return Handed(reader, fresh.Where(e => !e.IsNull).Select(e => ToEntry(partition, e, 1)).ToList());
     }
 
@@ -324,7 +325,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
             return [];
         }
 
-        var pending = await _db.StreamPendingMessagesAsync(Stream(partition), _redisOptions.ConsumerGroup, live.Count, consumer, live[0].Id, live[^1].Id);
+        var pending = await Db.StreamPendingMessagesAsync(Stream(partition), _redisOptions.ConsumerGroup, live.Count, consumer, live[0].Id, live[^1].Id);
         var counts = pending.ToDictionary(p => (string)p.MessageId!, p => p.DeliveryCount, StringComparer.Ordinal);
         return live.Select(e => ToEntry(partition, e, counts.GetValueOrDefault((string)e.Id!, 1))).ToList();
     }
@@ -357,7 +358,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         }
 
         var values = entries.Select(e => (RedisValue)e.EntryId).Prepend(_redisOptions.ConsumerGroup).ToArray();
-        await _db.ScriptEvaluateAsync(AckScript, [.. keys], values);
+        await Db.ScriptEvaluateAsync(AckScript, [.. keys], values);
         Finished(partition, entries.Select(e => e.EntryId));
     }
 
@@ -371,7 +372,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         var cursor = (RedisValue)"0-0";
         do
         {
-            var claimed = await _db.StreamAutoClaimIdsOnlyAsync(Stream(partition), _redisOptions.ConsumerGroup, consumer, 0, cursor, 1000);
+            var claimed = await Db.StreamAutoClaimIdsOnlyAsync(Stream(partition), _redisOptions.ConsumerGroup, consumer, 0, cursor, 1000);
             cursor = claimed.NextStartId;
         }
         while (cursor != "0-0");
@@ -388,17 +389,17 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
     {
         if (entries.Count > 0)
         {
-            await _db.StreamClaimIdsOnlyAsync(Stream(partition), _redisOptions.ConsumerGroup, consumer, 0, entries.Select(e => (RedisValue)e.EntryId).ToArray());
+            await Db.StreamClaimIdsOnlyAsync(Stream(partition), _redisOptions.ConsumerGroup, consumer, 0, entries.Select(e => (RedisValue)e.EntryId).ToArray());
         }
     }
 
     public async ValueTask<LogEntry> RecordFailedAttemptAsync(LogEntry entry, CancellationToken cancellationToken)
     {
         var stream = Stream(entry.Partition);
-        var pending = await _db.StreamPendingMessagesAsync(stream, _redisOptions.ConsumerGroup, 1, RedisValue.Null, entry.EntryId, entry.EntryId);
+        var pending = await Db.StreamPendingMessagesAsync(stream, _redisOptions.ConsumerGroup, 1, RedisValue.Null, entry.EntryId, entry.EntryId);
         var owner = pending.Length > 0 ? pending[0].ConsumerName : (RedisValue)"unknown";
         // XCLAIM by the owner itself, setting the count explicitly: the entry stays where it is, the attempt is on disk.
-        await _db.ExecuteAsync("XCLAIM", stream, _redisOptions.ConsumerGroup, owner, 0, entry.EntryId, "RETRYCOUNT", entry.DeliveryCount + 1, "JUSTID");
+        await Db.ExecuteAsync("XCLAIM", stream, _redisOptions.ConsumerGroup, owner, 0, entry.EntryId, "RETRYCOUNT", entry.DeliveryCount + 1, "JUSTID");
         return entry with { DeliveryCount = entry.DeliveryCount + 1 };
     }
 
@@ -414,7 +415,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
             // Kept with an empty message id; the payload is stored as it was.
         }
 
-        await _db.ScriptEvaluateAsync(DeadLetterScript,
+        await Db.ScriptEvaluateAsync(DeadLetterScript,
             [Stream(entry.Partition), DeadLetters, messageId is null ? (RedisKey)$"{Prefix}:msg:none" : MessageKey(messageId.Value)],
             [
                 _redisOptions.ConsumerGroup, entry.EntryId, _redisOptions.DeadLetterMaxLength, entry.Partition,
@@ -426,8 +427,8 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<PartitionLag>> GetLagAsync(CancellationToken cancellationToken)
     {
-        var lengths = Enumerable.Range(0, _options.Partitions).Select(p => _db.StreamLengthAsync(Stream(p))).ToArray();
-        var firsts = Enumerable.Range(0, _options.Partitions).Select(p => _db.StreamRangeAsync(Stream(p), "-", "+", 1)).ToArray();
+        var lengths = Enumerable.Range(0, _options.Partitions).Select(p => Db.StreamLengthAsync(Stream(p))).ToArray();
+        var firsts = Enumerable.Range(0, _options.Partitions).Select(p => Db.StreamRangeAsync(Stream(p), "-", "+", 1)).ToArray();
         await Task.WhenAll(lengths.Cast<Task>().Concat(firsts));
         return Enumerable.Range(0, _options.Partitions).Select(p =>
         {
@@ -438,7 +439,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken)
     {
-        var entries = await _db.StreamRangeAsync(DeadLetters, "-", "+", limit, Order.Descending);
+        var entries = await Db.StreamRangeAsync(DeadLetters, "-", "+", limit, Order.Descending);
         return entries.Where(e => !e.IsNull).Select(e => new DeadLetter(
             (int)e["partition"],
             (string)e["entry"]!,
@@ -452,7 +453,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     public async ValueTask<LoggedMessage?> FindAsync(Guid messageId, CancellationToken cancellationToken)
     {
-        var value = await _db.StringGetAsync(MessageKey(messageId));
+        var value = await Db.StringGetAsync(MessageKey(messageId));
         if (value.IsNull)
         {
             return null;
@@ -468,13 +469,11 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _redis.CloseAsync();
-        _redis.Dispose();
-        if (_appendRedis is not null)
+        if (_ownsConnection)
         {
-            await _appendRedis.CloseAsync();
-            _appendRedis.Dispose();
+            await _connection.DisposeAsync();
         }
+
         foreach (var signal in _signals)
         {
             signal.Dispose();

@@ -8,8 +8,13 @@ namespace Parley.Redis;
 /// clock, so node clocks never decide who holds what); epochs come from one counter per partition, so each new
 /// holder's is higher than every earlier one's. Live nodes are a sorted set scored by heartbeat expiry.
 /// </summary>
-public sealed class RedisPartitionLeases(ConnectionMultiplexer redis, string keyPrefix) : IPartitionLeases
+public sealed class RedisPartitionLeases(RedisConnection connection, string keyPrefix) : IPartitionLeases
 {
+    public RedisPartitionLeases(IConnectionMultiplexer redis, string keyPrefix)
+        : this(RedisConnection.Of(redis), keyPrefix)
+    {
+    }
+
     // KEYS: lease, epoch counter. ARGV: node, ttl ms. Returns the epoch held, or 0 when another node holds the lease.
     private const string HoldScript = """
         local held = redis.call('GET', KEYS[1])
@@ -36,7 +41,9 @@ public sealed class RedisPartitionLeases(ConnectionMultiplexer redis, string key
         return redis.call('ZCARD', KEYS[1])
         """;
 
-    private readonly IDatabase _db = redis.GetDatabase();
+    // Resolved per call: the shared connection is connected as the host starts, after this was built.
+    private IDatabase Db => connection.Multiplexer.GetDatabase();
+
     private readonly RedisKey _nodes = $"{keyPrefix}:nodes";
 
     private RedisKey Lease(int partition) => $"{keyPrefix}:lease:{partition}";
@@ -45,17 +52,17 @@ public sealed class RedisPartitionLeases(ConnectionMultiplexer redis, string key
 
     public async ValueTask<long?> TryHoldAsync(int partition, string node, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var epoch = (long)await _db.ScriptEvaluateAsync(HoldScript, [Lease(partition), Epoch(partition)], [node, (long)ttl.TotalMilliseconds]);
+        var epoch = (long)await Db.ScriptEvaluateAsync(HoldScript, [Lease(partition), Epoch(partition)], [node, (long)ttl.TotalMilliseconds]);
         return epoch == 0 ? null : epoch;
     }
 
     public async ValueTask ReleaseAsync(int partition, string node, long epoch, CancellationToken cancellationToken) =>
-        await _db.ScriptEvaluateAsync(ReleaseScript, [Lease(partition)], [$"{node}|{epoch}"]);
+        await Db.ScriptEvaluateAsync(ReleaseScript, [Lease(partition)], [$"{node}|{epoch}"]);
 
     public async ValueTask<int> HeartbeatAsync(string node, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken) =>
-        (int)(long)await _db.ScriptEvaluateAsync(HeartbeatScript, [_nodes],
+        (int)(long)await Db.ScriptEvaluateAsync(HeartbeatScript, [_nodes],
             [node, (now + ttl).ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds()]);
 
     public async ValueTask LeaveAsync(string node, CancellationToken cancellationToken) =>
-        await _db.SortedSetRemoveAsync(_nodes, node);
+        await Db.SortedSetRemoveAsync(_nodes, node);
 }

@@ -9,8 +9,13 @@ namespace Parley.Redis;
 /// lets any node find the users whose connections lapsed (a dead node's) without scanning. Each transition runs as
 /// one script, so two nodes never both announce the same user going offline.
 /// </summary>
-public sealed class RedisPresenceStore(ConnectionMultiplexer redis, string keyPrefix) : IPresenceStore
+public sealed class RedisPresenceStore(RedisConnection connection, string keyPrefix) : IPresenceStore
 {
+    public RedisPresenceStore(IConnectionMultiplexer redis, string keyPrefix)
+        : this(RedisConnection.Of(redis), keyPrefix)
+    {
+    }
+
     // KEYS: conns, users, seen. ARGV: connection, expiry, now, user. Returns 1 when the user had no live connection.
     private const string ConnectScript = """
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
@@ -30,24 +35,26 @@ public sealed class RedisPresenceStore(ConnectionMultiplexer redis, string keyPr
         return 1
         """;
 
-    private readonly IDatabase _db = redis.GetDatabase();
+    // Resolved per call: the shared connection is connected as the host starts, after this was built.
+    private IDatabase Db => connection.Multiplexer.GetDatabase();
+
     private readonly RedisKey _users = $"{keyPrefix}:presence:users";
     private readonly RedisKey _seen = $"{keyPrefix}:presence:seen";
 
     private RedisKey Connections(Guid userId) => $"{keyPrefix}:presence:conns:{userId:N}";
 
     public async ValueTask<bool> ConnectedAsync(Guid userId, string connectionId, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        (long)await _db.ScriptEvaluateAsync(ConnectScript, [Connections(userId), _users, _seen],
+        (long)await Db.ScriptEvaluateAsync(ConnectScript, [Connections(userId), _users, _seen],
             [connectionId, expiresAt.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), userId.ToString("N")]) == 1;
 
     public async ValueTask<bool> DisconnectedAsync(Guid userId, string connectionId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (long)await _db.ScriptEvaluateAsync(DisconnectScript, [Connections(userId), _users, _seen],
+        (long)await Db.ScriptEvaluateAsync(DisconnectScript, [Connections(userId), _users, _seen],
             [connectionId, now.ToUnixTimeMilliseconds(), userId.ToString("N")]) == 1;
 
     public async ValueTask RefreshAsync(IReadOnlyCollection<(Guid UserId, string ConnectionId)> connections, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var score = expiresAt.ToUnixTimeMilliseconds();
-        var batch = _db.CreateBatch();
+        var batch = Db.CreateBatch();
         var writes = new List<Task>();
         foreach (var (user, connection) in connections)
         {
@@ -62,12 +69,12 @@ public sealed class RedisPresenceStore(ConnectionMultiplexer redis, string keyPr
     public async ValueTask<IReadOnlyList<Guid>> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var ms = now.ToUnixTimeMilliseconds();
-        var candidates = await _db.SortedSetRangeByScoreAsync(_users, double.NegativeInfinity, ms, take: 1000);
+        var candidates = await Db.SortedSetRangeByScoreAsync(_users, double.NegativeInfinity, ms, take: 1000);
         var offline = new List<Guid>();
         foreach (var candidate in candidates)
         {
             var user = Guid.ParseExact((string)candidate!, "N");
-            if ((long)await _db.ScriptEvaluateAsync(DisconnectScript, [Connections(user), _users, _seen], ["", ms, (string)candidate!]) == 1)
+            if ((long)await Db.ScriptEvaluateAsync(DisconnectScript, [Connections(user), _users, _seen], ["", ms, (string)candidate!]) == 1)
             {
                 offline.Add(user);
             }
@@ -80,8 +87,8 @@ public sealed class RedisPresenceStore(ConnectionMultiplexer redis, string keyPr
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var ids = userIds.ToList();
-        var counts = ids.Select(id => _db.SortedSetLengthAsync(Connections(id), now, double.PositiveInfinity, Exclude.Start)).ToList();
-        var seen = await _db.HashGetAsync(_seen, ids.Select(id => (RedisValue)id.ToString("N")).ToArray());
+        var counts = ids.Select(id => Db.SortedSetLengthAsync(Connections(id), now, double.PositiveInfinity, Exclude.Start)).ToList();
+        var seen = await Db.HashGetAsync(_seen, ids.Select(id => (RedisValue)id.ToString("N")).ToArray());
         await Task.WhenAll(counts);
         return ids.Select((id, i) =>
         {

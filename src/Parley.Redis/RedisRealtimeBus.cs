@@ -10,21 +10,26 @@ namespace Parley.Redis;
 /// </summary>
 public sealed class RedisRealtimeBus : IRealtimeBus
 {
-    private readonly ConnectionMultiplexer _redis;
+    private readonly RedisConnection _connection;
     private readonly RedisChannel _channel;
     private readonly byte[] _node = Guid.NewGuid().ToByteArray();
 
-    public RedisRealtimeBus(ConnectionMultiplexer redis, string keyPrefix)
+    public RedisRealtimeBus(IConnectionMultiplexer redis, string keyPrefix)
+        : this(RedisConnection.Of(redis), keyPrefix)
     {
-        _redis = redis;
+    }
+
+    public RedisRealtimeBus(RedisConnection connection, string keyPrefix)
+    {
+        _connection = connection;
         _channel = RedisChannel.Literal($"{keyPrefix}:realtime");
-        redis.ConnectionRestored += (_, e) =>
+        connection.OnConnected(redis => redis.ConnectionRestored += (_, e) =>
         {
             if (e.ConnectionType == ConnectionType.Subscription)
             {
                 Restored?.Invoke();
             }
-        };
+        });
     }
 
     public event Action? Restored;
@@ -34,11 +39,11 @@ public sealed class RedisRealtimeBus : IRealtimeBus
         var framed = new byte[_node.Length + message.Length];
         _node.CopyTo(framed, 0);
         message.CopyTo(framed.AsMemory(_node.Length));
-        await _redis.GetSubscriber().PublishAsync(_channel, framed);
+        await _connection.Multiplexer.GetSubscriber().PublishAsync(_channel, framed);
     }
 
     public void Subscribe(Action<ReadOnlyMemory<byte>> handler) =>
-        _redis.GetSubscriber().Subscribe(_channel).OnMessage(message =>
+        _connection.Multiplexer.GetSubscriber().Subscribe(_channel).OnMessage(message =>
         {
             var bytes = (byte[])message.Message!;
             if (bytes.Length >= _node.Length && !bytes.AsSpan(0, _node.Length).SequenceEqual(_node))

@@ -5,6 +5,7 @@ using Parley.Core.Messaging;
 using Parley.Core.Partitioning;
 using Parley.Core.Ports;
 using Parley.Sqlite.Internal;
+using Parley.Hosting;
 
 namespace Parley.Sqlite;
 

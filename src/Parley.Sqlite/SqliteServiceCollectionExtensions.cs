@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Sqlite;
 

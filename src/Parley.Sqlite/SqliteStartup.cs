@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Parley.Hosting;
 using Parley.Core.Ports;
 
 namespace Parley.Sqlite;

@@ -1,4 +1,4 @@
-using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Core.Tests;
 

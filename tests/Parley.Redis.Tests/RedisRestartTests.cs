@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Specification;
 using Parley.Testing;
 using StackExchange.Redis;
@@ -127,7 +128,7 @@ public sealed class RedisRestartTests
 internal static class RedisRestarts
 {
     /// <summary>The multiplexer reconnects on its own heartbeat; wait for it (with a deadline) rather than for a fixed time.</summary>
-    public static async Task WaitForReconnectAsync(ConnectionMultiplexer connection)
+    public static async Task WaitForReconnectAsync(IConnectionMultiplexer connection)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(30))

@@ -1,4 +1,5 @@
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Specification;
 using Parley.Testing;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Parley.Server.Hosting;
-using Parley.Server.Pipeline;
+using Parley.Hosting;
+using Parley.Server.Observability;
 
 namespace Parley.Server.Tests;
 

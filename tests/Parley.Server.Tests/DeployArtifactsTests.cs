@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Parley.Server.Hosting;
 using Parley.Server.Observability;
 using Parley.Server.Tests.Infrastructure;
 using Parley.Testing;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Parley.Core.Events;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Events;
 
 namespace Parley.Server.Tests;

@@ -1,5 +1,5 @@
 using Parley.Core.Ports;
-using Parley.Server.Pipeline;
+using Parley.Server.Embedded;
 using Parley.Specification;
 
 namespace Parley.Server.Tests;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Parley.Core.Ports;
+using Parley.Server.Hosting;
 using Parley.Server.Observability;
 using Parley.Server.Tests.Infrastructure;
 using Parley.Sqlite;

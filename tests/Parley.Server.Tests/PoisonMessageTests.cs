@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Tests.Infrastructure;
 using Parley.Sqlite;
 

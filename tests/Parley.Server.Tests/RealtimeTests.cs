@@ -269,7 +269,7 @@ public sealed class RealtimeTests
         hold = new HoldConnect(mine.UserId);
         var conversation = await client.DirectAsync(peer, mine.UserId);
         using var fanout = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
-            server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), Parley.Server.Observability.Telemetry.DeliveryMeter, "delivery_fanout_delivered");
+            server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), Parley.Server.Hosting.Telemetry.DeliveryMeter, "delivery_fanout_delivered");
 
         var connecting = ConnectAsync(server.BaseAddress, mine, messagePack, resume: false);
         await hold.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // handshake answered, hub not yet run

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Parley.Server.Observability;
+using Parley.Server.Hosting;
 using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;

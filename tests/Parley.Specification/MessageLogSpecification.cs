@@ -1,6 +1,7 @@
 using Parley.Core.Messaging;
 using Parley.Core.Partitioning;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Specification;
 

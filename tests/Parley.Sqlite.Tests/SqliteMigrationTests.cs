@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Parley.Hosting;
 using Parley.Core.Events;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;

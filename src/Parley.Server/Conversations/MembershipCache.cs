@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Caching.Memory;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.Conversations;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Parley.Hosting;
 using Parley.Core.Ports;
 
 namespace Parley.Server.Events;

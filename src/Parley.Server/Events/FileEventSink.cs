@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Parley.Hosting;
 using Parley.Core.Events;
 using Parley.Core.Ports;
 

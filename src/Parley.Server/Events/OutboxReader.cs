@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Parley.Hosting;
 using Parley.Core.Events;
 using Parley.Core.Ports;
 using Parley.Server.Hosting;

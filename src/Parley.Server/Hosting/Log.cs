@@ -8,7 +8,7 @@ internal static partial class Log
 
     /// <summary>Every line logged inside carries the message's id, correlation id and trace id (with IncludeScopes or JSON logs).</summary>
     public static IDisposable? MessageScope(ILogger logger, Guid messageId, Guid correlationId, string? traceParent) =>
-        s_messageScope(logger, messageId, correlationId, Observability.ParleyActivities.ParentOf(traceParent).TraceId.ToString());
+        s_messageScope(logger, messageId, correlationId, ParleyActivities.ParentOf(traceParent).TraceId.ToString());
 
     [LoggerMessage(1000, LogLevel.Information, "Parley started on {Urls}: engine {Engine}, data directory {DataDirectory}, {Partitions} log partitions (this node takes its share by lease; each take is logged at Debug)")]
     public static partial void Started(ILogger logger, string urls, string engine, string dataDirectory, int partitions);
@@ -28,17 +28,7 @@ internal static partial class Log
     [LoggerMessage(1101, LogLevel.Warning, "Log append failed for conversation {ConversationId} (correlation {CorrelationId})")]
     public static partial void AppendFailed(ILogger logger, Exception exception, Guid conversationId, Guid correlationId);
 
-    [LoggerMessage(1200, LogLevel.Warning, "Consumer loop {Loop} failed {Failures} time(s) in a row; retrying in {Delay}")]
-    public static partial void LoopIterationFailed(ILogger logger, Exception exception, string loop, int failures, TimeSpan delay);
-
-    [LoggerMessage(1201, LogLevel.Error, "Consumer loop {Loop} is faulted after {Failures} consecutive failures; it keeps retrying")]
-    public static partial void LoopFaulted(ILogger logger, string loop, int failures);
-
-    [LoggerMessage(1202, LogLevel.Information, "Consumer loop {Loop} recovered after {Failures} failure(s)")]
-    public static partial void LoopRecovered(ILogger logger, string loop, int failures);
-
-    [LoggerMessage(1203, LogLevel.Debug, "Consumer loop {Loop} stopped")]
-    public static partial void LoopStopped(ILogger logger, string loop);
+    // 1200-1203 (consumer loops) are in Parley.Hosting's HostingLog.
 
     [LoggerMessage(1300, LogLevel.Warning, "Persisting entry {EntryId} of partition {Partition} failed (delivery {Delivery}, correlation {CorrelationId})")]
     public static partial void PersistAttemptFailed(ILogger logger, Exception exception, string entryId, int partition, int delivery, Guid? correlationId);

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
-using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Server.Http;
 

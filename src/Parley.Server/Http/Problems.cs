@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
-using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.Http;

@@ -7,7 +7,6 @@ using Parley.Core.Ports;
 using Parley.Server.Contracts;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
-using Parley.Server.Observability;
 
 namespace Parley.Server.Messaging;
 
@@ -24,7 +23,7 @@ public sealed class MessageIngress(
     SendRateLimiter rateLimiter,
     IOptions<LimitsOptions> limits,
     TimeProvider time,
-    ParleyMetrics metrics,
+    IngressMetrics metrics,
     ILogger<MessageIngress> logger)
 {
     /// <summary>
@@ -50,17 +49,7 @@ public sealed class MessageIngress(
             var request = read();
             activity?.SetTag(ParleyActivities.Tags.ConversationId, request.ConversationId);
             var (ack, hitSource) = await AcceptAsync(senderId, request, cancellationToken);
-            metrics.ProducerEnqueued.Add(1, ParleyMetrics.Tag(Telemetry.Tags.ContentType, request.Type));
-            if (ack.IdempotentHit)
-            {
-                metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "ingress"), ParleyMetrics.Tag(Telemetry.Tags.Source, hitSource));
-            }
-            else
-            {
-                metrics.StreamEnqueued.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, ack.Partition));
-            }
-
-            metrics.ProducerEnqueueDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Status, ack.IdempotentHit ? "duplicate" : "accepted"));
+            metrics.Accepted(request.Type, ack.IdempotentHit, hitSource, ack.Partition, time.GetElapsedTime(started));
             activity?.SetTag(ParleyActivities.Tags.MessageId, ack.MessageId)
                 .SetTag(ParleyActivities.Tags.CorrelationId, ack.CorrelationId)
                 .SetTag(ParleyActivities.Tags.IdempotentHit, ack.IdempotentHit)
@@ -69,8 +58,7 @@ public sealed class MessageIngress(
         }
         catch (ParleyException ex)
         {
-            metrics.ProducerRejected.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Reason, ex.Error.TelemetryLabel), ParleyMetrics.Tag(Telemetry.Tags.StatusCode, ex.Error.Status));
-            metrics.ProducerEnqueueDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Status, "rejected"));
+            metrics.Rejected(ex.Error.TelemetryLabel, ex.Error.Status, time.GetElapsedTime(started));
             activity?.SetStatus(ActivityStatusCode.Error, ex.Error.Code);
             throw;
         }

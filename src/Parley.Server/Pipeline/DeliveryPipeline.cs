@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Hosting;
-using Parley.Server.Observability;
-using Parley.Server.Realtime;
 
 namespace Parley.Server.Pipeline;
 
@@ -14,16 +12,16 @@ namespace Parley.Server.Pipeline;
 /// store's idempotency turns the replay into no-ops. Failures are retried per entry in place (keeping the
 /// partition's order) until the delivery limit, then the entry is dead-lettered and the partition moves on.
 /// A transient failure (the store or the log unreachable) is different: the batch is held and retried in
-/// place, without spending its retry budget, until the dependency is back (E3).
+/// place, without spending its retry budget, until the dependency is back (E3). A fenced batch
+/// (<see cref="PartitionFencedException"/>) is left to the caller: the worker owns the lease.
 /// </summary>
 public sealed class DeliveryPipeline(
     IMessageLog log,
     IMessageStore store,
-    RealtimeNotifier notifier,
-    PartitionOwnership ownership,
+    IRealtimeFanout fanout,
     TransientErrors transient,
     PipelineStatus status,
-    ParleyMetrics metrics,
+    DeliveryMetrics metrics,
     IOptions<LogOptions> options,
     TimeProvider time,
     ILogger<DeliveryPipeline> logger)
@@ -38,19 +36,14 @@ public sealed class DeliveryPipeline(
     public async Task ProcessAsync(int partition, IReadOnlyList<LogEntry> entries, PartitionFence fence, CancellationToken stopping)
     {
         var started = time.GetTimestamp();
-        metrics.StreamDequeued.Add(entries.Count, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
+        metrics.Dequeued(partition, entries.Count);
         try
         {
             await ProcessBatchAsync(partition, entries, fence, stopping);
         }
-        catch (PartitionFencedException)
-        {
-            // Nothing of this batch was written or acked: it stays pending and the new holder takes it over.
-            await ownership.FencedAsync(partition, fence.Epoch, CancellationToken.None);
-        }
         finally
         {
-            metrics.StreamProcessingDuration.Record(time.GetElapsedTime(started).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
+            metrics.BatchFinished(partition, time.GetElapsedTime(started));
         }
     }
 
@@ -133,107 +126,89 @@ public sealed class DeliveryPipeline(
         }
     }
 
-    /// <summary>
-    /// A span in the message's own trace for its share of the batch transaction. The batch is shared by many
-    /// traces, so each message gets a span covering the persist step, parented by its envelope's traceparent.
-    /// </summary>
-    private static Activity? TracePersisted(StoredMessage message, string? traceParent, int partition, DateTimeOffset persistStarted)
-    {
-        var activity = ParleyActivities.Delivery.StartActivity(ParleyActivities.Names.Persist, ActivityKind.Consumer,
-            ParleyActivities.ParentOf(traceParent), startTime: persistStarted);
-        activity?.SetTag(ParleyActivities.Tags.MessageId, message.Id)
-            .SetTag(ParleyActivities.Tags.CorrelationId, message.CorrelationId)
-            .SetTag(ParleyActivities.Tags.ConversationId, message.ConversationId)
-            .SetTag(ParleyActivities.Tags.Sequence, message.Sequence)
-            .SetTag(ParleyActivities.Tags.Partition, partition);
-        return activity;
-    }
-
     private async Task<PersistedBatch> PersistAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence fence)
     {
         var started = time.GetTimestamp();
         var startedAt = time.GetUtcNow();
-        var status = "ok";
+        var status = "error";
         try
         {
-            return new PersistedBatch(await store.PersistBatchAsync(batch, fence, CancellationToken.None), startedAt);
-        }
-        catch
-        {
-            status = "error";
-            throw;
+            var results = await store.PersistBatchAsync(batch, fence, CancellationToken.None);
+            status = "ok";
+            return new PersistedBatch(results, startedAt);
         }
         finally
         {
-            var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
-            metrics.PersistDuration.Record(elapsed, ParleyMetrics.Tag(Telemetry.Tags.Status, status));
-            metrics.PipelineStepDuration.Record(elapsed, ParleyMetrics.Tag(Telemetry.Tags.Step, "persist"));
+            metrics.PersistTransaction(status, time.GetElapsedTime(started));
         }
     }
 
     private sealed record PersistedBatch(IReadOnlyList<PersistResult> Results, DateTimeOffset StartedAt);
 
-    private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, PersistedBatch persistedBatch, CancellationToken stopping)
+    /// <summary>After the commit: dead-letter what the store rejected, fan out the rest, then acknowledge it.</summary>
+    private async Task CompleteAsync(int partition, IReadOnlyList<LogEntry> entries, PersistedBatch batch, CancellationToken stopping)
     {
-        var results = persistedBatch.Results;
-        var ct = CancellationToken.None;
         var fanoutStarted = time.GetTimestamp();
         var acks = new List<LogEntry>(entries.Count);
-        for (var i = 0; i < results.Count; i++)
+        for (var i = 0; i < batch.Results.Count; i++)
         {
-            var result = results[i];
+            var result = batch.Results[i];
             using var scope = Log.MessageScope(logger, result.Envelope.MessageId, result.Envelope.CorrelationId, result.Envelope.TraceParent);
-            switch (result.Outcome)
+            if (result.Outcome == PersistOutcome.Rejected)
             {
-                case PersistOutcome.Rejected:
-                    await DeadLetterAsync(entries[i], result.Envelope, "Rejected", result.RejectReason ?? "rejected by the store", ct);
-                    continue;
-                case PersistOutcome.Duplicate:
-                    Log.PersistDuplicate(logger, result.Envelope.MessageId, result.Envelope.CorrelationId);
-                    metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "duplicate"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, true));
-                    metrics.IdempotencyHits.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Operation, "persistence"), ParleyMetrics.Tag(Telemetry.Tags.Source, "store"));
-                    // A replay after a crash between the store commit and the fanout: push it again. Devices drop what
-                    // they already got (per-connection sequence tracking), and the ones that missed it get it now.
-                    if (await store.FindByIdempotencyKeyAsync(result.Envelope.IdempotencyKey, ct) is { } stored)
-                    {
-                        await notifier.MessageCreatedAsync(stored, result.MemberIds, ct);
-                    }
-
-                    break;
-                case PersistOutcome.Inserted:
-                    metrics.PersistCount.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "inserted"), ParleyMetrics.Tag(Telemetry.Tags.IdempotentHit, false));
-                    using (var persisted = TracePersisted(result.Message!, result.Envelope.TraceParent, partition, persistedBatch.StartedAt))
-                    using (ParleyActivities.Delivery.StartActivity(ParleyActivities.Names.Fanout, ActivityKind.Internal, persisted?.Context ?? default)?
-                        .SetTag(ParleyActivities.Tags.MessageId, result.Message!.Id))
-                    {
-                        await notifier.MessageCreatedAsync(result.Message!, result.MemberIds, ct);
-                    }
-
-                    break;
+                await DeadLetterAsync(entries[i], result.Envelope, "Rejected", result.RejectReason ?? "rejected by the store", CancellationToken.None);
+                continue;
             }
 
+            await FanOutAsync(partition, result, batch.StartedAt);
             acks.Add(entries[i]);
         }
 
-        metrics.PipelineStepDuration.Record(time.GetElapsedTime(fanoutStarted).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Step, "fanout"));
-        var ackStarted = time.GetTimestamp();
-        await HoldThroughOutagesAsync("Ack", partition, acks, async () =>
-        {
-            await log.AckAsync(partition, acks, ct);
-            return true;
-        }, stopping);
-        metrics.PipelineStepDuration.Record(time.GetElapsedTime(ackStarted).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Step, "ack"));
+        metrics.Step("fanout", time.GetElapsedTime(fanoutStarted));
+        await AckAsync(partition, acks, stopping);
 
         var now = time.GetUtcNow();
-        foreach (var result in results.Where(r => r.Outcome != PersistOutcome.Rejected))
+        foreach (var result in batch.Results.Where(r => r.Outcome != PersistOutcome.Rejected))
         {
-            var inserted = result.Outcome == PersistOutcome.Inserted;
-            metrics.PipelineProcessed.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition), ParleyMetrics.Tag(Telemetry.Tags.Status, inserted ? "stored" : "duplicate"));
-            if (inserted)
-            {
-                metrics.PipelineDuration.Record((now - result.Envelope.AcceptedAt).TotalMilliseconds, ParleyMetrics.Tag(Telemetry.Tags.Partition, partition));
-            }
+            metrics.Finished(partition, result.Outcome == PersistOutcome.Inserted, now - result.Envelope.AcceptedAt);
         }
+    }
+
+    private async Task FanOutAsync(int partition, PersistResult result, DateTimeOffset persistStarted)
+    {
+        if (result.Outcome == PersistOutcome.Duplicate)
+        {
+            Log.PersistDuplicate(logger, result.Envelope.MessageId, result.Envelope.CorrelationId);
+            metrics.Duplicate();
+            // A replay after a crash between the store commit and the fanout: push it again. Devices drop what they
+            // already got (per-connection sequence tracking), and the ones that missed it get it now.
+            // The lookup is a fallback for stores whose duplicates do not carry the stored message yet; remove it
+            // once every store's do (issue 12).
+            var stored = result.Message ?? await store.FindByIdempotencyKeyAsync(result.Envelope.IdempotencyKey, CancellationToken.None);
+            if (stored is not null)
+            {
+                await fanout.MessageStoredAsync(stored, result.MemberIds, CancellationToken.None);
+            }
+
+            return;
+        }
+
+        metrics.Inserted();
+        using (PipelineTracing.StoredAndFanout(result.Message!, result.Envelope.TraceParent, partition, persistStarted))
+        {
+            await fanout.MessageStoredAsync(result.Message!, result.MemberIds, CancellationToken.None);
+        }
+    }
+
+    private async Task AckAsync(int partition, IReadOnlyList<LogEntry> acks, CancellationToken stopping)
+    {
+        var started = time.GetTimestamp();
+        await HoldThroughOutagesAsync("Ack", partition, acks, async () =>
+        {
+            await log.AckAsync(partition, acks, CancellationToken.None);
+            return true;
+        }, stopping);
+        metrics.Step("ack", time.GetElapsedTime(started));
     }
 
     /// <summary>
@@ -278,7 +253,6 @@ public sealed class DeliveryPipeline(
     {
         Log.DeadLettered(logger, entry.EntryId, entry.Partition, entry.DeliveryCount, errorType, error, envelope?.CorrelationId);
         await log.DeadLetterAsync(entry, errorType, error, ct);
-        metrics.StreamDeadLettered.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, entry.Partition), ParleyMetrics.Tag(Telemetry.Tags.Reason, errorType));
-        metrics.PipelineProcessed.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Partition, entry.Partition), ParleyMetrics.Tag(Telemetry.Tags.Status, "dead_lettered"));
+        metrics.DeadLettered(entry.Partition, errorType);
     }
 }

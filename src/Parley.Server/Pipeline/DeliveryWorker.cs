@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Hosting;
 
 namespace Parley.Server.Pipeline;
 
@@ -53,7 +54,15 @@ public sealed class DeliveryWorker(
         {
             // A batch that was read is finished (stored and acked) before shutdown completes, unless it is
             // waiting out an outage: then it stays pending and the next start replays it.
-            await pipeline.ProcessAsync(partition, entries, new PartitionFence(partition, lease.Epoch), stoppingToken);
+            try
+            {
+                await pipeline.ProcessAsync(partition, entries, new PartitionFence(partition, lease.Epoch), stoppingToken);
+            }
+            catch (PartitionFencedException)
+            {
+                // A newer holder exists. Nothing of this batch was written or acked: it stays pending for that holder.
+                await ownership.FencedAsync(partition, lease.Epoch, CancellationToken.None);
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Hosting;
-using Parley.Server.Observability;
 
 namespace Parley.Server.Pipeline;
 
@@ -14,7 +14,7 @@ namespace Parley.Server.Pipeline;
 public sealed class PartitionOwnership(
     IPartitionLeases leases,
     ConsumerLoopRegistry loops,
-    ParleyMetrics metrics,
+    DeliveryMetrics metrics,
     IOptions<LogOptions> options,
     IOptions<ParleyOptions> node,
     TimeProvider time,
@@ -73,7 +73,7 @@ public sealed class PartitionOwnership(
         if (Forget(partition, epoch))
         {
             Log.PartitionFenced(logger, partition, epoch, NodeId);
-            metrics.LeaseChanges.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "fenced"));
+            metrics.LeaseChanged("fenced");
             await leases.ReleaseAsync(partition, NodeId, epoch, cancellationToken);
         }
     }
@@ -85,7 +85,7 @@ public sealed class PartitionOwnership(
         {
             await leases.ReleaseAsync(partition, NodeId, held.Epoch, cancellationToken);
             Log.PartitionReleased(logger, partition, held.Epoch, NodeId);
-            metrics.LeaseChanges.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "released"));
+            metrics.LeaseChanged("released");
         }
     }
 
@@ -155,7 +155,7 @@ public sealed class PartitionOwnership(
 
             Forget(p, held.Epoch);
             Log.PartitionLost(logger, p, held.Epoch, NodeId);
-            metrics.LeaseChanges.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "lost"));
+            metrics.LeaseChanged("lost");
             if (epoch is { } renewed)
             {
                 // It lapsed and this node got it back: a new epoch, and a fresh take-over of what is pending.
@@ -204,7 +204,7 @@ public sealed class PartitionOwnership(
         }
 
         Log.PartitionAcquired(logger, partition, epoch, NodeId);
-        metrics.LeaseChanges.Add(1, ParleyMetrics.Tag(Telemetry.Tags.Status, "acquired"));
+        metrics.LeaseChanged("acquired");
     }
 
     /// <summary>After the workers stopped (they are registered later, so stopped earlier): hand every lease over at once.</summary>

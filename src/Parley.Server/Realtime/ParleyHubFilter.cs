@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Parley.Hosting;
 using Parley.Core.Errors;
 using Parley.Core.Ports;
 using Parley.Server.Hosting;

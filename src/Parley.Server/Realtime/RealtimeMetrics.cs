@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
-using Parley.Server.Observability;
+using Parley.Hosting;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Realtime;
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Parley.Hosting;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
 using Parley.Server.Embedded;
@@ -22,7 +23,6 @@ public static class RealtimeServiceCollectionExtensions
             .AddMessagePackProtocol();
         services.AddQuietHubClientMistakes();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((h, l) => h.MaximumReceiveMessageSize = l.Value.MaxRealtimeFrameBytes);
-        services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 
         services.AddValidatedSettings<RealtimeOptions>(configuration, RealtimeOptions.Section, o => o.Validate());
         services.AddSingleton<RealtimeMetrics>();

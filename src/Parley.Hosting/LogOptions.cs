@@ -1,6 +1,6 @@
 using Parley.Core.Partitioning;
 
-namespace Parley.Core.Ports;
+namespace Parley.Hosting;
 
 /// <summary>Settings under <c>Parley:Log</c> shared by every log engine (docs/configuration.md).</summary>
 public sealed class LogOptions

@@ -1,10 +1,10 @@
 using Parley.Core.Ports;
-using Parley.Server.Pipeline;
+using Parley.Hosting;
 
-namespace Parley.Server.Observability;
+namespace Parley.Server.Pipeline;
 
 /// <summary>Samples per-partition lag every few seconds for the <c>stream_partition_lag</c> gauge (gauge callbacks cannot do I/O).</summary>
-public sealed class LagSampler(IMessageLog log, ParleyMetrics metrics, ConsumerLoopRegistry loops, TimeProvider time, ILogger<LagSampler> logger) : BackgroundService
+public sealed class LagSampler(IMessageLog log, DeliveryMetrics metrics, ConsumerLoopRegistry loops, TimeProvider time, ILogger<LagSampler> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 

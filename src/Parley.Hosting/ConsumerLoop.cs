@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using Parley.Server.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Parley.Server.Pipeline;
+namespace Parley.Hosting;
 
 public enum LoopState
 {
@@ -44,7 +44,7 @@ public sealed class ConsumerLoop(string name, ILogger logger, TimeProvider time)
                 await iteration(stopping);
                 if (_failures > 0)
                 {
-                    Log.LoopRecovered(logger, Name, _failures);
+                    HostingLog.LoopRecovered(logger, Name, _failures);
                     Volatile.Write(ref _failures, 0);
                 }
 
@@ -60,10 +60,10 @@ public sealed class ConsumerLoop(string name, ILogger logger, TimeProvider time)
                 var failures = Interlocked.Increment(ref _failures);
                 LastError = $"{ex.GetType().Name}: {ex.Message}";
                 var delay = Backoff(failures);
-                Log.LoopIterationFailed(logger, ex, Name, failures, delay);
+                HostingLog.LoopIterationFailed(logger, ex, Name, failures, delay);
                 if (failures == FaultThreshold)
                 {
-                    Log.LoopFaulted(logger, Name, failures);
+                    HostingLog.LoopFaulted(logger, Name, failures);
                 }
 
                 State = failures >= FaultThreshold ? LoopState.Faulted : LoopState.BackingOff;
@@ -80,7 +80,7 @@ public sealed class ConsumerLoop(string name, ILogger logger, TimeProvider time)
         }
 
         State = LoopState.Stopped;
-        Log.LoopStopped(logger, Name);
+        HostingLog.LoopStopped(logger, Name);
     }
 
     public static TimeSpan Backoff(int failures)

@@ -1,4 +1,4 @@
-namespace Parley.Core.Ports;
+namespace Parley.Hosting;
 
 /// <summary>Top-level settings under <c>Parley</c>.</summary>
 public sealed class ParleyOptions

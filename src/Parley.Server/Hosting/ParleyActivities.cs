@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Parley.Server.Observability;
+namespace Parley.Server.Hosting;
 
 /// <summary>
 /// One ActivitySource per component. A message's trace runs HTTP request → <c>parley.send</c> →

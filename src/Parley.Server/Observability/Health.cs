@@ -2,9 +2,10 @@ using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
+using Parley.Hosting;
 using Parley.Server.Pipeline;
 
-namespace Parley.Server.Hosting;
+namespace Parley.Server.Observability;
 
 /// <summary>Readiness checks (O4, first cut): the store answers, the log answers, no consumer loop is faulted.</summary>
 public sealed class StoreHealthCheck(IConversationStore store) : IHealthCheck

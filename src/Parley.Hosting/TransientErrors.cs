@@ -1,4 +1,4 @@
-namespace Parley.Core.Ports;
+namespace Parley.Hosting;
 
 /// <summary>
 /// Each engine says which of its exceptions mean "unavailable right now, try again" (a connection refused,

@@ -1,6 +1,6 @@
 using Parley.Core.Ports;
 
-namespace Parley.Server.Pipeline;
+namespace Parley.Server.Embedded;
 
 /// <summary>
 /// Leases for the embedded engine, where one process owns the log. Epochs start at the process's start time in

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Parley.Core.Ports;
+namespace Parley.Hosting;
 
 public static class Settings
 {

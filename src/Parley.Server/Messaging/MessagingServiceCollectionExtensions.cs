@@ -1,0 +1,23 @@
+using Parley.Server.Conversations;
+
+namespace Parley.Server.Messaging;
+
+public static class MessagingServiceCollectionExtensions
+{
+    /// <summary>
+    /// The send path (membership cache, per-user send limit, resend lookups, the ingress and its metrics), the receipts
+    /// service and the recovery planner: what REST and the hub both call.
+    /// </summary>
+    public static WebApplicationBuilder AddParleyMessaging(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<MembershipCache>();
+        services.AddSingleton<SendRateLimiter>();
+        services.AddSingleton<StoredKeyLookup>();
+        services.AddSingleton<IngressMetrics>();
+        services.AddSingleton<MessageIngress>();
+        services.AddSingleton<Receipts>();
+        services.AddSingleton<RecoveryPlanner>();
+        return builder;
+    }
+}
