@@ -13,6 +13,7 @@ using Parley.Core.Errors;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
 using Parley.Server.Conversations;
+using Parley.Server.Events;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
 using Parley.Server.Messaging;
@@ -185,6 +186,7 @@ public static class ParleyApp
             telemetry.WithTracing(tracing => tracing.AddSource(ParleyActivities.Sources).AddAspNetCoreInstrumentation()
                 .AddOtlpExporter(o => o.Endpoint = new Uri(otlp)));
         }
+        services.AddParleyEvents(builder.Configuration);
         services.AddSingleton<PipelineStatus>();
         services.AddSingleton<DeliveryPipeline>();
         services.TryAddSingleton<IPartitionLeases, InProcessPartitionLeases>();

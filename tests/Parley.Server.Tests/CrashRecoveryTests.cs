@@ -68,7 +68,7 @@ public sealed class CrashRecoveryTests : IDisposable
         await server.KillAsync();
         var liveBeforeCrash = bobDevice.Messages.ToList();
         await bobDevice.DisposeAsync();
-        await Eventually.TrueAsync(() => PortIsFree(port), $"port {port} to be free after the kill");
+        await Eventually.TrueAsync(() => TestServer.PortIsFree(port), $"port {port} to be free after the kill");
         server = await ServerProcess.StartAsync(_data, port, settings);
         await using (server)
         {
@@ -114,20 +114,6 @@ public sealed class CrashRecoveryTests : IDisposable
         catch (IOException)
         {
             // Best effort.
-        }
-    }
-
-    private static bool PortIsFree(int port)
-    {
-        try
-        {
-            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
         }
     }
 }

@@ -81,6 +81,21 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether a listener could bind the port now (a killed server's socket is gone).</summary>
+    public static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
