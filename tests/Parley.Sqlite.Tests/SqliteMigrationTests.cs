@@ -123,6 +123,12 @@ public sealed class SqliteMigrationTests
         Assert.Equal(3, await database.MigrateAsync(SqliteMigrations.Store, default));
         Assert.Equal(0, await database.MigrateAsync(SqliteMigrations.Store, default));
         Assert.Equal([1L, 2L, 3L], await VersionsAsync(database));
+        // Migration is where the file is switched to WAL now that the constructor no longer opens it.
+        Assert.Equal("wal", await database.ReadAsync(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, "PRAGMA journal_mode");
+            return (string)(await command.ExecuteScalarAsync())!;
+        }, default));
     }
 
     [Fact]
