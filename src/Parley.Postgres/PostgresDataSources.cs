@@ -2,20 +2,12 @@ using Npgsql;
 
 namespace Parley.Postgres;
 
-/// <summary>How the store's <see cref="NpgsqlDataSource"/> is built: every port class of this engine shares one.</summary>
+/// <summary>For tools and tests that open the store outside a host: the node's data source, migrated when asked.</summary>
 public static class PostgresDataSources
 {
-    /// <summary>A data source whose connections use <paramref name="schema"/>; migrations applied when asked.</summary>
     public static async Task<NpgsqlDataSource> CreateDataSourceAsync(string connectionString, string schema, bool migrate, CancellationToken cancellationToken)
     {
-        // Auto-prepare: the hot statements are few and repeated, so they are parsed and planned once per connection.
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = schema };
-        if (builder.MaxAutoPrepare == 0)
-        {
-            builder.MaxAutoPrepare = 32;
-        }
-
-        var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        var dataSource = PostgresDataSource.Create(new PostgresOptions { ConnectionString = connectionString, Schema = schema });
         if (migrate)
         {
             await PostgresMigrations.ApplyAsync(dataSource, schema, cancellationToken);

@@ -79,7 +79,9 @@ public sealed partial class DeployArtifactsTests
         };
         listener.Start();
         await using var server = await TestServer.StartAsync();
-        _ = server.Services.GetService(typeof(ParleyMetrics));
+        _ = server.Services.GetService(typeof(Parley.Server.Realtime.RealtimeMetrics));
+        _ = server.Services.GetService(typeof(Parley.Server.Pipeline.DeliveryMetrics));
+        _ = server.Services.GetService(typeof(Parley.Server.Messaging.IngressMetrics));
         return names;
     }
 

@@ -75,7 +75,9 @@ public sealed class MetricsTests
         {
             listener.Start();
             await using var server = await TestServer.StartAsync();
-            _ = server.Services.GetRequiredService<ParleyMetrics>();
+            _ = server.Services.GetRequiredService<Parley.Server.Realtime.RealtimeMetrics>();
+            _ = server.Services.GetRequiredService<Parley.Server.Pipeline.DeliveryMetrics>();
+            _ = server.Services.GetRequiredService<Parley.Server.Messaging.IngressMetrics>();
         }
 
         var exported = published.Select(MetricsDoc.ExportedName).ToHashSet(StringComparer.Ordinal);

@@ -28,7 +28,10 @@ public static class EngineServiceCollectionExtensions
             builder.AddParleyPostgres();
         }
 
+        // The production engine spans nodes and brings its own; the embedded engine is one node, so in-process ones do.
         builder.Services.TryAddSingleton<IPartitionLeases, InProcessPartitionLeases>();
+        builder.Services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
+        builder.Services.TryAddSingleton<IRealtimeBus, SingleNodeBus>();
         return builder;
     }
 }

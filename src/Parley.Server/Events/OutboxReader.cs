@@ -3,7 +3,6 @@ using Parley.Hosting;
 using Parley.Core.Events;
 using Parley.Core.Ports;
 using Parley.Server.Hosting;
-using Parley.Server.Pipeline;
 
 namespace Parley.Server.Events;
 

@@ -181,14 +181,9 @@ public sealed class DeliveryPipeline(
             Log.PersistDuplicate(logger, result.Envelope.MessageId, result.Envelope.CorrelationId);
             metrics.Duplicate();
             // A replay after a crash between the store commit and the fanout: push it again. Devices drop what they
-            // already got (per-connection sequence tracking), and the ones that missed it get it now.
-            // The lookup is a fallback for stores whose duplicates do not carry the stored message yet; remove it
-            // once every store's do (issue 12).
-            var stored = result.Message ?? await store.FindByIdempotencyKeyAsync(result.Envelope.IdempotencyKey, CancellationToken.None);
-            if (stored is not null)
-            {
-                await fanout.MessageStoredAsync(stored, result.MemberIds, CancellationToken.None);
-            }
+            // already got (per-connection sequence tracking), and the ones that missed it get it now. The store's
+            // duplicate carries the stored message, so this costs no read.
+            await fanout.MessageStoredAsync(result.Message!, result.MemberIds, CancellationToken.None);
 
             return;
         }

@@ -1,10 +1,8 @@
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Parley.Hosting;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
-using Parley.Server.Embedded;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.Realtime;
@@ -13,8 +11,8 @@ public static class RealtimeServiceCollectionExtensions
 {
     /// <summary>
     /// The hub (/hubs/chat, mapped by MapChatHub), live delivery (<see cref="IRealtimeFanout"/>), typing, presence and
-    /// the node bus relay. An engine that spans nodes registers its <see cref="IPresenceStore"/> and
-    /// <see cref="IRealtimeBus"/> first; without one, the embedded single-node ones are used.
+    /// the node bus relay, over the <see cref="IPresenceStore"/> and <see cref="IRealtimeBus"/> the engine registered
+    /// (AddParleyEngine: Redis for production, the in-process ones in Embedded/ for the embedded engine).
     /// </summary>
     public static IServiceCollection AddParleyRealtime(this IServiceCollection services, IConfiguration configuration)
     {
@@ -37,8 +35,6 @@ public static class RealtimeServiceCollectionExtensions
         services.AddSingleton<TypingTracker>();
         services.AddSingleton<TypingRelay>();
         services.AddSingleton<TokenRefresher>();
-        services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
-        services.TryAddSingleton<IRealtimeBus, SingleNodeBus>();
         services.AddHostedService<RealtimeSweeper>();
         services.AddHostedService<NodeEventSubscriber>();
         return services;
