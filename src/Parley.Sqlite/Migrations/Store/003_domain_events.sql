@@ -1,8 +1,9 @@
 -- The transactional outbox (E1): every committed change's event, written in the change's own transaction.
 -- SQLite has one writer, so position order is commit order and a consumer's cursor is just a position.
--- AUTOINCREMENT: a position is never reused, even after the newest events are deleted.
+-- No AUTOINCREMENT: it costs a write to sqlite_sequence per event on the persist hot path. A rowid is reused only
+-- after the newest rows are deleted, and nothing deletes events.
 CREATE TABLE domain_events (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    position INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
     aggregate_type TEXT NOT NULL,
     aggregate_id TEXT NOT NULL,
