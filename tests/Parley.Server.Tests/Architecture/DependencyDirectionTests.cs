@@ -19,11 +19,6 @@ public sealed class DependencyDirectionTests
     [MemberData(nameof(Projects))]
     public void No_two_files_of_a_project_depend_on_each_other(string project)
     {
-        if (!Directory.Exists(Parley.Testing.RepositoryFiles.Path("src", project)))
-        {
-            return;
-        }
-
         var graph = DependencyGraph.Of(project);
         var cycles = DependencyGraph.Cycles(graph.Edges);
 
@@ -34,11 +29,6 @@ public sealed class DependencyDirectionTests
     [MemberData(nameof(Projects))]
     public void Folders_of_a_project_only_depend_downwards(string project)
     {
-        if (!Directory.Exists(Parley.Testing.RepositoryFiles.Path("src", project)))
-        {
-            return;
-        }
-
         var graph = DependencyGraph.Of(project);
         var folders = graph.FolderEdges();
         var cycles = DependencyGraph.Cycles(folders);
