@@ -52,7 +52,6 @@ public static class PersistPlanner
             byKey[key] = message;
         }
 
-        var sequences = new Dictionary<Guid, long>();
         var conversations = new Dictionary<Guid, ConversationAdvance>();
         var effects = new Dictionary<(Guid Conversation, Guid User), ParticipantEffect>();
         var results = new List<PersistResult>(batch.Count);
@@ -72,7 +71,9 @@ public static class PersistPlanner
                 continue;
             }
 
-            var sequence = sequences[envelope.ConversationId] = sequences.GetValueOrDefault(envelope.ConversationId, conversation.LastSequence) + 1;
+            // The batch's earlier messages of this conversation already moved it: continue from there.
+            var advanced = conversations.TryGetValue(envelope.ConversationId, out var previous);
+            var sequence = (advanced ? previous.LastSequence : conversation.LastSequence) + 1;
             var message = new StoredMessage(envelope.MessageId, envelope.ConversationId, sequence, envelope.SenderId, envelope.Type,
                 envelope.Content, envelope.Metadata, envelope.ClientMessageId, IdempotencyKeys.ContentHash(envelope.Content),
                 Encoding.UTF8.GetByteCount(envelope.Content), envelope.CorrelationId, StoreTime.Truncate(envelope.AcceptedAt), storedAt);
@@ -81,9 +82,7 @@ public static class PersistPlanner
             inserts.Add(new PlannedMessage(message, envelope.IdempotencyKey));
             events.Add(ChangeEvents.MessageStored(message, envelope.TraceParent));
 
-            var lastActivity = conversations.TryGetValue(message.ConversationId, out var previous) && previous.LastActivityAt > message.AcceptedAt
-                ? previous.LastActivityAt
-                : message.AcceptedAt;
+            var lastActivity = advanced && previous.LastActivityAt > message.AcceptedAt ? previous.LastActivityAt : message.AcceptedAt;
             conversations[message.ConversationId] = new ConversationAdvance(message.ConversationId, sequence, lastActivity, message.Id);
             foreach (var member in conversation.Members)
             {
