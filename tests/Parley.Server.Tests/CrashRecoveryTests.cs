@@ -40,22 +40,9 @@ public sealed class CrashRecoveryTests : IDisposable
             {
                 var clientId = $"m{i:D4}";
                 var conversation = conversations[i % conversations.Count];
-                var retryUntil = DateTime.UtcNow.AddSeconds(120);
-                while (true)
-                {
-                    Assert.True(DateTime.UtcNow < retryUntil, $"{clientId} was not acknowledged within 120 s");
-                    try
-                    {
-                        var ack = await client.SendAsync(alice, conversation, $"message {i}", clientId);
-                        acked[clientId] = ack.MessageId;
-                        break;
-                    }
-                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
-                    {
-                        Interlocked.Increment(ref failedAttempts);
-                        await Task.Delay(100); // a client's back-off between retries while the server is down, not a wait for a condition
-                    }
-                }
+                var ack = await client.SendUntilAcknowledgedAsync(alice, conversation, $"message {i}", clientId, TimeSpan.FromSeconds(120),
+                    () => Interlocked.Increment(ref failedAttempts));
+                acked[clientId] = ack.MessageId;
 
                 if (acked.Count >= total / 3)
                 {

@@ -53,6 +53,15 @@ public readonly record struct EventCursor(long Transaction, long Position) : ICo
     public static bool operator >=(EventCursor left, EventCursor right) => left.CompareTo(right) >= 0;
 
     public override string ToString() => $"{Transaction}:{Position}";
+
+    /// <summary>The inverse of <see cref="ToString"/>: <c>transaction:position</c>.</summary>
+    public static EventCursor Parse(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return new EventCursor(
+            long.Parse(text.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
 
 /// <summary>The event types a store records, one per kind of change. A new change adds its type here.</summary>

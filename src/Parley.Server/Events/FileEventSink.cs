@@ -50,7 +50,7 @@ public sealed class FileEventSink(IOptions<EventsOptions> options, IOptions<Parl
         if (last is not null)
         {
             using var line = JsonDocument.Parse(last);
-            _written = ParseCursor(line.RootElement.GetProperty("cursor").GetString()!);
+            _written = EventCursor.Parse(line.RootElement.GetProperty("cursor").GetString()!);
         }
 
         return file;
@@ -83,12 +83,6 @@ public sealed class FileEventSink(IOptions<EventsOptions> options, IOptions<Parl
 
             window *= 4;
         }
-    }
-
-    private static EventCursor ParseCursor(string text)
-    {
-        var parts = text.Split(':');
-        return new EventCursor(long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static void Write(Stream stream, DomainEvent e)

@@ -87,6 +87,28 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
     public Task<Ack> SendAsync(Session me, Guid conversationId, string content, string? clientMessageId = null) =>
         OkAsync<Ack>(HttpMethod.Post, $"/api/v1/conversations/{conversationId}/messages", me, new { content, clientMessageId }, HttpStatusCode.Accepted);
 
+    /// <summary>
+    /// Sends as a real client does across a server crash: an attempt that got no answer is retried with the same client
+    /// id until one is acknowledged; the test fails if none is within <paramref name="within"/>.
+    /// </summary>
+    public async Task<Ack> SendUntilAcknowledgedAsync(Session me, Guid conversationId, string content, string clientMessageId, TimeSpan within, Action? failedAttempt = null)
+    {
+        var retryUntil = DateTime.UtcNow + within;
+        while (true)
+        {
+            Assert.True(DateTime.UtcNow < retryUntil, $"{clientMessageId} was not acknowledged within {within.TotalSeconds:0} s");
+            try
+            {
+                return await SendAsync(me, conversationId, content, clientMessageId);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+            {
+                failedAttempt?.Invoke();
+                await Task.Delay(100); // a client's back-off between retries while the server is down, not a wait for a condition
+            }
+        }
+    }
+
     public Task<MessagePage> HistoryAsync(Session me, Guid conversationId, string query = "") =>
         OkAsync<MessagePage>(HttpMethod.Get, $"/api/v1/conversations/{conversationId}/messages{query}", me);
 
