@@ -128,6 +128,8 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
             return entries;
         }
 
+        // Not fsynced: a count lost to a power cut only gives the entry one more try, and a process crash keeps it (so a
+        // message that crashes the process still reaches MaxDeliveries). Appends, which share this file, pay the fsync.
         await _db.WriteAsync(async (connection, transaction) =>
         {
             await using var update = SqliteDatabase.Command(connection, """
@@ -138,7 +140,7 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
             update.Parameters.AddWithValue("$first", long.Parse(entries[0].EntryId, CultureInfo.InvariantCulture));
             update.Parameters.AddWithValue("$last", long.Parse(entries[^1].EntryId, CultureInfo.InvariantCulture));
             return await update.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        }, SqliteCommit.SurvivesProcessCrash, cancellationToken);
         return entries;
     }
 
@@ -149,6 +151,8 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
             return;
         }
 
+        // Not fsynced: an ack lost to a power cut replays entries the store already holds, which it answers as
+        // duplicates (the same path as a crash between commit and ack).
         await _db.WriteAsync(async (connection, transaction) =>
         {
             await using var command = SqliteDatabase.Command(connection,
@@ -156,7 +160,7 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
             command.Parameters.AddWithValue("$p", partition);
             command.Parameters.AddWithValue("$ids", IdsJson(entries));
             return await command.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        }, SqliteCommit.SurvivesProcessCrash, cancellationToken);
     }
 
     /// <summary>Pending entries are handed to whoever reads the partition next, so there is nothing to move.</summary>

@@ -105,6 +105,8 @@ public sealed class MetricsTests
         }
 
         await client.WaitForStoredAsync(alice, conversation.Id, 1);
+        // realtime_outbound_wait_ms is recorded when a live message has been written to a device.
+        await bobDevice.WaitForMessagesAsync(m => m.Count > 0);
         await bobDevice.Connection.InvokeAsync("Typing", conversation.Id, true);
         await bobDevice.Connection.InvokeAsync<List<object>>("Resume", new[] { new { conversationId = conversation.Id, lastSequence = 0L } });
         await using (var oversized = await client.ConnectAsync(alice))

@@ -24,5 +24,5 @@ public static class Telemetry
     }
 
     /// <summary>Bucket bounds in milliseconds, from sub-millisecond acks to multi-second stalls.</summary>
-    public static readonly double[] MillisecondBuckets = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+    public static readonly double[] MillisecondBuckets = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 }

@@ -95,6 +95,10 @@ public sealed class MessageIngress(
             TraceParent = Activity.Current?.Id,
         };
 
+        // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead
+        // of their sum. Its answer is used only when the log calls the send new (see StoredDuplicateAsync). It never
+        // faults (a failed read is a null answer, an abandoned request a cancelled task), so it can be left unawaited.
+        var storedCheck = envelope.ClientMessageId is not null ? StoredDuplicateAsync(envelope, cancellationToken) : null;
         AppendResult appended;
         try
         {
@@ -109,12 +113,15 @@ public sealed class MessageIngress(
 
         if (appended.Duplicate)
         {
-            // The log remembered the key: answer with the original message as it stands now, not as it was accepted.
-            var state = await CurrentStateAsync(appended.MessageId, cancellationToken);
+            // The log remembered the key: answer with the original message as it stands now, not as it was accepted
+            // (the key check beside the append already read that when the message is stored).
+            var state = storedCheck is not null && await storedCheck is { } known && known.Message.Id == appended.MessageId
+                ? known.State
+                : await CurrentStateAsync(appended.MessageId, cancellationToken);
             return (Ack(appended.MessageId, appended.CorrelationId, state, appended.AcceptedAt, envelope.IdempotencyKey, true, appended.Partition), "log");
         }
 
-        if (envelope.ClientMessageId is not null && await StoredDuplicateAsync(envelope, cancellationToken) is { } stored)
+        if (storedCheck is not null && await storedCheck is { } stored)
         {
             // The log said "new" only because its window forgot the key; the store never forgets it. The entry just
             // appended is folded at persist time (same key), so the stored message is the one this send is about.
@@ -177,7 +184,8 @@ public sealed class MessageIngress(
 
     /// <summary>
     /// Only sends that carry a clientMessageId can outlive the log's window (a content key changes every second), so only
-    /// they pay this key check (batched with the other sends in flight, see StoredKeyLookup), and only after the log has said "new". A normal send
+    /// they pay this key check (batched with the other sends in flight, see StoredKeyLookup), run beside the append and
+    /// used only when the log says "new". A normal send
     /// without a clientMessageId never reads the store. Best effort like <see cref="CurrentStateAsync"/>: when the store
     /// cannot answer, the fresh ack stands and the persist step still folds the entry into the stored message by key.
     /// </summary>

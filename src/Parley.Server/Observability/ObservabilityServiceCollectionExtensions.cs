@@ -28,7 +28,7 @@ public static class ObservabilityServiceCollectionExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(Telemetry.Meters)
-                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections")
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections", "System.Runtime")
                     .AddPrometheusExporter();
                 if (!string.IsNullOrWhiteSpace(otlp))
                 {

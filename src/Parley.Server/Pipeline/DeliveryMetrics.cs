@@ -24,6 +24,7 @@ public sealed class DeliveryMetrics
     private readonly Counter<long> _processed;
     private readonly Histogram<double> _endToEnd;
     private readonly Histogram<double> _stepDuration;
+    private readonly Histogram<double> _queueWait;
 
     public DeliveryMetrics(IMeterFactory meters, IngressMetrics ingress)
     {
@@ -47,12 +48,17 @@ public sealed class DeliveryMetrics
         _processed = delivery.CreateCounter<long>("delivery_pipeline_processed", description: "Entries finished by the pipeline, by partition and status");
         _endToEnd = delivery.CreateHistogram<double>("delivery_pipeline_duration_ms", description: "Acceptance to ack for each message, milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
+        _queueWait = delivery.CreateHistogram<double>("delivery_queue_wait_ms", description: "A message's time from acceptance to being read by a delivery worker, milliseconds",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
         _stepDuration = delivery.CreateHistogram<double>("delivery_pipeline_step_duration_ms", description: "Time per pipeline step (persist, fanout, ack), milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
     }
 
     /// <summary>A worker read a batch of <paramref name="count"/> entries.</summary>
     public void Dequeued(int partition, int count) => _dequeued.Add(count, Tag(Telemetry.Tags.Partition, partition));
+
+    /// <summary>A worker read a message <paramref name="sinceAccepted"/> after the ingress accepted it (the append included).</summary>
+    public void Waited(TimeSpan sinceAccepted) => _queueWait.Record(Math.Max(0, sinceAccepted.TotalMilliseconds));
 
     /// <summary>A batch went from read to ack (or was given up) in <paramref name="elapsed"/>.</summary>
     public void BatchFinished(int partition, TimeSpan elapsed) =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
@@ -91,7 +92,7 @@ public sealed class DeviceConnection
     }
 
     /// <summary>An event for this device; never blocks the caller. Messages are held to sequence order (see above).</summary>
-    public void Push(RealtimeEvent realtimeEvent) => Enqueue(new Outgoing(realtimeEvent, null, null));
+    public void Push(RealtimeEvent realtimeEvent) => Enqueue(new Outgoing(realtimeEvent, null, null, Stopwatch.GetTimestamp()));
 
     /// <summary>
     /// Starts recovery for the given positions. Positions are set now, before anything else queued is written, so a
@@ -129,7 +130,7 @@ public sealed class DeviceConnection
         }
 
         var done = new TaskCompletionSource<IReadOnlyList<ResumeResult>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Enqueue(new Outgoing(null, fill, recovered =>
+        Enqueue(new Outgoing(null, fill, Resumed: recovered =>
         {
             results.AddRange(recovered);
             done.TrySetResult(results);
@@ -152,7 +153,7 @@ public sealed class DeviceConnection
 
         if (fill.Count > 0)
         {
-            Enqueue(new Outgoing(null, fill, _ => { }));
+            Enqueue(new Outgoing(null, fill, Resumed: _ => { }));
         }
     }
 
@@ -268,6 +269,7 @@ public sealed class DeviceConnection
                     if (Claim(message.ConversationId, message.Sequence))
                     {
                         await SendAsync(created, aborted);
+                        _metrics.OutboundWaited(Stopwatch.GetElapsedTime(item.QueuedAt));
                     }
                 }
                 else
@@ -353,6 +355,9 @@ public sealed class DeviceConnection
     private Task SendAsync(RealtimeEvent realtimeEvent, CancellationToken cancellationToken) =>
         _client.SendAsync(realtimeEvent.Name, realtimeEvent.Payload, cancellationToken);
 
-    /// <summary>An event to send, or a gap to fill from the store (Resume, CatchUp) with who to tell when it is done.</summary>
-    private sealed record Outgoing(RealtimeEvent? Event, List<(Guid Conversation, long From)>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed);
+    /// <summary>
+    /// An event to send, or a gap to fill from the store (Resume, CatchUp) with who to tell when it is done.
+    /// <paramref name="QueuedAt"/> (a Stopwatch timestamp) times a live message's wait in this queue and its write.
+    /// </summary>
+    private sealed record Outgoing(RealtimeEvent? Event, List<(Guid Conversation, long From)>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed, long QueuedAt = 0);
 }

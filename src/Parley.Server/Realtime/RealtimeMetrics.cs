@@ -17,6 +17,7 @@ public sealed class RealtimeMetrics
     private readonly Counter<long> _recovery;
     private readonly Counter<long> _typing;
     private readonly Counter<long> _tokenExpiredDisconnects;
+    private readonly Histogram<double> _outboundWait;
     private readonly Counter<long> _fanoutAttempted;
     private readonly Counter<long> _fanoutDelivered;
     private readonly Counter<long> _fanoutFailed;
@@ -29,6 +30,8 @@ public sealed class RealtimeMetrics
         _oversizedFrames = realtime.CreateCounter<long>("realtime_oversized_frames", description: "Connections closed for sending a frame over Parley:Limits:MaxRealtimeFrameBytes");
         _recovery = realtime.CreateCounter<long>("realtime_recovery", description: "Resume answers per conversation, by status (recovered, resync)");
         _typing = realtime.CreateCounter<long>("realtime_typing_events", description: "Typing calls, by status (relayed, rate_limited)");
+        _outboundWait = realtime.CreateHistogram<double>("realtime_outbound_wait_ms", description: "A new message's time from being queued for a device to being written to its connection, milliseconds",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
         _tokenExpiredDisconnects = realtime.CreateCounter<long>("realtime_token_expired_disconnects", description: "Connections closed because their access token expired without an in-band refresh");
 
         var delivery = meters.Create(Telemetry.DeliveryMeter);
@@ -38,6 +41,9 @@ public sealed class RealtimeMetrics
     }
 
     public void ConnectionOpened() => _connections.Add(1);
+
+    /// <summary>A live message went out on a device's connection <paramref name="elapsed"/> after it was queued for it.</summary>
+    public void OutboundWaited(TimeSpan elapsed) => _outboundWait.Record(elapsed.TotalMilliseconds);
 
     public void ConnectionClosed() => _connections.Add(-1);
 

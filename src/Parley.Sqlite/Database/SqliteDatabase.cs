@@ -44,13 +44,24 @@ public sealed class SqliteDatabase : IDisposable
         return await work(connection);
     }
 
-    /// <summary>Runs <paramref name="work"/> in one IMMEDIATE transaction under the write gate and commits it.</summary>
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/> in one IMMEDIATE transaction under the write gate and commits it, fsynced.</summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        WriteAsync(work, SqliteCommit.Fsynced, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> in one IMMEDIATE transaction under the write gate and commits it as <paramref name="commit"/> says.</summary>
+    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, SqliteCommit commit, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
+            if (commit == SqliteCommit.SurvivesProcessCrash)
+            {
+                // Per connection, and OpenAsync sets FULL again on the next use of this pooled connection.
+                await using var normal = Command(connection, "PRAGMA synchronous=NORMAL;");
+                await normal.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await using var transaction = connection.BeginTransaction(deferred: false);
             var result = await work(connection, transaction);
             await transaction.CommitAsync(cancellationToken);
@@ -131,4 +142,18 @@ public sealed class SqliteDatabase : IDisposable
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
     }
+}
+
+/// <summary>How far a write transaction's commit must reach before it returns.</summary>
+public enum SqliteCommit
+{
+    /// <summary>Fsynced (synchronous=FULL): survives a power loss. What an acknowledgement to a client promises.</summary>
+    Fsynced,
+
+    /// <summary>
+    /// Written to the WAL but not fsynced (synchronous=NORMAL): survives a crash or kill -9 of the process, and may be
+    /// rolled back by a power loss, never out of order (the next fsynced commit carries it). Only for writes whose loss
+    /// a replay makes good.
+    /// </summary>
+    SurvivesProcessCrash,
 }
