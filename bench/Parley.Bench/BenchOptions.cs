@@ -16,7 +16,7 @@ public sealed class BenchOptions
     /// <summary>embedded (SQLite + in-process log) or production (PostgreSQL + Redis Streams).</summary>
     public string Engine { get; set; } = "embedded";
 
-    /// <summary>e2e: connected SignalR devices (half JSON, half MessagePack).</summary>
+    /// <summary>e2e: connected devices (half JSON, half MessagePack).</summary>
     public int Devices { get; set; } = 2000;
 
     /// <summary>e2e: members of the group-fanout case.</summary>
@@ -51,8 +51,12 @@ public sealed class BenchOptions
                         (latency measured from when each request was due), against Parley and against a bare
                         Kestrel endpoint answering 202 (the HTTP ceiling) in the same run.
           history       50-message page reads at random positions of a conversation of --messages messages.
-          e2e           Connected SignalR devices (JSON and MessagePack); time from send to receipt on every
-                        recipient device at each rate, plus one message at a time to a --group-size group.
+          e2e           A server in its own process and --devices light devices (raw WebSockets, half speaking
+                        the SignalR JSON protocol, half MessagePack); time from send to receipt on every
+                        recipient device at each rate (after a 3 s warm-up), plus one message at a time to a
+                        --group-size group. Per step also the server's CPU (µs per delivery), RSS, GC pause
+                        and p50/p99 per stage inside it (ingress, queue, persist, fanout, ack, outbound,
+                        server) from its own /metrics histograms.
           drain         A backlog of --backlog accepted messages while nothing persists (an ingress-only node), then
                         a worker node starts: time until all are stored; against a raw bulk insert (COPY on
                         PostgreSQL) of the same rows into a same-shaped table.

@@ -353,7 +353,7 @@ public static class ConnectionsScenario
     }
 
     /// <summary>Raises this process's soft (and if allowed hard) limit on open files; returns the soft limit now in force.</summary>
-    private static ulong RaiseFileLimit(int wanted)
+    internal static ulong RaiseFileLimit(int wanted)
     {
         if (!OperatingSystem.IsLinux())
         {

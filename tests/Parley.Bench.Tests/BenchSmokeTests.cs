@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Parley.Bench.Tests;
 
-/// <summary>A seconds-long run of every scenario, so the benchmark tool never rots. Figures are not asserted.</summary>
+/// <summary>A seconds-long run of every scenario, so the benchmark tool never rots. Counts are asserted; performance figures are not.</summary>
 public sealed class BenchSmokeTests
 {
     [Fact]
@@ -34,6 +34,39 @@ public sealed class BenchSmokeTests
         Assert.All(results, r => Assert.Equal(0, r.GetProperty("failed").GetInt64()));
         Assert.All(results, r => Assert.True(r.GetProperty("succeeded").GetInt64() > 0));
         Assert.Equal(results[0].GetProperty("succeeded").GetInt64(), results[1].GetProperty("succeeded").GetInt64());
+
+        // The server ran in its own process and reported its side of every step.
+        foreach (var result in results)
+        {
+            var figures = result.GetProperty("figures");
+            double Figure(string name)
+            {
+                Assert.True(figures.TryGetProperty(name, out var value), $"{result.GetProperty("target")} has no figure {name}");
+                return value.GetDouble();
+            }
+
+            var fanout = result.GetProperty("target").GetString()!.StartsWith("fanout", StringComparison.Ordinal);
+            Assert.Equal(0, Figure("devicesLost"));
+            // CPU time counts in 10 ms ticks: the fanout step's five messages may not reach one.
+            Assert.True(fanout ? Figure("serverCpuSeconds") >= 0 : Figure("serverCpuSeconds") > 0);
+            Assert.True(fanout ? Figure("serverCpuUsPerDelivery") >= 0 : Figure("serverCpuUsPerDelivery") > 0);
+            Assert.True(Figure("serverRssMb") > 0);
+            Assert.True(Figure("gcPauseMs") >= -1);
+
+            // The stage breakdown covers the same messages the devices timed: every accepted send went through the
+            // ingress and the pipeline once.
+            var messages = fanout ? Figure("messages") : result.GetProperty("sent").GetInt64() / 2;
+            Assert.Equal(messages, Figure("stage.ingress.count"));
+            Assert.Equal(messages, Figure("stage.server.count"));
+            foreach (var stage in new[] { "ingress", "persist", "fanout", "ack", "server" })
+            {
+                Assert.True(Figure($"stage.{stage}.count") > 0, stage);
+                Assert.True(Figure($"stage.{stage}.p50Ms") > 0, stage);
+                Assert.True(Figure($"stage.{stage}.p99Ms") >= Figure($"stage.{stage}.p50Ms"), stage);
+            }
+        }
+
+        Assert.Equal(0, results[0].GetProperty("figures").GetProperty("sendFailures").GetDouble());
     }
 
     [Fact]
