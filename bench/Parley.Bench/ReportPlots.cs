@@ -57,7 +57,7 @@ internal static partial class ReportPlots
     }
 
     /// <summary>
-    /// Two panels against offered rate: achieved throughput (with the offered rate itself as a dotted reference), and
+    /// Two panels against offered rate: achieved throughput (with the offered rate itself as a pale reference band), and
     /// p50 (dashed) / p99 (solid) latency on a log scale. A closed-loop baseline (RequestedRate 0: it sends as fast as
     /// it can, so it has no offered rate) is a horizontal line at its figure instead of a point at "0/s".
     /// </summary>
@@ -75,7 +75,7 @@ internal static partial class ReportPlots
         {
             // A wide pale band under the targets' lines: a target that keeps up runs along it and still shows.
             var reference = throughput.Add.Scatter(new[] { xMin, xMax }, new[] { xMin, xMax }, Colors.Gray.WithAlpha(0.35));
-            reference.LineWidth = 7;
+            reference.LineWidth = 5;
             reference.MarkerSize = 0;
             reference.LegendText = "offered (all accepted)";
             yMax = Math.Max(yMax, xMax);
