@@ -6,13 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # promtool (Debian's prometheus package) validates the shipped alert rules; headless Chromium (driven by Playwright)
-# checks CORS as a browser enforces it.
+# checks CORS as a browser enforces it; the bench's plots draw their text in DejaVu Sans (fonts-dejavu-core).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null \
-  || ! [ -x /usr/bin/chromium ]; then
-  echo "Installing PostgreSQL, Redis, promtool and Chromium..."
+  || ! [ -x /usr/bin/chromium ] || ! [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  echo "Installing PostgreSQL, Redis, promtool, Chromium and fonts..."
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq postgresql redis-server prometheus chromium >/dev/null
+  apt-get install -y -qq postgresql redis-server prometheus chromium fonts-dejavu-core >/dev/null
   pkill -x prometheus 2>/dev/null || true
 fi
 

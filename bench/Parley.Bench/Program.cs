@@ -49,8 +49,12 @@ namespace Parley.Bench
                 Progress($"== {scenario} ({options.Engine}) ==");
                 var results = await Scenarios[scenario](options, Progress);
                 var directory = run.Count > 1 ? Path.Combine(options.OutputDirectory, scenario) : options.OutputDirectory;
-                var (json, svg) = Report.Write(directory, scenario, options.Engine, results);
-                await output.WriteLineAsync($"results: {json}\nplot:    {svg}");
+                var files = Report.Write(directory, scenario, options.Engine, results);
+                await output.WriteLineAsync($"results: {files.Json}\nplot:    {files.Png} (and {Path.GetFileName(files.Svg)})");
+                if (files.StagesPng is { } stages)
+                {
+                    await output.WriteLineAsync($"stages:  {stages} (and {Path.GetFileName(files.StagesSvg)})");
+                }
             }
 
             return 0;

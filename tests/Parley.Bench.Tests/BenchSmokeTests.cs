@@ -124,7 +124,8 @@ public sealed class BenchSmokeTests
             var exit = await BenchProgram.RunAsync([scenario, "--smoke", "--out", output, .. extra], log);
 
             Assert.True(exit == 0, log.ToString());
-            Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(output, "results.svg")), StringComparison.Ordinal);
+            Assert.Contains("<svg", File.ReadAllText(Path.Combine(output, "results.svg")), StringComparison.Ordinal);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(output, "results.png")).Take(4));
             return JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement.GetProperty("results").EnumerateArray().ToList();
         }
         finally
