@@ -66,7 +66,19 @@ public sealed record LogEntry(int Partition, string EntryId, MessageEnvelopeByte
 /// <summary>The serialized envelope; decoded lazily so a corrupt payload is a per-entry failure, not a read failure.</summary>
 public sealed record MessageEnvelopeBytes(byte[] Bytes)
 {
-    public MessageEnvelope Decode() => MessageEnvelope.Deserialize(Bytes);
+    private MessageEnvelope? _decoded;
+
+    /// <summary>
+    /// Decoded once per entry: the pipeline and the log's ack both need the envelope, and a JSON parse of the whole
+    /// message per use was measurable on the persist path. The envelope is immutable, so sharing it is safe; a payload
+    /// that fails to decode throws on every call.
+    /// </summary>
+    public MessageEnvelope Decode() => _decoded ??= MessageEnvelope.Deserialize(Bytes);
+
+    // The cache is not part of the value: two payloads are equal as before, by their bytes array.
+    public bool Equals(MessageEnvelopeBytes? other) => other is not null && ReferenceEquals(Bytes, other.Bytes);
+
+    public override int GetHashCode() => Bytes.GetHashCode();
 }
 
 public sealed record PartitionLag(int Partition, long Pending, DateTimeOffset? OldestAppendedAt);
