@@ -41,6 +41,9 @@ public sealed class BenchOptions
 
     public bool Smoke { get; set; }
 
+    /// <summary>Unrecorded load before the first step; null: the scenario's own default (see StepsWithWarmUp).</summary>
+    public TimeSpan? WarmUp { get; set; }
+
     public const string Help = """
         parley-bench — measure Parley against the machine's own ceiling, side by side in one run.
 
@@ -53,7 +56,7 @@ public sealed class BenchOptions
           history       50-message page reads at random positions of a conversation of --messages messages.
           e2e           A server in its own process and --devices light devices (raw WebSockets, half speaking
                         the SignalR JSON protocol, half MessagePack); time from send to receipt on every
-                        recipient device at each rate (after a 3 s warm-up), plus one message at a time to a
+                        recipient device at each rate (after a 30 s warm-up), plus one message at a time to a
                         --group-size group. Per step also the server's CPU (µs per delivery), RSS, GC pause
                         and p50/p99 per stage inside it (ingress, queue, persist, fanout, ack, outbound,
                         server) from its own /metrics histograms.
@@ -81,6 +84,8 @@ public sealed class BenchOptions
           --idle N            connections: idle connections to reach (default 20000)
           --sources N         connections: 127.0.0.x source addresses (default 8)
           --slow N            slow: members whose devices never read (default 50)
+          --warmup S          Seconds of unrecorded load before the first step (ingest, history: 3; e2e: 30, the time
+                              a fresh server's JIT tiering takes to settle under chat load on this VM; 0: none)
           --out DIR           Where results.json and results.svg go (default bench-results)
           --smoke             Tiny sizes, a couple of seconds: proves the tool works (used by the tests)
           --help              This text
@@ -90,14 +95,16 @@ public sealed class BenchOptions
         """;
 
     /// <summary>
-    /// The measured steps, one per rate, preceded (outside smoke runs) by 3 s of unrecorded load at
-    /// <paramref name="warmUpRate"/> at most: JIT tiering, pools and caches are not what is measured.
+    /// The measured steps, one per rate, preceded (outside smoke runs) by --warmup (else <paramref name="defaultWarmUp"/>,
+    /// else 3 s) of unrecorded load at <paramref name="warmUpRate"/> at most: JIT tiering, pools and caches are not what
+    /// is measured.
     /// </summary>
-    public IEnumerable<(int Rate, TimeSpan Duration, bool Record)> StepsWithWarmUp(int warmUpRate)
+    public IEnumerable<(int Rate, TimeSpan Duration, bool Record)> StepsWithWarmUp(int warmUpRate, TimeSpan? defaultWarmUp = null)
     {
-        if (!Smoke)
+        var warmUp = WarmUp ?? defaultWarmUp ?? TimeSpan.FromSeconds(3);
+        if (!Smoke && warmUp > TimeSpan.Zero)
         {
-            yield return (Math.Min(warmUpRate, Rates[0]), TimeSpan.FromSeconds(3), false);
+            yield return (Math.Min(warmUpRate, Rates[0]), warmUp, false);
         }
 
         foreach (var rate in Rates)
@@ -154,6 +161,9 @@ public sealed class BenchOptions
                     break;
                 case "--slow":
                     options.SlowConsumers = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--warmup":
+                    options.WarmUp = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture));
                     break;
                 case "--out":
                     options.OutputDirectory = Next();
