@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Parley.Core.Ports;
 using Parley.Server.Contracts;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Realtime;
 
@@ -19,84 +20,28 @@ public sealed class NodeEventRelay(IRealtimeBus bus)
     /// <summary>Events per bus message at most, so one message stays small for the bus and for every subscriber.</summary>
     public const int MaxEventsPerFrame = 256;
 
-    private readonly Lock _gate = new();
-    private List<(byte[] Event, TaskCompletionSource Done)> _waiting = [];
-    private bool _running;
+    // Not a caller's token for the publish: the message carries other callers' events too.
+    private readonly GroupCommit<byte[], bool> _publishes = new(async events =>
+    {
+        await bus.PublishAsync(Frame(events), CancellationToken.None);
+        return [.. events.Select(_ => true)];
+    }, MaxEventsPerFrame);
 
     /// <summary>Completes when the bus took the message carrying this event, or fails as that publish failed.</summary>
-    public ValueTask PublishAsync(AddressedEvent addressed, CancellationToken cancellationToken)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        bool lead;
-        lock (_gate)
-        {
-            _waiting.Add((Encode(addressed), done));
-            lead = !_running;
-            _running = true;
-        }
-
-        if (lead)
-        {
-            _ = Task.Run(DrainAsync, CancellationToken.None);
-        }
-
-        return new ValueTask(done.Task.WaitAsync(cancellationToken));
-    }
-
-    private async Task DrainAsync()
-    {
-        while (true)
-        {
-            List<(byte[] Event, TaskCompletionSource Done)> taken;
-            lock (_gate)
-            {
-                if (_waiting.Count == 0)
-                {
-                    _running = false;
-                    return;
-                }
-
-                if (_waiting.Count <= MaxEventsPerFrame)
-                {
-                    (taken, _waiting) = (_waiting, []);
-                }
-                else
-                {
-                    taken = _waiting[..MaxEventsPerFrame];
-                    _waiting.RemoveRange(0, MaxEventsPerFrame);
-                }
-            }
-
-            try
-            {
-                // Not the caller's token: the message carries other callers' events too.
-                await bus.PublishAsync(Frame(taken), CancellationToken.None);
-                foreach (var (_, done) in taken)
-                {
-                    done.TrySetResult();
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var (_, done) in taken)
-                {
-                    done.TrySetException(ex);
-                }
-            }
-        }
-    }
+    public ValueTask PublishAsync(AddressedEvent addressed, CancellationToken cancellationToken) =>
+        new(_publishes.SubmitAsync(Encode(addressed)).WaitAsync(cancellationToken));
 
     /// <summary>One event as itself (what a node of the previous version reads); several as a JSON array of them.</summary>
-    private static byte[] Frame(List<(byte[] Event, TaskCompletionSource Done)> events)
+    private static byte[] Frame(IReadOnlyList<byte[]> events)
     {
         if (events.Count == 1)
         {
-            return events[0].Event;
+            return events[0];
         }
 
-        var frame = new byte[events.Sum(e => e.Event.Length + 1) + 1];
+        var frame = new byte[events.Sum(e => e.Length + 1) + 1];
         var at = 0;
-        foreach (var (index, (bytes, _)) in events.Index())
+        foreach (var (index, bytes) in events.Index())
         {
             frame[at++] = (byte)(index == 0 ? '[' : ',');
             bytes.CopyTo(frame, at);
