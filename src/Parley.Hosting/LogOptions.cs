@@ -29,6 +29,12 @@ public sealed class LogOptions
     public int BatchSize { get; set; } = 100;
 
     /// <summary>
+    /// Store transactions the delivery workers of one node run at once. Batches of other partitions that arrive while
+    /// every one is busy wait and go together in the next (a group commit), so under load a commit serves many partitions.
+    /// </summary>
+    public int PersistConcurrency { get; set; } = 2;
+
+    /// <summary>
     /// How long a node's lease on a partition lasts without renewal (renewed every quarter of it). After a node dies,
     /// its partitions wait at most this long for another node; a graceful stop hands them over at once.
     /// </summary>
@@ -64,6 +70,11 @@ public sealed class LogOptions
         if (BatchSize is < 1 or > 10_000)
         {
             yield return $"{Section}:BatchSize must be between 1 and 10000 (was {BatchSize}).";
+        }
+
+        if (PersistConcurrency is < 1 or > 64)
+        {
+            yield return $"{Section}:PersistConcurrency must be between 1 and 64 (was {PersistConcurrency}).";
         }
     }
 }

@@ -17,11 +17,11 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
     /// batch's conversations locked in id order, their members, the stored messages the batch may repeat), the other
     /// writes its plan set-based (messages, conversation advances, member effects, message.stored events); then commit.
     /// </summary>
-    public async Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, IReadOnlyList<PartitionFence> fences, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var state = await LoadAsync(connection, transaction, batch, fence, cancellationToken);
+        var state = await LoadAsync(connection, transaction, batch, fences, cancellationToken);
         var plan = PersistPlanner.Plan(batch, state, _time.GetUtcNow());
         if (plan.Inserts.Count > 0)
         {
@@ -70,22 +70,24 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
     }
 
     /// <summary>The state a plan needs, in one round trip; the fence and the conversation locks are held to commit.</summary>
-    private static async Task<PersistState> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken)
+    private static async Task<PersistState> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<MessageEnvelope> batch, IReadOnlyList<PartitionFence> fences, CancellationToken cancellationToken)
     {
         var conversationIds = batch.Select(e => e.ConversationId).Distinct().ToArray();
         var sequences = new Dictionary<Guid, long>();
         var members = new Dictionary<Guid, List<Guid>>();
         var existing = new List<(StoredMessage, string)>();
         await using var read = new NpgsqlBatch(connection, transaction);
-        if (fence is not null)
+        var ordered = fences.OrderBy(f => f.Partition).ToArray();
+        if (ordered.Length > 0)
         {
-            // First, and held to commit: the partition's batches commit one after another, and a holder whose lease
-            // was taken over finds the newer epoch here (no row back) and writes nothing.
+            // First, in partition order, and held to commit: each partition's batches commit one after another, and a
+            // holder whose lease was taken over finds the newer epoch here (no row back for it) and writes nothing.
             read.BatchCommands.Add(Command("""
-                INSERT INTO partition_fences AS f (partition, epoch) VALUES ($1, $2)
+                INSERT INTO partition_fences AS f (partition, epoch)
+                SELECT partition, epoch FROM unnest($1::int[], $2::bigint[]) AS t(partition, epoch) ORDER BY partition
                 ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch
-                RETURNING epoch
-                """, fence.Partition, fence.Epoch));
+                RETURNING partition
+                """, ordered.Select(f => f.Partition).ToArray(), ordered.Select(f => f.Epoch).ToArray()));
         }
 
         // Locked in id order, so concurrent batches cannot deadlock.
@@ -94,11 +96,17 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         read.BatchCommands.Add(Command($"SELECT {MessageColumns}, m.idempotency_key FROM messages m WHERE m.id = ANY($1) OR m.idempotency_key = ANY($2)",
             batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        if (fence is not null)
+        if (ordered.Length > 0)
         {
-            if (!await reader.ReadAsync(cancellationToken))
+            var held = new HashSet<int>();
+            while (await reader.ReadAsync(cancellationToken))
             {
-                throw new PartitionFencedException(fence.Partition, fence.Epoch);
+                held.Add(reader.GetInt32(0));
+            }
+
+            if (ordered.FirstOrDefault(f => !held.Contains(f.Partition)) is { } stale)
+            {
+                throw new PartitionFencedException(stale.Partition, stale.Epoch);
             }
 
             await reader.NextResultAsync(cancellationToken);

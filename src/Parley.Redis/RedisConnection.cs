@@ -70,6 +70,10 @@ public sealed class RedisConnection : IAsyncDisposable
         var configuration = ConfigurationOptions.Parse(options.Configuration);
         // Fail the start when Redis is unreachable, rather than start and queue every command until it appears.
         configuration.AbortOnConnectFail = true;
+        if (!options.DedicatedSocketThreads)
+        {
+            configuration.SocketManager = SocketManager.ThreadPool;
+        }
         ConnectionMultiplexer multiplexer;
         try
         {

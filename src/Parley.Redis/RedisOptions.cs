@@ -34,6 +34,12 @@ public sealed class RedisOptions
     /// <summary>Approximate cap on the dead-letter stream.</summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;
 
+    /// <summary>
+    /// Run the Redis client's socket I/O and completions on its own dedicated threads (StackExchange.Redis's default)
+    /// rather than on the .NET thread pool, where they would share the workers that serve requests.
+    /// </summary>
+    public bool DedicatedSocketThreads { get; set; } = true;
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(Configuration))

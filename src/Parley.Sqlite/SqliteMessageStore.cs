@@ -14,10 +14,10 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, IReadOnlyList<PartitionFence> fences, CancellationToken cancellationToken) =>
         db.WriteAsync<IReadOnlyList<PersistResult>>(async (connection, transaction) =>
         {
-            if (fence is not null)
+            foreach (var fence in fences.OrderBy(f => f.Partition))
             {
                 await CheckFenceAsync(connection, transaction, fence, cancellationToken);
             }

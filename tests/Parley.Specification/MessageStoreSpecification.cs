@@ -146,6 +146,33 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task A_group_of_partitions_batches_commits_together_and_one_stale_fence_writes_none_of_it()
+    {
+        await using var h = await CreateAsync();
+        var (c1, a, _) = await DirectAsync(h);
+        var (c2, b, _) = await DirectAsync(h);
+        var p = Random.Shared.Next(0, 1000);
+        await h.Messages.PersistBatchAsync([Envelopes.New(c1, a, "first")], new PartitionFence(p + 2, 7), default);
+
+        // Listed out of partition order on purpose: the store takes them in order whatever the caller passes.
+        var group = await h.Messages.PersistBatchAsync(
+            [Envelopes.New(c2, b, "one"), Envelopes.New(c1, a, "two"), Envelopes.New(c2, b, "three")],
+            [new PartitionFence(p + 2, 7), new PartitionFence(p, 1)], default);
+        Assert.Equal([1L, 2L, 2L], group.Select(r => r.Message!.Sequence));
+
+        var lost = Envelopes.New(c2, b, "under a lost lease");
+        var fenced = await Assert.ThrowsAsync<PartitionFencedException>(() => h.Messages.PersistBatchAsync(
+            [Envelopes.New(c1, a, "fine alone"), lost], [new PartitionFence(p + 2, 8), new PartitionFence(p + 1, 1), new PartitionFence(p, 0)], default));
+        Assert.Equal((p, 0L), (fenced.Partition, fenced.Epoch));
+        Assert.Null(await h.Messages.GetMessageAsync(lost.MessageId, default));
+        Assert.Equal(2, (await h.Conversations.GetConversationAsync(c1, default))?.LastSequence);
+        Assert.Equal(2, (await h.Conversations.GetConversationAsync(c2, default))?.LastSequence);
+
+        // Nothing of the refused group moved a fence either: epoch 7 still writes on its partition.
+        Assert.Equal(PersistOutcome.Inserted, (await h.Messages.PersistBatchAsync([Envelopes.New(c1, a, "still 7")], new PartitionFence(p + 2, 7), default))[0].Outcome);
+    }
+
+    [Fact]
     public async Task A_replayed_envelope_is_a_duplicate_and_creates_no_second_row()
     {
         await using var h = await CreateAsync();

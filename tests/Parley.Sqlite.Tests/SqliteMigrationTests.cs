@@ -104,7 +104,7 @@ public sealed class SqliteMigrationTests
 
         Assert.Equal([1L, 2L, 3L], await VersionsAsync(stores.Database));
         Assert.Equal(new UserRecord(userA, "alice", "Alice", "hash", created), await stores.Users.GetUserAsync(userA, default));
-        var stored = await stores.Messages.PersistBatchAsync([Envelopes.New(conversation, userA, "after the upgrade")], null, default);
+        var stored = await stores.Messages.PersistBatchAsync([Envelopes.New(conversation, userA, "after the upgrade")], [], default);
         Assert.Equal(1, Assert.Single(stored).Message!.Sequence);
         var events = await stores.Events.ReadAsync(EventCursor.Start, 10, default);
         Assert.Equal(DomainEventTypes.MessageStored, Assert.Single(events).Type);

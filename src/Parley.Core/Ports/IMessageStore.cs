@@ -6,18 +6,24 @@ namespace Parley.Core.Ports;
 public interface IMessageStore
 {
     /// <summary>
-    /// Persists a batch from one partition in one transaction, in order, as <c>Persistence.PersistPlanner</c> plans it:
-    /// an envelope whose message id or idempotency key is already stored is a <see cref="PersistOutcome.Duplicate"/>
-    /// carrying the stored message; each new message gets the conversation's next sequence, moves last activity and
-    /// the members' unread counts, and records <c>message.stored</c>.
-    /// With a <paramref name="fence"/>, the batch is written only if no newer lease epoch was seen for its partition
-    /// (else <see cref="PartitionFencedException"/> and nothing is written), and the partition's writes are serialized.
+    /// Persists a batch in one transaction, in order, as <c>Persistence.PersistPlanner</c> plans it: an envelope whose
+    /// message id or idempotency key is already stored is a <see cref="PersistOutcome.Duplicate"/> carrying the stored
+    /// message; each new message gets the conversation's next sequence, moves last activity and the members' unread
+    /// counts, and records <c>message.stored</c>.
+    /// The batch may hold several partitions' batches (one group commit), each under its own <paramref name="fences"/>
+    /// entry: it is written only if no newer lease epoch was seen for any of them (else
+    /// <see cref="PartitionFencedException"/> for the lowest stale partition, and nothing is written), and each
+    /// fenced partition's writes are serialized. Fences are taken in partition order, so concurrent groups cannot deadlock.
     /// </summary>
-    Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken);
+    Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, IReadOnlyList<PartitionFence> fences, CancellationToken cancellationToken);
+
+    /// <summary>One partition's batch under its lease, or unfenced (null) for tools and tests that write outside the partition workers.</summary>
+    Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
+        PersistBatchAsync(batch, fence is null ? [] : [fence], cancellationToken);
 
     /// <summary>Unfenced: for tools and tests that write outside the partition workers.</summary>
     Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken) =>
-        PersistBatchAsync(batch, null, cancellationToken);
+        PersistBatchAsync(batch, [], cancellationToken);
 
     Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken);
 

@@ -4,13 +4,15 @@ namespace Parley.Server.Hosting;
 /// One round trip for every caller waiting, the way a group commit shares one flush: the first caller starts a run;
 /// callers that arrive while it is in flight queue up and go together as the next one, in arrival order, at most
 /// <paramref name="maxBatch"/> at a time. There is no timer and no wait for company: an idle caller goes at once.
+/// With <paramref name="lanes"/> above one, that many runs may be in flight at once (a store that commits concurrent
+/// transactions in parallel); callers only group up once every lane is busy.
 /// <paramref name="run"/> answers one result per item, in order; if it throws, every caller of that run gets the exception.
 /// </summary>
-public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch = int.MaxValue)
+public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch = int.MaxValue, int lanes = 1)
 {
     private readonly Lock _gate = new();
     private List<(TItem Item, TaskCompletionSource<TResult> Done)> _waiting = [];
-    private bool _running;
+    private int _running;
 
     public Task<TResult> SubmitAsync(TItem item)
     {
@@ -19,8 +21,11 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
         lock (_gate)
         {
             _waiting.Add((item, done));
-            lead = !_running;
-            _running = true;
+            lead = _running < lanes;
+            if (lead)
+            {
+                _running++;
+            }
         }
 
         if (lead)
@@ -40,7 +45,7 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
             {
                 if (_waiting.Count == 0)
                 {
-                    _running = false;
+                    _running--;
                     return;
                 }
 

@@ -21,6 +21,7 @@ public sealed class DeliveryMetrics
     private readonly Counter<long> _leaseChanges;
     private readonly Counter<long> _persisted;
     private readonly Histogram<double> _persistDuration;
+    private readonly Histogram<long> _persistGroup;
     private readonly Counter<long> _processed;
     private readonly Histogram<double> _endToEnd;
     private readonly Histogram<double> _stepDuration;
@@ -45,6 +46,8 @@ public sealed class DeliveryMetrics
         _persisted = delivery.CreateCounter<long>("delivery_persist", description: "Messages persisted, by status and idempotent_hit");
         _persistDuration = delivery.CreateHistogram<double>("delivery_persist_duration_ms", description: "Store transaction time per batch, milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
+        _persistGroup = delivery.CreateHistogram<long>("delivery_persist_group_batches", description: "Partition batches stored by one store transaction (the group commit)",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
         _processed = delivery.CreateCounter<long>("delivery_pipeline_processed", description: "Entries finished by the pipeline, by partition and status");
         _endToEnd = delivery.CreateHistogram<double>("delivery_pipeline_duration_ms", description: "Acceptance to ack for each message, milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
@@ -64,11 +67,14 @@ public sealed class DeliveryMetrics
     public void BatchFinished(int partition, TimeSpan elapsed) =>
         _batchDuration.Record(elapsed.TotalMilliseconds, Tag(Telemetry.Tags.Partition, partition));
 
-    /// <summary>One store transaction for a batch, <c>ok</c> or <c>error</c>.</summary>
-    public void PersistTransaction(string status, TimeSpan elapsed)
+    /// <summary>One store transaction for <paramref name="batches"/> partitions' batches, <c>ok</c> or <c>error</c>.</summary>
+    public void PersistTransaction(string status, int batches, TimeSpan elapsed)
     {
         _persistDuration.Record(elapsed.TotalMilliseconds, Tag(Telemetry.Tags.Status, status));
-        Step("persist", elapsed);
+        if (status == "ok")
+        {
+            _persistGroup.Record(batches);
+        }
     }
 
     /// <summary>A message stored for the first time.</summary>

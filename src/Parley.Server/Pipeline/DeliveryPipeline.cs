@@ -17,7 +17,7 @@ namespace Parley.Server.Pipeline;
 /// </summary>
 public sealed class DeliveryPipeline(
     IMessageLog log,
-    IMessageStore store,
+    PersistGroupCommit store,
     IRealtimeFanout fanout,
     TransientErrors transient,
     PipelineStatus status,
@@ -128,20 +128,18 @@ public sealed class DeliveryPipeline(
         }
     }
 
+    /// <summary>The batch's wait for a store transaction (shared with other partitions' batches) and the transaction itself.</summary>
     private async Task<PersistedBatch> PersistAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence fence)
     {
         var started = time.GetTimestamp();
         var startedAt = time.GetUtcNow();
-        var status = "error";
         try
         {
-            var results = await store.PersistBatchAsync(batch, fence, CancellationToken.None);
-            status = "ok";
-            return new PersistedBatch(results, startedAt);
+            return new PersistedBatch(await store.PersistAsync(batch, fence), startedAt);
         }
         finally
         {
-            metrics.PersistTransaction(status, time.GetElapsedTime(started));
+            metrics.Step("persist", time.GetElapsedTime(started));
         }
     }
 

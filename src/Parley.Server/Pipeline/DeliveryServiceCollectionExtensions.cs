@@ -12,6 +12,7 @@ public static class DeliveryServiceCollectionExtensions
         services.AddSingleton<DeliveryMetrics>();
         services.AddHostedService<LagSampler>();
         services.AddSingleton<PipelineStatus>();
+        services.AddSingleton<PersistGroupCommit>();
         services.AddSingleton<DeliveryPipeline>();
         // Registered before the workers, so it stops after them and hands their leases over once their batches finished.
         services.AddSingleton<PartitionOwnership>();

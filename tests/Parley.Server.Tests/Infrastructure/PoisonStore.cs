@@ -9,8 +9,8 @@ namespace Parley.Server.Tests.Infrastructure;
 /// </summary>
 internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageStore
 {
-    public virtual Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
-        inner.PersistBatchAsync(batch, fence, cancellationToken);
+    public virtual Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, IReadOnlyList<PartitionFence> fences, CancellationToken cancellationToken) =>
+        inner.PersistBatchAsync(batch, fences, cancellationToken);
 
     public virtual Task<Core.Ports.MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetMessagesAsync(conversationId, query, cancellationToken);
 
@@ -30,8 +30,8 @@ internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageSt
 /// <summary>Delegates to the real store but throws for any batch holding a "poison" message.</summary>
 internal sealed class PoisonStore(IMessageStore inner) : DelegatingMessageStore(inner)
 {
-    public override Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, PartitionFence? fence, CancellationToken cancellationToken) =>
+    public override Task<IReadOnlyList<PersistResult>> PersistBatchAsync(IReadOnlyList<MessageEnvelope> batch, IReadOnlyList<PartitionFence> fences, CancellationToken cancellationToken) =>
         batch.Any(e => e.Content == "poison")
             ? throw new InvalidOperationException("poisoned content")
-            : base.PersistBatchAsync(batch, fence, cancellationToken);
+            : base.PersistBatchAsync(batch, fences, cancellationToken);
 }
