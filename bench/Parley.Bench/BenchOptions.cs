@@ -44,6 +44,9 @@ public sealed class BenchOptions
     /// <summary>Unrecorded load before the first step; null: the scenario's own default (see StepsWithWarmUp).</summary>
     public TimeSpan? WarmUp { get; set; }
 
+    /// <summary>Another build's Parley.Server.dll for the scenarios that run the server in its own process (A/B against an older build).</summary>
+    public string? ServerDll { get; set; }
+
     public const string Help = """
         parley-bench — measure Parley against the machine's own ceiling, side by side in one run.
 
@@ -87,6 +90,8 @@ public sealed class BenchOptions
           --warmup S          Seconds of unrecorded load before the first step (ingest, history: 3; e2e: 30, the time
                               a fresh server's JIT tiering takes to settle under chat load on this VM; 0: none)
           --out DIR           Where results.json and results.svg go (default bench-results)
+          --server-dll PATH   Run this build's Parley.Server.dll (its own directory holds its dependencies) where a
+                              scenario starts the server in its own process: e2e and connections against an older build
           --smoke             Tiny sizes, a couple of seconds: proves the tool works (used by the tests)
           --help              This text
 
@@ -167,6 +172,9 @@ public sealed class BenchOptions
                     break;
                 case "--out":
                     options.OutputDirectory = Next();
+                    break;
+                case "--server-dll":
+                    options.ServerDll = Path.GetFullPath(Next());
                     break;
                 case "--smoke":
                     options.Rates = [200];

@@ -180,7 +180,7 @@ public static class ConnectionsScenario
 
     internal static Process StartServer(string url, string data, BenchOptions options)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Parley.Server.dll");
+        var dll = options.ServerDll ?? Path.Combine(AppContext.BaseDirectory, "Parley.Server.dll");
         string[] args = ["exec", dll, "--urls", url, "--Parley:DataDirectory=" + data, .. IngestScenario.ServerSettings, .. options.ServerArgs];
         // The server needs more descriptors than the default hard limit of this machine; a shell raises it (we are root).
         var command = "ulimit -n 1048576 2>/dev/null || ulimit -n $(ulimit -Hn); exec dotnet " + string.Join(' ', args.Select(Quote));
