@@ -52,6 +52,9 @@ public static class AuthServiceCollectionExtensions
     private static void ConfigureJwt(JwtBearerOptions jwt, SigningKeys keys, IOptions<AuthOptions> auth)
     {
         jwt.MapInboundClaims = false;
+        // Nothing reads the token back from the authentication properties (it is on by default), and a realtime
+        // connection would hold that copy of it for its whole life.
+        jwt.SaveToken = false;
         jwt.TokenValidationParameters = new TokenValidationParameters
         {
             ValidIssuer = auth.Value.Issuer,
@@ -74,7 +77,12 @@ public static class AuthServiceCollectionExtensions
 
                 return Task.CompletedTask;
             },
-            OnTokenValidated = KnownUsers.OnTokenValidated,
+            OnTokenValidated = async context =>
+            {
+                await KnownUsers.OnTokenValidated(context);
+                // A realtime connection holds its principal for its whole life: only what the hub reads.
+                HubPrincipal.OnTokenValidated(context, "/hubs");
+            },
             OnChallenge = async context =>
             {
                 context.HandleResponse();

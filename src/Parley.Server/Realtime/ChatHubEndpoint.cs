@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
@@ -69,8 +70,18 @@ internal sealed class DeviceRegistration(
             return;
         }
 
-        var query = connection.GetHttpContext()?.Request.Query;
-        var resume = string.Equals(query?["resume"], "true", StringComparison.OrdinalIgnoreCase);
+        var http = connection.GetHttpContext();
+        var resume = string.Equals(http?.Request.Query["resume"], "true", StringComparison.OrdinalIgnoreCase);
+        if (http is not null)
+        {
+            // The parsed query holds the access token (browsers can only send it there), and the request lives as long
+            // as the connection: about 1.5 KB per idle connection for nothing once it is authenticated. Anything that
+            // reads the query later gets it parsed again from the request. The request caches the feature it last
+            // used until it sees the collection change: reading another feature through it drops that cache.
+            http.Features.Set<IQueryFeature>(new QueryFeature(http.Features));
+            _ = http.Request.Path;
+        }
+
         var device = devices.Create(connection, user, resume);
         var me = device.UserId;
         registry.Add(device);

@@ -21,10 +21,26 @@ namespace Parley.Server.Realtime;
 /// connection arrives) so that nothing stored after the handshake can miss it; it queues from then on but writes only
 /// once the hub has the connection (<see cref="Activate"/>).
 /// </para>
+/// <para>
+/// Most devices are idle most of the time, and a node holds tens of thousands of them: the queue is made by the first
+/// event, and the writer runs only while something is queued (it ends when the queue is empty and the next event
+/// starts another), so an idle device holds no queue, no writer and no pending read.
+/// </para>
 /// </summary>
 public sealed class DeviceConnection
 {
-    private readonly Channel<Outgoing> _queue;
+    // What Close and Completed leave in place of a queue that was never needed: refuses every write, like a completed one.
+    private static readonly Channel<Outgoing> NeverQueued = CompletedChannel();
+
+    private Channel<Outgoing>? _queue;
+
+    // 1 while a writer runs (or has died with the connection): at most one writer at a time keeps the order.
+    private int _writing;
+    private Task _writer = Task.CompletedTask;
+
+    // The moment the hub had the connection (Stopwatch), from which ResumeHold counts.
+    private long _activatedAt;
+
     // Per conversation: everything at or below this was sent on this connection or is held by the client (Resume).
     private readonly Dictionary<Guid, long> _lastSent = [];
 
@@ -68,8 +84,6 @@ public sealed class DeviceConnection
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _queue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(options.OutboundQueueLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        Writer = Task.Run(WriteAsync);
     }
 
     public string ConnectionId => _connection.ConnectionId;
@@ -79,15 +93,19 @@ public sealed class DeviceConnection
     /// <summary>Moved forward by an in-band token refresh; past it the connection is closed (TOKEN_EXPIRED).</summary>
     public DateTimeOffset TokenExpiresAt { get; set; }
 
-    public Task Writer { get; }
+    /// <summary>The writer running now, or the last one (completed when nothing was ever queued).</summary>
+    public Task Writer => Volatile.Read(ref _writer);
 
-    /// <summary>Typing calls in the current window (rate limit per connection).</summary>
-    public CallWindow TypingCalls { get; } = new(TimeSpan.FromSeconds(10));
+    /// <summary>Typing calls in the current window (rate limit per connection); made by the first typing call.</summary>
+    public CallWindow TypingCalls => LazyInitializer.EnsureInitialized(ref _typingCalls, static () => new CallWindow(TimeSpan.FromSeconds(10)));
+
+    private CallWindow? _typingCalls;
 
     /// <summary>The hub has the connection: what was queued since before the handshake, and everything after, flows.</summary>
     public void Activate(HubCallerContext context)
     {
         _context = context;
+        _activatedAt = Stopwatch.GetTimestamp();
         _activated.TrySetResult();
     }
 
@@ -165,7 +183,7 @@ public sealed class DeviceConnection
             return;
         }
 
-        _queue.Writer.TryComplete();
+        EndQueue();
         _ = Task.Run(async () =>
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -195,11 +213,38 @@ public sealed class DeviceConnection
     }
 
     /// <summary>The hub saw the connection end: stop writing and let the writer finish.</summary>
-    public void Completed() => _queue.Writer.TryComplete();
+    public void Completed() => EndQueue();
+
+    /// <summary>Nothing more is queued; what already is still goes out. With no queue yet, none is made.</summary>
+    private void EndQueue() => (Interlocked.CompareExchange(ref _queue, NeverQueued, null) ?? NeverQueued).Writer.TryComplete();
+
+    private static Channel<Outgoing> CompletedChannel()
+    {
+        var channel = Channel.CreateBounded<Outgoing>(1);
+        channel.Writer.TryComplete();
+        return channel;
+    }
+
+    private Channel<Outgoing> Queue()
+    {
+        if (Volatile.Read(ref _queue) is { } queue)
+        {
+            return queue;
+        }
+
+        var created = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(_options.OutboundQueueLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        return Interlocked.CompareExchange(ref _queue, created, null) ?? created;
+    }
 
     private void Enqueue(Outgoing item)
     {
-        if (_queue.Writer.TryWrite(item) || Volatile.Read(ref _closing) == 1)
+        if (Queue().Writer.TryWrite(item))
+        {
+            StartWriter();
+            return;
+        }
+
+        if (Volatile.Read(ref _closing) == 1)
         {
             return;
         }
@@ -210,72 +255,58 @@ public sealed class DeviceConnection
         Close(RealtimeErrors.SlowConsumer, $"More than {_options.OutboundQueueLimit} events were waiting for this connection; reconnect and Resume");
     }
 
+    /// <summary>Starts a writer for what was just queued unless one is running; never on the caller's thread.</summary>
+    private void StartWriter()
+    {
+        if (Interlocked.CompareExchange(ref _writing, 1, 0) == 0)
+        {
+            Volatile.Write(ref _writer, Task.Run(WriteAsync));
+        }
+    }
+
+    /// <summary>
+    /// Writes until the queue is empty, then ends. The queue was not empty when it started; an event queued while it
+    /// ends either sees it still running (and is written by it) or starts the next writer.
+    /// </summary>
     private async Task WriteAsync()
     {
         var aborted = _connection.ConnectionClosed;
+        var reader = _queue!.Reader;
         try
         {
             await _activated.Task.WaitAsync(aborted);
-            try
+            if (!_released.Task.IsCompleted)
             {
-                await _released.Task.WaitAsync(ResumeHold, aborted);
+                // ResumeHold counts from the hub having the connection, however late the first event comes.
+                var left = ResumeHold - Stopwatch.GetElapsedTime(_activatedAt);
+                try
+                {
+                    if (left > TimeSpan.Zero)
+                    {
+                        await _released.Task.WaitAsync(left, aborted);
+                    }
+                }
+                catch (TimeoutException)
+                {
+                    // No Resume came: live events flow from here.
+                }
             }
-            catch (TimeoutException)
+
+            while (true)
             {
-                // No Resume came: live events flow from here.
-            }
-
-            await foreach (var item in _queue.Reader.ReadAllAsync(aborted))
-            {
-                if (item.Fill is not null)
+                aborted.ThrowIfCancellationRequested();
+                if (!reader.TryRead(out var item))
                 {
-                    var recovered = new List<ResumeResult>();
-                    foreach (var (conversation, from) in item.Fill)
+                    Volatile.Write(ref _writing, 0);
+                    if (!reader.TryPeek(out _) || Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
                     {
-                        var upTo = await FillAsync(conversation, long.MaxValue, aborted);
-                        bool hole;
-                        lock (_lastSent)
-                        {
-                            hole = _firstSent.TryGetValue(conversation, out var first) && first > from + 1;
-                        }
-
-                        // Live messages went out before the client asked for older ones: sending those now would break
-                        // the order, so the client reads (from, upTo] from history, as for any resync.
-                        var status = hole ? ResumeStatuses.Resync : ResumeStatuses.Recovered;
-                        recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from));
-                        _metrics.Recovered(status);
+                        return; // empty, or the writer that the newer event started has it
                     }
 
-                    item.Resumed!(recovered);
+                    continue;
                 }
-                else if (item.Event is MessageCreatedEvent { Message: var message } created)
-                {
-                    long last;
-                    lock (_lastSent)
-                    {
-                        last = _lastSent.TryGetValue(message.ConversationId, out var known) ? known : message.Sequence - 1;
-                    }
 
-                    if (message.Sequence <= last)
-                    {
-                        continue; // already sent (replayed, or the same event from another node)
-                    }
-
-                    if (message.Sequence > last + 1)
-                    {
-                        await FillAsync(message.ConversationId, message.Sequence - 1, aborted);
-                    }
-
-                    if (Claim(message.ConversationId, message.Sequence))
-                    {
-                        await SendAsync(created, aborted);
-                        _metrics.OutboundWaited(Stopwatch.GetElapsedTime(item.QueuedAt));
-                    }
-                }
-                else
-                {
-                    await SendAsync(item.Event!, aborted);
-                }
+                await WriteOneAsync(item, aborted);
             }
         }
         catch (OperationCanceledException)
@@ -287,13 +318,65 @@ public sealed class DeviceConnection
             Log.RealtimeWriterFailed(_logger, ex, ConnectionId);
             Abort();
         }
-        finally
+
+        // Only a writer that ended with the connection gets here (it still holds _writing, so no other starts):
+        // anyone still waiting on a Resume gets an answer rather than a hang.
+        while (reader.TryRead(out var left))
         {
-            // Anyone still waiting on a Resume gets an answer rather than a hang.
-            while (_queue.Reader.TryRead(out var left))
+            left.Resumed?.Invoke([]);
+        }
+    }
+
+    private async Task WriteOneAsync(Outgoing item, CancellationToken aborted)
+    {
+        if (item.Fill is not null)
+        {
+            var recovered = new List<ResumeResult>();
+            foreach (var (conversation, from) in item.Fill)
             {
-                left.Resumed?.Invoke([]);
+                var upTo = await FillAsync(conversation, long.MaxValue, aborted);
+                bool hole;
+                lock (_lastSent)
+                {
+                    hole = _firstSent.TryGetValue(conversation, out var first) && first > from + 1;
+                }
+
+                // Live messages went out before the client asked for older ones: sending those now would break
+                // the order, so the client reads (from, upTo] from history, as for any resync.
+                var status = hole ? ResumeStatuses.Resync : ResumeStatuses.Recovered;
+                recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from));
+                _metrics.Recovered(status);
             }
+
+            item.Resumed!(recovered);
+        }
+        else if (item.Event is MessageCreatedEvent { Message: var message } created)
+        {
+            long last;
+            lock (_lastSent)
+            {
+                last = _lastSent.TryGetValue(message.ConversationId, out var known) ? known : message.Sequence - 1;
+            }
+
+            if (message.Sequence <= last)
+            {
+                return; // already sent (replayed, or the same event from another node)
+            }
+
+            if (message.Sequence > last + 1)
+            {
+                await FillAsync(message.ConversationId, message.Sequence - 1, aborted);
+            }
+
+            if (Claim(message.ConversationId, message.Sequence))
+            {
+                await SendAsync(created, aborted);
+                _metrics.OutboundWaited(Stopwatch.GetElapsedTime(item.QueuedAt));
+            }
+        }
+        else
+        {
+            await SendAsync(item.Event!, aborted);
         }
     }
 
