@@ -87,7 +87,7 @@ public sealed class BenchOptions
           --idle N            connections: idle connections to reach (default 20000)
           --sources N         connections: 127.0.0.x source addresses (default 8)
           --slow N            slow: members whose devices never read (default 50)
-          --warmup S          Seconds of unrecorded load before the first step (ingest, history: 3; e2e: 30, the time
+          --warmup S          Seconds of unrecorded load before the first step (ingest: 3; history: 20; e2e: 30, the time
                               a fresh server's JIT tiering takes to settle under chat load on this VM; 0: none)
           --out DIR           Where results.json and results.svg go (default bench-results)
           --server-dll PATH   Run this build's Parley.Server.dll (its own directory holds its dependencies) where a

@@ -211,7 +211,7 @@ public static class E2eScenario
                 ["serverCpuSeconds"] = Math.Round(cpu, 3),
                 ["serverCpuUsPerDelivery"] = cpu >= 0 && deliveries > 0 ? Math.Round(cpu / deliveries * 1e6, 1) : -1,
                 ["serverRssMb"] = Math.Round(rss / 1048576.0, 1),
-                ["gcPauseMs"] = GcPauseMs(end) is { } pauseAfter && GcPauseMs(_before) is { } pauseBefore ? Math.Round(pauseAfter - pauseBefore, 2) : -1,
+                ["gcPauseMs"] = end.GcPauseMs() is { } pauseAfter && _before.GcPauseMs() is { } pauseBefore ? Math.Round(pauseAfter - pauseBefore, 2) : -1,
             };
             foreach (var (stage, metric, filter) in Stages)
             {
@@ -230,13 +230,6 @@ public static class E2eScenario
         }
 
         private static double Quantile(ServerMetrics.HistogramSnapshot histogram, double q) => histogram.Quantile(q) is var value && double.IsFinite(value) ? Math.Round(value, 3) : -1;
-
-        /// <summary>The runtime's GC pause time (the System.Runtime meter's dotnet.gc.pause.time), in ms; null when not exported.</summary>
-        private static double? GcPauseMs(ServerMetrics metrics)
-        {
-            var samples = metrics.Samples.Where(s => s.Name.StartsWith("dotnet_gc_pause_time", StringComparison.Ordinal) && !s.Name.EndsWith("_created", StringComparison.Ordinal)).ToList();
-            return samples.Count == 0 ? null : samples.Sum(s => s.Value * (s.Name.Contains("_seconds", StringComparison.Ordinal) ? 1000 : 1));
-        }
     }
 
     /// <summary>Light devices and the loop that pings them every 10 s (the server drops a client silent for 30 s).</summary>

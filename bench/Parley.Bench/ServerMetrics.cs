@@ -51,6 +51,13 @@ public sealed class ServerMetrics
         return matching.Count == 0 ? null : matching.Sum(s => s.Value);
     }
 
+    /// <summary>The runtime's GC pause time (the System.Runtime meter's dotnet.gc.pause.time), in ms; null when not exported.</summary>
+    public double? GcPauseMs()
+    {
+        var samples = _samples.Where(s => s.Name.StartsWith("dotnet_gc_pause_time", StringComparison.Ordinal) && !s.Name.EndsWith("_created", StringComparison.Ordinal)).ToList();
+        return samples.Count == 0 ? null : samples.Sum(s => s.Value * (s.Name.Contains("_seconds", StringComparison.Ordinal) ? 1000 : 1));
+    }
+
     /// <summary>
     /// The histogram of instrument <paramref name="name"/> (its <c>_bucket</c> series, also when the exporter appended a
     /// unit suffix), bucket counts summed over the label sets that carry every label of <paramref name="filter"/>;

@@ -26,7 +26,8 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddOptions<PasswordHasherOptions>().Configure<IOptions<AuthOptions>>((o, auth) => o.IterationCount = auth.Value.PasswordIterations);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<SigningKeys, IOptions<AuthOptions>>(ConfigureJwt);
+        services.AddSingleton<ValidatedTokens>();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<SigningKeys, IOptions<AuthOptions>, ValidatedTokens>(ConfigureJwt);
         services.AddAuthorization();
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 
@@ -49,8 +50,11 @@ public static class AuthServiceCollectionExtensions
         return builder;
     }
 
-    private static void ConfigureJwt(JwtBearerOptions jwt, SigningKeys keys, IOptions<AuthOptions> auth)
+    private static void ConfigureJwt(JwtBearerOptions jwt, SigningKeys keys, IOptions<AuthOptions> auth, ValidatedTokens handler)
     {
+        handler.MapInboundClaims = false;
+        jwt.TokenHandlers.Clear();
+        jwt.TokenHandlers.Add(handler);
         jwt.MapInboundClaims = false;
         // Nothing reads the token back from the authentication properties (it is on by default), and a realtime
         // connection would hold that copy of it for its whole life.
