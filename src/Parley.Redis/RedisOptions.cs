@@ -36,9 +36,11 @@ public sealed class RedisOptions
 
     /// <summary>
     /// Run the Redis client's socket I/O and completions on its own dedicated threads (StackExchange.Redis's default)
-    /// rather than on the .NET thread pool, where they would share the workers that serve requests.
+    /// rather than on the .NET thread pool. Off by default: on a small node those threads, mostly waking to find little
+    /// to do, competed with the thread pool for the same cores; the server spent 12-21 % less CPU per delivery without
+    /// them at the same latency (docs/benchmarks.md).
     /// </summary>
-    public bool DedicatedSocketThreads { get; set; } = true;
+    public bool DedicatedSocketThreads { get; set; }
 
     public IEnumerable<string> Validate()
     {
