@@ -10,7 +10,7 @@ namespace Parley.Postgres;
 /// <summary>Accounts on PostgreSQL: plain CRUD, mapped by Dapper.</summary>
 public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
 {
-    private const string UserColumns = "id, username, display_name AS displayname, password_hash AS passwordhash, created_at AS createdat";
+    private const string UserColumns = "id, username, display_name AS displayname, password_hash AS passwordhash, created_at AS createdat, email, avatar_url AS avatarurl";
 
     public async Task<bool> CreateUserAsync(UserRecord user, EventContext context, CancellationToken cancellationToken)
     {
@@ -45,6 +45,39 @@ public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
         return row?.ToRecord();
     }
 
+    public async Task<ProfileChangeResult> ChangeProfileAsync(Guid userId, ProfileChange change, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        UserRow? row;
+        try
+        {
+            row = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition($"""
+                UPDATE users SET
+                    display_name = COALESCE(@DisplayName, display_name),
+                    avatar_url = CASE WHEN @SetAvatarUrl THEN @AvatarUrl ELSE avatar_url END,
+                    email = CASE WHEN @SetEmail THEN @Email ELSE email END,
+                    email_normalized = CASE WHEN @SetEmail THEN @Normalized ELSE email_normalized END
+                WHERE id = @userId
+                RETURNING {UserColumns}
+                """, new { userId, change.DisplayName, change.SetAvatarUrl, change.AvatarUrl, change.SetEmail, change.Email, Normalized = change.Email?.ToLowerInvariant() }, transaction, cancellationToken: cancellationToken));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "users_email_normalized_key")
+        {
+            return new ProfileChangeResult(ProfileChangeOutcome.EmailTaken, null);
+        }
+
+        if (row is null)
+        {
+            return new ProfileChangeResult(ProfileChangeOutcome.NotFound, null);
+        }
+
+        var user = row.ToRecord();
+        await PostgresOutbox.AppendAsync(connection, transaction, ChangeEvents.UserUpdated(user, change, now, context), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new ProfileChangeResult(ProfileChangeOutcome.Updated, user);
+    }
+
     public async Task<IReadOnlySet<Guid>> ExistingUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -54,8 +87,8 @@ public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
     }
 
     /// <summary>Dapper's shape of a row: timestamptz arrives as a UTC <see cref="DateTime"/>.</summary>
-    private sealed record UserRow(Guid Id, string Username, string DisplayName, string PasswordHash, DateTime CreatedAt)
+    private sealed record UserRow(Guid Id, string Username, string DisplayName, string PasswordHash, DateTime CreatedAt, string? Email, string? AvatarUrl)
     {
-        public UserRecord ToRecord() => new(Id, Username, DisplayName, PasswordHash, PostgresRows.Utc(CreatedAt));
+        public UserRecord ToRecord() => new(Id, Username, DisplayName, PasswordHash, PostgresRows.Utc(CreatedAt)) { Email = Email, AvatarUrl = AvatarUrl };
     }
 }

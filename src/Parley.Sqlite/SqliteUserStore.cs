@@ -9,7 +9,7 @@ namespace Parley.Sqlite;
 /// <summary>Accounts in the embedded store.</summary>
 public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
 {
-    private const string UserColumns = "id AS Id, username AS Username, display_name AS DisplayName, password_hash AS PasswordHash, created_at AS CreatedAt";
+    private const string UserColumns = "id AS Id, username AS Username, display_name AS DisplayName, password_hash AS PasswordHash, created_at AS CreatedAt, email AS Email, avatar_url AS AvatarUrl";
 
     public Task<bool> CreateUserAsync(UserRecord user, EventContext context, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, transaction) =>
@@ -38,6 +38,38 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
             (await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(sql, new { Value = value }, cancellationToken: cancellationToken)))?.ToRecord(),
             cancellationToken);
 
+    public Task<ProfileChangeResult> ChangeProfileAsync(Guid userId, ProfileChange change, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
+        db.WriteAsync(async (connection, transaction) =>
+        {
+            var id = userId.ToString();
+            if (change.SetEmail && change.Email is not null && await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM users WHERE email_normalized = @Normalized AND id <> @id",
+                new { Normalized = change.Email.ToLowerInvariant(), id }, transaction, cancellationToken: cancellationToken)) > 0)
+            {
+                // The single writer makes the check and the update one step: nobody can take the address in between.
+                return new ProfileChangeResult(ProfileChangeOutcome.EmailTaken, null);
+            }
+
+            var row = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition($"""
+                UPDATE users SET
+                    display_name = COALESCE(@DisplayName, display_name),
+                    avatar_url = CASE WHEN @SetAvatarUrl THEN @AvatarUrl ELSE avatar_url END,
+                    email = CASE WHEN @SetEmail THEN @Email ELSE email END,
+                    email_normalized = CASE WHEN @SetEmail THEN @Normalized ELSE email_normalized END
+                WHERE id = @id
+                RETURNING {UserColumns}
+                """, new { id, change.DisplayName, change.SetAvatarUrl, change.AvatarUrl, change.SetEmail, change.Email, Normalized = change.Email?.ToLowerInvariant() },
+                transaction, cancellationToken: cancellationToken));
+            if (row is null)
+            {
+                return new ProfileChangeResult(ProfileChangeOutcome.NotFound, null);
+            }
+
+            var user = row.ToRecord();
+            await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.UserUpdated(user, change, now, context), cancellationToken);
+            return new ProfileChangeResult(ProfileChangeOutcome.Updated, user);
+        }, cancellationToken);
+
     public Task<IReadOnlySet<Guid>> ExistingUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken) =>
         db.ReadAsync<IReadOnlySet<Guid>>(async connection =>
         {
@@ -59,6 +91,10 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
 
         public long CreatedAt { get; set; }
 
+        public string? Email { get; set; }
+
+        public string? AvatarUrl { get; set; }
+
         public static UserRow From(UserRecord user) => new()
         {
             Id = user.Id.ToString(),
@@ -68,6 +104,6 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
             CreatedAt = SqliteTime.Ms(user.CreatedAt),
         };
 
-        public UserRecord ToRecord() => new(Guid.Parse(Id), Username, DisplayName, PasswordHash, SqliteTime.FromMs(CreatedAt));
+        public UserRecord ToRecord() => new(Guid.Parse(Id), Username, DisplayName, PasswordHash, SqliteTime.FromMs(CreatedAt)) { Email = Email, AvatarUrl = AvatarUrl };
     }
 }

@@ -47,6 +47,58 @@ public abstract class BadInputTests(TestServer server)
     public Task Register_rejects_bad_bodies(string json, string code) =>
         ExpectAsync(Post, "/api/v1/auth/register", null, json, HttpStatusCode.BadRequest, code);
 
+    [Theory]
+    [InlineData("""{"displayName":null}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"displayName":"   "}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"displayName":7}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"displayName":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}""", "FIELD_TOO_LONG")]
+    [InlineData("""{"email":"not an address"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"email":"Ann <ann@example.com>"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"email":"ann@localhost"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"email":["ann@example.com"]}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"avatarUrl":"ftp://example.com/a.png"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"avatarUrl":"/relative.png"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"avatarUrl":"javascript:alert(1)"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""[1]""", "INVALID_SCHEMA")]
+    [InlineData("""{"email":""", "INVALID_JSON")]
+    public async Task Profile_patch_rejects_bad_bodies(string json, string code)
+    {
+        var alice = await _client.SignUpAsync();
+        await ExpectAsync(HttpMethod.Patch, "/api/v1/users/me", alice, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(HttpMethod.Patch, "/api/v1/users/me", null, """{"displayName":"x"}""", HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Profile_patch_sets_and_clears_fields_and_refuses_an_email_another_account_has()
+    {
+        var alice = await _client.SignUpAsync();
+        var bob = await _client.SignUpAsync();
+        var mail = Name("Ann.") + "@Example.COM";
+        var changed = await _client.OkAsync<JsonElement>(HttpMethod.Patch, "/api/v1/users/me", alice,
+            new { displayName = "Ann Lee", avatarUrl = "https://cdn.example.com/a.png", email = mail });
+        Assert.Equal(("Ann Lee", "https://cdn.example.com/a.png", mail),
+            (changed.GetProperty("displayName").GetString(), changed.GetProperty("avatarUrl").GetString(), changed.GetProperty("email").GetString()));
+
+        // Others see the profile but never the address.
+        var seen = await _client.OkAsync<JsonElement>(Get, $"/api/v1/users/{changed.GetProperty("userId").GetGuid()}", bob);
+        Assert.Equal("https://cdn.example.com/a.png", seen.GetProperty("avatarUrl").GetString());
+        Assert.False(seen.TryGetProperty("email", out _));
+
+        await ExpectAsync(HttpMethod.Patch, "/api/v1/users/me", bob, $$"""{"email":"{{mail.ToLowerInvariant()}}"}""", HttpStatusCode.Conflict, "EMAIL_TAKEN");
+
+        // Absent fields stay; null clears; the address is then free for someone else.
+        using (var cleared = await _client.SendRawAsync(HttpMethod.Patch, "/api/v1/users/me", alice, """{"email":null,"avatarUrl":null}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+        }
+
+        var me = await _client.OkAsync<JsonElement>(Get, "/api/v1/users/me", alice);
+        Assert.Equal("Ann Lee", me.GetProperty("displayName").GetString());
+        Assert.Equal(JsonValueKind.Null, me.GetProperty("avatarUrl").ValueKind);
+        Assert.False(me.TryGetProperty("email", out _));
+        Assert.Equal(mail, (await _client.OkAsync<JsonElement>(HttpMethod.Patch, "/api/v1/users/me", bob, new { email = mail })).GetProperty("email").GetString());
+    }
+
     [Fact]
     public async Task Register_rejects_a_taken_username_in_any_case_and_a_non_json_body()
     {

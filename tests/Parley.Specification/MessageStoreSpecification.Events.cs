@@ -45,6 +45,11 @@ public abstract partial class MessageStoreSpecification
         Assert.True(await h.Users.CreateUserAsync(a, Op(DomainEventTypes.UserRegistered, a.Id), default));
         Assert.False(await h.Users.CreateUserAsync(a with { Id = Guid.CreateVersion7() }, EventContext.New(), default));
         Assert.True(await h.Users.CreateUserAsync(b, Op(DomainEventTypes.UserRegistered, b.Id), default));
+        var mail = a.Id.ToString("N") + "@example.com";
+        Assert.Equal(ProfileChangeOutcome.Updated, (await h.Users.ChangeProfileAsync(a.Id, new ProfileChange("Ann", false, null, true, mail), now,
+            Op(DomainEventTypes.UserUpdated, a.Id), default)).Outcome);
+        Assert.Equal(ProfileChangeOutcome.EmailTaken, (await h.Users.ChangeProfileAsync(b.Id, new ProfileChange(null, false, null, true, mail), now,
+            EventContext.New(), default)).Outcome);
 
         var first = "first" + a.Id;
         await h.Sessions.AddRefreshTokenAsync(new RefreshTokenRecord(first, a.Id, now, now.AddDays(1)), Op(DomainEventTypes.SessionStarted, a.Id), default);

@@ -29,6 +29,32 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task A_profile_change_sets_and_clears_fields_and_an_email_is_unique_whatever_its_case()
+    {
+        await using var h = await CreateAsync();
+        var a = await UserAsync(h);
+        var b = await UserAsync(h);
+        var mail = "Mixed." + a.ToString("N")[..10] + "@Example.com";
+
+        var changed = await h.Users.ChangeProfileAsync(a, new ProfileChange("Ann Lee", true, "https://cdn.example.com/a.png", true, mail), Now, Ctx, default);
+        Assert.Equal(ProfileChangeOutcome.Updated, changed.Outcome);
+        var stored = await h.Users.GetUserAsync(a, default);
+        Assert.Equal(("Ann Lee", "https://cdn.example.com/a.png", mail), (stored!.DisplayName, stored.AvatarUrl, stored.Email));
+
+        // Another account cannot take the address in another case; the refused change writes nothing.
+        var taken = await h.Users.ChangeProfileAsync(b, new ProfileChange("Bob", false, null, true, mail.ToUpperInvariant()), Now, Ctx, default);
+        Assert.Equal(ProfileChangeOutcome.EmailTaken, taken.Outcome);
+        Assert.Equal("User", (await h.Users.GetUserAsync(b, default))!.DisplayName);
+
+        // The owner may re-enter it in another case; absent fields stay, null clears.
+        Assert.Equal(ProfileChangeOutcome.Updated, (await h.Users.ChangeProfileAsync(a, new ProfileChange(null, false, null, true, mail.ToLowerInvariant()), Now, Ctx, default)).Outcome);
+        var cleared = (await h.Users.ChangeProfileAsync(a, new ProfileChange(null, true, null, true, null), Now, Ctx, default)).User!;
+        Assert.Equal(("Ann Lee", (string?)null, (string?)null), (cleared.DisplayName, cleared.AvatarUrl, cleared.Email));
+        Assert.Equal(ProfileChangeOutcome.Updated, (await h.Users.ChangeProfileAsync(b, new ProfileChange(null, false, null, true, mail), Now, Ctx, default)).Outcome);
+        Assert.Equal(ProfileChangeOutcome.NotFound, (await h.Users.ChangeProfileAsync(Guid.NewGuid(), new ProfileChange("X", false, null, false, null), Now, Ctx, default)).Outcome);
+    }
+
+    [Fact]
     public async Task Usernames_are_unique_and_users_can_be_found()
     {
         await using var h = await CreateAsync();

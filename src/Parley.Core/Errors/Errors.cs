@@ -23,6 +23,7 @@ public static class ErrorCodes
     public const string RouteNotFound = "ROUTE_NOT_FOUND";
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
     public const string UsernameTaken = "USERNAME_TAKEN";
+    public const string EmailTaken = "EMAIL_TAKEN";
     public const string ConversationInactive = "CONVERSATION_INACTIVE";
     public const string UserBlocked = "USER_BLOCKED";
     public const string RateLimited = "RATE_LIMITED";
@@ -103,6 +104,9 @@ public static class Errors
 
     public static ParleyError UsernameTaken(string username) =>
         new ParleyError(409, ErrorCodes.UsernameTaken, "That username is already registered", "username_taken").With("username", username);
+
+    public static ParleyError EmailTaken() =>
+        new ParleyError(409, ErrorCodes.EmailTaken, "That email address belongs to another account", "email_taken");
 
     public static ParleyError ConversationInactive(Guid conversationId, string status) =>
         new ParleyError(409, ErrorCodes.ConversationInactive, $"The conversation is {status}", "conversation_inactive")

@@ -68,6 +68,7 @@ public readonly record struct EventCursor(long Transaction, long Position) : ICo
 public static class DomainEventTypes
 {
     public const string UserRegistered = "user.registered";
+    public const string UserUpdated = "user.updated";
     public const string SessionStarted = "session.started";
     public const string SessionRefreshed = "session.refreshed";
     public const string SessionRevoked = "session.revoked";
@@ -77,7 +78,7 @@ public static class DomainEventTypes
     public const string ReceiptAdvanced = "receipt.advanced";
 
     public static readonly IReadOnlyList<string> All =
-        [UserRegistered, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced];
+        [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced];
 }
 
 public static class AggregateTypes

@@ -18,6 +18,11 @@ public static class ChangeEvents
         Create(AggregateTypes.User, user.Id, DomainEventTypes.UserRegistered, context with { UserId = context.UserId ?? user.Id }, user.CreatedAt,
             JsonSerializer.Serialize(new UserRegisteredData(user.Id, user.Username, user.DisplayName), ChangeEventsJson.Default.UserRegisteredData));
 
+    /// <summary>The profile as it now is, except the email: events reach files and consumers, and the address is the user's to see.</summary>
+    public static DomainEvent UserUpdated(UserRecord user, ProfileChange change, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, user.Id, DomainEventTypes.UserUpdated, context with { UserId = context.UserId ?? user.Id }, now,
+            JsonSerializer.Serialize(new UserUpdatedData(user.Id, user.DisplayName, user.AvatarUrl, change.SetEmail), ChangeEventsJson.Default.UserUpdatedData));
+
     public static DomainEvent SessionStarted(RefreshTokenRecord token, EventContext context) =>
         Session(DomainEventTypes.SessionStarted, token.UserId, token.CreatedAt, token.ExpiresAt, context);
 
@@ -69,6 +74,8 @@ public static class ChangeEvents
 
 public sealed record UserRegisteredData(Guid UserId, string Username, string DisplayName);
 
+public sealed record UserUpdatedData(Guid UserId, string DisplayName, string? AvatarUrl, bool EmailChanged);
+
 public sealed record SessionData(Guid UserId, DateTimeOffset? ExpiresAt);
 
 public sealed record SessionReuseData(Guid UserId, int RevokedSessions);
@@ -85,6 +92,7 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(UserRegisteredData))]
+[JsonSerializable(typeof(UserUpdatedData))]
 [JsonSerializable(typeof(SessionData))]
 [JsonSerializable(typeof(SessionReuseData))]
 [JsonSerializable(typeof(ConversationCreatedData))]

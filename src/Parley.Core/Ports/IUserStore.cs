@@ -12,6 +12,12 @@ public interface IUserStore
 
     Task<UserRecord?> GetUserAsync(Guid userId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Applies <paramref name="change"/> and records <c>user.updated</c>, in one transaction. An email another user has
+    /// (compared lower-cased) is <see cref="ProfileChangeOutcome.EmailTaken"/> and writes nothing.
+    /// </summary>
+    Task<ProfileChangeResult> ChangeProfileAsync(Guid userId, ProfileChange change, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
+
     /// <summary>The subset of <paramref name="userIds"/> that exist.</summary>
     Task<IReadOnlySet<Guid>> ExistingUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken);
 }

@@ -2,7 +2,28 @@ using Parley.Core.Messaging;
 
 namespace Parley.Core.Ports;
 
-public sealed record UserRecord(Guid Id, string Username, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt);
+public sealed record UserRecord(Guid Id, string Username, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt)
+{
+    /// <summary>As the user entered it; unique by its lower-cased form; shown to nobody but its owner.</summary>
+    public string? Email { get; init; }
+
+    public string? AvatarUrl { get; init; }
+}
+
+/// <summary>
+/// A change to a user's own profile: a null display name leaves it as it is; for the other two, <c>Set…</c> false
+/// leaves the field as it is, and true with a null value clears it.
+/// </summary>
+public sealed record ProfileChange(string? DisplayName, bool SetAvatarUrl, string? AvatarUrl, bool SetEmail, string? Email);
+
+public enum ProfileChangeOutcome
+{
+    Updated,
+    NotFound,
+    EmailTaken,
+}
+
+public sealed record ProfileChangeResult(ProfileChangeOutcome Outcome, UserRecord? User);
 
 public sealed record RefreshTokenRecord(string TokenHash, Guid UserId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
 

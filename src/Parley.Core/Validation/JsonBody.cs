@@ -61,6 +61,9 @@ public readonly struct JsonBody
         return false;
     }
 
+    /// <summary>The field is in the body, null included: for a patch, where absent means "unchanged" and null "clear".</summary>
+    public bool Has(string field) => _root.TryGetProperty(field, out _);
+
     public string RequireString(string field, int maxLength, int minLength = 1) =>
         OptionalString(field, maxLength, minLength) ?? throw Errors.Errors.MissingField(field).ToException();
 

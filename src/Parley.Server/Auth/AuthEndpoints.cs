@@ -1,8 +1,10 @@
-using Parley.Core.Events;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
 using Parley.Core.Errors;
+using Parley.Core.Events;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Server.Http;
 
 namespace Parley.Server.Auth;
@@ -14,7 +16,11 @@ public static partial class AuthEndpoints
     public sealed record RegisterBody(string Username, string Password, string? DisplayName);
     public sealed record LoginBody(string Username, string Password);
     public sealed record RefreshBody(string RefreshToken);
-    public sealed record UserView(Guid UserId, string Username, string DisplayName, DateTimeOffset CreatedAt);
+    /// <summary>A user as others see them; <c>email</c> only in the user's own views (register, me, the profile patch).</summary>
+    public sealed record UserView(Guid UserId, string Username, string DisplayName, string? AvatarUrl, DateTimeOffset CreatedAt,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Email = null);
+
+    public sealed record ProfileBody(string? DisplayName, string? AvatarUrl, string? Email);
 
     public static void MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
@@ -34,6 +40,9 @@ public static partial class AuthEndpoints
 
         app.MapGet("/api/v1/users/me", MeAsync).RequireAuthorization().WithTags("Users").Produces<UserView>()
             .WithName("getMe");
+        app.MapPatch("/api/v1/users/me", ChangeProfileAsync).RequireAuthorization().WithTags("Users")
+            .Accepts<ProfileBody>("application/json").Produces<UserView>()
+            .WithName("updateMe").WithErrors(ErrorCodes.EmailTaken);
         app.MapGet("/api/v1/users/{id}", UserAsync).RequireAuthorization().WithTags("Users").Produces<UserView>()
             .WithName("getUser").WithErrors(ErrorCodes.UserNotFound);
     }
@@ -62,7 +71,7 @@ public static partial class AuthEndpoints
             throw Errors.UsernameTaken(normalized).ToException();
         }
 
-        return Results.Created($"/api/v1/users/{user.Id}", View(user));
+        return Results.Created($"/api/v1/users/{user.Id}", OwnView(user));
     }
 
     private static async Task<IResult> LoginAsync(HttpRequest request, IUserStore users, IPasswordHasher<UserRecord> hasher, TokenService tokens, CancellationToken ct)
@@ -100,7 +109,40 @@ public static partial class AuthEndpoints
     private static async Task<IResult> MeAsync(HttpContext context, IUserStore users, CancellationToken ct)
     {
         var user = await users.GetUserAsync(CurrentUser.Id(context.User), ct) ?? throw Errors.Unauthenticated("The account no longer exists").ToException();
-        return Results.Ok(View(user));
+        return Results.Ok(OwnView(user));
+    }
+
+    /// <summary>PATCH semantics: an absent field stays as it is; null clears avatarUrl or email (displayName cannot be cleared).</summary>
+    private static async Task<IResult> ChangeProfileAsync(HttpContext context, IUserStore users, TimeProvider time, CancellationToken ct)
+    {
+        var body = await JsonRequest.ReadAsync(context.Request, ct);
+        if (body.Has("displayName") && body.OptionalString("displayName", ProfileRules.MaxDisplayName) is null)
+        {
+            throw Errors.InvalidValue("displayName", "cannot be cleared").ToException();
+        }
+
+        var displayName = body.OptionalString("displayName", ProfileRules.MaxDisplayName);
+        var avatarUrl = body.OptionalString("avatarUrl", ProfileRules.MaxAvatarUrl);
+        if (avatarUrl is not null)
+        {
+            ProfileRules.RequireAvatarUrl(avatarUrl);
+        }
+
+        var email = body.OptionalString("email", ProfileRules.MaxEmail);
+        if (email is not null)
+        {
+            ProfileRules.NormalizeEmail(email);
+        }
+
+        var userId = CurrentUser.Id(context.User);
+        var change = new ProfileChange(displayName, body.Has("avatarUrl"), avatarUrl, body.Has("email"), email);
+        var result = await users.ChangeProfileAsync(userId, change, time.GetUtcNow(), EventContext.New(userId), ct);
+        return result.Outcome switch
+        {
+            ProfileChangeOutcome.Updated => Results.Ok(OwnView(result.User!)),
+            ProfileChangeOutcome.EmailTaken => throw Errors.EmailTaken().ToException(),
+            _ => throw Errors.Unauthenticated("The account no longer exists").ToException(),
+        };
     }
 
     private static async Task<IResult> UserAsync(string id, IUserStore users, CancellationToken ct)
@@ -110,7 +152,9 @@ public static partial class AuthEndpoints
         return Results.Ok(View(user));
     }
 
-    private static UserView View(UserRecord user) => new(user.Id, user.Username, user.DisplayName, user.CreatedAt);
+    private static UserView View(UserRecord user) => new(user.Id, user.Username, user.DisplayName, user.AvatarUrl, user.CreatedAt);
+
+    private static UserView OwnView(UserRecord user) => View(user) with { Email = user.Email };
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex UsernamePattern();

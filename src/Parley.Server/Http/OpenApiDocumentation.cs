@@ -86,6 +86,7 @@ public static class OpenApiDocumentation
         [ErrorCodes.RouteNotFound] = 404,
         [ErrorCodes.MethodNotAllowed] = 405,
         [ErrorCodes.UsernameTaken] = 409,
+        [ErrorCodes.EmailTaken] = 409,
         [ErrorCodes.ConversationInactive] = 409,
         [ErrorCodes.RateLimited] = 429,
         [ErrorCodes.EnqueueFailed] = 503,
