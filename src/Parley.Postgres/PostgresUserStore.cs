@@ -57,10 +57,10 @@ public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
                     display_name = COALESCE(@DisplayName, display_name),
                     avatar_url = CASE WHEN @SetAvatarUrl THEN @AvatarUrl ELSE avatar_url END,
                     email = CASE WHEN @SetEmail THEN @Email ELSE email END,
-                    email_normalized = CASE WHEN @SetEmail THEN @Normalized ELSE email_normalized END
+                    email_normalized = CASE WHEN @SetEmail THEN @EmailKey ELSE email_normalized END
                 WHERE id = @userId
                 RETURNING {UserColumns}
-                """, new { userId, change.DisplayName, change.SetAvatarUrl, change.AvatarUrl, change.SetEmail, change.Email, Normalized = change.Email?.ToLowerInvariant() }, transaction, cancellationToken: cancellationToken));
+                """, new { userId, change.DisplayName, change.SetAvatarUrl, change.AvatarUrl, change.SetEmail, change.Email, change.EmailKey }, transaction, cancellationToken: cancellationToken));
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "users_email_normalized_key")
         {

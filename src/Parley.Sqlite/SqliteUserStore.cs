@@ -42,9 +42,9 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
         db.WriteAsync(async (connection, transaction) =>
         {
             var id = userId.ToString();
-            if (change.SetEmail && change.Email is not null && await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT count(*) FROM users WHERE email_normalized = @Normalized AND id <> @id",
-                new { Normalized = change.Email.ToLowerInvariant(), id }, transaction, cancellationToken: cancellationToken)) > 0)
+            if (change.SetEmail && change.EmailKey is { } key && await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM users WHERE email_normalized = @key AND id <> @id",
+                new { key, id }, transaction, cancellationToken: cancellationToken)) > 0)
             {
                 // The single writer makes the check and the update one step: nobody can take the address in between.
                 return new ProfileChangeResult(ProfileChangeOutcome.EmailTaken, null);
@@ -55,10 +55,10 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
                     display_name = COALESCE(@DisplayName, display_name),
                     avatar_url = CASE WHEN @SetAvatarUrl THEN @AvatarUrl ELSE avatar_url END,
                     email = CASE WHEN @SetEmail THEN @Email ELSE email END,
-                    email_normalized = CASE WHEN @SetEmail THEN @Normalized ELSE email_normalized END
+                    email_normalized = CASE WHEN @SetEmail THEN @EmailKey ELSE email_normalized END
                 WHERE id = @id
                 RETURNING {UserColumns}
-                """, new { id, change.DisplayName, change.SetAvatarUrl, change.AvatarUrl, change.SetEmail, change.Email, Normalized = change.Email?.ToLowerInvariant() },
+                """, new { id, change.DisplayName, change.SetAvatarUrl, change.AvatarUrl, change.SetEmail, change.Email, change.EmailKey },
                 transaction, cancellationToken: cancellationToken));
             if (row is null)
             {

@@ -14,7 +14,11 @@ public sealed record UserRecord(Guid Id, string Username, string DisplayName, st
 /// A change to a user's own profile: a null display name leaves it as it is; for the other two, <c>Set…</c> false
 /// leaves the field as it is, and true with a null value clears it.
 /// </summary>
-public sealed record ProfileChange(string? DisplayName, bool SetAvatarUrl, string? AvatarUrl, bool SetEmail, string? Email);
+public sealed record ProfileChange(string? DisplayName, bool SetAvatarUrl, string? AvatarUrl, bool SetEmail, string? Email)
+{
+    /// <summary>What the store keeps the address unique by.</summary>
+    public string? EmailKey => Email is null ? null : Validation.ProfileRules.EmailKey(Email);
+}
 
 public enum ProfileChangeOutcome
 {

@@ -9,7 +9,10 @@ public static class ProfileRules
     public const int MaxEmail = 254;
     public const int MaxAvatarUrl = 2048;
 
-    /// <summary>The lower-cased form unique across users, or an INVALID_VALUE error naming the field.</summary>
+    /// <summary>The form an address is unique by across users: lower-cased.</summary>
+    public static string EmailKey(string email) => email.ToLowerInvariant();
+
+    /// <summary>The address's key (<see cref="EmailKey"/>), or an INVALID_VALUE error naming the field.</summary>
     public static string NormalizeEmail(string email)
     {
         // One address, no display name or comments: "Ann <a@b.c>" parses as a MailAddress but is not an address.
@@ -19,7 +22,7 @@ public static class ProfileRules
             throw Errors.Errors.InvalidValue("email", "must be one email address, like name@example.com").ToException();
         }
 
-        return email.ToLowerInvariant();
+        return EmailKey(email);
     }
 
     public static void RequireAvatarUrl(string url)

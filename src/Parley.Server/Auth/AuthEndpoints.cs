@@ -62,7 +62,7 @@ public static partial class AuthEndpoints
             throw Errors.InvalidValue("password", "must be at least 8 characters").ToException();
         }
 
-        var displayName = body.OptionalString("displayName", 64) ?? username;
+        var displayName = body.OptionalString("displayName", ProfileRules.MaxDisplayName) ?? username;
         var normalized = username.ToLowerInvariant();
         var user = new UserRecord(Guid.CreateVersion7(), normalized, displayName, string.Empty, time.GetUtcNow());
         user = user with { PasswordHash = hasher.HashPassword(user, password) };
@@ -116,12 +116,12 @@ public static partial class AuthEndpoints
     private static async Task<IResult> ChangeProfileAsync(HttpContext context, IUserStore users, TimeProvider time, CancellationToken ct)
     {
         var body = await JsonRequest.ReadAsync(context.Request, ct);
-        if (body.Has("displayName") && body.OptionalString("displayName", ProfileRules.MaxDisplayName) is null)
+        var displayName = body.OptionalString("displayName", ProfileRules.MaxDisplayName);
+        if (displayName is null && body.Has("displayName"))
         {
             throw Errors.InvalidValue("displayName", "cannot be cleared").ToException();
         }
 
-        var displayName = body.OptionalString("displayName", ProfileRules.MaxDisplayName);
         var avatarUrl = body.OptionalString("avatarUrl", ProfileRules.MaxAvatarUrl);
         if (avatarUrl is not null)
         {
