@@ -116,6 +116,7 @@ public sealed class RedisRestartTests
         var killedAt = long.MaxValue; // ticks of clock
         var restartedAt = long.MaxValue;
         var triedAfterKill = new ConcurrentDictionary<int, bool>();
+        var paused = 0;
         var acceptedAfterRestart = new int[senders.Count];
         using var stop = new CancellationTokenSource();
 
@@ -125,6 +126,11 @@ public sealed class RedisRestartTests
         {
             for (var n = 0; !stop.IsCancellationRequested; n++)
             {
+                while (Volatile.Read(ref paused) == 1 && !stop.IsCancellationRequested)
+                {
+                    await Task.Delay(10);
+                }
+
                 var group = groups[n % groups.Count];
                 var id = $"{s}:{n:D4}";
                 var first = clock.Elapsed;
@@ -160,9 +166,32 @@ public sealed class RedisRestartTests
         await WaitUntilAsync(() => accepted.Count >= 40, sending, "sends before the kill");
 
         // Replies stop; wait (directly, not through the proxy) until a worker's read has been handed entries it
-        // will never hear of, then kill.
+        // will never hear of, then kill. The senders pause until the workers have finished everything first: a worker
+        // caught mid-batch when replies stop waits on that batch's lost replies and never reads again, and under
+        // steady load (its partitions' batches committing together) every busy partition could be caught so,
+        // leaving no read to lose. Idle workers, woken by their read interval, read the sends that follow.
         await using (var direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Endpoint))
         {
+            Volatile.Write(ref paused, 1);
+            var draining = Stopwatch.StartNew();
+            while (await UnfinishedAsync() > 0)
+            {
+                Assert.True(draining.Elapsed < TimeSpan.FromSeconds(20), "the workers did not finish the log while sends paused");
+                await Task.Delay(20);
+            }
+
+            async Task<long> UnfinishedAsync()
+            {
+                long total = 0;
+                for (var p = 0; p < 16; p++)
+                {
+                    // Finished entries are acknowledged and deleted, so what is left in a stream is what is not finished.
+                    total += await direct.GetDatabase().StreamLengthAsync($"{keyPrefix}:log:{p}");
+                }
+
+                return total;
+            }
+
             async Task<long> DeliveredAsync()
             {
                 long total = 0;
@@ -176,6 +205,7 @@ public sealed class RedisRestartTests
 
             var before = await DeliveredAsync();
             proxy.DropReplies();
+            Volatile.Write(ref paused, 0);
             var lost = Stopwatch.StartNew();
             while (await DeliveredAsync() == before)
             {
