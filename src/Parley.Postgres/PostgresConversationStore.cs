@@ -2,6 +2,7 @@ using Dapper;
 using Npgsql;
 using NpgsqlTypes;
 using Parley.Core.Events;
+using Parley.Core.Membership;
 using Parley.Core.Persistence;
 using Parley.Core.Ports;
 using Parley.Postgres.Internal;
@@ -42,27 +43,150 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         return (existing, false);
     }
 
-    public async Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    public async Task<ConversationRecord> CreateAsync(NewConversation spec, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
     {
         now = StoreTime.Truncate(now);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at)
-            VALUES ($1, 'group', $2, 'active', NULL, $3, $4, $4)
+            INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at, description, avatar_url, metadata, visibility)
+            VALUES ($1, $2, $3, 'active', NULL, $4, $5, $5, $6, $7, $8::json, $9)
             """, connection, transaction))
         {
-            insert.Parameters.Add(new() { Value = conversationId });
-            insert.Parameters.Add(new() { Value = (object?)title ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            insert.Parameters.Add(new() { Value = owner });
+            insert.Parameters.Add(new() { Value = spec.Id });
+            insert.Parameters.Add(new() { Value = spec.Type });
+            insert.Parameters.Add(Text(spec.Title));
+            insert.Parameters.Add(new() { Value = spec.Owner });
             insert.Parameters.Add(new() { Value = now });
+            insert.Parameters.Add(Text(spec.Description));
+            insert.Parameters.Add(Text(spec.AvatarUrl));
+            insert.Parameters.Add(Text(spec.Metadata));
+            insert.Parameters.Add(new() { Value = spec.Visibility });
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var conversation = new ConversationRecord(conversationId, ConversationTypes.Group, title, ConversationStatuses.Active, owner, now, now, 0);
-        var roles = members.Where(m => m != owner).Distinct().Select(m => (m, ParticipantRoles.Member)).Prepend((owner, ParticipantRoles.Owner)).ToList();
-        await CreatedAsync(connection, transaction, conversation, roles, context, cancellationToken);
+        var conversation = ConversationRecords.Created(spec, now);
+        await CreatedAsync(connection, transaction, conversation, ConversationRecords.InitialRoles(spec), context, cancellationToken);
         return conversation;
+    }
+
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    public async Task<MembershipResult> ChangeMembershipAsync(Guid conversationId, MembershipCommand command, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (error, plan) = MembershipPlanner.Plan(conversationId, await LoadMembershipAsync(connection, transaction, conversationId, command, cancellationToken), command, now, context);
+        if (plan is null)
+        {
+            return new MembershipResult(error, null);
+        }
+
+        await using var write = new NpgsqlBatch(connection, transaction);
+        if (plan.Inserts.Count > 0)
+        {
+            // A newcomer has seen and read everything so far: joining does not make the history unread.
+            write.BatchCommands.Add(Command("""
+                INSERT INTO participants (conversation_id, user_id, role, joined_at, last_delivered_seq, last_read_seq)
+                SELECT $1, u, r, $4, $5, $5 FROM unnest($2::uuid[], $3::text[]) AS t(u, r)
+                ON CONFLICT DO NOTHING
+                """, conversationId, plan.Inserts.Select(m => m.UserId).ToArray(), plan.Inserts.Select(m => m.Role).ToArray(),
+                plan.Inserts[0].JoinedAt, plan.Change.Conversation.LastSequence));
+        }
+
+        if (plan.Deletes.Count > 0)
+        {
+            write.BatchCommands.Add(Command("DELETE FROM participants WHERE conversation_id = $1 AND user_id = ANY($2)", conversationId, plan.Deletes.ToArray()));
+        }
+
+        if (plan.RoleUpdates.Count > 0)
+        {
+            write.BatchCommands.Add(Command("""
+                UPDATE participants p SET role = t.r FROM unnest($2::uuid[], $3::text[]) AS t(u, r)
+                WHERE p.conversation_id = $1 AND p.user_id = t.u
+                """, conversationId, plan.RoleUpdates.Select(r => r.UserId).ToArray(), plan.RoleUpdates.Select(r => r.Role).ToArray()));
+        }
+
+        if (plan.ConversationUpdate is { } u)
+        {
+            write.BatchCommands.Add(Command("""
+                UPDATE conversations SET title = $2, description = $3, avatar_url = $4, metadata = $5::json, visibility = $6, status = $7 WHERE id = $1
+                """, conversationId, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status));
+            foreach (var p in write.BatchCommands[^1].Parameters.Skip(1).Take(4))
+            {
+                p.NpgsqlDbType = NpgsqlDbType.Text;
+            }
+        }
+
+        if (plan.Events.Count > 0)
+        {
+            write.BatchCommands.Add(PostgresOutbox.Append(plan.Events));
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new MembershipResult(null, plan.Change);
+    }
+
+    /// <summary>The conversation row locked (membership changes of one conversation take turns), then the rows the command involves.</summary>
+    private static async Task<MembershipState?> LoadMembershipAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid conversationId, MembershipCommand command, CancellationToken cancellationToken)
+    {
+        var conversation = await QueryConversationAsync(connection, transaction, "c.id = $1 FOR UPDATE", conversationId, cancellationToken);
+        if (conversation is null)
+        {
+            return null;
+        }
+
+        await using var read = new NpgsqlBatch(connection, transaction);
+        read.BatchCommands.Add(Command("SELECT user_id, role, joined_at FROM participants WHERE conversation_id = $1 AND user_id = ANY($2)",
+            conversationId, command.Involved.Distinct().ToArray()));
+        read.BatchCommands.Add(Command("SELECT COUNT(*)::int, (COUNT(*) FILTER (WHERE role = 'owner'))::int FROM participants WHERE conversation_id = $1", conversationId));
+        read.BatchCommands.Add(Command($"""
+            SELECT user_id, role, joined_at FROM participants WHERE conversation_id = $1 AND user_id <> $2 AND role <> 'owner' AND $3
+            ORDER BY {ConversationRecords.SuccessionOrder}, joined_at, user_id LIMIT 1
+            """, conversationId, command.Actor, command is LeaveCommand));
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var members = new Dictionary<Guid, MemberRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            members[reader.GetGuid(0)] = new MemberRecord(reader.GetGuid(0), reader.GetString(1), Time(reader, 2));
+        }
+
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var (count, owners) = (reader.GetInt32(0), reader.GetInt32(1));
+        await reader.NextResultAsync(cancellationToken);
+        var successor = await reader.ReadAsync(cancellationToken) ? new MemberRecord(reader.GetGuid(0), reader.GetString(1), Time(reader, 2)) : null;
+        return new MembershipState(conversation, members, count, owners, successor);
+    }
+
+    public async Task<ChannelPage> SearchChannelsAsync(string? query, ConversationCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {ConversationColumns}, (SELECT COUNT(*)::int FROM participants p WHERE p.conversation_id = c.id)
+            FROM conversations c
+            WHERE c.type = 'channel' AND c.visibility = 'public' AND c.status = 'active'
+              AND ($1::text IS NULL OR lower(c.title) LIKE $1 ESCAPE '\')
+              AND ($2::timestamptz IS NULL OR (c.last_activity_at, c.id) < ($2, $3))
+            ORDER BY c.last_activity_at DESC, c.id DESC
+            LIMIT $4
+            """);
+        command.Parameters.Add(Text(query is null ? null : ConversationRecords.PrefixPattern(query)));
+        command.Parameters.Add(new() { Value = after is null ? DBNull.Value : StoreTime.Truncate(after.LastActivityAt), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = after?.Id ?? Guid.Empty });
+        command.Parameters.Add(new() { Value = limit + 1 });
+        var rows = new List<ChannelSummary>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(new ChannelSummary(ReadConversation(reader, 0), reader.GetInt32(ConversationColumnCount)));
+            }
+        }
+
+        var hasMore = Paging.TrimProbe(rows, limit);
+        var last = rows.LastOrDefault()?.Conversation;
+        return new ChannelPage(rows, hasMore && last is not null ? new ConversationCursor(last.LastActivityAt, last.Id) : null);
     }
 
     /// <summary>A new conversation's members and its event, then commit.</summary>
@@ -142,7 +266,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                rows.Add((ReadConversation(reader, 0), reader.GetInt64(8), reader.IsDBNull(9) ? null : ReadMessage(reader, 9)));
+                rows.Add((ReadConversation(reader, 0), reader.GetInt64(ConversationColumnCount), reader.IsDBNull(ConversationColumnCount + 1) ? null : ReadMessage(reader, ConversationColumnCount + 1)));
             }
         }
 

@@ -107,6 +107,7 @@ public static class ParleyApp
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapAuthEndpoints();
         app.MapConversationEndpoints();
+        app.MapChannelEndpoints();
         app.MapMessageEndpoints();
         app.MapUnreadEndpoints();
         app.MapChatHub();

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Parley.Core.Events;
+using Parley.Core.Membership;
 using Parley.Core.Messaging;
 using Parley.Core.Persistence;
 using Parley.Core.Ports;
@@ -24,7 +25,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             {
                 List<(Guid, string)> members = [.. new[] { creator, other }.Distinct().Select(m => (m, ParticipantRoles.Member))];
                 var conversation = new ConversationRecord(conversationId, ConversationTypes.Direct, null, ConversationStatuses.Active, creator, now, now, 0);
-                await AddParticipantsAsync(connection, transaction, conversationId, members, now, cancellationToken);
+                await AddParticipantsAsync(connection, transaction, conversationId, members, now, 0, cancellationToken);
                 await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.ConversationCreated(conversation, members, context), cancellationToken);
                 return (conversation, true);
             }
@@ -33,28 +34,145 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                 ?? throw new InvalidOperationException("Direct conversation vanished"), false);
         }, cancellationToken);
 
-    public Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
+    public Task<ConversationRecord> CreateAsync(NewConversation spec, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, transaction) =>
         {
+            now = StoreTime.Truncate(now);
             await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at)
-                VALUES (@Id, 'group', @Title, 'active', NULL, @By, @Now, @Now)
-                """, new { Id = conversationId.ToString(), Title = title, By = owner.ToString(), Now = SqliteTime.Ms(now) }, transaction, cancellationToken: cancellationToken));
+                INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at, description, avatar_url, metadata, visibility)
+                VALUES (@Id, @Type, @Title, 'active', NULL, @By, @Now, @Now, @Description, @AvatarUrl, @Metadata, @Visibility)
+                """, new
+            {
+                Id = spec.Id.ToString(), spec.Type, spec.Title, By = spec.Owner.ToString(), Now = SqliteTime.Ms(now),
+                spec.Description, spec.AvatarUrl, spec.Metadata, spec.Visibility,
+            }, transaction, cancellationToken: cancellationToken));
 
-            List<(Guid, string)> roles = [.. members.Where(m => m != owner).Distinct().Select(m => (m, ParticipantRoles.Member)).Prepend((owner, ParticipantRoles.Owner))];
-            var conversation = new ConversationRecord(conversationId, ConversationTypes.Group, title, ConversationStatuses.Active, owner, now, now, 0);
-            await AddParticipantsAsync(connection, transaction, conversationId, roles, now, cancellationToken);
+            var conversation = ConversationRecords.Created(spec, now);
+            var roles = ConversationRecords.InitialRoles(spec);
+            await AddParticipantsAsync(connection, transaction, spec.Id, roles, now, 0, cancellationToken);
             await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.ConversationCreated(conversation, roles, context), cancellationToken);
             return conversation;
         }, cancellationToken);
 
-    /// <summary>One prepared insert re-executed per member: a group may have thousands.</summary>
-    private static async Task AddParticipantsAsync(SqliteConnection connection, SqliteTransaction transaction, Guid conversationId, IReadOnlyList<(Guid User, string Role)> members, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<MembershipResult> ChangeMembershipAsync(Guid conversationId, MembershipCommand command, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
+        db.WriteAsync(async (connection, transaction) =>
+        {
+            // The single writer is the lock: nothing else changes the conversation between this read and the commit.
+            var (error, plan) = MembershipPlanner.Plan(conversationId, await LoadMembershipAsync(connection, transaction, conversationId, command, cancellationToken), command, now, context);
+            if (plan is null)
+            {
+                return new MembershipResult(error, null);
+            }
+
+            var c = conversationId.ToString();
+            if (plan.Inserts.Count > 0)
+            {
+                await AddParticipantsAsync(connection, transaction, conversationId, [.. plan.Inserts.Select(m => (m.UserId, m.Role))],
+                    plan.Inserts[0].JoinedAt, plan.Change.Conversation.LastSequence, cancellationToken);
+            }
+
+            foreach (var user in plan.Deletes)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("DELETE FROM participants WHERE conversation_id = @c AND user_id = @u",
+                    new { c, u = user.ToString() }, transaction, cancellationToken: cancellationToken));
+            }
+
+            foreach (var (user, role) in plan.RoleUpdates)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("UPDATE participants SET role = @role WHERE conversation_id = @c AND user_id = @u",
+                    new { c, u = user.ToString(), role }, transaction, cancellationToken: cancellationToken));
+            }
+
+            if (plan.ConversationUpdate is { } u)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    UPDATE conversations SET title = @Title, description = @Description, avatar_url = @AvatarUrl, metadata = @Metadata,
+                        visibility = @Visibility, status = @Status
+                    WHERE id = @c
+                    """, new { c, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status }, transaction, cancellationToken: cancellationToken));
+            }
+
+            await using var outbox = new SqliteOutbox(connection, transaction);
+            await outbox.AppendAsync(plan.Events, cancellationToken);
+
+            return new MembershipResult(null, plan.Change);
+        }, cancellationToken);
+
+    private static async Task<MembershipState?> LoadMembershipAsync(SqliteConnection connection, SqliteTransaction transaction, Guid conversationId, MembershipCommand command, CancellationToken cancellationToken)
     {
-        await using var command = SqliteDatabase.Command(connection,
-            "INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ($c, $u, $r, $now) ON CONFLICT DO NOTHING", transaction);
+        var conversation = await QueryConversationAsync(connection, transaction, "c.id = $v", conversationId.ToString(), cancellationToken);
+        if (conversation is null)
+        {
+            return null;
+        }
+
+        var c = conversationId.ToString();
+        var members = new Dictionary<Guid, MemberRecord>();
+        foreach (var row in await connection.QueryAsync<MemberRow>(new CommandDefinition("""
+            SELECT user_id AS UserId, role AS Role, joined_at AS JoinedAt FROM participants
+            WHERE conversation_id = @c AND user_id IN (SELECT value FROM json_each(@ids))
+            """, new { c, ids = SqliteRows.GuidsJson(command.Involved.Distinct()) }, transaction, cancellationToken: cancellationToken)))
+        {
+            var member = row.ToRecord();
+            members[member.UserId] = member;
+        }
+
+        var counts = await connection.QuerySingleAsync<CountRow>(new CommandDefinition(
+            "SELECT COUNT(*) AS Members, COALESCE(SUM(role = 'owner'), 0) AS Owners FROM participants WHERE conversation_id = @c",
+            new { c }, transaction, cancellationToken: cancellationToken));
+        var successor = command is LeaveCommand
+            ? (await connection.QuerySingleOrDefaultAsync<MemberRow>(new CommandDefinition($"""
+                SELECT user_id AS UserId, role AS Role, joined_at AS JoinedAt FROM participants
+                WHERE conversation_id = @c AND user_id <> @leaver AND role <> 'owner'
+                ORDER BY {ConversationRecords.SuccessionOrder}, joined_at, user_id LIMIT 1
+                """, new { c, leaver = command.Actor.ToString() }, transaction, cancellationToken: cancellationToken)))?.ToRecord()
+            : null;
+        return new MembershipState(conversation, members, (int)counts.Members, (int)counts.Owners, successor);
+    }
+
+    public Task<ChannelPage> SearchChannelsAsync(string? query, ConversationCursor? after, int limit, CancellationToken cancellationToken) =>
+        db.ReadAsync(async connection =>
+        {
+            var rows = new List<ChannelSummary>();
+            await using (var command = SqliteDatabase.Command(connection, $"""
+                SELECT {SqliteRows.ConversationColumns}, (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = c.id)
+                FROM conversations c
+                WHERE c.type = 'channel' AND c.visibility = 'public' AND c.status = 'active'
+                  AND ($q IS NULL OR lower(c.title) LIKE $q ESCAPE '\')
+                  AND ($cursorAt IS NULL OR c.last_activity_at < $cursorAt OR (c.last_activity_at = $cursorAt AND c.id < $cursorId))
+                ORDER BY c.last_activity_at DESC, c.id DESC
+                LIMIT $n
+                """))
+            {
+                command.Parameters.AddWithValue("$q", query is null ? DBNull.Value : ConversationRecords.PrefixPattern(query));
+                command.Parameters.AddWithValue("$cursorAt", after is null ? DBNull.Value : SqliteTime.Ms(after.LastActivityAt));
+                command.Parameters.AddWithValue("$cursorId", after is null ? DBNull.Value : after.Id.ToString());
+                command.Parameters.AddWithValue("$n", limit + 1);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    rows.Add(new ChannelSummary(SqliteRows.ReadConversation(reader, 0), reader.GetInt32(SqliteRows.ConversationColumnCount)));
+                }
+            }
+
+            var hasMore = Paging.TrimProbe(rows, limit);
+            var last = rows.LastOrDefault()?.Conversation;
+            return new ChannelPage(rows, hasMore && last is not null ? new ConversationCursor(last.LastActivityAt, last.Id) : null);
+        }, cancellationToken);
+
+    /// <summary>
+    /// One prepared insert re-executed per member: a group may have thousands. A newcomer has seen and read everything up
+    /// to <paramref name="seenTo"/>: joining does not make the history unread.
+    /// </summary>
+    private static async Task AddParticipantsAsync(SqliteConnection connection, SqliteTransaction transaction, Guid conversationId, IReadOnlyList<(Guid User, string Role)> members, DateTimeOffset now, long seenTo, CancellationToken cancellationToken)
+    {
+        await using var command = SqliteDatabase.Command(connection, """
+            INSERT INTO participants (conversation_id, user_id, role, joined_at, last_delivered_seq, last_read_seq)
+            VALUES ($c, $u, $r, $now, $seen, $seen) ON CONFLICT DO NOTHING
+            """, transaction);
         command.Parameters.AddWithValue("$c", conversationId.ToString());
         command.Parameters.AddWithValue("$now", SqliteTime.Ms(now));
+        command.Parameters.AddWithValue("$seen", seenTo);
         var user = command.Parameters.Add("$u", SqliteType.Text);
         var role = command.Parameters.Add("$r", SqliteType.Text);
         foreach (var member in members)
@@ -119,7 +237,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    rows.Add((SqliteRows.ReadConversation(reader, 0), reader.GetInt64(8), reader.IsDBNull(9) ? null : SqliteRows.ReadMessage(reader, 9)));
+                    rows.Add((SqliteRows.ReadConversation(reader, 0), reader.GetInt64(SqliteRows.ConversationColumnCount), reader.IsDBNull(SqliteRows.ConversationColumnCount + 1) ? null : SqliteRows.ReadMessage(reader, SqliteRows.ConversationColumnCount + 1)));
                 }
             }
 
@@ -152,6 +270,24 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
         public long Read { get; set; }
 
         public long Unread { get; set; }
+    }
+
+    private sealed class MemberRow
+    {
+        public string UserId { get; set; } = "";
+
+        public string Role { get; set; } = "";
+
+        public long JoinedAt { get; set; }
+
+        public MemberRecord ToRecord() => new(Guid.Parse(UserId), Role, SqliteTime.FromMs(JoinedAt));
+    }
+
+    private sealed class CountRow
+    {
+        public long Members { get; set; }
+
+        public long Owners { get; set; }
     }
 
     private sealed class UnreadRow

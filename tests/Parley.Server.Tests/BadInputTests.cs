@@ -199,7 +199,7 @@ public abstract class BadInputTests(TestServer server)
         var b = await _client.SignUpAsync();
         const string path = "/api/v1/conversations";
 
-        await ExpectAsync(Post, path, me, $$"""{"type":"channel","memberIds":["{{a.UserId}}"]}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, path, me, $$"""{"type":"team","memberIds":["{{a.UserId}}"]}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Post, path, me, $$"""{"memberIds":["{{a.UserId}}"]}""", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
         await ExpectAsync(Post, path, me, """{"type":"group","memberIds":"everyone"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
         await ExpectAsync(Post, path, me, """{"type":"group","memberIds":["not-a-user-id"]}""", HttpStatusCode.BadRequest, "INVALID_RECIPIENT");
@@ -213,6 +213,76 @@ public abstract class BadInputTests(TestServer server)
         using var response = await _client.SendRawAsync(Post, path, me, $$"""{"type":"group","memberIds":["{{a.UserId}}","{{unknown}}"]}""");
         var problem = await ProblemAssert.IsAsync(response, HttpStatusCode.BadRequest, "INVALID_RECIPIENT");
         Assert.Equal(unknown, problem.Details!.Value.GetProperty("unknownIds")[0].GetGuid());
+    }
+
+    [Theory]
+    [InlineData("""{"type":"group","memberIds":[],"visibility":"public"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"channel","memberIds":[],"visibility":"open"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"channel","memberIds":[],"status":"archived"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"group","memberIds":[],"avatarUrl":"ftp://x.example/a.png"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"group","memberIds":[],"metadata":"not an object"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"group","memberIds":[],"metadata":[1]}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"group","memberIds":[],"description":7}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"broadcast","memberIds":[],"title":"\u0000"}""", "INVALID_TEXT")]
+    [InlineData("""{"type":"group","memberIds":[],"metadata":{"a":1,"a":2}}""", "INVALID_FIELD_VALUE")]
+    public async Task Creating_a_group_channel_or_broadcast_rejects_bad_details(string json, string code)
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Post, "/api/v1/conversations", me, json, HttpStatusCode.BadRequest, code);
+        var other = await _client.SignUpAsync();
+        await ExpectAsync(Post, "/api/v1/conversations", me, $$"""{"type":"direct","memberIds":["{{other.UserId}}"],"title":"ours"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, "/api/v1/conversations", me, $$"""{"type":"group","memberIds":[],"description":"{{new string('d', 2001)}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"group","memberIds":[],"metadata":{"k":"{{{new string('m', 17000)}}}"}}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+    }
+
+    [Theory]
+    [InlineData("PATCH", "", """{"status":"deleted"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """{"status":null}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """{"visibility":"public"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """{"title":["x"]}""", "INVALID_FIELD_TYPE")]
+    [InlineData("PATCH", "", """{"avatarUrl":"/x.png"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """[1]""", "INVALID_SCHEMA")]
+    [InlineData("POST", "/members", """{"userIds":[]}""", "INVALID_RECIPIENT")]
+    [InlineData("POST", "/members", """{"userIds":["nope"]}""", "INVALID_RECIPIENT")]
+    [InlineData("POST", "/members", """{"userIds":"everyone"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("POST", "/members", """{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("POST", "/members", """{"userIds":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_RECIPIENT")]
+    [InlineData("POST", "/members", """{"userIds":["00000000-0000-0000-0000-000000000001"],"role":"king"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "/members/{member}", """{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("PATCH", "/members/{member}", """{"role":"superuser"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "/members/{member}", """{"role":1}""", "INVALID_FIELD_TYPE")]
+    [InlineData("PATCH", "/members/not-an-id", """{"role":"admin"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("DELETE", "/members/not-an-id", null, "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/owner", """{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("POST", "/owner", """{"userId":"x"}""", "INVALID_FIELD_VALUE")]
+    public async Task Managing_a_conversation_rejects_bad_bodies_and_ids(string method, string suffix, string? json, string code)
+    {
+        var owner = await _client.SignUpAsync();
+        var member = await _client.SignUpAsync();
+        var id = (await _client.OkAsync<Conversation>(Post, "/api/v1/conversations", owner, new { type = "group", memberIds = new[] { member.UserId } }, HttpStatusCode.Created)).Id;
+        var path = $"/api/v1/conversations/{id}{suffix.Replace("{member}", member.UserId.ToString(), StringComparison.Ordinal)}";
+        await ExpectAsync(new HttpMethod(method), path, owner, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(new HttpMethod(method), path, null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Managing_a_conversation_answers_unknown_conversations_members_and_limits_with_their_codes()
+    {
+        var owner = await _client.SignUpAsync();
+        var stranger = await _client.SignUpAsync();
+        var id = (await _client.OkAsync<Conversation>(Post, "/api/v1/conversations", owner, new { type = "group", memberIds = Array.Empty<Guid>() }, HttpStatusCode.Created)).Id;
+        await ExpectAsync(HttpMethod.Patch, $"/api/v1/conversations/{Guid.NewGuid()}", owner, """{"title":"x"}""", HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Post, $"/api/v1/conversations/{Guid.NewGuid()}/join", owner, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/conversations/{id}/members/{stranger.UserId}", owner, null, HttpStatusCode.NotFound, "MEMBER_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Patch, $"/api/v1/conversations/{id}/members/{stranger.UserId}", owner, """{"role":"admin"}""", HttpStatusCode.NotFound, "MEMBER_NOT_FOUND");
+        await ExpectAsync(Post, $"/api/v1/conversations/{id}/owner", owner, $$"""{"userId":"{{stranger.UserId}}"}""", HttpStatusCode.NotFound, "MEMBER_NOT_FOUND");
+        await ExpectAsync(Post, $"/api/v1/conversations/{id}/leave", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Post, $"/api/v1/conversations/{id}/join", stranger, null, HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectAsync(Get, "/api/v1/channels?limit=0", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/channels?cursor=nope", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/channels?query={new string('q', 201)}", owner, null, HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Get, "/api/v1/channels?query=%00", owner, null, HttpStatusCode.BadRequest, "INVALID_TEXT");
+        await ExpectAsync(Get, "/api/v1/channels", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
     }
 
     [Fact]

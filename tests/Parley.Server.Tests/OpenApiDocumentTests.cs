@@ -30,6 +30,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     {
         ["listConversations"] = [("limit", "integer"), ("cursor", "string")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
+        ["searchChannels"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
     };
 
     /// <summary>Client method names the generated client must have (operation ids make them).</summary>
@@ -38,6 +39,8 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "RegisterAsync", "LoginAsync", "RefreshTokensAsync", "LogoutAsync", "GetMeAsync", "GetUserAsync",
         "CreateConversationAsync", "ListConversationsAsync", "GetConversationAsync", "GetPresenceAsync",
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
+        "UpdateConversationAsync", "JoinChannelAsync", "AddMembersAsync", "ChangeMemberRoleAsync", "RemoveMemberAsync", "LeaveConversationAsync",
+        "TransferOwnershipAsync", "SearchChannelsAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

@@ -1,4 +1,5 @@
 using Parley.Core.Events;
+using Parley.Core.Membership;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 

@@ -31,6 +31,9 @@ public static class ErrorCodes
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
     public const string InvalidText = "INVALID_TEXT";
+    public const string ForbiddenRole = "FORBIDDEN_ROLE";
+    public const string MemberNotFound = "MEMBER_NOT_FOUND";
+    public const string MemberLimitReached = "MEMBER_LIMIT_REACHED";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -111,6 +114,20 @@ public static class Errors
     public static ParleyError ConversationInactive(Guid conversationId, string status) =>
         new ParleyError(409, ErrorCodes.ConversationInactive, $"The conversation is {status}", "conversation_inactive")
             .With("conversationId", conversationId).With("status", status);
+
+    /// <summary>The caller is a member, but their role (or the conversation's kind) does not allow the action.</summary>
+    public static ParleyError ForbiddenRole(Guid conversationId, string action, string role, string? required) =>
+        new ParleyError(403, ErrorCodes.ForbiddenRole,
+                required is null ? $"Nobody may {action} in this kind of conversation" : $"Only a {required} or above may {action} here", "forbidden_role")
+            .With("conversationId", conversationId).With("action", action).With("role", role).With("requiredRole", required);
+
+    public static ParleyError MemberNotFound(Guid conversationId, Guid userId) =>
+        new ParleyError(404, ErrorCodes.MemberNotFound, "That user is not a member of this conversation", "member_not_found")
+            .With("conversationId", conversationId).With("userId", userId);
+
+    public static ParleyError MemberLimitReached(Guid conversationId, int max) =>
+        new ParleyError(409, ErrorCodes.MemberLimitReached, $"A conversation has at most {max} members", "member_limit_reached")
+            .With("conversationId", conversationId).With("maxMembers", max);
 
     public static ParleyError RateLimited(TimeSpan retryAfter) =>
         new ParleyError(429, ErrorCodes.RateLimited, "Too many requests; retry later", "rate_limited")

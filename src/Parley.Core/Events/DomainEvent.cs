@@ -74,11 +74,16 @@ public static class DomainEventTypes
     public const string SessionRevoked = "session.revoked";
     public const string SessionReuseDetected = "session.reuse_detected";
     public const string ConversationCreated = "conversation.created";
+    public const string MembersAdded = "conversation.members_added";
+    public const string MemberRemoved = "conversation.member_removed";
+    public const string MemberRoleChanged = "conversation.member_role_changed";
+    public const string ConversationUpdated = "conversation.updated";
     public const string MessageStored = "message.stored";
     public const string ReceiptAdvanced = "receipt.advanced";
 
     public static readonly IReadOnlyList<string> All =
-        [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced];
+        [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
+        MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated];
 }
 
 public static class AggregateTypes

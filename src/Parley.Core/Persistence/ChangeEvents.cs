@@ -44,6 +44,27 @@ public static class ChangeEvents
                     [.. members.Select(m => new MemberData(m.UserId, m.Role))]),
                 ChangeEventsJson.Default.ConversationCreatedData));
 
+    public static DomainEvent MembersAdded(Guid conversationId, IReadOnlyList<MemberRecord> members, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, conversationId, DomainEventTypes.MembersAdded, context, now,
+            JsonSerializer.Serialize(new MembersAddedData(conversationId, [.. members.Select(m => new MemberData(m.UserId, m.Role))], context.UserId),
+                ChangeEventsJson.Default.MembersAddedData));
+
+    /// <summary><paramref name="reason"/> is <see cref="MembershipChange.ReasonRemoved"/> or <see cref="MembershipChange.ReasonLeft"/>.</summary>
+    public static DomainEvent MemberRemoved(Guid conversationId, Guid userId, string reason, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, conversationId, DomainEventTypes.MemberRemoved, context, now,
+            JsonSerializer.Serialize(new MemberRemovedData(conversationId, userId, reason, context.UserId), ChangeEventsJson.Default.MemberRemovedData));
+
+    public static DomainEvent MemberRoleChanged(Guid conversationId, Guid userId, string role, string previousRole, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, conversationId, DomainEventTypes.MemberRoleChanged, context, now,
+            JsonSerializer.Serialize(new MemberRoleChangedData(conversationId, userId, role, previousRole, context.UserId), ChangeEventsJson.Default.MemberRoleChangedData));
+
+    /// <summary>The conversation's editable fields and status as they now are.</summary>
+    public static DomainEvent ConversationUpdated(ConversationRecord conversation, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, conversation.Id, DomainEventTypes.ConversationUpdated, context, now,
+            JsonSerializer.Serialize(
+                new ConversationUpdatedData(conversation.Id, conversation.Title, conversation.Description, conversation.AvatarUrl, conversation.Visibility, conversation.Status, context.UserId),
+                ChangeEventsJson.Default.ConversationUpdatedData));
+
     /// <summary>The message's own correlation id and sender; its traceparent as metadata so a consumer can continue the trace.</summary>
     public static DomainEvent MessageStored(StoredMessage message, string? traceParent) =>
         Create(AggregateTypes.Conversation, message.ConversationId, DomainEventTypes.MessageStored,
@@ -84,6 +105,14 @@ public sealed record MemberData(Guid UserId, string Role);
 
 public sealed record ConversationCreatedData(Guid ConversationId, string Type, string? Title, Guid CreatedBy, IReadOnlyList<MemberData> Members);
 
+public sealed record MembersAddedData(Guid ConversationId, IReadOnlyList<MemberData> Members, Guid? By);
+
+public sealed record MemberRemovedData(Guid ConversationId, Guid UserId, string Reason, Guid? By);
+
+public sealed record MemberRoleChangedData(Guid ConversationId, Guid UserId, string Role, string PreviousRole, Guid? By);
+
+public sealed record ConversationUpdatedData(Guid ConversationId, string? Title, string? Description, string? AvatarUrl, string Visibility, string Status, Guid? By);
+
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
 
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
@@ -96,6 +125,10 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(SessionData))]
 [JsonSerializable(typeof(SessionReuseData))]
 [JsonSerializable(typeof(ConversationCreatedData))]
+[JsonSerializable(typeof(MembersAddedData))]
+[JsonSerializable(typeof(MemberRemovedData))]
+[JsonSerializable(typeof(MemberRoleChangedData))]
+[JsonSerializable(typeof(ConversationUpdatedData))]
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
 [JsonSerializable(typeof(TraceMetadata))]

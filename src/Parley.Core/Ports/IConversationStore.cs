@@ -8,7 +8,17 @@ public interface IConversationStore
     /// <summary>The one direct conversation of the pair, created when missing; Created says which (and only a creation records an event).</summary>
     Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 
-    Task<ConversationRecord> CreateGroupAsync(Guid conversationId, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
+    /// <summary>A group, channel or broadcast: the owner and the other members (as members), and conversation.created.</summary>
+    Task<ConversationRecord> CreateAsync(NewConversation conversation, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Applies one membership or conversation change under the conversation's lock: loads what the command involves,
+    /// lets <c>MembershipPlanner</c> decide, writes the plan and its events in one transaction. A refusal writes nothing.
+    /// </summary>
+    Task<MembershipResult> ChangeMembershipAsync(Guid conversationId, MembershipCommand command, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
+
+    /// <summary>Active public channels whose title starts with <paramref name="query"/> (case-insensitive; all when null), most recent activity first.</summary>
+    Task<ChannelPage> SearchChannelsAsync(string? query, ConversationCursor? after, int limit, CancellationToken cancellationToken);
 
     Task<ConversationRecord?> GetConversationAsync(Guid conversationId, CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using Parley.Core.Membership;
 using Parley.Core.Messaging;
 
 namespace Parley.Core.Ports;
@@ -31,27 +32,6 @@ public sealed record ProfileChangeResult(ProfileChangeOutcome Outcome, UserRecor
 
 public sealed record RefreshTokenRecord(string TokenHash, Guid UserId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
 
-public static class ConversationTypes
-{
-    public const string Direct = "direct";
-    public const string Group = "group";
-}
-
-public static class ConversationStatuses
-{
-    public const string Active = "active";
-    public const string Archived = "archived";
-    public const string Blocked = "blocked";
-}
-
-public static class ParticipantRoles
-{
-    public const string Owner = "owner";
-    public const string Admin = "admin";
-    public const string Moderator = "moderator";
-    public const string Member = "member";
-}
-
 public sealed record ConversationRecord(
     Guid Id,
     string Type,
@@ -60,7 +40,18 @@ public sealed record ConversationRecord(
     Guid CreatedBy,
     DateTimeOffset CreatedAt,
     DateTimeOffset LastActivityAt,
-    long LastSequence);
+    long LastSequence)
+{
+    public string? Description { get; init; }
+
+    public string? AvatarUrl { get; init; }
+
+    /// <summary>JSON text as the client sent it (size-limited at the edge).</summary>
+    public string? Metadata { get; init; }
+
+    /// <summary><see cref="ConversationVisibility"/>: only channels can be public.</summary>
+    public string Visibility { get; init; } = ConversationVisibility.Private;
+}
 
 public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount);
 

@@ -13,6 +13,20 @@ public static class RealtimeEvents
 
     /// <summary>Sent just before the server closes a connection on purpose, with the reason.</summary>
     public const string Disconnecting = "disconnecting";
+
+    /// <summary>To the members (the newcomers included): users joined or were added.</summary>
+    public const string MemberAdded = "memberAdded";
+
+    /// <summary>To the remaining members: a member was removed or left.</summary>
+    public const string MemberRemoved = "memberRemoved";
+
+    public const string MemberRoleChanged = "memberRoleChanged";
+
+    /// <summary>To the members: the title, description, avatar, metadata, visibility or status changed.</summary>
+    public const string ConversationUpdated = "conversationUpdated";
+
+    /// <summary>To the user whose own membership changed (added, removed, left, role), on every device.</summary>
+    public const string MembershipChanged = "membershipChanged";
 }
 
 /// <summary>Reasons in <see cref="DisconnectingView"/>; stable like error codes.</summary>
@@ -58,6 +72,21 @@ public static class SyncStatuses
 public sealed record ResumeResult(Guid ConversationId, string Status, long FromSequence, long LatestSequence, long Replayed);
 
 public sealed record DisconnectingView(string Reason, string Message);
+
+public sealed record MemberView(Guid UserId, string Role);
+
+public sealed record MemberAddedView(Guid ConversationId, IReadOnlyList<MemberView> Members, Guid By);
+
+/// <summary><c>Reason</c> is <c>removed</c> or <c>left</c>.</summary>
+public sealed record MemberRemovedView(Guid ConversationId, Guid UserId, string Reason, Guid By);
+
+public sealed record MemberRoleChangedView(Guid ConversationId, Guid UserId, string Role, Guid By);
+
+/// <summary>
+/// The user's own membership: <c>Member</c> false after a removal or leave (the conversation is gone from their reach:
+/// no more events, history or sends); true with their <c>Role</c> after being added or re-roled.
+/// </summary>
+public sealed record MembershipChangedView(Guid ConversationId, Guid UserId, bool Member, string? Role, string Reason, Guid By);
 
 public sealed record TypingView(Guid ConversationId, Guid UserId, bool IsTyping, int ExpiresInMs);
 

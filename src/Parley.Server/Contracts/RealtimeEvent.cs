@@ -15,6 +15,11 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(PresenceEvent), RealtimeEvents.Presence)]
 [JsonDerivedType(typeof(UnreadTotalEvent), RealtimeEvents.UnreadTotal)]
 [JsonDerivedType(typeof(DisconnectingEvent), RealtimeEvents.Disconnecting)]
+[JsonDerivedType(typeof(MemberAddedEvent), RealtimeEvents.MemberAdded)]
+[JsonDerivedType(typeof(MemberRemovedEvent), RealtimeEvents.MemberRemoved)]
+[JsonDerivedType(typeof(MemberRoleChangedEvent), RealtimeEvents.MemberRoleChanged)]
+[JsonDerivedType(typeof(ConversationUpdatedEvent), RealtimeEvents.ConversationUpdated)]
+[JsonDerivedType(typeof(MembershipChangedEvent), RealtimeEvents.MembershipChanged)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -86,6 +91,60 @@ public sealed record DisconnectingEvent(DisconnectingView Disconnecting) : Realt
 
     [JsonIgnore]
     public override object Payload => Disconnecting;
+}
+
+public sealed record MemberAddedEvent(MemberAddedView Added) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MemberAdded;
+
+    [JsonIgnore]
+    public override object Payload => Added;
+}
+
+public sealed record MemberRemovedEvent(MemberRemovedView Removed) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MemberRemoved;
+
+    [JsonIgnore]
+    public override object Payload => Removed;
+}
+
+public sealed record MemberRoleChangedEvent(MemberRoleChangedView Changed) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MemberRoleChanged;
+
+    [JsonIgnore]
+    public override object Payload => Changed;
+}
+
+public sealed record ConversationUpdatedEvent(ConversationDetailsView Conversation) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.ConversationUpdated;
+
+    [JsonIgnore]
+    public override object Payload => Conversation;
+}
+
+public sealed record MembershipChangedEvent(MembershipChangedView Membership) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MembershipChanged;
+
+    [JsonIgnore]
+    public override object Payload => Membership;
+}
+
+/// <summary>
+/// Hands events to users' devices on every node, for the features below realtime (conversations, social) that may not
+/// reference the hub. Never throws for a delivery that failed.
+/// </summary>
+public interface IRealtimeEvents
+{
+    Task PublishAsync(AddressedEvent addressed, CancellationToken cancellationToken);
 }
 
 /// <summary>One event and the users whose devices get it (all their devices, except those of <c>ExceptUser</c>).</summary>

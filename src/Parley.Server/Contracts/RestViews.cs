@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using Parley.Core.Membership;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 
@@ -81,10 +83,54 @@ public sealed record ConversationView(
     long UnreadCount,
     MessageView? LastMessage)
 {
-    public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null) =>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Description { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AvatarUrl { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonText? Metadata { get; init; }
+
+    public string Visibility { get; init; } = ConversationVisibility.Private;
+
+    /// <summary>The caller's role; absent where the view is not the caller's own (none today).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Role { get; init; }
+
+    public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null, string? role = null) =>
         new(c.Id, c.Type, c.Title, c.Status, c.CreatedBy, c.CreatedAt, c.LastActivityAt, c.LastSequence, members, unread,
-            last is null ? null : MessageView.From(last));
+            last is null ? null : MessageView.From(last))
+        {
+            Description = c.Description,
+            AvatarUrl = c.AvatarUrl,
+            Metadata = JsonText.From(c.Metadata),
+            Visibility = c.Visibility,
+            Role = role,
+        };
 }
+
+/// <summary>A conversation's own fields, without the caller's view of it (realtime conversationUpdated, channel search).</summary>
+public sealed record ConversationDetailsView(
+    Guid Id,
+    string Type,
+    string? Title,
+    string? Description,
+    string? AvatarUrl,
+    JsonText? Metadata,
+    string Visibility,
+    string Status,
+    DateTimeOffset LastActivityAt,
+    int? MemberCount)
+{
+    public static ConversationDetailsView From(ConversationRecord c, int? memberCount = null) =>
+        new(c.Id, c.Type, c.Title, c.Description, c.AvatarUrl, JsonText.From(c.Metadata), c.Visibility, c.Status, c.LastActivityAt, memberCount);
+}
+
+public sealed record ChannelPageView(IReadOnlyList<ConversationDetailsView> Items, string? NextCursor);
+
+/// <summary>What a membership change did: who was added (those already members are not listed), the conversation as it now is.</summary>
+public sealed record MembershipChangeView(Guid ConversationId, IReadOnlyList<MemberView> Added, IReadOnlyList<Guid> Removed, IReadOnlyList<MemberView> RoleChanges, ConversationDetailsView Conversation);
 
 public sealed record ConversationPageView(IReadOnlyList<ConversationView> Items, string? NextCursor);
 

@@ -1,6 +1,7 @@
 using Parley.Core.Events;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
+using Parley.Core.Membership;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
 using Parley.Server.Contracts;
@@ -11,7 +12,8 @@ namespace Parley.Server.Conversations;
 
 public static class ConversationEndpoints
 {
-    public sealed record CreateConversationBody(string Type, IReadOnlyList<Guid> MemberIds, string? Title);
+    public sealed record CreateConversationBody(
+        string Type, IReadOnlyList<Guid> MemberIds, string? Title, string? Description, string? AvatarUrl, System.Text.Json.JsonElement? Metadata, string? Visibility);
 
     public static void MapConversationEndpoints(this IEndpointRouteBuilder app)
     {
@@ -19,6 +21,7 @@ public static class ConversationEndpoints
         group.MapPost("/", CreateAsync).Accepts<CreateConversationBody>("application/json")
             .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>()
             .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient);
+        group.MapMemberEndpoints();
         group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
             .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
             .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
@@ -35,20 +38,35 @@ public static class ConversationEndpoints
         var me = CurrentUser.Id(request.HttpContext.User);
         var body = await JsonRequest.ReadAsync(request, ct);
         var type = body.RequireString("type", 32);
-        var memberIds = body.RequireGuidArray("memberIds", limits.Value.MaxGroupMembers);
-        var title = body.OptionalString("title", limits.Value.MaxTitleLength);
-        var others = memberIds.Where(id => id != me).Distinct().ToList();
-
-        if (string.Equals(type, ConversationTypes.Direct, StringComparison.Ordinal))
+        if (!ConversationTypes.All.Contains(type, StringComparer.Ordinal))
         {
-            if (others.Count != 1)
-            {
-                throw Errors.InvalidRecipient("A direct conversation needs exactly one other user in memberIds").With("field", "memberIds").ToException();
-            }
+            throw Errors.InvalidValue("type", $"must be one of: {string.Join(", ", ConversationTypes.All)}").ToException();
         }
-        else if (!string.Equals(type, ConversationTypes.Group, StringComparison.Ordinal))
+
+        var direct = string.Equals(type, ConversationTypes.Direct, StringComparison.Ordinal);
+        var memberIds = body.RequireGuidArray("memberIds", limits.Value.MaxGroupMembers);
+        var fields = ConversationFields.Read(body, limits.Value);
+        if (fields.Status.IsSet)
         {
-            throw Errors.InvalidValue("type", "must be 'direct' or 'group'").ToException();
+            throw Errors.InvalidValue("status", "a new conversation is active; change it afterwards with PATCH").ToException();
+        }
+
+        if (direct && (fields.Title.Value ?? fields.Description.Value ?? fields.AvatarUrl.Value ?? fields.Metadata.Value ?? (fields.Visibility.IsSet ? "" : null)) is not null)
+        {
+            // A direct conversation is the pair's and has no details of its own (a title used to be ignored silently).
+            throw Errors.InvalidValue("type", "a direct conversation has no title, description, avatar, metadata or visibility").ToException();
+        }
+
+        var visibility = fields.Visibility.Or(ConversationVisibility.Private);
+        if (string.Equals(visibility, ConversationVisibility.Public, StringComparison.Ordinal) && !string.Equals(type, ConversationTypes.Channel, StringComparison.Ordinal))
+        {
+            throw Errors.InvalidValue("visibility", "only a channel can be public").ToException();
+        }
+
+        var others = memberIds.Where(id => id != me).Distinct().ToList();
+        if (direct && others.Count != 1)
+        {
+            throw Errors.InvalidRecipient("A direct conversation needs exactly one other user in memberIds").With("field", "memberIds").ToException();
         }
 
         if (others.Count + 1 > limits.Value.MaxGroupMembers)
@@ -66,19 +84,21 @@ public static class ConversationEndpoints
         var now = time.GetUtcNow();
         ConversationRecord conversation;
         var created = true;
-        if (string.Equals(type, ConversationTypes.Direct, StringComparison.Ordinal))
+        if (direct)
         {
             (conversation, created) = await conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(now), me, others[0], now, EventContext.New(me), ct);
         }
         else
         {
-            conversation = await conversations.CreateGroupAsync(Guid.CreateVersion7(now), me, title, others, now, EventContext.New(me), ct);
+            conversation = await conversations.CreateAsync(
+                new NewConversation(Guid.CreateVersion7(now), type, me, others, fields.Title.Value, fields.Description.Value, fields.AvatarUrl.Value, fields.Metadata.Value, visibility),
+                now, EventContext.New(me), ct);
         }
 
         var members = await conversations.GetMemberIdsAsync(conversation.Id, ct);
-        membership.Invalidate(conversation.Id, members);
+        membership.Invalidate(conversation.Id);
         var participant = await conversations.GetParticipantAsync(conversation.Id, me, ct);
-        var view = ConversationView.From(conversation, members, participant?.UnreadCount ?? 0);
+        var view = ConversationView.From(conversation, members, participant?.UnreadCount ?? 0, role: participant?.Role);
         return created ? Results.Created($"/api/v1/conversations/{conversation.Id}", view) : Results.Ok(view);
     }
 
@@ -108,7 +128,7 @@ public static class ConversationEndpoints
         var conversation = await conversations.GetConversationAsync(conversationId, ct) ?? throw Errors.ConversationNotFound(conversationId).ToException();
         var participant = await conversations.GetParticipantAsync(conversationId, me, ct);
         var members = await conversations.GetMemberIdsAsync(conversationId, ct);
-        return Results.Ok(ConversationView.From(conversation, members, participant?.UnreadCount ?? 0));
+        return Results.Ok(ConversationView.From(conversation, members, participant?.UnreadCount ?? 0, role: participant?.Role));
     }
 
     /// <summary>Who of the members is online, from the per-user connection counts presence keeps (no scan of connections).</summary>

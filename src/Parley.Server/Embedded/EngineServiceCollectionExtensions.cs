@@ -32,6 +32,7 @@ public static class EngineServiceCollectionExtensions
         builder.Services.TryAddSingleton<IPartitionLeases, InProcessPartitionLeases>();
         builder.Services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
         builder.Services.TryAddSingleton<IRealtimeBus, SingleNodeBus>();
+        builder.Services.TryAddSingleton<IClusterInvalidation, SingleNodeInvalidation>();
         return builder;
     }
 }

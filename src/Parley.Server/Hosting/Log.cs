@@ -25,6 +25,12 @@ internal static partial class Log
     [LoggerMessage(1103, LogLevel.Warning, "The store is unavailable; serving membership of conversation {ConversationId} from the last known state")]
     public static partial void MembershipFromStale(ILogger logger, Exception exception, Guid conversationId);
 
+    [LoggerMessage(1104, LogLevel.Warning, "Not every node confirmed dropping its cached membership of conversation {ConversationId} within {TimeoutMs} ms; their entries expire on their own")]
+    public static partial void MembershipInvalidationUnconfirmed(ILogger logger, Guid conversationId, double timeoutMs);
+
+    [LoggerMessage(1105, LogLevel.Warning, "Could not tell the other nodes that the membership of conversation {ConversationId} changed; their entries expire on their own")]
+    public static partial void MembershipInvalidationFailed(ILogger logger, Exception exception, Guid conversationId);
+
     [LoggerMessage(1101, LogLevel.Warning, "Log append failed for conversation {ConversationId} (correlation {CorrelationId})")]
     public static partial void AppendFailed(ILogger logger, Exception exception, Guid conversationId, Guid correlationId);
 
@@ -50,6 +56,9 @@ internal static partial class Log
 
     [LoggerMessage(1401, LogLevel.Warning, "Receipt notification for conversation {ConversationId} failed")]
     public static partial void ReceiptNotifyFailed(ILogger logger, Exception exception, Guid conversationId);
+
+    [LoggerMessage(1402, LogLevel.Warning, "Realtime event {EventName} could not be handed to every node")]
+    public static partial void RealtimeEventFailed(ILogger logger, Exception exception, string eventName);
 
     [LoggerMessage(1500, LogLevel.Warning, "Connection {ConnectionId} of user {UserId} is too slow ({Limit} events queued); disconnecting it")]
     public static partial void SlowConsumer(ILogger logger, string connectionId, Guid userId, int limit);

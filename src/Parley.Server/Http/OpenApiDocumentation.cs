@@ -92,6 +92,9 @@ public static class OpenApiDocumentation
         [ErrorCodes.EnqueueFailed] = 503,
         [ErrorCodes.ServiceUnavailable] = 503,
         [ErrorCodes.InternalError] = 500,
+        [ErrorCodes.ForbiddenRole] = 403,
+        [ErrorCodes.MemberNotFound] = 404,
+        [ErrorCodes.MemberLimitReached] = 409,
     };
 
     private static readonly string[] BodyCodes =

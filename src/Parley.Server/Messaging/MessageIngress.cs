@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
+using Parley.Core.Membership;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
 using Parley.Server.Contracts;
@@ -71,7 +72,7 @@ public sealed class MessageIngress(
         var l = limits.Value;
         request = request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
 
-        var conversation = await membership.RequireMemberAsync(request.ConversationId, senderId, cancellationToken);
+        var conversation = (await membership.RequireAsync(request.ConversationId, senderId, ConversationAction.Send, cancellationToken)).Conversation;
         if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
         {
             throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();

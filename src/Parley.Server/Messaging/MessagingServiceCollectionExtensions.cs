@@ -12,6 +12,8 @@ public static class MessagingServiceCollectionExtensions
     {
         var services = builder.Services;
         services.AddSingleton<MembershipCache>();
+        services.AddHostedService<MembershipListener>();
+        services.AddSingleton<MembershipChanges>();
         services.AddSingleton<SendRateLimiter>();
         services.AddSingleton<StoredKeyLookup>();
         services.AddSingleton<IngressMetrics>();

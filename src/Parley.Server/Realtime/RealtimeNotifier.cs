@@ -19,8 +19,20 @@ public sealed class RealtimeNotifier(
     MembershipCache membership,
     IOptions<RealtimeOptions> options,
     RealtimeMetrics metrics,
-    ILogger<RealtimeNotifier> logger) : IRealtimeFanout
+    ILogger<RealtimeNotifier> logger) : IRealtimeFanout, IRealtimeEvents
 {
+    public async Task PublishAsync(AddressedEvent addressed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(addressed, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.RealtimeEventFailed(logger, ex, addressed.Event.Name);
+        }
+    }
+
     public async Task MessageStoredAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken)
     {
         metrics.FanoutAttempted(memberIds.Count);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Parley.Hosting;
 using Parley.Core.Ports;
 using Parley.Server.Auth;
+using Parley.Server.Contracts;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.Realtime;
@@ -26,6 +27,7 @@ public static class RealtimeServiceCollectionExtensions
         services.AddSingleton<RealtimeMetrics>();
         services.AddSingleton<RealtimeNotifier>();
         services.AddSingleton<IRealtimeFanout>(sp => sp.GetRequiredService<RealtimeNotifier>());
+        services.AddSingleton<IRealtimeEvents>(sp => sp.GetRequiredService<RealtimeNotifier>());
         services.AddSingleton<LocalDelivery>();
         services.AddSingleton<NodeEventRelay>();
         services.AddSingleton<ConnectionRegistry>();

@@ -37,7 +37,7 @@ public sealed class TypingRelay(
             throw Errors.RateLimited(retryAfter).ToException();
         }
 
-        await membership.RequireMemberAsync(conversationId, me, context.ConnectionAborted);
+        await membership.RequireAsync(conversationId, me, Core.Membership.ConversationAction.Send, context.ConnectionAborted);
         var members = await membership.MembersAsync(conversationId, context.ConnectionAborted);
         var timeout = options.Value.TypingTimeout;
         if (isTyping)

@@ -15,11 +15,20 @@ internal static class SqliteRows
     public const int MessageColumnCount = 13;
 
     public const string ConversationColumns =
-        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence";
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility";
+
+    /// <summary>How many columns <see cref="ConversationColumns"/> has: the ordinal of what a query selects after it.</summary>
+    public const int ConversationColumnCount = 12;
 
     public static ConversationRecord ReadConversation(SqliteDataReader r, int o) => new(
         Guid.Parse(r.GetString(o)), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
-        Guid.Parse(r.GetString(o + 4)), SqliteTime.FromMs(r.GetInt64(o + 5)), SqliteTime.FromMs(r.GetInt64(o + 6)), r.GetInt64(o + 7));
+        Guid.Parse(r.GetString(o + 4)), SqliteTime.FromMs(r.GetInt64(o + 5)), SqliteTime.FromMs(r.GetInt64(o + 6)), r.GetInt64(o + 7))
+    {
+        Description = r.IsDBNull(o + 8) ? null : r.GetString(o + 8),
+        AvatarUrl = r.IsDBNull(o + 9) ? null : r.GetString(o + 9),
+        Metadata = r.IsDBNull(o + 10) ? null : r.GetString(o + 10),
+        Visibility = r.GetString(o + 11),
+    };
 
     public static StoredMessage ReadMessage(SqliteDataReader r, int o) => new(
         Guid.Parse(r.GetString(o)), Guid.Parse(r.GetString(o + 1)), r.GetInt64(o + 2), Guid.Parse(r.GetString(o + 3)),

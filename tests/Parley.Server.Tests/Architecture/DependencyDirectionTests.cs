@@ -11,7 +11,7 @@ public sealed class DependencyDirectionTests
     /// <summary>Bottom to top. A folder may use only the folders listed before it; "" is the project root.</summary>
     private static readonly Dictionary<string, string[]> Layers = new(StringComparer.Ordinal)
     {
-        ["Parley.Core"] = ["Errors", "Validation", "Partitioning", "Messaging", "Events", "Ports", "Persistence"],
+        ["Parley.Core"] = ["Errors", "Validation", "Partitioning", "Messaging", "Membership", "Events", "Ports", "Persistence"],
         ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Conversations", "Messaging", "Pipeline", "Realtime", "Observability", ""],
     };
 

@@ -1,0 +1,31 @@
+using Parley.Core.Membership;
+using Parley.Core.Ports;
+
+namespace Parley.Core.Persistence;
+
+/// <summary>How a new conversation and its first members look, and the orderings the stores share, written once.</summary>
+public static class ConversationRecords
+{
+    public static ConversationRecord Created(NewConversation spec, DateTimeOffset now) =>
+        new(spec.Id, spec.Type, spec.Title, ConversationStatuses.Active, spec.Owner, now, now, 0)
+        {
+            Description = spec.Description,
+            AvatarUrl = spec.AvatarUrl,
+            Metadata = spec.Metadata,
+            Visibility = spec.Visibility,
+        };
+
+    /// <summary>The creator as owner, first; everyone else once, as a member.</summary>
+    public static List<(Guid UserId, string Role)> InitialRoles(NewConversation spec) =>
+        [.. spec.Members.Where(m => m != spec.Owner).Distinct().Select(m => (m, ParticipantRoles.Member)).Prepend((spec.Owner, ParticipantRoles.Owner))];
+
+    /// <summary>
+    /// SQL ordering of the candidates for ownership when the last owner leaves (the same text on both engines):
+    /// admins, then moderators, then members; within a role the longest-standing first.
+    /// </summary>
+    public const string SuccessionOrder = "CASE role WHEN 'admin' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END";
+
+    /// <summary>A LIKE pattern (escape character '\') matching lower-cased text that starts with <paramref name="prefix"/>.</summary>
+    public static string PrefixPattern(string prefix) =>
+        prefix.ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
+}

@@ -1,0 +1,124 @@
+using Parley.Core.Membership;
+
+namespace Parley.Core.Ports;
+
+/// <summary>A new group, channel or broadcast; its creator is the owner.</summary>
+public sealed record NewConversation(
+    Guid Id,
+    string Type,
+    Guid Owner,
+    IReadOnlyCollection<Guid> Members,
+    string? Title,
+    string? Description,
+    string? AvatarUrl,
+    string? Metadata,
+    string Visibility);
+
+/// <summary>A field a change may set: <see cref="IsSet"/> false leaves it as it is; true with a null value clears it.</summary>
+public readonly record struct FieldChange<T>(bool IsSet, T Value)
+{
+    public static FieldChange<T> Unchanged => default;
+
+    public static FieldChange<T> To(T value) => new(true, value);
+
+    public T Or(T current) => IsSet ? Value : current;
+}
+
+public sealed record ConversationEdit(
+    FieldChange<string?> Title,
+    FieldChange<string?> Description,
+    FieldChange<string?> AvatarUrl,
+    FieldChange<string?> Metadata,
+    FieldChange<string> Visibility,
+    FieldChange<string> Status)
+{
+    public bool ChangesDetails => Title.IsSet || Description.IsSet || AvatarUrl.IsSet || Metadata.IsSet || Visibility.IsSet;
+}
+
+/// <summary>
+/// One change to who is in a conversation, or to the conversation itself, asked for by <see cref="Actor"/>. The store
+/// loads what <see cref="Involved"/> names under the conversation's lock and lets the membership planner decide.
+/// </summary>
+public abstract record MembershipCommand(Guid Actor)
+{
+    /// <summary>The users whose membership rows the planner needs (the actor's always).</summary>
+    public virtual IEnumerable<Guid> Involved => [Actor];
+
+    /// <summary>The action the permission table is asked about.</summary>
+    public abstract ConversationAction Action { get; }
+}
+
+/// <summary>Adds users (those already members are left as they are) with <see cref="Role"/>, up to <see cref="MaxMembers"/> in all.</summary>
+public sealed record AddMembersCommand(Guid Actor, IReadOnlyList<Guid> Users, string Role, int MaxMembers) : MembershipCommand(Actor)
+{
+    public override IEnumerable<Guid> Involved => Users.Prepend(Actor);
+
+    public override ConversationAction Action => ConversationAction.AddMembers;
+}
+
+/// <summary>The actor joins a public channel by themselves (no permission needed beyond the channel being public).</summary>
+public sealed record JoinCommand(Guid Actor, int MaxMembers) : MembershipCommand(Actor)
+{
+    public override ConversationAction Action => ConversationAction.Read;
+}
+
+public sealed record RemoveMemberCommand(Guid Actor, Guid Target) : MembershipCommand(Actor)
+{
+    public override IEnumerable<Guid> Involved => [Actor, Target];
+
+    public override ConversationAction Action => ConversationAction.RemoveMembers;
+}
+
+/// <summary>The actor leaves; the last owner hands ownership on (see the planner).</summary>
+public sealed record LeaveCommand(Guid Actor) : MembershipCommand(Actor)
+{
+    public override ConversationAction Action => ConversationAction.Leave;
+}
+
+public sealed record ChangeRoleCommand(Guid Actor, Guid Target, string Role) : MembershipCommand(Actor)
+{
+    public override IEnumerable<Guid> Involved => [Actor, Target];
+
+    public override ConversationAction Action => ConversationAction.ChangeRoles;
+}
+
+public sealed record TransferOwnershipCommand(Guid Actor, Guid Target) : MembershipCommand(Actor)
+{
+    public override IEnumerable<Guid> Involved => [Actor, Target];
+
+    public override ConversationAction Action => ConversationAction.TransferOwnership;
+}
+
+public sealed record EditConversationCommand(Guid Actor, ConversationEdit Edit) : MembershipCommand(Actor)
+{
+    public override ConversationAction Action => Edit.ChangesDetails ? ConversationAction.EditConversation : ConversationAction.ChangeStatus;
+}
+
+/// <summary>A membership row as the planner sees it.</summary>
+public sealed record MemberRecord(Guid UserId, string Role, DateTimeOffset JoinedAt);
+
+/// <summary>What a membership change did, for the caller's answer and the realtime events.</summary>
+public sealed record MembershipChange(
+    ConversationRecord Conversation,
+    IReadOnlyList<MemberRecord> Added,
+    IReadOnlyList<(Guid UserId, string Reason)> Removed,
+    IReadOnlyList<(Guid UserId, string Role)> RoleChanges,
+    bool ConversationChanged)
+{
+    public const string ReasonRemoved = "removed";
+    public const string ReasonLeft = "left";
+
+    /// <summary>Every user whose membership or role this change touched.</summary>
+    public IEnumerable<Guid> AffectedUsers => Added.Select(a => a.UserId).Concat(Removed.Select(r => r.UserId)).Concat(RoleChanges.Select(r => r.UserId));
+}
+
+/// <summary>A refusal (<see cref="Error"/>) or what changed; a refused change wrote nothing.</summary>
+public sealed record MembershipResult(Errors.ParleyError? Error, MembershipChange? Change)
+{
+    public MembershipChange Require() => Error is not null ? throw Error.ToException() : Change!;
+}
+
+/// <summary>A public channel in search results: its member count, not its member list.</summary>
+public sealed record ChannelSummary(ConversationRecord Conversation, int MemberCount);
+
+public sealed record ChannelPage(IReadOnlyList<ChannelSummary> Items, ConversationCursor? Next);

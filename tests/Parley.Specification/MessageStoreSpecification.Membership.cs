@@ -1,0 +1,204 @@
+using System.Text.Json;
+using Parley.Core.Errors;
+using Parley.Core.Events;
+using Parley.Core.Membership;
+using Parley.Core.Ports;
+
+namespace Parley.Specification;
+
+/// <summary>Membership changes (M4, M5): each engine loads, the planner decides, the engine writes the plan and its events atomically.</summary>
+public abstract partial class MessageStoreSpecification
+{
+    private static async Task<MembershipChange> ChangeAsync(IStoreHarness h, Guid conversation, MembershipCommand command, DateTimeOffset? at = null) =>
+        (await h.Conversations.ChangeMembershipAsync(conversation, command, at ?? Now, Ctx, default)).Require();
+
+    private static async Task<string> RefusedAsync(IStoreHarness h, Guid conversation, MembershipCommand command)
+    {
+        var result = await h.Conversations.ChangeMembershipAsync(conversation, command, Now, Ctx, default);
+        Assert.Null(result.Change);
+        return result.Error!.Code;
+    }
+
+    private static async Task<string?> RoleAsync(IStoreHarness h, Guid conversation, Guid user) =>
+        (await h.Conversations.GetParticipantAsync(conversation, user, default))?.Role;
+
+    [Fact]
+    public async Task A_channel_keeps_its_details_and_members_are_added_removed_and_reroled_by_rank()
+    {
+        await using var h = await CreateAsync();
+        var (owner, admin, mod, member, newcomer) = (await UserAsync(h), await UserAsync(h), await UserAsync(h), await UserAsync(h), await UserAsync(h));
+        var id = Guid.CreateVersion7();
+        var channel = await h.Conversations.CreateAsync(
+            new NewConversation(id, ConversationTypes.Channel, owner, [admin, mod, member], "Ops", "Incidents", "https://cdn.example.com/c.png", """{"team":"sre","n":1}""", ConversationVisibility.Public),
+            Now, Ctx, default);
+        var stored = await h.Conversations.GetConversationAsync(id, default);
+        Assert.Equal(channel, stored);
+        Assert.Equal(("Incidents", "https://cdn.example.com/c.png", ConversationVisibility.Public), (stored!.Description, stored.AvatarUrl, stored.Visibility));
+        Assert.Equal("sre", JsonDocument.Parse(stored.Metadata!).RootElement.GetProperty("team").GetString());
+        Assert.Equal(ParticipantRoles.Owner, await RoleAsync(h, id, owner));
+
+        Assert.Equal([(admin, ParticipantRoles.Admin)], (await ChangeAsync(h, id, new ChangeRoleCommand(owner, admin, ParticipantRoles.Admin))).RoleChanges);
+        await ChangeAsync(h, id, new ChangeRoleCommand(owner, mod, ParticipantRoles.Moderator));
+        Assert.Equal(ParticipantRoles.Admin, await RoleAsync(h, id, admin));
+
+        // Rank rules: nobody acts on an equal or higher rank or grants their own rank; ownership moves only by transfer.
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new ChangeRoleCommand(admin, mod, ParticipantRoles.Admin)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new ChangeRoleCommand(owner, admin, ParticipantRoles.Owner)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new RemoveMemberCommand(mod, admin)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new RemoveMemberCommand(member, mod)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new AddMembersCommand(mod, [newcomer], ParticipantRoles.Member, 100)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new AddMembersCommand(admin, [newcomer], ParticipantRoles.Admin, 100)));
+        Assert.Equal(ErrorCodes.NotConversationMember, await RefusedAsync(h, id, new AddMembersCommand(newcomer, [newcomer], ParticipantRoles.Member, 100)));
+        Assert.Equal(ErrorCodes.MemberNotFound, await RefusedAsync(h, id, new RemoveMemberCommand(owner, newcomer)));
+        Assert.Equal(ErrorCodes.ConversationNotFound, await RefusedAsync(h, Guid.NewGuid(), new LeaveCommand(owner)));
+        Assert.Equal(ErrorCodes.MemberLimitReached, await RefusedAsync(h, id, new AddMembersCommand(admin, [newcomer], ParticipantRoles.Member, 4)));
+        Assert.Null(await RoleAsync(h, id, newcomer));
+
+        // Adding is idempotent for those already in; a newcomer starts with nothing unread.
+        var added = await ChangeAsync(h, id, new AddMembersCommand(admin, [newcomer, member], ParticipantRoles.Moderator, 100));
+        Assert.Equal([newcomer], added.Added.Select(a => a.UserId));
+        Assert.Equal(ParticipantRoles.Member, await RoleAsync(h, id, member));
+        Assert.Equal(0, (await h.Conversations.GetParticipantAsync(id, newcomer, default))!.UnreadCount);
+
+        var removed = await ChangeAsync(h, id, new RemoveMemberCommand(mod, member));
+        Assert.Equal([(member, MembershipChange.ReasonRemoved)], removed.Removed);
+        Assert.DoesNotContain(member, await h.Conversations.GetMemberIdsAsync(id, default));
+        Assert.Equal(ErrorCodes.NotConversationMember, await RefusedAsync(h, id, new LeaveCommand(member)));
+
+        // Joining a public channel needs no one's permission; twice is a no-op.
+        Assert.Single((await ChangeAsync(h, id, new JoinCommand(member, 100))).Added);
+        Assert.Empty((await ChangeAsync(h, id, new JoinCommand(member, 100))).Added);
+    }
+
+    [Fact]
+    public async Task The_last_owner_leaving_hands_ownership_to_the_longest_standing_admin_else_member_else_archives()
+    {
+        await using var h = await CreateAsync();
+        var (owner, early, late, admin) = (await UserAsync(h), await UserAsync(h), await UserAsync(h), await UserAsync(h));
+        // Join times a second apart, so "longest-standing" never rests on two joins in the same millisecond.
+        var id = (await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, "G", [early], Now.AddSeconds(-3), Ctx, default)).Id;
+        await ChangeAsync(h, id, new AddMembersCommand(owner, [late], ParticipantRoles.Member, 100), Now.AddSeconds(-2));
+        await ChangeAsync(h, id, new AddMembersCommand(owner, [admin], ParticipantRoles.Admin, 100), Now.AddSeconds(-1));
+
+        // The admin inherits although the two members joined before it.
+        var left = await ChangeAsync(h, id, new LeaveCommand(owner));
+        Assert.Equal([(admin, ParticipantRoles.Owner)], left.RoleChanges);
+        Assert.Equal(ParticipantRoles.Owner, await RoleAsync(h, id, admin));
+
+        // With no admin, the member who joined first.
+        await ChangeAsync(h, id, new LeaveCommand(admin));
+        Assert.Equal(ParticipantRoles.Owner, await RoleAsync(h, id, early));
+        Assert.Equal(ParticipantRoles.Member, await RoleAsync(h, id, late));
+
+        // A transfer makes the old owner an admin.
+        await ChangeAsync(h, id, new TransferOwnershipCommand(early, late));
+        Assert.Equal((ParticipantRoles.Owner, ParticipantRoles.Admin), (await RoleAsync(h, id, late), await RoleAsync(h, id, early)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new TransferOwnershipCommand(early, late)));
+
+        await ChangeAsync(h, id, new LeaveCommand(early));
+        var last = await ChangeAsync(h, id, new LeaveCommand(late));
+        Assert.True(last.ConversationChanged);
+        Assert.Equal(ConversationStatuses.Archived, (await h.Conversations.GetConversationAsync(id, default))!.Status);
+        Assert.Empty(await h.Conversations.GetMemberIdsAsync(id, default));
+    }
+
+    [Fact]
+    public async Task Editing_sets_and_clears_fields_by_permission_and_only_channels_can_be_public()
+    {
+        await using var h = await CreateAsync();
+        var (owner, member) = (await UserAsync(h), await UserAsync(h));
+        var id = (await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, "Before", [member], Now, Ctx, default)).Id;
+        var edit = new ConversationEdit(FieldChange<string?>.To("After"), FieldChange<string?>.To("About"), default, FieldChange<string?>.To("""{"k":[1,2]}"""), default, default);
+
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new EditConversationCommand(member, edit)));
+        var changed = await ChangeAsync(h, id, new EditConversationCommand(owner, edit));
+        Assert.Equal(("After", "About", """{"k":[1,2]}"""), (changed.Conversation.Title, changed.Conversation.Description, changed.Conversation.Metadata));
+        Assert.Equal(changed.Conversation, await h.Conversations.GetConversationAsync(id, default));
+
+        var cleared = await ChangeAsync(h, id, new EditConversationCommand(owner, new ConversationEdit(FieldChange<string?>.To(null), default, default, FieldChange<string?>.To(null), default, default)));
+        Assert.Equal(((string?)null, "About", (string?)null), (cleared.Conversation.Title, cleared.Conversation.Description, cleared.Conversation.Metadata));
+        Assert.Equal(ErrorCodes.InvalidFieldValue, await RefusedAsync(h, id, new EditConversationCommand(owner, new ConversationEdit(default, default, default, default, FieldChange<string>.To(ConversationVisibility.Public), default))));
+
+        var archived = await ChangeAsync(h, id, new EditConversationCommand(owner, new ConversationEdit(default, default, default, default, default, FieldChange<string>.To(ConversationStatuses.Archived))));
+        Assert.Equal(ConversationStatuses.Archived, archived.Conversation.Status);
+        Assert.False((await ChangeAsync(h, id, new EditConversationCommand(owner, new ConversationEdit(default, default, default, default, default, FieldChange<string>.To(ConversationStatuses.Archived))))).ConversationChanged);
+
+        var (direct, a, _) = await DirectAsync(h);
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, direct, new EditConversationCommand(a, edit)));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, direct, new LeaveCommand(a)));
+    }
+
+    [Fact]
+    public async Task Concurrent_joins_never_exceed_the_member_limit()
+    {
+        await using var h = await CreateAsync();
+        var owner = await UserAsync(h);
+        var id = (await h.Conversations.CreateAsync(
+            new NewConversation(Guid.CreateVersion7(), ConversationTypes.Channel, owner, [], "Open", null, null, null, ConversationVisibility.Public), Now, Ctx, default)).Id;
+        var users = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            users.Add(await UserAsync(h));
+        }
+
+        var results = await Task.WhenAll(users.Select(u => h.Conversations.ChangeMembershipAsync(id, new JoinCommand(u, 6), Now, Ctx, default)));
+        Assert.Equal(5, results.Count(r => r.Change is not null));
+        Assert.All(results.Where(r => r.Change is null), r => Assert.Equal(ErrorCodes.MemberLimitReached, r.Error!.Code));
+        Assert.Equal(6, (await h.Conversations.GetMemberIdsAsync(id, default)).Count);
+    }
+
+    [Fact]
+    public async Task Public_channels_are_found_by_title_prefix_and_paged_and_private_ones_never()
+    {
+        await using var h = await CreateAsync();
+        var owner = await UserAsync(h);
+        var tag = "Zq" + Guid.NewGuid().ToString("N")[..8];
+        async Task<Guid> ChannelAsync(string title, string visibility) => (await h.Conversations.CreateAsync(
+            new NewConversation(Guid.CreateVersion7(), ConversationTypes.Channel, owner, [], title, null, null, null, visibility), Now, Ctx, default)).Id;
+        var found = new[] { await ChannelAsync(tag + " one", ConversationVisibility.Public), await ChannelAsync(tag.ToUpperInvariant() + " two", ConversationVisibility.Public), await ChannelAsync(tag + "_three", ConversationVisibility.Public) };
+        await ChannelAsync(tag + " private", ConversationVisibility.Private);
+        await ChannelAsync("x" + tag, ConversationVisibility.Public);
+
+        var first = await h.Conversations.SearchChannelsAsync(tag.ToLowerInvariant(), null, 2, default);
+        Assert.Equal(2, first.Items.Count);
+        Assert.NotNull(first.Next);
+        var second = await h.Conversations.SearchChannelsAsync(tag, first.Next, 2, default);
+        Assert.Null(second.Next);
+        Assert.Equal(found.Order(), first.Items.Concat(second.Items).Select(c => c.Conversation.Id).Order());
+        Assert.All(first.Items, c => Assert.Equal(1, c.MemberCount));
+
+        // LIKE's wildcards in a query are plain characters.
+        Assert.Equal([found[2]], (await h.Conversations.SearchChannelsAsync(tag + "_", null, 10, default)).Items.Select(c => c.Conversation.Id));
+        Assert.Empty((await h.Conversations.SearchChannelsAsync(tag + "%", null, 10, default)).Items);
+    }
+
+    [Fact]
+    public async Task Membership_changes_record_their_events_and_a_refusal_records_none()
+    {
+        await using var h = await CreateAsync();
+        var (owner, b, c) = (await UserAsync(h), await UserAsync(h), await UserAsync(h));
+        var id = (await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, "G", [b], Now, Ctx, default)).Id;
+        var before = await AllEventsAsync(h);
+
+        await ChangeAsync(h, id, new AddMembersCommand(owner, [c], ParticipantRoles.Moderator, 100));
+        await ChangeAsync(h, id, new ChangeRoleCommand(owner, b, ParticipantRoles.Admin));
+        await RefusedAsync(h, id, new RemoveMemberCommand(c, b));
+        await ChangeAsync(h, id, new RemoveMemberCommand(b, c));
+        await ChangeAsync(h, id, new EditConversationCommand(owner, new ConversationEdit(FieldChange<string?>.To("New"), default, default, default, default, default)));
+        await ChangeAsync(h, id, new LeaveCommand(owner));
+
+        var events = await AllEventsAsync(h, before[^1].Cursor);
+        Assert.Equal(
+            [DomainEventTypes.MembersAdded, DomainEventTypes.MemberRoleChanged, DomainEventTypes.MemberRemoved, DomainEventTypes.ConversationUpdated,
+             DomainEventTypes.MemberRemoved, DomainEventTypes.MemberRoleChanged],
+            events.Select(e => e.Type));
+        Assert.All(events, e => Assert.Equal(id.ToString(), e.AggregateId));
+        var data = events.Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
+        Assert.Equal(c, data[0].GetProperty("members")[0].GetProperty("userId").GetGuid());
+        Assert.Equal(("admin", "member"), (data[1].GetProperty("role").GetString(), data[1].GetProperty("previousRole").GetString()));
+        Assert.Equal(("removed", b), (data[2].GetProperty("reason").GetString(), data[2].GetProperty("by").GetGuid()));
+        Assert.Equal("New", data[3].GetProperty("title").GetString());
+        Assert.Equal(("left", owner), (data[4].GetProperty("reason").GetString(), data[4].GetProperty("userId").GetGuid()));
+        Assert.Equal((b, "owner"), (data[5].GetProperty("userId").GetGuid(), data[5].GetProperty("role").GetString()));
+    }
+}
