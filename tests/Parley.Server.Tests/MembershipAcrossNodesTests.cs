@@ -8,32 +8,14 @@ namespace Parley.Server.Tests;
 /// Two production nodes: a membership change made through one is in force on the other by the time its response
 /// returns, although the other node had the old membership cached a moment before.
 /// </summary>
-public sealed class MembershipAcrossNodesTests : IAsyncLifetime
+public sealed class MembershipAcrossNodesTests() : ScratchDirectoryTest("parley-members-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("parley-members-").FullName;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync()
-    {
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort.
-        }
-
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task A_member_removed_through_one_node_is_refused_by_the_other_immediately_after_the_removal_returns()
     {
         var settings = await TestEngines.SettingsAsync(TestEngines.Production);
-        await using var a = await ServerProcess.StartAsync(_data, TestServer.FreePort(), settings);
-        await using var b = await ServerProcess.StartAsync(_data, TestServer.FreePort(), settings);
+        await using var a = await ServerProcess.StartAsync(Data, TestServer.FreePort(), settings);
+        await using var b = await ServerProcess.StartAsync(Data, TestServer.FreePort(), settings);
         using var viaA = new ParleyClient(a.BaseAddress);
         using var viaB = new ParleyClient(b.BaseAddress);
         var owner = await viaA.SignUpAsync();

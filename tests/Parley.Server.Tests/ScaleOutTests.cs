@@ -5,33 +5,15 @@ using Parley.Server.Tests.Infrastructure;
 namespace Parley.Server.Tests;
 
 /// <summary>D3: two server processes sharing PostgreSQL and Redis, one of them killed (-9) mid-stream.</summary>
-public sealed class ScaleOutTests : IAsyncLifetime
+public sealed class ScaleOutTests() : ScratchDirectoryTest("parley-scaleout-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("parley-scaleout-").FullName;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync()
-    {
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort.
-        }
-
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task Every_device_gets_every_message_once_while_one_of_two_nodes_is_killed_and_its_clients_move_to_the_other()
     {
         var settings = await TestEngines.SettingsAsync(TestEngines.Production);
         settings["Parley:Redis:ReclaimIdle"] = "00:00:02"; // the survivor takes over the dead node's log entries quickly
-        var a = await ServerProcess.StartAsync(_data, TestServer.FreePort(), settings);
-        await using var b = await ServerProcess.StartAsync(_data, TestServer.FreePort(), settings); // same keys directory
+        var a = await ServerProcess.StartAsync(Data, TestServer.FreePort(), settings);
+        await using var b = await ServerProcess.StartAsync(Data, TestServer.FreePort(), settings); // same keys directory
         try
         {
             using var viaA = new ParleyClient(a.BaseAddress);
