@@ -118,6 +118,22 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             }
         }
 
+        if (plan.InviteInsert is { } created)
+        {
+            write.BatchCommands.Add(Command("""
+                INSERT INTO conversation_invites (code, conversation_id, created_by, created_at, expires_at, max_uses, uses, revoked_at)
+                VALUES ($1, $2, $3, $4, $5, $6, 0, NULL)
+                """, created.Code, conversationId, created.CreatedBy, created.CreatedAt, created.ExpiresAt, created.MaxUses));
+            write.BatchCommands[^1].Parameters[4].NpgsqlDbType = NpgsqlDbType.TimestampTz;
+            write.BatchCommands[^1].Parameters[5].NpgsqlDbType = NpgsqlDbType.Integer;
+        }
+
+        if (plan.InviteUpdate is { } updated)
+        {
+            write.BatchCommands.Add(Command("UPDATE conversation_invites SET uses = $2, revoked_at = $3 WHERE code = $1", updated.Code, updated.Uses, updated.RevokedAt));
+            write.BatchCommands[^1].Parameters[2].NpgsqlDbType = NpgsqlDbType.TimestampTz;
+        }
+
         if (plan.Events.Count > 0)
         {
             write.BatchCommands.Add(PostgresOutbox.Append(plan.Events));
@@ -145,6 +161,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             SELECT user_id, role, joined_at FROM participants WHERE conversation_id = $1 AND user_id <> $2 AND role <> 'owner' AND $3
             ORDER BY {ConversationRecords.SuccessionOrder}, joined_at, user_id LIMIT 1
             """, conversationId, command.Actor, command is LeaveCommand));
+        read.BatchCommands.Add(Command($"SELECT {InviteColumns} FROM conversation_invites WHERE code = $1 AND conversation_id = $2", command.InviteCode ?? "", conversationId));
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var members = new Dictionary<Guid, MemberRecord>();
         while (await reader.ReadAsync(cancellationToken))
@@ -157,7 +174,37 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         var (count, owners) = (reader.GetInt32(0), reader.GetInt32(1));
         await reader.NextResultAsync(cancellationToken);
         var successor = await reader.ReadAsync(cancellationToken) ? new MemberRecord(reader.GetGuid(0), reader.GetString(1), Time(reader, 2)) : null;
-        return new MembershipState(conversation, members, count, owners, successor);
+        await reader.NextResultAsync(cancellationToken);
+        var invite = await reader.ReadAsync(cancellationToken) ? ReadInvite(reader) : null;
+        return new MembershipState(conversation, members, count, owners, successor) { Invite = invite };
+    }
+
+    private const string InviteColumns = "code, conversation_id, created_by, created_at, expires_at, max_uses, uses, revoked_at";
+
+    private static InviteRecord ReadInvite(NpgsqlDataReader r) => new(
+        r.GetString(0), r.GetGuid(1), r.GetGuid(2), Time(r, 3), r.IsDBNull(4) ? null : Time(r, 4), r.IsDBNull(5) ? null : r.GetInt32(5), r.GetInt32(6),
+        r.IsDBNull(7) ? null : Time(r, 7));
+
+    public async Task<InviteRecord?> GetInviteAsync(string code, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {InviteColumns} FROM conversation_invites WHERE code = $1");
+        command.Parameters.Add(new() { Value = code });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadInvite(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<InviteRecord>> ListInvitesAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {InviteColumns} FROM conversation_invites WHERE conversation_id = $1 ORDER BY created_at DESC, code");
+        command.Parameters.Add(new() { Value = conversationId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var invites = new List<InviteRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            invites.Add(ReadInvite(reader));
+        }
+
+        return invites;
     }
 
     public async Task<ChannelPage> SearchChannelsAsync(string? query, ConversationCursor? after, int limit, CancellationToken cancellationToken)

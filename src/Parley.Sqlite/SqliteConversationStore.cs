@@ -92,6 +92,22 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                     """, new { c, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status }, transaction, cancellationToken: cancellationToken));
             }
 
+            if (plan.InviteInsert is { } created)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO conversation_invites (code, conversation_id, created_by, created_at, expires_at, max_uses, uses, revoked_at)
+                    VALUES (@Code, @c, @By, @At, @ExpiresAt, @MaxUses, 0, NULL)
+                    """, new { created.Code, c, By = created.CreatedBy.ToString(), At = SqliteTime.Ms(created.CreatedAt),
+                    ExpiresAt = created.ExpiresAt is { } e ? SqliteTime.Ms(e) : (long?)null, created.MaxUses }, transaction, cancellationToken: cancellationToken));
+            }
+
+            if (plan.InviteUpdate is { } updated)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE conversation_invites SET uses = @Uses, revoked_at = @RevokedAt WHERE code = @Code",
+                    new { updated.Code, updated.Uses, RevokedAt = updated.RevokedAt is { } r ? SqliteTime.Ms(r) : (long?)null }, transaction, cancellationToken: cancellationToken));
+            }
+
             await using var outbox = new SqliteOutbox(connection, transaction);
             await outbox.AppendAsync(plan.Events, cancellationToken);
 
@@ -127,8 +143,26 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                 ORDER BY {ConversationRecords.SuccessionOrder}, joined_at, user_id LIMIT 1
                 """, new { c, leaver = command.Actor.ToString() }, transaction, cancellationToken: cancellationToken)))?.ToRecord()
             : null;
-        return new MembershipState(conversation, members, (int)counts.Members, (int)counts.Owners, successor);
+        var invite = command.InviteCode is { } code ? await QueryInviteAsync(connection, transaction, "code = @code AND conversation_id = @c", new { code, c }, cancellationToken) : null;
+        return new MembershipState(conversation, members, (int)counts.Members, (int)counts.Owners, successor) { Invite = invite };
     }
+
+    public Task<InviteRecord?> GetInviteAsync(string code, CancellationToken cancellationToken) =>
+        db.ReadAsync(connection => QueryInviteAsync(connection, null, "code = @code", new { code }, cancellationToken), cancellationToken);
+
+    public Task<IReadOnlyList<InviteRecord>> ListInvitesAsync(Guid conversationId, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<InviteRecord>>(async connection =>
+            [.. (await connection.QueryAsync<InviteRow>(new CommandDefinition($"{InviteSelect} WHERE conversation_id = @c ORDER BY created_at DESC, code",
+                new { c = conversationId.ToString() }, cancellationToken: cancellationToken))).Select(r => r.ToRecord())], cancellationToken);
+
+    private const string InviteSelect = """
+        SELECT code AS Code, conversation_id AS ConversationId, created_by AS CreatedBy, created_at AS CreatedAt, expires_at AS ExpiresAt,
+               max_uses AS MaxUses, uses AS Uses, revoked_at AS RevokedAt
+        FROM conversation_invites
+        """;
+
+    private static async Task<InviteRecord?> QueryInviteAsync(SqliteConnection connection, SqliteTransaction? transaction, string where, object parameters, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<InviteRow>(new CommandDefinition($"{InviteSelect} WHERE {where}", parameters, transaction, cancellationToken: cancellationToken)))?.ToRecord();
 
     public Task<ChannelPage> SearchChannelsAsync(string? query, ConversationCursor? after, int limit, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
@@ -281,6 +315,28 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
         public long JoinedAt { get; set; }
 
         public MemberRecord ToRecord() => new(Guid.Parse(UserId), Role, SqliteTime.FromMs(JoinedAt));
+    }
+
+    private sealed class InviteRow
+    {
+        public string Code { get; set; } = "";
+
+        public string ConversationId { get; set; } = "";
+
+        public string CreatedBy { get; set; } = "";
+
+        public long CreatedAt { get; set; }
+
+        public long? ExpiresAt { get; set; }
+
+        public long? MaxUses { get; set; }
+
+        public long Uses { get; set; }
+
+        public long? RevokedAt { get; set; }
+
+        public InviteRecord ToRecord() => new(Code, Guid.Parse(ConversationId), Guid.Parse(CreatedBy), SqliteTime.FromMs(CreatedAt),
+            ExpiresAt is { } e ? SqliteTime.FromMs(e) : null, MaxUses is { } m ? (int)m : null, (int)Uses, RevokedAt is { } r ? SqliteTime.FromMs(r) : null);
     }
 
     private sealed class CountRow

@@ -139,6 +139,7 @@ public abstract class AuthorizationMatrixTests(TestServer server) : IAsyncLifeti
             ConversationAction.EditConversation => (HttpMethod.Patch, c, new { title = "renamed", description = "about" }),
             ConversationAction.ChangeStatus => (HttpMethod.Patch, c, new { status = ConversationStatuses.Archived }),
             ConversationAction.Leave => (HttpMethod.Post, $"{c}/leave", null),
+            ConversationAction.CreateInvites => (HttpMethod.Post, $"{c}/invites", new { maxUses = 5 }),
             _ => throw new InvalidOperationException($"The matrix has no call for {action}: add one (and its row in docs/permissions.md)."),
         };
 

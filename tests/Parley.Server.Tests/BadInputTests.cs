@@ -253,6 +253,11 @@ public abstract class BadInputTests(TestServer server)
     [InlineData("PATCH", "/members/{member}", """{"role":1}""", "INVALID_FIELD_TYPE")]
     [InlineData("PATCH", "/members/not-an-id", """{"role":"admin"}""", "INVALID_FIELD_VALUE")]
     [InlineData("DELETE", "/members/not-an-id", null, "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/invites", """{"maxUses":0}""", "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/invites", """{"maxUses":"ten"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("POST", "/invites", """{"expiresAt":"2001-01-01T00:00:00Z"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/invites", """{"expiresAt":"tomorrow"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/invites", """[]""", "INVALID_SCHEMA")]
     [InlineData("POST", "/owner", """{}""", "MISSING_REQUIRED_FIELD")]
     [InlineData("POST", "/owner", """{"userId":"x"}""", "INVALID_FIELD_VALUE")]
     public async Task Managing_a_conversation_rejects_bad_bodies_and_ids(string method, string suffix, string? json, string code)
@@ -283,6 +288,11 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Get, $"/api/v1/channels?query={new string('q', 201)}", owner, null, HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
         await ExpectAsync(Get, "/api/v1/channels?query=%00", owner, null, HttpStatusCode.BadRequest, "INVALID_TEXT");
         await ExpectAsync(Get, "/api/v1/channels", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/conversations/{id}/invites/unknown", owner, null, HttpStatusCode.NotFound, "INVITE_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/conversations/{id}/invites/{new string('x', 65)}", owner, null, HttpStatusCode.NotFound, "INVITE_NOT_FOUND");
+        await ExpectAsync(Post, "/api/v1/invites/bad%20code/join", owner, null, HttpStatusCode.NotFound, "INVITE_NOT_FOUND");
+        await ExpectAsync(Post, "/api/v1/invites/whatever/join", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, $"/api/v1/conversations/{id}/invites", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
     }
 
     [Fact]

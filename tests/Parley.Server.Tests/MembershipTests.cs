@@ -38,6 +38,7 @@ public abstract class MembershipTests(TestServer server)
         var (owner, gone, stays) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
         var id = await CreateAsync(owner, new { type = "group", memberIds = new[] { gone.UserId, stays.UserId }, title = "Team" });
         await _client.SendAsync(gone, id, "before");
+        await _client.WaitForStoredAsync(owner, id, 1);
         await using var goneDevice = await _client.ConnectAsync(gone);
         await using var staysDevice = await _client.ConnectAsync(stays);
         var told = Listen(goneDevice, "membershipChanged");
@@ -60,7 +61,7 @@ public abstract class MembershipTests(TestServer server)
         await staysDevice.WaitForMessagesAsync(m => m.Any(x => x.Content == "after the removal"));
         await _client.SendAsync(owner, (await _client.DirectAsync(owner, gone.UserId)).Id, "a marker in another conversation");
         await goneDevice.WaitForMessagesAsync(m => m.Any(x => x.Content == "a marker in another conversation"));
-        Assert.DoesNotContain(goneDevice.Messages, m => m.ConversationId == id);
+        Assert.DoesNotContain(goneDevice.Messages, m => m.Content == "after the removal");
     }
 
     [Fact]
@@ -136,5 +137,50 @@ public abstract class MembershipTests(TestServer server)
         await _client.OkAsync<JsonElement>(HttpMethod.Delete, $"/api/v1/conversations/{id}/members/{admin.UserId}", admin);
         var last = await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{id}/leave", member);
         Assert.Equal("archived", last.GetProperty("conversation").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task An_invite_admits_people_until_used_up_or_revoked_and_concurrent_joins_never_pass_its_max_uses()
+    {
+        var owner = await _client.SignUpAsync();
+        var id = await CreateAsync(owner, new { type = "group", memberIds = Array.Empty<Guid>(), title = "Invited" });
+        var invite = await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{id}/invites", owner,
+            new { maxUses = 2, expiresAt = DateTimeOffset.UtcNow.AddDays(1) }, HttpStatusCode.Created);
+        var join = invite.GetProperty("joinPath").GetString()!;
+        Assert.Equal(("active", 0), (invite.GetProperty("state").GetString(), invite.GetProperty("uses").GetInt32()));
+
+        var people = new List<Session>();
+        for (var i = 0; i < 6; i++)
+        {
+            people.Add(await _client.SignUpAsync());
+        }
+
+        var answers = await Task.WhenAll(people.Select(async p =>
+        {
+            using var response = await _client.SendRawAsync(HttpMethod.Post, join, p);
+            return (p, response.StatusCode, (await response.Content.ReadAsStringAsync()));
+        }));
+        Assert.Equal(2, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.OK), a =>
+        {
+            Assert.Equal(HttpStatusCode.Gone, a.StatusCode);
+            Assert.Contains("INVITE_EXPIRED", a.Item3, StringComparison.Ordinal);
+        });
+        Assert.Equal(3, (await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{id}", owner)).GetProperty("memberIds").GetArrayLength());
+
+        // An admitted member joining again is a no-op 200, used up or not.
+        var admitted = answers.First(a => a.StatusCode == HttpStatusCode.OK).p;
+        Assert.Empty((await _client.OkAsync<JsonElement>(HttpMethod.Post, join, admitted)).GetProperty("added").EnumerateArray());
+        await _client.SendAsync(admitted, id, "I am in");
+
+        var open = await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{id}/invites", owner, new { }, HttpStatusCode.Created);
+        var code = open.GetProperty("code").GetString()!;
+        var listed = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{id}/invites", owner);
+        Assert.Equal(["active", "usedUp"], listed.EnumerateArray().Select(i => i.GetProperty("state").GetString()).Order());
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Get, $"/api/v1/conversations/{id}/invites", admitted), HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        Assert.Equal("revoked", (await _client.OkAsync<JsonElement>(HttpMethod.Delete, $"/api/v1/conversations/{id}/invites/{code}", owner)).GetProperty("state").GetString());
+        var late = await _client.SignUpAsync();
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/invites/{code}/join", late), HttpStatusCode.Gone, "INVITE_EXPIRED");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/invites/NoSuchCode123/join", late), HttpStatusCode.NotFound, "INVITE_NOT_FOUND");
     }
 }

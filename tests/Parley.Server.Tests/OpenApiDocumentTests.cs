@@ -40,7 +40,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "CreateConversationAsync", "ListConversationsAsync", "GetConversationAsync", "GetPresenceAsync",
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
         "UpdateConversationAsync", "JoinChannelAsync", "AddMembersAsync", "ChangeMemberRoleAsync", "RemoveMemberAsync", "LeaveConversationAsync",
-        "TransferOwnershipAsync", "SearchChannelsAsync",
+        "TransferOwnershipAsync", "SearchChannelsAsync", "CreateInviteAsync", "ListInvitesAsync", "RevokeInviteAsync", "JoinByInviteAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

@@ -201,4 +201,53 @@ public abstract partial class MessageStoreSpecification
         Assert.Equal(("left", owner), (data[4].GetProperty("reason").GetString(), data[4].GetProperty("userId").GetGuid()));
         Assert.Equal((b, "owner"), (data[5].GetProperty("userId").GetGuid(), data[5].GetProperty("role").GetString()));
     }
+
+    [Fact]
+    public async Task An_invite_admits_up_to_its_max_uses_under_concurrency_and_nothing_once_expired_or_revoked()
+    {
+        await using var h = await CreateAsync();
+        var (owner, member) = (await UserAsync(h), await UserAsync(h));
+        var id = (await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), owner, "G", [member], Now, Ctx, default)).Id;
+        var code = "c" + Guid.NewGuid().ToString("N");
+
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new CreateInviteCommand(member, code, null, 3)));
+        var created = (await ChangeAsync(h, id, new CreateInviteCommand(owner, code, Now.AddHours(1), 3))).Invite!;
+        Assert.Equal((code, id, owner, 3, 0), (created.Code, created.ConversationId, created.CreatedBy, created.MaxUses!.Value, created.Uses));
+        Assert.Equal(created, await h.Conversations.GetInviteAsync(code, default));
+
+        var joiners = new List<Guid>();
+        for (var i = 0; i < 8; i++)
+        {
+            joiners.Add(await UserAsync(h));
+        }
+
+        var results = await Task.WhenAll(joiners.Select(u => h.Conversations.ChangeMembershipAsync(id, new JoinByInviteCommand(u, code, 100), Now, Ctx, default)));
+        Assert.Equal(3, results.Count(r => r.Change is not null));
+        Assert.All(results.Where(r => r.Change is null), r => Assert.Equal(ErrorCodes.InviteExpired, r.Error!.Code));
+        Assert.Equal(5, (await h.Conversations.GetMemberIdsAsync(id, default)).Count);
+        Assert.Equal(3, (await h.Conversations.GetInviteAsync(code, default))!.Uses);
+
+        // A member joining again is a no-op even with a used-up code; a stranger with it is refused.
+        var admitted = joiners.First(u => results[joiners.IndexOf(u)].Change is not null);
+        Assert.Empty((await ChangeAsync(h, id, new JoinByInviteCommand(admitted, code, 100))).Added);
+
+        var expiring = "e" + Guid.NewGuid().ToString("N");
+        await ChangeAsync(h, id, new CreateInviteCommand(owner, expiring, Now.AddSeconds(1), null), Now.AddSeconds(-1));
+        Assert.Equal(ErrorCodes.InviteExpired, (await h.Conversations.ChangeMembershipAsync(id, new JoinByInviteCommand(joiners[^1], expiring, 100), Now.AddSeconds(2), Ctx, default)).Error!.Code);
+
+        var revoked = "r" + Guid.NewGuid().ToString("N");
+        await ChangeAsync(h, id, new CreateInviteCommand(owner, revoked, null, null));
+        Assert.Equal(ErrorCodes.ForbiddenRole, await RefusedAsync(h, id, new RevokeInviteCommand(member, revoked)));
+        Assert.NotNull((await ChangeAsync(h, id, new RevokeInviteCommand(owner, revoked))).Invite!.RevokedAt);
+        Assert.Equal(ErrorCodes.InviteExpired, await RefusedAsync(h, id, new JoinByInviteCommand(joiners[^1], revoked, 100)));
+        Assert.Equal(ErrorCodes.InviteNotFound, await RefusedAsync(h, id, new RevokeInviteCommand(owner, "unknown")));
+        // A code only opens its own conversation.
+        Assert.Equal(ErrorCodes.InviteNotFound, await RefusedAsync(h, (await DirectAsync(h)).Conversation, new JoinByInviteCommand(owner, code, 100)));
+
+        Assert.Equal(new[] { revoked, expiring, code }.Order(), (await h.Conversations.ListInvitesAsync(id, default)).Select(i => i.Code).Order());
+        var events = (await AllEventsAsync(h)).Where(e => e.AggregateId == id.ToString()).Select(e => e.Type).ToList();
+        Assert.Equal(3, events.Count(t => t == DomainEventTypes.InviteCreated));
+        Assert.Equal(1, events.Count(t => t == DomainEventTypes.InviteRevoked));
+        Assert.DoesNotContain(code, string.Join(' ', (await AllEventsAsync(h)).Select(e => e.Data)));
+    }
 }

@@ -34,6 +34,8 @@ public static class ErrorCodes
     public const string ForbiddenRole = "FORBIDDEN_ROLE";
     public const string MemberNotFound = "MEMBER_NOT_FOUND";
     public const string MemberLimitReached = "MEMBER_LIMIT_REACHED";
+    public const string InviteNotFound = "INVITE_NOT_FOUND";
+    public const string InviteExpired = "INVITE_EXPIRED";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -128,6 +130,13 @@ public static class Errors
     public static ParleyError MemberLimitReached(Guid conversationId, int max) =>
         new ParleyError(409, ErrorCodes.MemberLimitReached, $"A conversation has at most {max} members", "member_limit_reached")
             .With("conversationId", conversationId).With("maxMembers", max);
+
+    public static ParleyError InviteNotFound() =>
+        new(404, ErrorCodes.InviteNotFound, "No such invite", "invite_not_found");
+
+    /// <summary>One code for expired, used up and revoked: the holder can do nothing but ask for a new invite.</summary>
+    public static ParleyError InviteExpired(string reason) =>
+        new ParleyError(410, ErrorCodes.InviteExpired, $"This invite can no longer be used: it is {reason}", "invite_expired").With("reason", reason);
 
     public static ParleyError RateLimited(TimeSpan retryAfter) =>
         new ParleyError(429, ErrorCodes.RateLimited, "Too many requests; retry later", "rate_limited")

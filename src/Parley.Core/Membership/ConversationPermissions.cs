@@ -30,6 +30,9 @@ public enum ConversationAction
     ChangeStatus,
 
     Leave,
+
+    /// <summary>Create, list and revoke invite codes.</summary>
+    CreateInvites,
 }
 
 /// <summary>
@@ -49,6 +52,7 @@ public static class ConversationPermissions
         [ConversationAction.EditConversation] = ParticipantRoles.Admin,
         [ConversationAction.ChangeStatus] = ParticipantRoles.Admin,
         [ConversationAction.Leave] = ParticipantRoles.Member,
+        [ConversationAction.CreateInvites] = ParticipantRoles.Admin,
     };
 
     private static readonly Dictionary<string, Dictionary<ConversationAction, string?>> Table = new(StringComparer.Ordinal)

@@ -65,6 +65,15 @@ public static class ChangeEvents
                 new ConversationUpdatedData(conversation.Id, conversation.Title, conversation.Description, conversation.AvatarUrl, conversation.Visibility, conversation.Status, context.UserId),
                 ChangeEventsJson.Default.ConversationUpdatedData));
 
+    /// <summary>Without the code: it is a secret that lets anyone in, and events reach files and consumers.</summary>
+    public static DomainEvent InviteCreated(InviteRecord invite, EventContext context) =>
+        Create(AggregateTypes.Conversation, invite.ConversationId, DomainEventTypes.InviteCreated, context, invite.CreatedAt,
+            JsonSerializer.Serialize(new InviteData(invite.ConversationId, invite.ExpiresAt, invite.MaxUses, invite.Uses, context.UserId), ChangeEventsJson.Default.InviteData));
+
+    public static DomainEvent InviteRevoked(InviteRecord invite, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, invite.ConversationId, DomainEventTypes.InviteRevoked, context, now,
+            JsonSerializer.Serialize(new InviteData(invite.ConversationId, invite.ExpiresAt, invite.MaxUses, invite.Uses, context.UserId), ChangeEventsJson.Default.InviteData));
+
     /// <summary>The message's own correlation id and sender; its traceparent as metadata so a consumer can continue the trace.</summary>
     public static DomainEvent MessageStored(StoredMessage message, string? traceParent) =>
         Create(AggregateTypes.Conversation, message.ConversationId, DomainEventTypes.MessageStored,
@@ -113,6 +122,8 @@ public sealed record MemberRoleChangedData(Guid ConversationId, Guid UserId, str
 
 public sealed record ConversationUpdatedData(Guid ConversationId, string? Title, string? Description, string? AvatarUrl, string Visibility, string Status, Guid? By);
 
+public sealed record InviteData(Guid ConversationId, DateTimeOffset? ExpiresAt, int? MaxUses, int Uses, Guid? By);
+
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
 
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
@@ -129,6 +140,7 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(MemberRemovedData))]
 [JsonSerializable(typeof(MemberRoleChangedData))]
 [JsonSerializable(typeof(ConversationUpdatedData))]
+[JsonSerializable(typeof(InviteData))]
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
 [JsonSerializable(typeof(TraceMetadata))]

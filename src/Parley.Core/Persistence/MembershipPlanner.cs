@@ -11,7 +11,11 @@ namespace Parley.Core.Persistence;
 /// <see cref="Members"/> holds the rows of the command's involved users that exist; <see cref="Successor"/> (loaded
 /// for a leave) is the member who would inherit ownership: the longest-standing admin, else moderator, else member.
 /// </summary>
-public sealed record MembershipState(ConversationRecord Conversation, IReadOnlyDictionary<Guid, MemberRecord> Members, int MemberCount, int OwnerCount, MemberRecord? Successor);
+public sealed record MembershipState(ConversationRecord Conversation, IReadOnlyDictionary<Guid, MemberRecord> Members, int MemberCount, int OwnerCount, MemberRecord? Successor)
+{
+    /// <summary>The invite the command names (<see cref="MembershipCommand.InviteCode"/>), if it exists and belongs to this conversation.</summary>
+    public InviteRecord? Invite { get; init; }
+}
 
 /// <summary>What the engine writes, in the transaction that loaded the state; then it returns <see cref="Change"/>.</summary>
 public sealed record MembershipPlan(
@@ -22,7 +26,11 @@ public sealed record MembershipPlan(
     ConversationRecord? ConversationUpdate,
     IReadOnlyList<DomainEvent> Events)
 {
-    public bool IsEmpty => Inserts.Count == 0 && Deletes.Count == 0 && RoleUpdates.Count == 0 && ConversationUpdate is null;
+    /// <summary>A new invite to insert.</summary>
+    public InviteRecord? InviteInsert { get; init; }
+
+    /// <summary>An invite whose uses or revocation changed, as it now is.</summary>
+    public InviteRecord? InviteUpdate { get; init; }
 }
 
 /// <summary>
@@ -46,6 +54,11 @@ public static class MembershipPlanner
         if (command is JoinCommand join)
         {
             return Join(state, join, now, context);
+        }
+
+        if (command is JoinByInviteCommand byInvite)
+        {
+            return JoinByInvite(state, byInvite, now, context);
         }
 
         if (actor is null)
@@ -172,6 +185,23 @@ public static class MembershipPlanner
 
                 break;
 
+            case CreateInviteCommand create:
+                plan.CreateInvite(new InviteRecord(create.Code, conversation.Id, actor.UserId, now, create.ExpiresAt is { } at ? StoreTime.Truncate(at) : null, create.MaxUses, 0, null));
+                break;
+
+            case RevokeInviteCommand revoke:
+                if (state.Invite is not { } invite)
+                {
+                    return (Errors.Errors.InviteNotFound(), null);
+                }
+
+                if (invite.RevokedAt is null)
+                {
+                    plan.UpdateInvite(invite with { RevokedAt = now }, revoked: true);
+                }
+
+                break;
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "No rule for this membership command");
         }
@@ -208,6 +238,45 @@ public static class MembershipPlanner
         return (null, plan.Build());
     }
 
+    /// <summary>
+    /// Joining by invite: a member already in joins as a no-op whatever the invite's state; otherwise the invite must be
+    /// usable now, and its use is counted in the same transaction (under the conversation's lock, so concurrent joins
+    /// never pass <see cref="InviteRecord.MaxUses"/>).
+    /// </summary>
+    private static (ParleyError?, MembershipPlan?) JoinByInvite(MembershipState state, JoinByInviteCommand join, DateTimeOffset now, EventContext context)
+    {
+        var conversation = state.Conversation;
+        if (state.Invite is not { } invite)
+        {
+            return (Errors.Errors.InviteNotFound(), null);
+        }
+
+        if (state.Members.ContainsKey(join.Actor))
+        {
+            return (null, new Builder(conversation, now, context).Build());
+        }
+
+        if (!invite.UsableAt(now))
+        {
+            return (Errors.Errors.InviteExpired(invite.RevokedAt is not null ? "revoked" : invite.ExpiresAt <= now ? "expired" : "used up"), null);
+        }
+
+        if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
+        {
+            return (Errors.Errors.ConversationInactive(conversation.Id, conversation.Status), null);
+        }
+
+        if (state.MemberCount + 1 > join.MaxMembers)
+        {
+            return (Errors.Errors.MemberLimitReached(conversation.Id, join.MaxMembers), null);
+        }
+
+        var plan = new Builder(conversation, now, context);
+        plan.Add([new MemberRecord(join.Actor, ParticipantRoles.Member, now)]);
+        plan.UpdateInvite(invite with { Uses = invite.Uses + 1 }, revoked: false);
+        return (null, plan.Build());
+    }
+
     /// <summary>The 403 for a member whose role (or the conversation's kind) does not allow <paramref name="action"/>; null when it does.</summary>
     public static ParleyError? Refuse(ConversationRecord conversation, MemberRecord actor, ConversationAction action) =>
         ConversationPermissions.Can(conversation.Type, actor.Role, action)
@@ -226,6 +295,8 @@ public static class MembershipPlanner
         private readonly List<(Guid, string)> _roles = [];
         private readonly List<DomainEvent> _events = [];
         private ConversationRecord? _update;
+        private InviteRecord? _inviteInsert;
+        private InviteRecord? _inviteUpdate;
 
         public void Add(IReadOnlyList<MemberRecord> members)
         {
@@ -254,8 +325,27 @@ public static class MembershipPlanner
             _events.Add(ChangeEvents.ConversationUpdated(updated, now, context));
         }
 
+        public void CreateInvite(InviteRecord invite)
+        {
+            _inviteInsert = invite;
+            _events.Add(ChangeEvents.InviteCreated(invite, context));
+        }
+
+        public void UpdateInvite(InviteRecord invite, bool revoked)
+        {
+            _inviteUpdate = invite;
+            if (revoked)
+            {
+                _events.Add(ChangeEvents.InviteRevoked(invite, now, context));
+            }
+        }
+
         public MembershipPlan Build() => new(
-            new MembershipChange(_update ?? conversation, _inserts, _removed, _roles, _update is not null),
-            _inserts, [.. _removed.Select(r => r.Item1)], _roles, _update, _events);
+            new MembershipChange(_update ?? conversation, _inserts, _removed, _roles, _update is not null) { Invite = _inviteInsert ?? _inviteUpdate },
+            _inserts, [.. _removed.Select(r => r.Item1)], _roles, _update, _events)
+        {
+            InviteInsert = _inviteInsert,
+            InviteUpdate = _inviteUpdate,
+        };
     }
 }

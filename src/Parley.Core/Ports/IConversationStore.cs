@@ -17,6 +17,12 @@ public interface IConversationStore
     /// </summary>
     Task<MembershipResult> ChangeMembershipAsync(Guid conversationId, MembershipCommand command, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 
+    /// <summary>The invite with this code, whatever its state; null when there is none.</summary>
+    Task<InviteRecord?> GetInviteAsync(string code, CancellationToken cancellationToken);
+
+    /// <summary>The conversation's invites, newest first, revoked and used-up ones included.</summary>
+    Task<IReadOnlyList<InviteRecord>> ListInvitesAsync(Guid conversationId, CancellationToken cancellationToken);
+
     /// <summary>Active public channels whose title starts with <paramref name="query"/> (case-insensitive; all when null), most recent activity first.</summary>
     Task<ChannelPage> SearchChannelsAsync(string? query, ConversationCursor? after, int limit, CancellationToken cancellationToken);
 

@@ -46,6 +46,9 @@ public abstract record MembershipCommand(Guid Actor)
 
     /// <summary>The action the permission table is asked about.</summary>
     public abstract ConversationAction Action { get; }
+
+    /// <summary>The invite the store loads for the planner, if the command is about one.</summary>
+    public virtual string? InviteCode => null;
 }
 
 /// <summary>Adds users (those already members are left as they are) with <see cref="Role"/>, up to <see cref="MaxMembers"/> in all.</summary>
@@ -94,6 +97,41 @@ public sealed record EditConversationCommand(Guid Actor, ConversationEdit Edit) 
     public override ConversationAction Action => Edit.ChangesDetails ? ConversationAction.EditConversation : ConversationAction.ChangeStatus;
 }
 
+/// <summary>Joins the conversation of the invite <see cref="Code"/> names, as a member.</summary>
+public sealed record JoinByInviteCommand(Guid Actor, string Code, int MaxMembers) : MembershipCommand(Actor)
+{
+    public override string? InviteCode => Code;
+
+    public override ConversationAction Action => ConversationAction.Read;
+}
+
+/// <summary>A new invite code; <see cref="ExpiresAt"/> and <see cref="MaxUses"/> are optional limits.</summary>
+public sealed record CreateInviteCommand(Guid Actor, string Code, DateTimeOffset? ExpiresAt, int? MaxUses) : MembershipCommand(Actor)
+{
+    public override ConversationAction Action => ConversationAction.CreateInvites;
+}
+
+public sealed record RevokeInviteCommand(Guid Actor, string Code) : MembershipCommand(Actor)
+{
+    public override string? InviteCode => Code;
+
+    public override ConversationAction Action => ConversationAction.CreateInvites;
+}
+
+/// <summary>An invite code and how far it has been used. It is usable while not revoked, not expired and not used up.</summary>
+public sealed record InviteRecord(
+    string Code,
+    Guid ConversationId,
+    Guid CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt,
+    int? MaxUses,
+    int Uses,
+    DateTimeOffset? RevokedAt)
+{
+    public bool UsableAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now) && (MaxUses is null || Uses < MaxUses);
+}
+
 /// <summary>A membership row as the planner sees it.</summary>
 public sealed record MemberRecord(Guid UserId, string Role, DateTimeOffset JoinedAt);
 
@@ -105,6 +143,9 @@ public sealed record MembershipChange(
     IReadOnlyList<(Guid UserId, string Role)> RoleChanges,
     bool ConversationChanged)
 {
+    /// <summary>The invite created or revoked, as it now is.</summary>
+    public InviteRecord? Invite { get; init; }
+
     public const string ReasonRemoved = "removed";
     public const string ReasonLeft = "left";
 

@@ -130,7 +130,15 @@ public sealed record ConversationDetailsView(
 public sealed record ChannelPageView(IReadOnlyList<ConversationDetailsView> Items, string? NextCursor);
 
 /// <summary>What a membership change did: who was added (those already members are not listed), the conversation as it now is.</summary>
-public sealed record MembershipChangeView(Guid ConversationId, IReadOnlyList<MemberView> Added, IReadOnlyList<Guid> Removed, IReadOnlyList<MemberView> RoleChanges, ConversationDetailsView Conversation);
+public sealed record MembershipChangeView(Guid ConversationId, IReadOnlyList<MemberView> Added, IReadOnlyList<Guid> Removed, IReadOnlyList<MemberView> RoleChanges, ConversationDetailsView Conversation)
+{
+    public static MembershipChangeView From(Guid conversationId, MembershipChange change) => new(
+        conversationId,
+        [.. change.Added.Select(m => new MemberView(m.UserId, m.Role))],
+        [.. change.Removed.Select(r => r.UserId)],
+        [.. change.RoleChanges.Select(r => new MemberView(r.UserId, r.Role))],
+        ConversationDetailsView.From(change.Conversation));
+}
 
 public sealed record ConversationPageView(IReadOnlyList<ConversationView> Items, string? NextCursor);
 
@@ -142,4 +150,23 @@ public sealed record MemberPresenceView(Guid UserId, bool Online, int Connection
 public sealed record UnreadTotalView(long Total, int Conversations)
 {
     public static UnreadTotalView From(UnreadTotal total) => new(total.Total, total.Conversations);
+}
+
+/// <summary>An invite code; <c>State</c> is <c>active</c>, <c>expired</c>, <c>usedUp</c> or <c>revoked</c> as of the answer.</summary>
+public sealed record InviteView(
+    string Code,
+    Guid ConversationId,
+    Guid CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt,
+    int? MaxUses,
+    int Uses,
+    DateTimeOffset? RevokedAt,
+    string State,
+    string JoinPath)
+{
+    public static InviteView From(InviteRecord i, DateTimeOffset now) => new(
+        i.Code, i.ConversationId, i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.MaxUses, i.Uses, i.RevokedAt,
+        i.RevokedAt is not null ? "revoked" : i.ExpiresAt <= now ? "expired" : i.MaxUses <= i.Uses ? "usedUp" : "active",
+        $"/api/v1/invites/{i.Code}/join");
 }

@@ -22,6 +22,7 @@ public static class ConversationEndpoints
             .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>()
             .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient);
         group.MapMemberEndpoints();
+        group.MapInviteEndpoints(app);
         group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
             .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
             .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");

@@ -122,13 +122,7 @@ public static class MemberEndpoints
     private static async Task<IResult> ApplyAsync(MembershipChanges changes, string id, MembershipCommand command, CancellationToken ct)
     {
         var conversationId = JsonRequest.RouteId(id, "conversationId");
-        var change = await changes.ApplyAsync(conversationId, command, ct);
-        return Results.Ok(new MembershipChangeView(
-            conversationId,
-            [.. change.Added.Select(m => new MemberView(m.UserId, m.Role))],
-            [.. change.Removed.Select(r => r.UserId)],
-            [.. change.RoleChanges.Select(r => new MemberView(r.UserId, r.Role))],
-            ConversationDetailsView.From(change.Conversation)));
+        return Results.Ok(MembershipChangeView.From(conversationId, await changes.ApplyAsync(conversationId, command, ct)));
     }
 
     private static async Task<IResult> SearchChannelsAsync(HttpRequest request, IConversationStore store, IOptions<LimitsOptions> limits, CancellationToken ct)

@@ -95,6 +95,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.ForbiddenRole] = 403,
         [ErrorCodes.MemberNotFound] = 404,
         [ErrorCodes.MemberLimitReached] = 409,
+        [ErrorCodes.InviteNotFound] = 404,
+        [ErrorCodes.InviteExpired] = 410,
     };
 
     private static readonly string[] BodyCodes =
