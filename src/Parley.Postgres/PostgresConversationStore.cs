@@ -43,14 +43,17 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         return (existing, false);
     }
 
-    public async Task<ConversationRecord> CreateAsync(NewConversation spec, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    public async Task<(ConversationRecord Conversation, bool Created)> CreateAsync(NewConversation spec, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
     {
         now = StoreTime.Truncate(now);
+        var contextKey = ConversationRecords.ContextKey(spec);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at, description, avatar_url, metadata, visibility)
-            VALUES ($1, $2, $3, 'active', NULL, $4, $5, $5, $6, $7, $8::json, $9)
+            INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at, description, avatar_url, metadata, visibility,
+                                       context_type, context_id, context_metadata, context_key)
+            VALUES ($1, $2, $3, 'active', NULL, $4, $5, $5, $6, $7, $8::json, $9, $10, $11, $12::json, $13)
+            ON CONFLICT (context_key) WHERE context_key IS NOT NULL DO NOTHING
             """, connection, transaction))
         {
             insert.Parameters.Add(new() { Value = spec.Id });
@@ -62,12 +65,23 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             insert.Parameters.Add(Text(spec.AvatarUrl));
             insert.Parameters.Add(Text(spec.Metadata));
             insert.Parameters.Add(new() { Value = spec.Visibility });
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            insert.Parameters.Add(Text(spec.Context?.Type));
+            insert.Parameters.Add(Text(spec.Context?.Id));
+            insert.Parameters.Add(Text(spec.Context?.Metadata));
+            insert.Parameters.Add(Text(contextKey));
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                // Another request made this context's conversation first (the insert waited for it to commit).
+                var existing = await QueryConversationAsync(connection, transaction, "c.context_key = $1", contextKey!, cancellationToken)
+                    ?? throw new InvalidOperationException("Context conversation vanished");
+                await transaction.CommitAsync(cancellationToken);
+                return (existing, false);
+            }
         }
 
         var conversation = ConversationRecords.Created(spec, now);
-        await CreatedAsync(connection, transaction, conversation, ConversationRecords.InitialRoles(spec), context, cancellationToken);
-        return conversation;
+        await CreatedAsync(connection, transaction, conversation, ConversationRecords.InitialRoles(spec), context, cancellationToken, spec.Sides);
+        return (conversation, true);
     }
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
@@ -87,11 +101,11 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         {
             // A newcomer has seen and read everything so far: joining does not make the history unread.
             write.BatchCommands.Add(Command("""
-                INSERT INTO participants (conversation_id, user_id, role, joined_at, last_delivered_seq, last_read_seq)
-                SELECT $1, u, r, $4, $5, $5 FROM unnest($2::uuid[], $3::text[]) AS t(u, r)
+                INSERT INTO participants (conversation_id, user_id, role, joined_at, last_delivered_seq, last_read_seq, side)
+                SELECT $1, u, r, $4, $5, $5, s FROM unnest($2::uuid[], $3::text[], $6::text[]) AS t(u, r, s)
                 ON CONFLICT DO NOTHING
                 """, conversationId, plan.Inserts.Select(m => m.UserId).ToArray(), plan.Inserts.Select(m => m.Role).ToArray(),
-                plan.Inserts[0].JoinedAt, plan.Change.Conversation.LastSequence));
+                plan.Inserts[0].JoinedAt, plan.Change.Conversation.LastSequence, plan.Inserts.Select(m => m.Side).ToArray()));
         }
 
         if (plan.Deletes.Count > 0)
@@ -237,11 +251,11 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
     }
 
     /// <summary>A new conversation's members and its event, then commit.</summary>
-    private static async Task CreatedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ConversationRecord conversation, IReadOnlyList<(Guid User, string Role)> members, EventContext context, CancellationToken cancellationToken)
+    private static async Task CreatedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ConversationRecord conversation, IReadOnlyList<(Guid User, string Role)> members, EventContext context, CancellationToken cancellationToken, IReadOnlyDictionary<Guid, string>? sides = null)
     {
         await using (var command = new NpgsqlCommand("""
-            INSERT INTO participants (conversation_id, user_id, role, joined_at)
-            SELECT $1, u, r, $4 FROM unnest($2::uuid[], $3::text[]) AS t(u, r)
+            INSERT INTO participants (conversation_id, user_id, role, joined_at, side)
+            SELECT $1, u, r, $4, s FROM unnest($2::uuid[], $3::text[], $5::text[]) AS t(u, r, s)
             ON CONFLICT DO NOTHING
             """, connection, transaction))
         {
@@ -249,6 +263,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             command.Parameters.Add(new() { Value = members.Select(m => m.User).ToArray() });
             command.Parameters.Add(new() { Value = members.Select(m => m.Role).ToArray() });
             command.Parameters.Add(new() { Value = conversation.CreatedAt });
+            command.Parameters.Add(new() { Value = members.Select(m => sides?.GetValueOrDefault(m.User)).ToArray() });
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -273,7 +288,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
     public async Task<ParticipantRecord?> GetParticipantAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT role, joined_at, last_delivered_seq, last_read_seq, unread_count FROM participants
+            SELECT role, joined_at, last_delivered_seq, last_read_seq, unread_count, side FROM participants
             WHERE conversation_id = $1 AND user_id = $2
             """);
         command.Parameters.Add(new() { Value = conversationId });
@@ -281,6 +296,9 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new ParticipantRecord(conversationId, userId, reader.GetString(0), Time(reader, 1), new Parley.Core.Messaging.ReceiptWatermarks(reader.GetInt64(2), reader.GetInt64(3)), reader.GetInt64(4))
+            {
+                Side = reader.IsDBNull(5) ? null : reader.GetString(5),
+            }
             : null;
     }
 

@@ -29,19 +29,19 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             var inserts = plan.Inserts;
             write.BatchCommands.Add(Command("""
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                                      idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
+                                      idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
-                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at
+                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[])
+                            $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                          idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
+                          idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
                 inserts.Select(i => i.Message.Metadata).ToArray(), inserts.Select(i => i.Message.ClientMessageId).ToArray(), inserts.Select(i => i.IdempotencyKey).ToArray(),
                 inserts.Select(i => i.Message.ContentHash).ToArray(), inserts.Select(i => i.Message.Size).ToArray(), inserts.Select(i => i.Message.CorrelationId).ToArray(),
-                inserts.Select(i => i.Message.AcceptedAt).ToArray(), inserts.Select(i => i.Message.StoredAt).ToArray()));
+                inserts.Select(i => i.Message.AcceptedAt).ToArray(), inserts.Select(i => i.Message.StoredAt).ToArray(), inserts.Select(i => i.Message.SenderSide).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
@@ -92,7 +92,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
 
         // Locked in id order, so concurrent batches cannot deadlock.
         read.BatchCommands.Add(Command("SELECT id, last_sequence FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
-        read.BatchCommands.Add(Command("SELECT conversation_id, user_id FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
+        read.BatchCommands.Add(Command("SELECT conversation_id, user_id, side FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
         read.BatchCommands.Add(Command($"SELECT {MessageColumns}, m.idempotency_key FROM messages m WHERE m.id = ANY($1) OR m.idempotency_key = ANY($2)",
             batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
@@ -119,9 +119,14 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         await reader.NextResultAsync(cancellationToken);
+        var sides = new Dictionary<Guid, Dictionary<Guid, string>>();
         while (await reader.ReadAsync(cancellationToken))
         {
             members[reader.GetGuid(0)].Add(reader.GetGuid(1));
+            if (!reader.IsDBNull(2))
+            {
+                (sides.TryGetValue(reader.GetGuid(0), out var of) ? of : sides[reader.GetGuid(0)] = [])[reader.GetGuid(1)] = reader.GetString(2);
+            }
         }
 
         await reader.NextResultAsync(cancellationToken);
@@ -130,7 +135,10 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             existing.Add((ReadMessage(reader, 0), reader.GetString(MessageColumnCount)));
         }
 
-        return new PersistState(sequences.ToDictionary(s => s.Key, s => new ConversationSnapshot(s.Value, members[s.Key])), existing);
+        return new PersistState(sequences.ToDictionary(s => s.Key, s => new ConversationSnapshot(s.Value, members[s.Key])
+        {
+            Sides = sides.GetValueOrDefault(s.Key) ?? ConversationSnapshot.NoSides,
+        }), existing);
     }
 
     public async Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)

@@ -25,7 +25,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             {
                 List<(Guid, string)> members = [.. new[] { creator, other }.Distinct().Select(m => (m, ParticipantRoles.Member))];
                 var conversation = new ConversationRecord(conversationId, ConversationTypes.Direct, null, ConversationStatuses.Active, creator, now, now, 0);
-                await AddParticipantsAsync(connection, transaction, conversationId, members, now, 0, cancellationToken);
+                await AddParticipantsAsync(connection, transaction, conversationId, [.. members.Select(m => (m.Item1, m.Item2, (string?)null))], now, 0, cancellationToken);
                 await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.ConversationCreated(conversation, members, context), cancellationToken);
                 return (conversation, true);
             }
@@ -34,24 +34,34 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                 ?? throw new InvalidOperationException("Direct conversation vanished"), false);
         }, cancellationToken);
 
-    public Task<ConversationRecord> CreateAsync(NewConversation spec, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
+    public Task<(ConversationRecord Conversation, bool Created)> CreateAsync(NewConversation spec, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, transaction) =>
         {
             now = StoreTime.Truncate(now);
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at, description, avatar_url, metadata, visibility)
-                VALUES (@Id, @Type, @Title, 'active', NULL, @By, @Now, @Now, @Description, @AvatarUrl, @Metadata, @Visibility)
+            var contextKey = ConversationRecords.ContextKey(spec);
+            var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO conversations (id, type, title, status, direct_key, created_by, created_at, last_activity_at, description, avatar_url, metadata, visibility,
+                                           context_type, context_id, context_metadata, context_key)
+                VALUES (@Id, @Type, @Title, 'active', NULL, @By, @Now, @Now, @Description, @AvatarUrl, @Metadata, @Visibility,
+                        @ContextType, @ContextId, @ContextMetadata, @ContextKey)
+                ON CONFLICT (context_key) WHERE context_key IS NOT NULL DO NOTHING
                 """, new
             {
                 Id = spec.Id.ToString(), spec.Type, spec.Title, By = spec.Owner.ToString(), Now = SqliteTime.Ms(now),
                 spec.Description, spec.AvatarUrl, spec.Metadata, spec.Visibility,
+                ContextType = spec.Context?.Type, ContextId = spec.Context?.Id, ContextMetadata = spec.Context?.Metadata, ContextKey = contextKey,
             }, transaction, cancellationToken: cancellationToken));
+            if (inserted == 0)
+            {
+                return (await QueryConversationAsync(connection, transaction, "c.context_key = $v", contextKey!, cancellationToken)
+                    ?? throw new InvalidOperationException("Context conversation vanished"), false);
+            }
 
             var conversation = ConversationRecords.Created(spec, now);
             var roles = ConversationRecords.InitialRoles(spec);
-            await AddParticipantsAsync(connection, transaction, spec.Id, roles, now, 0, cancellationToken);
+            await AddParticipantsAsync(connection, transaction, spec.Id, [.. roles.Select(r => (r.UserId, r.Role, spec.Sides.GetValueOrDefault(r.UserId)))], now, 0, cancellationToken);
             await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.ConversationCreated(conversation, roles, context), cancellationToken);
-            return conversation;
+            return (conversation, true);
         }, cancellationToken);
 
     public Task<MembershipResult> ChangeMembershipAsync(Guid conversationId, MembershipCommand command, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
@@ -67,7 +77,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             var c = conversationId.ToString();
             if (plan.Inserts.Count > 0)
             {
-                await AddParticipantsAsync(connection, transaction, conversationId, [.. plan.Inserts.Select(m => (m.UserId, m.Role))],
+                await AddParticipantsAsync(connection, transaction, conversationId, [.. plan.Inserts.Select(m => (m.UserId, m.Role, m.Side))],
                     plan.Inserts[0].JoinedAt, plan.Change.Conversation.LastSequence, cancellationToken);
             }
 
@@ -198,21 +208,23 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
     /// One prepared insert re-executed per member: a group may have thousands. A newcomer has seen and read everything up
     /// to <paramref name="seenTo"/>: joining does not make the history unread.
     /// </summary>
-    private static async Task AddParticipantsAsync(SqliteConnection connection, SqliteTransaction transaction, Guid conversationId, IReadOnlyList<(Guid User, string Role)> members, DateTimeOffset now, long seenTo, CancellationToken cancellationToken)
+    private static async Task AddParticipantsAsync(SqliteConnection connection, SqliteTransaction transaction, Guid conversationId, IReadOnlyList<(Guid User, string Role, string? Side)> members, DateTimeOffset now, long seenTo, CancellationToken cancellationToken)
     {
         await using var command = SqliteDatabase.Command(connection, """
-            INSERT INTO participants (conversation_id, user_id, role, joined_at, last_delivered_seq, last_read_seq)
-            VALUES ($c, $u, $r, $now, $seen, $seen) ON CONFLICT DO NOTHING
+            INSERT INTO participants (conversation_id, user_id, role, joined_at, last_delivered_seq, last_read_seq, side)
+            VALUES ($c, $u, $r, $now, $seen, $seen, $side) ON CONFLICT DO NOTHING
             """, transaction);
         command.Parameters.AddWithValue("$c", conversationId.ToString());
         command.Parameters.AddWithValue("$now", SqliteTime.Ms(now));
         command.Parameters.AddWithValue("$seen", seenTo);
         var user = command.Parameters.Add("$u", SqliteType.Text);
         var role = command.Parameters.Add("$r", SqliteType.Text);
+        var side = command.Parameters.Add("$side", SqliteType.Text);
         foreach (var member in members)
         {
             user.Value = member.User.ToString();
             role.Value = member.Role;
+            side.Value = SqliteRows.OrNull(member.Side);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
@@ -232,12 +244,12 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
         db.ReadAsync(async connection =>
         {
             var row = await connection.QuerySingleOrDefaultAsync<ParticipantRow>(new CommandDefinition("""
-                SELECT role AS Role, joined_at AS JoinedAt, last_delivered_seq AS Delivered, last_read_seq AS Read, unread_count AS Unread
+                SELECT role AS Role, joined_at AS JoinedAt, last_delivered_seq AS Delivered, last_read_seq AS Read, unread_count AS Unread, side AS Side
                 FROM participants WHERE conversation_id = @Conversation AND user_id = @User
                 """, new { Conversation = conversationId.ToString(), User = userId.ToString() }, cancellationToken: cancellationToken));
             return row is null
                 ? null
-                : new ParticipantRecord(conversationId, userId, row.Role, SqliteTime.FromMs(row.JoinedAt), new ReceiptWatermarks(row.Delivered, row.Read), row.Unread);
+                : new ParticipantRecord(conversationId, userId, row.Role, SqliteTime.FromMs(row.JoinedAt), new ReceiptWatermarks(row.Delivered, row.Read), row.Unread) { Side = row.Side };
         }, cancellationToken);
 
     public Task<IReadOnlyList<Guid>> GetMemberIdsAsync(Guid conversationId, CancellationToken cancellationToken) =>
@@ -304,6 +316,8 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
         public long Read { get; set; }
 
         public long Unread { get; set; }
+
+        public string? Side { get; set; }
     }
 
     private sealed class MemberRow

@@ -225,6 +225,15 @@ public abstract class BadInputTests(TestServer server)
     [InlineData("""{"type":"group","memberIds":[],"description":7}""", "INVALID_FIELD_TYPE")]
     [InlineData("""{"type":"broadcast","memberIds":[],"title":"\u0000"}""", "INVALID_TEXT")]
     [InlineData("""{"type":"group","memberIds":[],"metadata":{"a":1,"a":2}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"RENTAL","id":"x"}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"BOOKING"}}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":7}}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":"BOOKING"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"b","metadata":[1]}}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"group","memberIds":[],"sides":{"00000000-0000-0000-0000-000000000001":"customer"}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"b"},"sides":{"nobody":"customer"}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"b"},"sides":[]}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"b"},"sides":{"x":1}}""", "INVALID_FIELD_TYPE")]
     public async Task Creating_a_group_channel_or_broadcast_rejects_bad_details(string json, string code)
     {
         var me = await _client.SignUpAsync();
@@ -232,6 +241,9 @@ public abstract class BadInputTests(TestServer server)
         var other = await _client.SignUpAsync();
         await ExpectAsync(Post, "/api/v1/conversations", me, $$"""{"type":"direct","memberIds":["{{other.UserId}}"],"title":"ours"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Post, "/api/v1/conversations", me, $$"""{"type":"group","memberIds":[],"description":"{{new string('d', 2001)}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"{{{new string('i', 129)}}}"}}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"direct","memberIds":["{{{other.UserId}}}"],"context":{"type":"BOOKING","id":"b"}}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"b"},"sides":{"{{{me.UserId}}}":"seller"}}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"group","memberIds":[],"metadata":{"k":"{{{new string('m', 17000)}}}"}}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
     }
 
@@ -248,6 +260,8 @@ public abstract class BadInputTests(TestServer server)
     [InlineData("POST", "/members", """{}""", "MISSING_REQUIRED_FIELD")]
     [InlineData("POST", "/members", """{"userIds":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_RECIPIENT")]
     [InlineData("POST", "/members", """{"userIds":["00000000-0000-0000-0000-000000000001"],"role":"king"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/members", """{"userIds":["{member}"],"side":"seller"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("POST", "/members", """{"userIds":["{member}"],"side":"customer"}""", "INVALID_FIELD_VALUE")]
     [InlineData("PATCH", "/members/{member}", """{}""", "MISSING_REQUIRED_FIELD")]
     [InlineData("PATCH", "/members/{member}", """{"role":"superuser"}""", "INVALID_FIELD_VALUE")]
     [InlineData("PATCH", "/members/{member}", """{"role":1}""", "INVALID_FIELD_TYPE")]
@@ -266,6 +280,7 @@ public abstract class BadInputTests(TestServer server)
         var member = await _client.SignUpAsync();
         var id = (await _client.OkAsync<Conversation>(Post, "/api/v1/conversations", owner, new { type = "group", memberIds = new[] { member.UserId } }, HttpStatusCode.Created)).Id;
         var path = $"/api/v1/conversations/{id}{suffix.Replace("{member}", member.UserId.ToString(), StringComparison.Ordinal)}";
+        json = json?.Replace("{member}", member.UserId.ToString(), StringComparison.Ordinal);
         await ExpectAsync(new HttpMethod(method), path, owner, json, HttpStatusCode.BadRequest, code);
         await ExpectAsync(new HttpMethod(method), path, null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
     }

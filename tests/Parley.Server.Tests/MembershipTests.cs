@@ -183,4 +183,39 @@ public abstract class MembershipTests(TestServer server)
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/invites/{code}/join", late), HttpStatusCode.Gone, "INVITE_EXPIRED");
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/invites/NoSuchCode123/join", late), HttpStatusCode.NotFound, "INVITE_NOT_FOUND");
     }
+
+    [Fact]
+    public async Task A_booking_conversation_is_got_or_created_once_under_concurrency_and_its_messages_carry_the_senders_side()
+    {
+        var (customer, provider) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var booking = Guid.NewGuid().ToString();
+        object Body(Session me, Session other) => new
+        {
+            type = "group",
+            memberIds = new[] { other.UserId },
+            title = "Booking",
+            context = new { type = "BOOKING", id = booking, metadata = new { service = "haircut" } },
+            sides = new Dictionary<string, string> { [customer.UserId.ToString()] = "customer", [provider.UserId.ToString()] = "provider" },
+        };
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(async i =>
+        {
+            var (me, other) = i % 2 == 0 ? (customer, provider) : (provider, customer);
+            using var response = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/conversations", me, JsonSerializer.Serialize(Body(me, other)));
+            return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+        }));
+        Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Created);
+        Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, a.StatusCode.ToString()));
+        var id = Assert.Single(answers.Select(a => a.Item2.GetProperty("id").GetGuid()).Distinct());
+        var context = answers[0].Item2.GetProperty("context");
+        Assert.Equal(("BOOKING", booking, "haircut"), (context.GetProperty("type").GetString(), context.GetProperty("id").GetString(), context.GetProperty("metadata").GetProperty("service").GetString()));
+
+        Assert.Equal("provider", (await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{id}", provider)).GetProperty("side").GetString());
+        await _client.SendAsync(customer, id, "Is 10:00 free?");
+        await _client.SendAsync(provider, id, "Yes");
+        var history = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{id}/messages", customer);
+        await Eventually.TrueAsync(async () => (await _client.HistoryAsync(customer, id)).Items.Count == 2, "both messages stored");
+        history = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{id}/messages", customer);
+        Assert.Equal(["customer", "provider"], history.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("senderSide").GetString()));
+    }
 }

@@ -32,8 +32,8 @@ public interface IStoreHarness : IAsyncDisposable
 public static class ConversationStoreExtensions
 {
     /// <summary>A private group owned by <paramref name="owner"/>, for tests about what happens inside one.</summary>
-    public static Task<ConversationRecord> CreateGroupAsync(this IConversationStore store, Guid id, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, Core.Events.EventContext context, CancellationToken cancellationToken) =>
-        store.CreateAsync(new NewConversation(id, Core.Membership.ConversationTypes.Group, owner, members, title, null, null, null, Core.Membership.ConversationVisibility.Private), now, context, cancellationToken);
+    public static async Task<ConversationRecord> CreateGroupAsync(this IConversationStore store, Guid id, Guid owner, string? title, IReadOnlyCollection<Guid> members, DateTimeOffset now, Core.Events.EventContext context, CancellationToken cancellationToken) =>
+        (await store.CreateAsync(new NewConversation(id, Core.Membership.ConversationTypes.Group, owner, members, title, null, null, null, Core.Membership.ConversationVisibility.Private), now, context, cancellationToken)).Conversation;
 }
 
 public static class Envelopes

@@ -28,7 +28,7 @@ public abstract partial class MessageStoreSpecification
         await using var h = await CreateAsync();
         var (owner, admin, mod, member, newcomer) = (await UserAsync(h), await UserAsync(h), await UserAsync(h), await UserAsync(h), await UserAsync(h));
         var id = Guid.CreateVersion7();
-        var channel = await h.Conversations.CreateAsync(
+        var (channel, _) = await h.Conversations.CreateAsync(
             new NewConversation(id, ConversationTypes.Channel, owner, [admin, mod, member], "Ops", "Incidents", "https://cdn.example.com/c.png", """{"team":"sre","n":1}""", ConversationVisibility.Public),
             Now, Ctx, default);
         var stored = await h.Conversations.GetConversationAsync(id, default);
@@ -134,7 +134,7 @@ public abstract partial class MessageStoreSpecification
         await using var h = await CreateAsync();
         var owner = await UserAsync(h);
         var id = (await h.Conversations.CreateAsync(
-            new NewConversation(Guid.CreateVersion7(), ConversationTypes.Channel, owner, [], "Open", null, null, null, ConversationVisibility.Public), Now, Ctx, default)).Id;
+            new NewConversation(Guid.CreateVersion7(), ConversationTypes.Channel, owner, [], "Open", null, null, null, ConversationVisibility.Public), Now, Ctx, default)).Conversation.Id;
         var users = new List<Guid>();
         for (var i = 0; i < 12; i++)
         {
@@ -154,7 +154,7 @@ public abstract partial class MessageStoreSpecification
         var owner = await UserAsync(h);
         var tag = "Zq" + Guid.NewGuid().ToString("N")[..8];
         async Task<Guid> ChannelAsync(string title, string visibility) => (await h.Conversations.CreateAsync(
-            new NewConversation(Guid.CreateVersion7(), ConversationTypes.Channel, owner, [], title, null, null, null, visibility), Now, Ctx, default)).Id;
+            new NewConversation(Guid.CreateVersion7(), ConversationTypes.Channel, owner, [], title, null, null, null, visibility), Now, Ctx, default)).Conversation.Id;
         var found = new[] { await ChannelAsync(tag + " one", ConversationVisibility.Public), await ChannelAsync(tag.ToUpperInvariant() + " two", ConversationVisibility.Public), await ChannelAsync(tag + "_three", ConversationVisibility.Public) };
         await ChannelAsync(tag + " private", ConversationVisibility.Private);
         await ChannelAsync("x" + tag, ConversationVisibility.Public);
@@ -249,5 +249,45 @@ public abstract partial class MessageStoreSpecification
         Assert.Equal(3, events.Count(t => t == DomainEventTypes.InviteCreated));
         Assert.Equal(1, events.Count(t => t == DomainEventTypes.InviteRevoked));
         Assert.DoesNotContain(code, string.Join(' ', (await AllEventsAsync(h)).Select(e => e.Data)));
+    }
+
+    [Fact]
+    public async Task A_context_conversation_is_created_once_per_context_and_members_and_messages_keep_the_senders_side()
+    {
+        await using var h = await CreateAsync();
+        var (customer, provider, agent) = (await UserAsync(h), await UserAsync(h), await UserAsync(h));
+        var booking = "booking-" + Guid.NewGuid().ToString("N")[..8];
+        NewConversation Spec(Guid creator, Guid other) => new(Guid.CreateVersion7(), ConversationTypes.Group, creator, [other], "Booking", null, null, null, ConversationVisibility.Private)
+        {
+            Context = new ConversationContext(ContextTypes.Booking, booking, """{"slot":"2026-12-24T10:00:00Z"}"""),
+            Sides = new Dictionary<Guid, string> { [customer] = MemberSides.Customer, [provider] = MemberSides.Provider },
+        };
+
+        // Asked at once from both ends: one conversation.
+        var made = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => h.Conversations.CreateAsync(i % 2 == 0 ? Spec(customer, provider) : Spec(provider, customer), Now, Ctx, default)));
+        Assert.Single(made, m => m.Created);
+        Assert.Single(made.Select(m => m.Conversation.Id).Distinct());
+        var id = made[0].Conversation.Id;
+        var stored = (await h.Conversations.GetConversationAsync(id, default))!;
+        Assert.Equal((ContextTypes.Booking, booking), (stored.Context!.Type, stored.Context.Id));
+        Assert.Equal("2026-12-24T10:00:00Z", JsonDocument.Parse(stored.Context.Metadata!).RootElement.GetProperty("slot").GetString());
+
+        // Other members or another booking: another conversation.
+        Assert.True((await h.Conversations.CreateAsync(Spec(customer, agent), Now, Ctx, default)).Created);
+
+        Assert.Equal(MemberSides.Provider, (await h.Conversations.GetParticipantAsync(id, provider, default))!.Side);
+        await ChangeAsync(h, id, new AddMembersCommand(made.Single(m => m.Created).Conversation.CreatedBy, [agent], ParticipantRoles.Member, 100) { Side = MemberSides.Agent });
+        Assert.Equal(MemberSides.Agent, (await h.Conversations.GetParticipantAsync(id, agent, default))!.Side);
+
+        await h.Messages.PersistBatchAsync([Envelopes.New(id, customer, "when?"), Envelopes.New(id, provider, "at ten"), Envelopes.New(id, agent, "noted")], default);
+        var page = await h.Messages.GetMessagesAsync(id, new HistoryQuery(null, null, 10), default);
+        Assert.Equal([MemberSides.Customer, MemberSides.Provider, MemberSides.Agent], page.Items.Select(m => m.SenderSide));
+
+        // Outside a context nobody has a side.
+        var (plain, a, _) = await DirectAsync(h);
+        await h.Messages.PersistBatchAsync([Envelopes.New(plain, a)], default);
+        Assert.Null((await h.Messages.GetMessagesAsync(plain, new HistoryQuery(null, null, 10), default)).Items.Single().SenderSide);
+        var group = await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), a, "G", [], Now, Ctx, default);
+        Assert.Equal(ErrorCodes.InvalidFieldValue, await RefusedAsync(h, group.Id, new AddMembersCommand(a, [agent], ParticipantRoles.Member, 100) { Side = MemberSides.Agent }));
     }
 }

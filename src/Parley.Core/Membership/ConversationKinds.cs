@@ -58,3 +58,27 @@ public static class ParticipantRoles
         _ => -1,
     };
 }
+
+/// <summary>What a conversation is about (M4, seed 01): a marketplace's booking or service, a support case, or general.</summary>
+public static class ContextTypes
+{
+    public const string Booking = "BOOKING";
+    public const string Service = "SERVICE";
+    public const string General = "GENERAL";
+    public const string Support = "SUPPORT";
+
+    public static readonly IReadOnlyList<string> All = [Booking, Service, General, Support];
+}
+
+/// <summary>
+/// Which side of a context conversation a member speaks for. Every stored message records its sender's side, so
+/// response times can pair a customer's message with the provider's reply.
+/// </summary>
+public static class MemberSides
+{
+    public const string Customer = "customer";
+    public const string Provider = "provider";
+    public const string Agent = "agent";
+
+    public static readonly IReadOnlyList<string> All = [Customer, Provider, Agent];
+}

@@ -13,7 +13,24 @@ public static class ConversationRecords
             AvatarUrl = spec.AvatarUrl,
             Metadata = spec.Metadata,
             Visibility = spec.Visibility,
+            Context = spec.Context,
         };
+
+    /// <summary>
+    /// What makes a context conversation unique: its context and its initial members (the owner included), so "get or
+    /// create the chat for booking X between these two" is one conversation however often and concurrently it is asked.
+    /// </summary>
+    public static string? ContextKey(NewConversation spec)
+    {
+        if (spec.Context is not { } context)
+        {
+            return null;
+        }
+
+        var members = string.Join(',', spec.Members.Append(spec.Owner).Distinct().Order().Select(m => m.ToString("N")));
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{context.Type}\n{context.Id}\n{members}")));
+        return $"{context.Type}:{digest}";
+    }
 
     /// <summary>The creator as owner, first; everyone else once, as a member.</summary>
     public static List<(Guid UserId, string Role)> InitialRoles(NewConversation spec) =>

@@ -80,13 +80,18 @@ public static class MembershipPlanner
                     return (Forbidden(conversation, $"add members as {add.Role}", actor.Role), null);
                 }
 
+                if (add.Side is not null && conversation.Context is null)
+                {
+                    return (Errors.Errors.InvalidValue("side", "only members of a context conversation have a side"), null);
+                }
+
                 var newcomers = add.Users.Distinct().Where(u => !state.Members.ContainsKey(u)).ToList();
                 if (state.MemberCount + newcomers.Count > add.MaxMembers)
                 {
                     return (Errors.Errors.MemberLimitReached(conversation.Id, add.MaxMembers), null);
                 }
 
-                plan.Add(newcomers.Select(u => new MemberRecord(u, add.Role, now)).ToList());
+                plan.Add(newcomers.Select(u => new MemberRecord(u, add.Role, now) { Side = add.Side }).ToList());
                 break;
 
             case RemoveMemberCommand remove:

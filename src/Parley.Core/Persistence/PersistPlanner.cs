@@ -11,7 +11,13 @@ namespace Parley.Core.Persistence;
 public sealed record PersistState(IReadOnlyDictionary<Guid, ConversationSnapshot> Conversations, IReadOnlyList<(StoredMessage Message, string IdempotencyKey)> Existing);
 
 /// <param name="Members">In join order (joined_at, user id): the order fanout and the API list them in.</param>
-public sealed record ConversationSnapshot(long LastSequence, IReadOnlyList<Guid> Members);
+public sealed record ConversationSnapshot(long LastSequence, IReadOnlyList<Guid> Members)
+{
+    /// <summary>The sides of the members that have one (context conversations); each message records its sender's.</summary>
+    public IReadOnlyDictionary<Guid, string> Sides { get; init; } = NoSides;
+
+    public static readonly IReadOnlyDictionary<Guid, string> NoSides = new Dictionary<Guid, string>();
+}
 
 /// <summary>What the engine writes for a batch, set-based, in one transaction; and what it returns.</summary>
 public sealed record PersistPlan(
@@ -76,7 +82,10 @@ public static class PersistPlanner
             var sequence = (advanced ? previous.LastSequence : conversation.LastSequence) + 1;
             var message = new StoredMessage(envelope.MessageId, envelope.ConversationId, sequence, envelope.SenderId, envelope.Type,
                 envelope.Content, envelope.Metadata, envelope.ClientMessageId, IdempotencyKeys.ContentHash(envelope.Content),
-                Encoding.UTF8.GetByteCount(envelope.Content), envelope.CorrelationId, StoreTime.Truncate(envelope.AcceptedAt), storedAt);
+                Encoding.UTF8.GetByteCount(envelope.Content), envelope.CorrelationId, StoreTime.Truncate(envelope.AcceptedAt), storedAt)
+            {
+                SenderSide = conversation.Sides.GetValueOrDefault(envelope.SenderId),
+            };
             byId[message.Id] = message;
             byKey[envelope.IdempotencyKey] = message;
             inserts.Add(new PlannedMessage(message, envelope.IdempotencyKey));

@@ -8,8 +8,11 @@ public interface IConversationStore
     /// <summary>The one direct conversation of the pair, created when missing; Created says which (and only a creation records an event).</summary>
     Task<(ConversationRecord Conversation, bool Created)> GetOrCreateDirectAsync(Guid conversationId, Guid creator, Guid other, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 
-    /// <summary>A group, channel or broadcast: the owner and the other members (as members), and conversation.created.</summary>
-    Task<ConversationRecord> CreateAsync(NewConversation conversation, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
+    /// <summary>
+    /// A group, channel or broadcast: the owner and the other members (as members), and conversation.created. With a
+    /// context, the conversation of that context and initial member set when one exists (Created false, nothing written).
+    /// </summary>
+    Task<(ConversationRecord Conversation, bool Created)> CreateAsync(NewConversation conversation, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 
     /// <summary>
     /// Applies one membership or conversation change under the conversation's lock: loads what the command involves,

@@ -12,7 +12,14 @@ public sealed record NewConversation(
     string? Description,
     string? AvatarUrl,
     string? Metadata,
-    string Visibility);
+    string Visibility)
+{
+    /// <summary>With a context, one conversation exists per context and initial member set: creating it again returns it.</summary>
+    public ConversationContext? Context { get; init; }
+
+    /// <summary>Members' sides (<see cref="MemberSides"/>), for a context conversation.</summary>
+    public IReadOnlyDictionary<Guid, string> Sides { get; init; } = new Dictionary<Guid, string>();
+}
 
 /// <summary>A field a change may set: <see cref="IsSet"/> false leaves it as it is; true with a null value clears it.</summary>
 public readonly record struct FieldChange<T>(bool IsSet, T Value)
@@ -54,6 +61,9 @@ public abstract record MembershipCommand(Guid Actor)
 /// <summary>Adds users (those already members are left as they are) with <see cref="Role"/>, up to <see cref="MaxMembers"/> in all.</summary>
 public sealed record AddMembersCommand(Guid Actor, IReadOnlyList<Guid> Users, string Role, int MaxMembers) : MembershipCommand(Actor)
 {
+    /// <summary>The newcomers' side, in a context conversation (refused elsewhere).</summary>
+    public string? Side { get; init; }
+
     public override IEnumerable<Guid> Involved => Users.Prepend(Actor);
 
     public override ConversationAction Action => ConversationAction.AddMembers;
@@ -133,7 +143,10 @@ public sealed record InviteRecord(
 }
 
 /// <summary>A membership row as the planner sees it.</summary>
-public sealed record MemberRecord(Guid UserId, string Role, DateTimeOffset JoinedAt);
+public sealed record MemberRecord(Guid UserId, string Role, DateTimeOffset JoinedAt)
+{
+    public string? Side { get; init; }
+}
 
 /// <summary>What a membership change did, for the caller's answer and the realtime events.</summary>
 public sealed record MembershipChange(

@@ -51,9 +51,19 @@ public sealed record ConversationRecord(
 
     /// <summary><see cref="ConversationVisibility"/>: only channels can be public.</summary>
     public string Visibility { get; init; } = ConversationVisibility.Private;
+
+    /// <summary>What the conversation is about, when it was created for something (a booking, a support case).</summary>
+    public ConversationContext? Context { get; init; }
 }
 
-public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount);
+/// <summary><see cref="Type"/> is one of <see cref="ContextTypes"/>; <see cref="Id"/> the caller's own id for the thing; <see cref="Metadata"/> JSON text.</summary>
+public sealed record ConversationContext(string Type, string Id, string? Metadata);
+
+public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount)
+{
+    /// <summary>The member's side in a context conversation (<see cref="MemberSides"/>); null elsewhere.</summary>
+    public string? Side { get; init; }
+}
 
 /// <summary>A conversation as one member sees it in their list.</summary>
 public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage);
@@ -96,7 +106,11 @@ public sealed record StoredMessage(
     int Size,
     Guid CorrelationId,
     DateTimeOffset AcceptedAt,
-    DateTimeOffset StoredAt);
+    DateTimeOffset StoredAt)
+{
+    /// <summary>The sender's side (<see cref="MemberSides"/>) in a context conversation when the message was stored; null elsewhere.</summary>
+    public string? SenderSide { get; init; }
+}
 
 public enum PersistOutcome
 {

@@ -216,6 +216,47 @@ public readonly struct JsonBody
         return IsoTimestamp.TryParse(value.GetString()) ?? throw Errors.Errors.InvalidValue(field, IsoTimestamp.Expected).ToException();
     }
 
+    /// <summary>An optional nested JSON object, readable with the same checks as a body (its errors name its own fields).</summary>
+    public JsonBody? OptionalObject(string field) =>
+        !TryGet(field, out var value) ? null
+        : value.ValueKind == JsonValueKind.Object ? new JsonBody(value)
+        : throw Errors.Errors.WrongType(field, "a JSON object").ToException();
+
+    /// <summary>An optional object whose values are all strings, as its (key, value) pairs in order.</summary>
+    public IReadOnlyList<(string Key, string Value)>? OptionalStringMap(string field, int maxItems, int maxValueLength)
+    {
+        if (OptionalObject(field) is not { } map)
+        {
+            return null;
+        }
+
+        var pairs = new List<(string, string)>();
+        foreach (var property in map._root.EnumerateObject())
+        {
+            if (pairs.Count == maxItems)
+            {
+                throw Errors.Errors.TooLong(field, maxItems, map._root.EnumerateObject().Count(), "items").ToException();
+            }
+
+            var value = property.Value.ValueKind == JsonValueKind.String
+                ? TextRules.ReadString(field, property.Value)
+                : throw Errors.Errors.WrongType(field, "an object of strings").ToException();
+            string key;
+            try
+            {
+                key = TextRules.Require(field, property.Name);
+            }
+            catch (InvalidOperationException)
+            {
+                throw Errors.Errors.InvalidText(field, "is not valid Unicode: a key holds an unpaired surrogate escape or invalid UTF-8").ToException();
+            }
+
+            pairs.Add((key, value.Length > maxValueLength ? throw Errors.Errors.TooLong(field, maxValueLength, value.Length).ToException() : value));
+        }
+
+        return pairs;
+    }
+
     /// <summary>An optional array of JSON objects, each readable with the same checks as a body.</summary>
     public IReadOnlyList<JsonBody>? OptionalObjectArray(string field, int maxItems)
     {

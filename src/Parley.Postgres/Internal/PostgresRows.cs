@@ -7,16 +7,16 @@ namespace Parley.Postgres.Internal;
 internal static class PostgresRows
 {
     public const string MessageColumns =
-        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at";
+        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int MessageColumnCount = 13;
+    public const int MessageColumnCount = 14;
 
     public const string ConversationColumns =
-        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility";
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text";
 
     /// <summary>How many columns <see cref="ConversationColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int ConversationColumnCount = 12;
+    public const int ConversationColumnCount = 15;
 
     public static ConversationRecord ReadConversation(NpgsqlDataReader r, int o) => new(
         r.GetGuid(o), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
@@ -26,12 +26,16 @@ internal static class PostgresRows
         AvatarUrl = r.IsDBNull(o + 9) ? null : r.GetString(o + 9),
         Metadata = r.IsDBNull(o + 10) ? null : r.GetString(o + 10),
         Visibility = r.GetString(o + 11),
+        Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
     };
 
     public static StoredMessage ReadMessage(NpgsqlDataReader r, int o) => new(
         r.GetGuid(o), r.GetGuid(o + 1), r.GetInt64(o + 2), r.GetGuid(o + 3), r.GetString(o + 4), r.GetString(o + 5),
         r.IsDBNull(o + 6) ? null : r.GetString(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
-        r.GetString(o + 8), r.GetInt32(o + 9), r.GetGuid(o + 10), Time(r, o + 11), Time(r, o + 12));
+        r.GetString(o + 8), r.GetInt32(o + 9), r.GetGuid(o + 10), Time(r, o + 11), Time(r, o + 12))
+    {
+        SenderSide = r.IsDBNull(o + 13) ? null : r.GetString(o + 13),
+    };
 
     public static DateTimeOffset Time(NpgsqlDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 

@@ -35,9 +35,16 @@ public sealed record MessageView(
     DateTimeOffset SentAt,
     DateTimeOffset StoredAt)
 {
+    /// <summary>The sender's side in a context conversation when the message was stored.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SenderSide { get; init; }
+
     public static MessageView From(StoredMessage m) => new(
         m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, JsonText.From(m.Metadata), m.ClientMessageId,
-        m.ContentHash, m.Size, m.CorrelationId, m.AcceptedAt, m.StoredAt);
+        m.ContentHash, m.Size, m.CorrelationId, m.AcceptedAt, m.StoredAt)
+    {
+        SenderSide = m.SenderSide,
+    };
 }
 
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);
@@ -98,6 +105,13 @@ public sealed record ConversationView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Role { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ContextView? Context { get; init; }
+
+    /// <summary>The caller's side in a context conversation.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Side { get; init; }
+
     public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null, string? role = null) =>
         new(c.Id, c.Type, c.Title, c.Status, c.CreatedBy, c.CreatedAt, c.LastActivityAt, c.LastSequence, members, unread,
             last is null ? null : MessageView.From(last))
@@ -107,7 +121,17 @@ public sealed record ConversationView(
             Metadata = JsonText.From(c.Metadata),
             Visibility = c.Visibility,
             Role = role,
+            Context = ContextView.From(c.Context),
         };
+
+    /// <summary>The caller's own view: with their role and side.</summary>
+    public static ConversationView Own(ConversationRecord c, IReadOnlyList<Guid> members, ParticipantRecord? me) =>
+        From(c, members, me?.UnreadCount ?? 0, role: me?.Role) with { Side = me?.Side };
+}
+
+public sealed record ContextView(string Type, string Id, JsonText? Metadata)
+{
+    public static ContextView? From(ConversationContext? context) => context is null ? null : new(context.Type, context.Id, JsonText.From(context.Metadata));
 }
 
 /// <summary>A conversation's own fields, without the caller's view of it (realtime conversationUpdated, channel search).</summary>
@@ -121,10 +145,11 @@ public sealed record ConversationDetailsView(
     string Visibility,
     string Status,
     DateTimeOffset LastActivityAt,
-    int? MemberCount)
+    int? MemberCount,
+    ContextView? Context)
 {
     public static ConversationDetailsView From(ConversationRecord c, int? memberCount = null) =>
-        new(c.Id, c.Type, c.Title, c.Description, c.AvatarUrl, JsonText.From(c.Metadata), c.Visibility, c.Status, c.LastActivityAt, memberCount);
+        new(c.Id, c.Type, c.Title, c.Description, c.AvatarUrl, JsonText.From(c.Metadata), c.Visibility, c.Status, c.LastActivityAt, memberCount, ContextView.From(c.Context));
 }
 
 public sealed record ChannelPageView(IReadOnlyList<ConversationDetailsView> Items, string? NextCursor);

@@ -13,7 +13,10 @@ namespace Parley.Server.Conversations;
 public static class ConversationEndpoints
 {
     public sealed record CreateConversationBody(
-        string Type, IReadOnlyList<Guid> MemberIds, string? Title, string? Description, string? AvatarUrl, System.Text.Json.JsonElement? Metadata, string? Visibility);
+        string Type, IReadOnlyList<Guid> MemberIds, string? Title, string? Description, string? AvatarUrl, System.Text.Json.JsonElement? Metadata, string? Visibility,
+        ContextBody? Context, Dictionary<string, string>? Sides);
+
+    public sealed record ContextBody(string Type, string Id, System.Text.Json.JsonElement? Metadata);
 
     public static void MapConversationEndpoints(this IEndpointRouteBuilder app)
     {
@@ -58,6 +61,12 @@ public static class ConversationEndpoints
             throw Errors.InvalidValue("type", "a direct conversation has no title, description, avatar, metadata or visibility").ToException();
         }
 
+        var context = ConversationFields.Context(body, limits.Value);
+        if (direct && context is not null)
+        {
+            throw Errors.InvalidValue("context", "a direct conversation is the pair's; a conversation about something is a group with a context").ToException();
+        }
+
         var visibility = fields.Visibility.Or(ConversationVisibility.Private);
         if (string.Equals(visibility, ConversationVisibility.Public, StringComparison.Ordinal) && !string.Equals(type, ConversationTypes.Channel, StringComparison.Ordinal))
         {
@@ -73,6 +82,12 @@ public static class ConversationEndpoints
         if (others.Count + 1 > limits.Value.MaxGroupMembers)
         {
             throw Errors.TooLong("memberIds", limits.Value.MaxGroupMembers, others.Count + 1, "members").ToException();
+        }
+
+        var sides = ConversationFields.Sides(body, [.. others, me], limits.Value.MaxGroupMembers);
+        if (sides.Count > 0 && context is null)
+        {
+            throw Errors.InvalidValue("sides", "only members of a context conversation have a side").ToException();
         }
 
         var existing = await users.ExistingUsersAsync(others, ct);
@@ -91,15 +106,19 @@ public static class ConversationEndpoints
         }
         else
         {
-            conversation = await conversations.CreateAsync(
-                new NewConversation(Guid.CreateVersion7(now), type, me, others, fields.Title.Value, fields.Description.Value, fields.AvatarUrl.Value, fields.Metadata.Value, visibility),
+            (conversation, created) = await conversations.CreateAsync(
+                new NewConversation(Guid.CreateVersion7(now), type, me, others, fields.Title.Value, fields.Description.Value, fields.AvatarUrl.Value, fields.Metadata.Value, visibility)
+                {
+                    Context = context,
+                    Sides = sides,
+                },
                 now, EventContext.New(me), ct);
         }
 
         var members = await conversations.GetMemberIdsAsync(conversation.Id, ct);
         membership.Invalidate(conversation.Id);
         var participant = await conversations.GetParticipantAsync(conversation.Id, me, ct);
-        var view = ConversationView.From(conversation, members, participant?.UnreadCount ?? 0, role: participant?.Role);
+        var view = ConversationView.Own(conversation, members, participant);
         return created ? Results.Created($"/api/v1/conversations/{conversation.Id}", view) : Results.Ok(view);
     }
 
@@ -129,7 +148,7 @@ public static class ConversationEndpoints
         var conversation = await conversations.GetConversationAsync(conversationId, ct) ?? throw Errors.ConversationNotFound(conversationId).ToException();
         var participant = await conversations.GetParticipantAsync(conversationId, me, ct);
         var members = await conversations.GetMemberIdsAsync(conversationId, ct);
-        return Results.Ok(ConversationView.From(conversation, members, participant?.UnreadCount ?? 0, role: participant?.Role));
+        return Results.Ok(ConversationView.Own(conversation, members, participant));
     }
 
     /// <summary>Who of the members is online, from the per-user connection counts presence keeps (no scan of connections).</summary>

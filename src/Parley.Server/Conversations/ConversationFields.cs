@@ -20,22 +20,55 @@ public static class ConversationFields
     private static FieldChange<string?> Text(JsonBody body, string field, int max) =>
         body.Has(field) ? FieldChange<string?>.To(body.OptionalString(field, max)) : default;
 
-    /// <summary>Kept as the JSON text sent, so it must be text a reader can take back (as a message's metadata).</summary>
-    private static FieldChange<string?> Metadata(JsonBody body, int maxBytes)
-    {
-        if (!body.Has("metadata"))
-        {
-            return default;
-        }
+    private static FieldChange<string?> Metadata(JsonBody body, int maxBytes) =>
+        body.Has("metadata") ? FieldChange<string?>.To(JsonObject(body, "metadata", maxBytes)) : default;
 
-        var json = body.OptionalObjectJson("metadata", maxBytes);
+    /// <summary>Kept as the JSON text sent, so it must be text a reader can take back (as a message's metadata).</summary>
+    private static string? JsonObject(JsonBody body, string field, int maxBytes)
+    {
+        var json = body.OptionalObjectJson(field, maxBytes);
         if (json is not null)
         {
             using var document = System.Text.Json.JsonDocument.Parse(json);
-            TextRules.RequireStorableJson("metadata", document.RootElement);
+            TextRules.RequireStorableJson(field, document.RootElement);
         }
 
-        return FieldChange<string?>.To(json);
+        return json;
+    }
+
+    public const int MaxContextId = 128;
+
+    /// <summary><c>context: {type, id, metadata?}</c> of a create request, or null without one.</summary>
+    public static ConversationContext? Context(JsonBody body, LimitsOptions limits)
+    {
+        if (body.OptionalObject("context") is not { } context)
+        {
+            return null;
+        }
+
+        var type = context.RequireString("type", 16);
+        return ContextTypes.All.Contains(type, StringComparer.Ordinal)
+            ? new ConversationContext(type, context.RequireString("id", MaxContextId), JsonObject(context, "metadata", limits.MaxMetadataBytes))
+            : throw Errors.InvalidValue("context.type", $"must be one of: {string.Join(", ", ContextTypes.All)}").ToException();
+    }
+
+    /// <summary><c>sides: {userId: side}</c>; every key must be one of <paramref name="members"/>.</summary>
+    public static Dictionary<Guid, string> Sides(JsonBody body, IReadOnlyCollection<Guid> members, int maxMembers)
+    {
+        var sides = new Dictionary<Guid, string>();
+        foreach (var (key, side) in body.OptionalStringMap("sides", maxMembers, 16) ?? [])
+        {
+            if (!Guid.TryParse(key, out var user) || !members.Contains(user))
+            {
+                throw Errors.InvalidValue("sides", $"'{key}' is not a member of the conversation").ToException();
+            }
+
+            sides[user] = MemberSides.All.Contains(side, StringComparer.Ordinal)
+                ? side
+                : throw Errors.InvalidValue("sides", $"must map members to one of: {string.Join(", ", MemberSides.All)}").ToException();
+        }
+
+        return sides;
     }
 
     private static FieldChange<string?> Avatar(JsonBody body)

@@ -19,7 +19,7 @@ public static class MemberEndpoints
     public sealed record EditConversationBody(
         string? Title, string? Description, string? AvatarUrl, System.Text.Json.JsonElement? Metadata, string? Visibility, string? Status);
 
-    public sealed record AddMembersBody(IReadOnlyList<Guid> UserIds, string? Role);
+    public sealed record AddMembersBody(IReadOnlyList<Guid> UserIds, string? Role, string? Side);
 
     public sealed record RoleBody(string Role);
 
@@ -61,7 +61,7 @@ public static class MemberEndpoints
         var edit = ConversationFields.Read(await JsonRequest.ReadAsync(request, ct), limits.Value);
         var change = await changes.ApplyAsync(conversationId, new EditConversationCommand(me, edit), ct);
         var participant = await store.GetParticipantAsync(conversationId, me, ct);
-        return Results.Ok(ConversationView.From(change.Conversation, await store.GetMemberIdsAsync(conversationId, ct), participant?.UnreadCount ?? 0, role: participant?.Role));
+        return Results.Ok(ConversationView.Own(change.Conversation, await store.GetMemberIdsAsync(conversationId, ct), participant));
     }
 
     private static async Task<IResult> JoinAsync(string id, HttpContext context, MembershipChanges changes, IOptions<LimitsOptions> limits, CancellationToken ct) =>
@@ -85,7 +85,8 @@ public static class MemberEndpoints
             throw Errors.InvalidRecipient("Some userIds are not registered users").With("field", "userIds").With("unknownIds", unknown).ToException();
         }
 
-        return await ApplyAsync(changes, id, new AddMembersCommand(me, userIds, role, limits.Value.MaxGroupMembers), ct);
+        var side = body.Has("side") ? ConversationFields.OneOf(body, "side", MemberSides.All).Value : null;
+        return await ApplyAsync(changes, id, new AddMembersCommand(me, userIds, role, limits.Value.MaxGroupMembers) { Side = side }, ct);
     }
 
     private static async Task<IResult> ChangeRoleAsync(string id, string userId, HttpRequest request, MembershipChanges changes, CancellationToken ct)

@@ -25,4 +25,21 @@ internal static class SqliteMembers
 
         return members;
     }
+
+    /// <summary>The sides of the members that have one (context conversations), per conversation.</summary>
+    public static async Task<Dictionary<Guid, IReadOnlyDictionary<Guid, string>>> LoadSidesAsync(SqliteConnection connection, SqliteTransaction? transaction, IEnumerable<Guid> conversationIds, CancellationToken cancellationToken)
+    {
+        var sides = new Dictionary<Guid, Dictionary<Guid, string>>();
+        await using var command = SqliteDatabase.Command(connection,
+            "SELECT conversation_id, user_id, side FROM participants WHERE conversation_id IN (SELECT value FROM json_each($ids)) AND side IS NOT NULL", transaction);
+        command.Parameters.AddWithValue("$ids", SqliteRows.GuidsJson(conversationIds));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = Guid.Parse(reader.GetString(0));
+            (sides.TryGetValue(id, out var of) ? of : sides[id] = [])[Guid.Parse(reader.GetString(1))] = reader.GetString(2);
+        }
+
+        return sides.ToDictionary(s => s.Key, s => (IReadOnlyDictionary<Guid, string>)s.Value);
+    }
 }

@@ -27,7 +27,11 @@ internal static class SqlitePersistBatch
         }
 
         var members = lastSequences.Count == 0 ? [] : await SqliteMembers.LoadAsync(connection, transaction, lastSequences.Keys, cancellationToken);
-        var conversations = lastSequences.ToDictionary(c => c.Key, c => new ConversationSnapshot(c.Value, members.GetValueOrDefault(c.Key) ?? []));
+        var sides = lastSequences.Count == 0 ? [] : await SqliteMembers.LoadSidesAsync(connection, transaction, lastSequences.Keys, cancellationToken);
+        var conversations = lastSequences.ToDictionary(c => c.Key, c => new ConversationSnapshot(c.Value, members.GetValueOrDefault(c.Key) ?? [])
+        {
+            Sides = sides.GetValueOrDefault(c.Key) ?? ConversationSnapshot.NoSides,
+        });
 
         var existing = new List<(StoredMessage, string)>();
         await using (var command = SqliteDatabase.Command(connection, $"""
@@ -67,8 +71,8 @@ internal static class SqlitePersistBatch
         // No ON CONFLICT: the plan deduplicated under the write gate, so a conflict here is a bug and must fail the batch.
         await using var insert = SqliteDatabase.Command(connection, """
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                                  idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
-            VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored)
+                                  idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side)
+            VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -84,6 +88,7 @@ internal static class SqlitePersistBatch
         var correlation = insert.Parameters.Add("$corr", SqliteType.Text);
         var acceptedAt = insert.Parameters.Add("$acc", SqliteType.Integer);
         var storedAt = insert.Parameters.Add("$stored", SqliteType.Integer);
+        var side = insert.Parameters.Add("$side", SqliteType.Text);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -100,6 +105,7 @@ internal static class SqlitePersistBatch
             correlation.Value = message.CorrelationId.ToString();
             acceptedAt.Value = SqliteTime.Ms(message.AcceptedAt);
             storedAt.Value = SqliteTime.Ms(message.StoredAt);
+            side.Value = SqliteRows.OrNull(message.SenderSide);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }

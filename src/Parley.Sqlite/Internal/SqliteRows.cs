@@ -9,16 +9,16 @@ namespace Parley.Sqlite.Internal;
 internal static class SqliteRows
 {
     public const string MessageColumns =
-        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at";
+        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of whatever a query selects after them.</summary>
-    public const int MessageColumnCount = 13;
+    public const int MessageColumnCount = 14;
 
     public const string ConversationColumns =
-        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility";
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility, c.context_type, c.context_id, c.context_metadata";
 
     /// <summary>How many columns <see cref="ConversationColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int ConversationColumnCount = 12;
+    public const int ConversationColumnCount = 15;
 
     public static ConversationRecord ReadConversation(SqliteDataReader r, int o) => new(
         Guid.Parse(r.GetString(o)), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
@@ -28,12 +28,16 @@ internal static class SqliteRows
         AvatarUrl = r.IsDBNull(o + 9) ? null : r.GetString(o + 9),
         Metadata = r.IsDBNull(o + 10) ? null : r.GetString(o + 10),
         Visibility = r.GetString(o + 11),
+        Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
     };
 
     public static StoredMessage ReadMessage(SqliteDataReader r, int o) => new(
         Guid.Parse(r.GetString(o)), Guid.Parse(r.GetString(o + 1)), r.GetInt64(o + 2), Guid.Parse(r.GetString(o + 3)),
         r.GetString(o + 4), r.GetString(o + 5), r.IsDBNull(o + 6) ? null : r.GetString(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
-        r.GetString(o + 8), r.GetInt32(o + 9), Guid.Parse(r.GetString(o + 10)), SqliteTime.FromMs(r.GetInt64(o + 11)), SqliteTime.FromMs(r.GetInt64(o + 12)));
+        r.GetString(o + 8), r.GetInt32(o + 9), Guid.Parse(r.GetString(o + 10)), SqliteTime.FromMs(r.GetInt64(o + 11)), SqliteTime.FromMs(r.GetInt64(o + 12)))
+    {
+        SenderSide = r.IsDBNull(o + 13) ? null : r.GetString(o + 13),
+    };
 
     /// <summary>One JSON array parameter instead of a parameter per value (read with json_each): SQLite caps the number of parameters.</summary>
     public static string GuidsJson(IEnumerable<Guid> ids) =>
