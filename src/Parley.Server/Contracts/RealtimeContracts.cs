@@ -13,6 +13,13 @@ public static class RealtimeEvents
 
     /// <summary>Sent just before the server closes a connection on purpose, with the reason.</summary>
     public const string Disconnecting = "disconnecting";
+
+    // Friends (M3): to the user concerned only.
+    public const string FriendRequest = "friendRequest";
+    public const string FriendRequestAccepted = "friendRequestAccepted";
+    public const string FriendRequestDeclined = "friendRequestDeclined";
+    public const string FriendRequestCancelled = "friendRequestCancelled";
+    public const string FriendRemoved = "friendRemoved";
 }
 
 /// <summary>Reasons in <see cref="DisconnectingView"/>; stable like error codes.</summary>

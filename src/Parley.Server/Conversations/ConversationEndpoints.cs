@@ -6,6 +6,7 @@ using Parley.Server.Auth;
 using Parley.Server.Contracts;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
+using Parley.Server.Social;
 
 namespace Parley.Server.Conversations;
 
@@ -68,6 +69,7 @@ public static class ConversationEndpoints
         var created = true;
         if (string.Equals(type, ConversationTypes.Direct, StringComparison.Ordinal))
         {
+            await request.HttpContext.RequireDirectAllowedAsync(me, others[0], ct);
             (conversation, created) = await conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(now), me, others[0], now, EventContext.New(me), ct);
         }
         else

@@ -27,6 +27,7 @@ public static class RealtimeServiceCollectionExtensions
         services.AddSingleton<RealtimeNotifier>();
         services.AddSingleton<IRealtimeFanout>(sp => sp.GetRequiredService<RealtimeNotifier>());
         services.AddSingleton<LocalDelivery>();
+        services.AddSingleton<Social.ISocialNotifier, UserEventNotifier>();
         services.AddSingleton<NodeEventRelay>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<DeviceConnectionFactory>();

@@ -1,0 +1,19 @@
+namespace Parley.Server.Hosting;
+
+internal static partial class Log
+{
+    [LoggerMessage(1800, LogLevel.Warning, "The block state of direct conversation {ConversationId} could not be read; the send goes ahead as the store is unreachable")]
+    public static partial void BlockStateUnavailable(ILogger logger, Exception exception, Guid conversationId);
+
+    [LoggerMessage(1801, LogLevel.Warning, "The block state of users {A} and {B} is the last one read: the store is unreachable")]
+    public static partial void BlockStateFromStale(ILogger logger, Exception exception, Guid a, Guid b);
+
+    [LoggerMessage(1802, LogLevel.Warning, "A {EventName} event could not be handed to user {UserId}'s devices; the change itself is stored")]
+    public static partial void SocialNotifyFailed(ILogger logger, Exception exception, string eventName, Guid userId);
+
+    [LoggerMessage(1803, LogLevel.Information, "Search keys written for {Count} users created before migration 005")]
+    public static partial void SearchKeysBackfilled(ILogger logger, int count);
+
+    [LoggerMessage(1804, LogLevel.Warning, "Search keys of users created before migration 005 could not be written; they are not found by display name until the next start")]
+    public static partial void SearchKeysBackfillFailed(ILogger logger, Exception exception);
+}
