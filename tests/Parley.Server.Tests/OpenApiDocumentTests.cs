@@ -30,6 +30,8 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     {
         ["listConversations"] = [("limit", "integer"), ("cursor", "string")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
+        ["searchUsers"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listFriendRequests"] = [("direction", "string")],
     };
 
     /// <summary>Client method names the generated client must have (operation ids make them).</summary>
@@ -38,6 +40,8 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "RegisterAsync", "LoginAsync", "RefreshTokensAsync", "LogoutAsync", "GetMeAsync", "GetUserAsync",
         "CreateConversationAsync", "ListConversationsAsync", "GetConversationAsync", "GetPresenceAsync",
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
+        "SearchUsersAsync", "SendFriendRequestAsync", "ListFriendRequestsAsync", "AcceptFriendRequestAsync", "DeclineFriendRequestAsync",
+        "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;
@@ -203,6 +207,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         Assert.Equal(["password", "username"], Required("RegisterBody"));
         Assert.Equal(["memberIds", "type"], Required("CreateConversationBody"));
         Assert.Equal(["upToSequence"], Required("ReadBody"));
+        Assert.Equal(["userId"], Required("UserIdBody"));
         Assert.Empty(Required("SyncBody"));
     }
 

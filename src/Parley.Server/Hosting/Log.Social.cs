@@ -2,11 +2,8 @@ namespace Parley.Server.Hosting;
 
 internal static partial class Log
 {
-    [LoggerMessage(1800, LogLevel.Warning, "The block state of direct conversation {ConversationId} could not be read; the send goes ahead as the store is unreachable")]
+    [LoggerMessage(1800, LogLevel.Warning, "The block state of direct conversation {ConversationId} could not be read; sends use the last state read (or go ahead) for a few seconds")]
     public static partial void BlockStateUnavailable(ILogger logger, Exception exception, Guid conversationId);
-
-    [LoggerMessage(1801, LogLevel.Warning, "The block state of users {A} and {B} is the last one read: the store is unreachable")]
-    public static partial void BlockStateFromStale(ILogger logger, Exception exception, Guid a, Guid b);
 
     [LoggerMessage(1802, LogLevel.Warning, "A {EventName} event could not be handed to user {UserId}'s devices; the change itself is stored")]
     public static partial void SocialNotifyFailed(ILogger logger, Exception exception, string eventName, Guid userId);

@@ -13,14 +13,28 @@ namespace Parley.Server.Social;
 /// and dropped on this node's block and unblock) and creating a direct conversation.
 /// </summary>
 public sealed class SocialGate(ISocialStore social, IConversationStore conversations, IMemoryCache cache, TransientErrors transient,
-    IOptions<SocialOptions> options, ILogger<SocialGate> logger)
+    IOptions<SocialOptions> options, TimeProvider time, ILogger<SocialGate> logger)
 {
     /// <summary>A direct conversation's members never change, so the other member is remembered for long.</summary>
     private static readonly TimeSpan OtherMemberTtl = TimeSpan.FromHours(1);
 
     private static readonly TimeSpan LastKnownTtl = TimeSpan.FromDays(1);
 
-    /// <summary>409 USER_BLOCKED when the conversation is direct and either of its two users blocked the other.</summary>
+    /// <summary>
+    /// The send path survives a store outage (E3), so its reads here are capped, and after a failure skipped for a
+    /// while, as the ingress does for its resend reads.
+    /// </summary>
+    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan StoreReadBackoff = TimeSpan.FromSeconds(5);
+
+    private long _storeReadsResumeAt;
+
+    /// <summary>
+    /// 409 USER_BLOCKED when the conversation is direct and either of its two users blocked the other. While the store
+    /// cannot answer, the last block state read stands, and a pair never read is let through, as the membership check
+    /// lets a known member through.
+    /// </summary>
     public async ValueTask RequireNotBlockedAsync(ConversationRecord conversation, Guid senderId, CancellationToken cancellationToken)
     {
         if (!string.Equals(conversation.Type, ConversationTypes.Direct, StringComparison.Ordinal))
@@ -28,25 +42,47 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
             return;
         }
 
-        try
+        var otherKey = ("direct-other", conversation.Id, senderId);
+        if (!cache.TryGetValue(otherKey, out Guid other))
         {
-            var otherKey = ("direct-other", conversation.Id, senderId);
-            if (!cache.TryGetValue(otherKey, out Guid other))
+            var (read, members) = await ReadStoreAsync(ct => conversations.GetMemberIdsAsync(conversation.Id, ct), conversation.Id, cancellationToken);
+            if (!read)
             {
-                other = (await conversations.GetMemberIdsAsync(conversation.Id, cancellationToken)).FirstOrDefault(m => m != senderId);
-                cache.Set(otherKey, other, OtherMemberTtl);
+                return;
             }
 
-            if (other != Guid.Empty && await IsBlockedAsync(senderId, other, cancellationToken))
+            other = members!.FirstOrDefault(m => m != senderId);
+            cache.Set(otherKey, other, OtherMemberTtl);
+        }
+
+        if (other == Guid.Empty)
+        {
+            return;
+        }
+
+        var key = Key(senderId, other);
+        if (!cache.TryGetValue(key, out bool blocked))
+        {
+            var (read, fresh) = await ReadStoreAsync(ct => social.IsBlockedAsync(senderId, other, ct), conversation.Id, cancellationToken);
+            if (read)
             {
-                throw Errors.UserBlocked(other).ToException();
+                blocked = fresh;
+                if (options.Value.BlockCacheTtl > TimeSpan.Zero)
+                {
+                    cache.Set(key, blocked, options.Value.BlockCacheTtl);
+                }
+
+                cache.Set(("last-known", key), blocked, LastKnownTtl);
+            }
+            else
+            {
+                blocked = cache.TryGetValue(("last-known", key), out bool lastKnown) && lastKnown;
             }
         }
-        catch (Exception ex) when (transient.IsTransient(ex))
+
+        if (blocked)
         {
-            // The send path survives a store outage (E3): the last block state read stands, and a pair never read is let
-            // through, as the membership check lets a known member through.
-            Log.BlockStateUnavailable(logger, ex, conversation.Id);
+            throw Errors.UserBlocked(other).ToException();
         }
     }
 
@@ -64,34 +100,32 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
         }
     }
 
-    /// <summary>Drops this node's cached block state of the pair, after a block or unblock.</summary>
-    public void Forget(Guid a, Guid b)
-    {
-        cache.Remove(Key(a, b));
-        cache.Remove(("last-known", Key(a, b)));
-    }
+    /// <summary>
+    /// Drops this node's cached block state of the pair after a block or unblock, so its next send reads the new one.
+    /// The last-known state stays: it only stands in while the store cannot answer.
+    /// </summary>
+    public void Forget(Guid a, Guid b) => cache.Remove(Key(a, b));
 
-    private async ValueTask<bool> IsBlockedAsync(Guid a, Guid b, CancellationToken cancellationToken)
+    /// <summary>The store's answer, or false (not read) when it failed, timed out, or is being skipped after a recent failure.</summary>
+    private async Task<(bool Read, T? Value)> ReadStoreAsync<T>(Func<CancellationToken, Task<T>> read, Guid conversationId, CancellationToken cancellationToken)
     {
-        var key = Key(a, b);
-        if (cache.TryGetValue(key, out bool blocked))
+        if (time.GetTimestamp() < Interlocked.Read(ref _storeReadsResumeAt))
         {
-            return blocked;
+            return (false, default);
         }
 
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StoreReadTimeout);
         try
         {
-            blocked = await social.IsBlockedAsync(a, b, cancellationToken);
+            return (true, await read(timeout.Token));
         }
-        catch (Exception ex) when (transient.IsTransient(ex) && cache.TryGetValue(("last-known", key), out bool lastKnown))
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is OperationCanceledException || transient.IsTransient(ex)))
         {
-            Log.BlockStateFromStale(logger, ex, a, b);
-            return lastKnown;
+            Interlocked.Exchange(ref _storeReadsResumeAt, time.GetTimestamp() + (long)(StoreReadBackoff.TotalSeconds * time.TimestampFrequency));
+            Log.BlockStateUnavailable(logger, ex, conversationId);
+            return (false, default);
         }
-
-        cache.Set(key, blocked, options.Value.BlockCacheTtl);
-        cache.Set(("last-known", key), blocked, LastKnownTtl);
-        return blocked;
     }
 
     private static (string, Guid, Guid) Key(Guid a, Guid b)
