@@ -90,19 +90,28 @@ public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
 
     public async Task<UserSearchPage> SearchUsersAsync(Guid callerId, UserQuery query, UserSearchCursor? after, int limit, CancellationToken cancellationToken)
     {
-        // Byte-order comparisons (COLLATE "C", as the search indexes are built) make each prefix an index range;
-        // usernames are lower-case ASCII, so the folded prefix applies to them as it is.
+        // One branch per way to match, each an index range in byte order (COLLATE "C", as the search indexes are
+        // built) with its own limit, then the page from their union: an OR of the three lets a generic (prepared)
+        // plan walk the whole username index in order for a rare prefix. Usernames are lower-case ASCII, so the
+        // folded prefix applies to them as it is.
+        const string visible = """
+            AND u.id <> @me
+            AND (@after::text IS NULL OR u.username COLLATE "C" > @after::text)
+            AND NOT EXISTS (SELECT 1 FROM user_blocks b
+                            WHERE (b.blocker_id = @me AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = @me))
+            """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<PostgresProfileRow>(new CommandDefinition($"""
-            SELECT {PostgresProfileRow.Columns}, CASE WHEN u.email_normalized = @EmailKey THEN u.email END AS email
-            FROM users u
-            WHERE ((u.username COLLATE "C" >= @Prefix AND u.username COLLATE "C" < @PrefixUpper)
-                   OR (u.display_name_key COLLATE "C" >= @Prefix AND u.display_name_key COLLATE "C" < @PrefixUpper)
-                   OR u.email_normalized = @EmailKey::text)
-              AND u.id <> @me
-              AND (@after::text IS NULL OR u.username COLLATE "C" > @after::text)
-              AND NOT EXISTS (SELECT 1 FROM user_blocks b
-                              WHERE (b.blocker_id = @me AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = @me))
+            WITH hits AS (
+                (SELECT u.id FROM users u WHERE u.username COLLATE "C" >= @Prefix AND u.username COLLATE "C" < @PrefixUpper {visible}
+                 ORDER BY u.username COLLATE "C" LIMIT @take)
+                UNION
+                (SELECT u.id FROM users u WHERE u.display_name_key COLLATE "C" >= @Prefix AND u.display_name_key COLLATE "C" < @PrefixUpper {visible}
+                 ORDER BY u.username COLLATE "C" LIMIT @take)
+                UNION
+                (SELECT u.id FROM users u WHERE u.email_normalized = @EmailKey::text {visible}))
+            SELECT {PostgresProfileRow.Columns}, CASE WHEN u.email_normalized = @EmailKey::text THEN u.email END AS email
+            FROM hits JOIN users u ON u.id = hits.id
             ORDER BY u.username COLLATE "C"
             LIMIT @take
             """, new { query.Prefix, query.PrefixUpper, query.EmailKey, me = callerId, after = after?.AfterUsername, take = limit + 1 },

@@ -84,17 +84,26 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
     public Task<UserSearchPage> SearchUsersAsync(Guid callerId, UserQuery query, UserSearchCursor? after, int limit, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
         {
-            // Three index ranges or'ed; usernames are lower-case ASCII, so the folded prefix applies to them as it is.
+            // One branch per way to match, each an index range with its own limit, then the page from their union
+            // (as on PostgreSQL, where an OR of the three can walk the whole username index). Usernames are
+            // lower-case ASCII, so the folded prefix applies to them as it is.
+            const string visible = """
+                AND u.id <> @me
+                AND (@after IS NULL OR u.username > @after)
+                AND NOT EXISTS (SELECT 1 FROM user_blocks b
+                                WHERE (b.blocker_id = @me AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = @me))
+                """;
             var rows = (await connection.QueryAsync<SqliteProfileRow>(new CommandDefinition($"""
+                WITH hits AS (
+                    SELECT id FROM (SELECT u.id FROM users u WHERE u.username >= @Prefix AND u.username < @PrefixUpper {visible}
+                                    ORDER BY u.username LIMIT @take)
+                    UNION
+                    SELECT id FROM (SELECT u.id FROM users u WHERE u.display_name_key >= @Prefix AND u.display_name_key < @PrefixUpper {visible}
+                                    ORDER BY u.username LIMIT @take)
+                    UNION
+                    SELECT u.id FROM users u WHERE u.email_normalized = @EmailKey {visible})
                 SELECT {SqliteProfileRow.Columns}, CASE WHEN u.email_normalized = @EmailKey THEN u.email END AS Email
-                FROM users u
-                WHERE ((u.username >= @Prefix AND u.username < @PrefixUpper)
-                       OR (u.display_name_key >= @Prefix AND u.display_name_key < @PrefixUpper)
-                       OR u.email_normalized = @EmailKey)
-                  AND u.id <> @me
-                  AND (@after IS NULL OR u.username > @after)
-                  AND NOT EXISTS (SELECT 1 FROM user_blocks b
-                                  WHERE (b.blocker_id = @me AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = @me))
+                FROM hits JOIN users u ON u.id = hits.id
                 ORDER BY u.username
                 LIMIT @take
                 """, new { query.Prefix, query.PrefixUpper, query.EmailKey, me = callerId.ToString(), after = after?.AfterUsername, take = limit + 1 },
