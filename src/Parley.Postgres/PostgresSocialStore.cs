@@ -52,30 +52,23 @@ public sealed class PostgresSocialStore(NpgsqlDataSource dataSource) : ISocialSt
             await ResolveAsync(connection, transaction, request, actorId, action, now, context, cancellationToken) ? request : null, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<FriendRequestEntry>> ListFriendRequestsAsync(Guid userId, FriendRequestDirection direction, CancellationToken cancellationToken)
+    public Task<UsernamePage<FriendRequestEntry>> ListFriendRequestsAsync(Guid userId, FriendRequestDirection direction, UsernameCursor? after, int limit,
+        CancellationToken cancellationToken)
     {
         var (mine, theirs) = direction == FriendRequestDirection.Incoming ? ("recipient_id", "sender_id") : ("sender_id", "recipient_id");
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return [.. (await connection.QueryAsync<PostgresRequestRow>(new CommandDefinition($"""
+        return PageAsync<PostgresRequestRow, FriendRequestEntry>($"""
             SELECT {PostgresProfileRow.Columns}, {PostgresRequestRow.RequestColumns}
             FROM friend_requests r JOIN users u ON u.id = r.{theirs}
             WHERE r.{mine} = @me
-            ORDER BY r.created_at DESC, r.id DESC
-            """, new { me = userId }, cancellationToken: cancellationToken)))
-            .Select(r => new FriendRequestEntry(r.ToRequest(), r.ToProfile()))];
+            """, userId, after, limit, r => new FriendRequestEntry(r.ToRequest(), r.ToProfile()), cancellationToken);
     }
 
-    public async Task<IReadOnlyList<FriendEntry>> ListFriendsAsync(Guid userId, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return [.. (await connection.QueryAsync<PostgresProfileRow>(new CommandDefinition($"""
+    public Task<UsernamePage<FriendEntry>> ListFriendsAsync(Guid userId, UsernameCursor? after, int limit, CancellationToken cancellationToken) =>
+        PageAsync<PostgresProfileRow, FriendEntry>($"""
             SELECT {PostgresProfileRow.Columns}, f.created_at AS at
             FROM friendships f JOIN users u ON u.id = CASE WHEN f.user_low = @me THEN f.user_high ELSE f.user_low END
-            WHERE f.user_low = @me OR f.user_high = @me
-            ORDER BY u.username COLLATE "C"
-            """, new { me = userId }, cancellationToken: cancellationToken)))
-            .Select(r => new FriendEntry(r.ToProfile(), r.AtTime))];
-    }
+            WHERE (f.user_low = @me OR f.user_high = @me)
+            """, userId, after, limit, r => new FriendEntry(r.ToProfile(), r.AtTime), cancellationToken);
 
     public Task<bool> RemoveFriendAsync(Guid userId, Guid friendId, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
         InPairTransactionAsync(userId, friendId, async (connection, transaction) =>
@@ -142,17 +135,12 @@ public sealed class PostgresSocialStore(NpgsqlDataSource dataSource) : ISocialSt
             return true;
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<BlockEntry>> ListBlocksAsync(Guid blockerId, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return [.. (await connection.QueryAsync<PostgresProfileRow>(new CommandDefinition($"""
+    public Task<UsernamePage<BlockEntry>> ListBlocksAsync(Guid blockerId, UsernameCursor? after, int limit, CancellationToken cancellationToken) =>
+        PageAsync<PostgresProfileRow, BlockEntry>($"""
             SELECT {PostgresProfileRow.Columns}, b.created_at AS at
             FROM user_blocks b JOIN users u ON u.id = b.blocked_id
             WHERE b.blocker_id = @me
-            ORDER BY b.created_at DESC, u.username COLLATE "C"
-            """, new { me = blockerId }, cancellationToken: cancellationToken)))
-            .Select(r => new BlockEntry(r.ToProfile(), r.AtTime))];
-    }
+            """, blockerId, after, limit, r => new BlockEntry(r.ToProfile(), r.AtTime), cancellationToken);
 
     public async Task<bool> IsBlockedAsync(Guid a, Guid b, CancellationToken cancellationToken)
     {
@@ -160,6 +148,18 @@ public sealed class PostgresSocialStore(NpgsqlDataSource dataSource) : ISocialSt
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT EXISTS (SELECT 1 FROM user_blocks WHERE (blocker_id = @a AND blocked_id = @b) OR (blocker_id = @b AND blocked_id = @a))",
             new { a, b }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>One page of a list of users: <paramref name="query"/> selects them (for <c>@me</c>), this pages it by username (byte order).</summary>
+    private async Task<UsernamePage<T>> PageAsync<TRow, T>(string query, Guid me, UsernameCursor? after, int limit, Func<TRow, T> map, CancellationToken cancellationToken)
+        where TRow : PostgresProfileRow
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<TRow>(new CommandDefinition(
+            $"""{query} AND (@after::text IS NULL OR u.username COLLATE "C" > @after::text) ORDER BY u.username COLLATE "C" LIMIT @take""",
+            new { me, after = after?.AfterUsername, take = limit + 1 }, cancellationToken: cancellationToken));
+        var page = UsernamePage<TRow>.From([.. rows], limit, r => r.Username);
+        return new UsernamePage<T>([.. page.Items.Select(map)], page.Next);
     }
 
     private async Task<T> InPairTransactionAsync<T>(Guid a, Guid b, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)

@@ -88,7 +88,7 @@ public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
         return found.ToHashSet();
     }
 
-    public async Task<UserSearchPage> SearchUsersAsync(Guid callerId, UserQuery query, UserSearchCursor? after, int limit, CancellationToken cancellationToken)
+    public async Task<UsernamePage<UserProfile>> SearchUsersAsync(Guid callerId, UserQuery query, UsernameCursor? after, int limit, CancellationToken cancellationToken)
     {
         // One branch per way to match, each an index range in byte order (COLLATE "C", as the search indexes are
         // built) with its own limit, then the page from their union: an OR of the three lets a generic (prepared)
@@ -116,8 +116,7 @@ public sealed class PostgresUserStore(NpgsqlDataSource dataSource) : IUserStore
             LIMIT @take
             """, new { query.Prefix, query.PrefixUpper, query.EmailKey, me = callerId, after = after?.AfterUsername, take = limit + 1 },
             cancellationToken: cancellationToken))).Select(r => r.ToProfile()).ToList();
-        var more = Paging.TrimProbe(rows, limit);
-        return new UserSearchPage(rows, more ? new UserSearchCursor(rows[^1].Username) : null);
+        return UsernamePage<UserProfile>.From(rows, limit, u => u.Username);
     }
 
     public async Task<int> BackfillSearchKeysAsync(int batchSize, CancellationToken cancellationToken)

@@ -54,28 +54,23 @@ public sealed class SqliteSocialStore(SqliteDatabase db) : ISocialStore
             return request;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<FriendRequestEntry>> ListFriendRequestsAsync(Guid userId, FriendRequestDirection direction, CancellationToken cancellationToken)
+    public Task<UsernamePage<FriendRequestEntry>> ListFriendRequestsAsync(Guid userId, FriendRequestDirection direction, UsernameCursor? after, int limit,
+        CancellationToken cancellationToken)
     {
         var (mine, theirs) = direction == FriendRequestDirection.Incoming ? ("recipient_id", "sender_id") : ("sender_id", "recipient_id");
-        return db.ReadAsync<IReadOnlyList<FriendRequestEntry>>(async connection =>
-            [.. (await connection.QueryAsync<SqliteRequestRow>(new CommandDefinition($"""
-                SELECT {SqliteProfileRow.Columns}, {SqliteRequestRow.RequestColumns}
-                FROM friend_requests r JOIN users u ON u.id = r.{theirs}
-                WHERE r.{mine} = @me
-                ORDER BY r.created_at DESC, r.id DESC
-                """, new { me = userId.ToString() }, cancellationToken: cancellationToken)))
-                .Select(r => new FriendRequestEntry(r.ToRequest(), r.ToProfile()))], cancellationToken);
+        return PageAsync<SqliteRequestRow, FriendRequestEntry>($"""
+            SELECT {SqliteProfileRow.Columns}, {SqliteRequestRow.RequestColumns}
+            FROM friend_requests r JOIN users u ON u.id = r.{theirs}
+            WHERE r.{mine} = @me
+            """, userId, after, limit, r => new FriendRequestEntry(r.ToRequest(), r.ToProfile()), cancellationToken);
     }
 
-    public Task<IReadOnlyList<FriendEntry>> ListFriendsAsync(Guid userId, CancellationToken cancellationToken) =>
-        db.ReadAsync<IReadOnlyList<FriendEntry>>(async connection =>
-            [.. (await connection.QueryAsync<SqliteProfileRow>(new CommandDefinition($"""
-                SELECT {SqliteProfileRow.Columns}, f.created_at AS At
-                FROM friendships f JOIN users u ON u.id = CASE WHEN f.user_low = @me THEN f.user_high ELSE f.user_low END
-                WHERE f.user_low = @me OR f.user_high = @me
-                ORDER BY u.username
-                """, new { me = userId.ToString() }, cancellationToken: cancellationToken)))
-                .Select(r => new FriendEntry(r.ToProfile(), r.AtTime))], cancellationToken);
+    public Task<UsernamePage<FriendEntry>> ListFriendsAsync(Guid userId, UsernameCursor? after, int limit, CancellationToken cancellationToken) =>
+        PageAsync<SqliteProfileRow, FriendEntry>($"""
+            SELECT {SqliteProfileRow.Columns}, f.created_at AS At
+            FROM friendships f JOIN users u ON u.id = CASE WHEN f.user_low = @me THEN f.user_high ELSE f.user_low END
+            WHERE (f.user_low = @me OR f.user_high = @me)
+            """, userId, after, limit, r => new FriendEntry(r.ToProfile(), r.AtTime), cancellationToken);
 
     public Task<bool> RemoveFriendAsync(Guid userId, Guid friendId, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, transaction) =>
@@ -141,20 +136,28 @@ public sealed class SqliteSocialStore(SqliteDatabase db) : ISocialStore
             return true;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<BlockEntry>> ListBlocksAsync(Guid blockerId, CancellationToken cancellationToken) =>
-        db.ReadAsync<IReadOnlyList<BlockEntry>>(async connection =>
-            [.. (await connection.QueryAsync<SqliteProfileRow>(new CommandDefinition($"""
-                SELECT {SqliteProfileRow.Columns}, b.created_at AS At
-                FROM user_blocks b JOIN users u ON u.id = b.blocked_id
-                WHERE b.blocker_id = @me
-                ORDER BY b.created_at DESC, u.username
-                """, new { me = blockerId.ToString() }, cancellationToken: cancellationToken)))
-                .Select(r => new BlockEntry(r.ToProfile(), r.AtTime))], cancellationToken);
+    public Task<UsernamePage<BlockEntry>> ListBlocksAsync(Guid blockerId, UsernameCursor? after, int limit, CancellationToken cancellationToken) =>
+        PageAsync<SqliteProfileRow, BlockEntry>($"""
+            SELECT {SqliteProfileRow.Columns}, b.created_at AS At
+            FROM user_blocks b JOIN users u ON u.id = b.blocked_id
+            WHERE b.blocker_id = @me
+            """, blockerId, after, limit, r => new BlockEntry(r.ToProfile(), r.AtTime), cancellationToken);
 
     public Task<bool> IsBlockedAsync(Guid a, Guid b, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection => await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT count(*) FROM user_blocks WHERE (blocker_id = @a AND blocked_id = @b) OR (blocker_id = @b AND blocked_id = @a)",
             new { a = a.ToString(), b = b.ToString() }, cancellationToken: cancellationToken)) > 0, cancellationToken);
+
+    /// <summary>One page of a list of users: <paramref name="query"/> selects them (for <c>@me</c>), this pages it by username.</summary>
+    private Task<UsernamePage<T>> PageAsync<TRow, T>(string query, Guid me, UsernameCursor? after, int limit, Func<TRow, T> map, CancellationToken cancellationToken)
+        where TRow : SqliteProfileRow =>
+        db.ReadAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<TRow>(new CommandDefinition($"{query} AND (@after IS NULL OR u.username > @after) ORDER BY u.username LIMIT @take",
+                new { me = me.ToString(), after = after?.AfterUsername, take = limit + 1 }, cancellationToken: cancellationToken));
+            var page = UsernamePage<TRow>.From([.. rows], limit, r => r.Username);
+            return new UsernamePage<T>([.. page.Items.Select(map)], page.Next);
+        }, cancellationToken);
 
     private static (string Low, string High) Pair(Guid a, Guid b)
     {

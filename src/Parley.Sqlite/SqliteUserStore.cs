@@ -81,7 +81,7 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
             return found.Select(Guid.Parse).ToHashSet();
         }, cancellationToken);
 
-    public Task<UserSearchPage> SearchUsersAsync(Guid callerId, UserQuery query, UserSearchCursor? after, int limit, CancellationToken cancellationToken) =>
+    public Task<UsernamePage<UserProfile>> SearchUsersAsync(Guid callerId, UserQuery query, UsernameCursor? after, int limit, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
         {
             // One branch per way to match, each an index range with its own limit, then the page from their union
@@ -108,8 +108,7 @@ public sealed class SqliteUserStore(SqliteDatabase db) : IUserStore
                 LIMIT @take
                 """, new { query.Prefix, query.PrefixUpper, query.EmailKey, me = callerId.ToString(), after = after?.AfterUsername, take = limit + 1 },
                 cancellationToken: cancellationToken))).Select(r => r.ToProfile()).ToList();
-            var more = Paging.TrimProbe(rows, limit);
-            return new UserSearchPage(rows, more ? new UserSearchCursor(rows[^1].Username) : null);
+            return UsernamePage<UserProfile>.From(rows, limit, u => u.Username);
         }, cancellationToken);
 
     public async Task<int> BackfillSearchKeysAsync(int batchSize, CancellationToken cancellationToken)

@@ -55,13 +55,13 @@ public sealed class SearchRulesTests
     [InlineData("alice")]
     [InlineData("a.b_c-9")]
     public void A_search_cursor_round_trips(string username) =>
-        Assert.Equal(username, UserSearchCursor.TryDecode(new UserSearchCursor(username).Encode())?.AfterUsername);
+        Assert.Equal(username, UsernameCursor.TryDecode(new UsernameCursor(username).Encode())?.AfterUsername);
 
     [Theory]
     [InlineData("")]
     [InlineData("***")]
     [InlineData("QUJD")]
-    public void A_cursor_this_api_did_not_make_is_refused(string text) => Assert.Null(UserSearchCursor.TryDecode(text));
+    public void A_cursor_this_api_did_not_make_is_refused(string text) => Assert.Null(UsernameCursor.TryDecode(text));
 }
 
 public sealed class SocialRulesTests

@@ -128,7 +128,7 @@ public sealed class PostgresSocialMigrationTests
 
         await using var migrated = await PostgresDataSources.CreateDataSourceAsync(await ExternalServers.PostgresAsync(), schema, migrate: true, default);
         var users = new PostgresUserStore(migrated);
-        Task<UserSearchPage> SearchAsync(string query) => users.SearchUsersAsync(caller, SearchRules.Parse(query), null, 10, default);
+        Task<UsernamePage<UserProfile>> SearchAsync(string query) => users.SearchUsersAsync(caller, SearchRules.Parse(query), null, 10, default);
         Assert.Equal(alice, Assert.Single((await SearchAsync("ALI")).Items).Id);
         Assert.Empty((await SearchAsync("jose")).Items);
         Assert.Equal(1, await users.BackfillSearchKeysAsync(100, default));

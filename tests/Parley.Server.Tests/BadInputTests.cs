@@ -455,6 +455,20 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Get, "/api/v1/users" + query, me, null, HttpStatusCode.BadRequest, code);
     }
 
+    [Theory]
+    [InlineData("/api/v1/friends?limit=0", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/friends?limit=x", "INVALID_FIELD_TYPE")]
+    [InlineData("/api/v1/friends?cursor=%25%25", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/blocks?limit=-1", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/blocks?cursor=QUJD", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/friends/requests?limit=1.5", "INVALID_FIELD_TYPE")]
+    [InlineData("/api/v1/friends/requests?direction=outgoing&cursor=***", "INVALID_FIELD_VALUE")]
+    public async Task Friend_block_and_request_lists_reject_bad_paging(string path, string code)
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Get, path, me, null, HttpStatusCode.BadRequest, code);
+    }
+
     [Fact]
     public async Task User_search_rejects_an_overlong_query_and_anonymous_callers()
     {

@@ -31,7 +31,9 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["listConversations"] = [("limit", "integer"), ("cursor", "string")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
         ["searchUsers"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
-        ["listFriendRequests"] = [("direction", "string")],
+        ["listFriendRequests"] = [("direction", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listFriends"] = [("limit", "integer"), ("cursor", "string")],
+        ["listBlocks"] = [("limit", "integer"), ("cursor", "string")],
     };
 
     /// <summary>Client method names the generated client must have (operation ids make them).</summary>

@@ -20,6 +20,13 @@ public abstract partial class MessageStoreSpecification
 
     private static FriendRequestRecord Request(Guid from, Guid to) => new(Guid.CreateVersion7(), from, to, Now);
 
+    private static async Task<IReadOnlyList<FriendRequestEntry>> RequestsAsync(IStoreHarness h, Guid user, FriendRequestDirection direction) =>
+        (await h.Social.ListFriendRequestsAsync(user, direction, null, 100, default)).Items;
+
+    private static async Task<IReadOnlyList<FriendEntry>> FriendsOfAsync(IStoreHarness h, Guid user) => (await h.Social.ListFriendsAsync(user, null, 100, default)).Items;
+
+    private static async Task<IReadOnlyList<BlockEntry>> BlocksOfAsync(IStoreHarness h, Guid user) => (await h.Social.ListBlocksAsync(user, null, 100, default)).Items;
+
     [Fact]
     public async Task Search_finds_username_and_display_name_prefixes_whatever_the_case_and_accents_and_an_exact_email()
     {
@@ -66,16 +73,52 @@ public abstract partial class MessageStoreSpecification
         }
 
         var pages = new List<List<string>>();
-        UserSearchCursor? cursor = null;
+        UsernameCursor? cursor = null;
         do
         {
             var page = await h.Users.SearchUsersAsync(me, SearchRules.Parse("page"), cursor, 2, default);
             pages.Add([.. page.Items.Select(u => u.Username)]);
-            cursor = page.Next is null ? null : UserSearchCursor.TryDecode(page.Next.Encode());
+            cursor = page.Next is null ? null : UsernameCursor.TryDecode(page.Next.Encode());
         }
         while (cursor is not null);
 
         Assert.Equal([["page1", "page2"], ["page3", "page4"], ["page5"]], pages);
+    }
+
+    [Fact]
+    public async Task Friends_blocks_and_requests_page_by_username()
+    {
+        await using var h = await CreateAsync();
+        var me = await UserAsync(h);
+        var names = new[] { "pc", "pa", "pe", "pb", "pd" };
+        foreach (var name in names)
+        {
+            var other = await PersonAsync(h, name, name.ToUpperInvariant());
+            await h.Social.SendFriendRequestAsync(Request(other, me), Ctx, default);
+            var friend = await PersonAsync(h, "f" + name, name);
+            await h.Social.SendFriendRequestAsync(Request(friend, me), Ctx, default);
+            await h.Social.SendFriendRequestAsync(Request(me, friend), Ctx, default);
+            await h.Social.BlockAsync(me, await PersonAsync(h, "b" + name, name), Now, Ctx, default);
+        }
+
+        async Task<List<List<string>>> WalkAsync<T>(Func<UsernameCursor?, Task<UsernamePage<T>>> page, Func<T, string> username)
+        {
+            var pages = new List<List<string>>();
+            UsernameCursor? cursor = null;
+            do
+            {
+                var next = await page(cursor);
+                pages.Add([.. next.Items.Select(username)]);
+                cursor = next.Next;
+            }
+            while (cursor is not null);
+            return pages;
+        }
+
+        List<List<string>> Expected(string prefix) => [[prefix + "pa", prefix + "pb"], [prefix + "pc", prefix + "pd"], [prefix + "pe"]];
+        Assert.Equal(Expected(""), await WalkAsync(c => h.Social.ListFriendRequestsAsync(me, FriendRequestDirection.Incoming, c, 2, default), e => e.Other.Username));
+        Assert.Equal(Expected("f"), await WalkAsync(c => h.Social.ListFriendsAsync(me, c, 2, default), e => e.User.Username));
+        Assert.Equal(Expected("b"), await WalkAsync(c => h.Social.ListBlocksAsync(me, c, 2, default), e => e.User.Username));
     }
 
     [Fact]
@@ -110,10 +153,10 @@ public abstract partial class MessageStoreSpecification
         Assert.Equal((FriendRequestOutcome.AlreadyPending, sent.Request), (again.Outcome, again.Request));
         Assert.Equal(FriendRequestOutcome.UserNotFound, (await h.Social.SendFriendRequestAsync(Request(a, Guid.NewGuid()), Ctx, default)).Outcome);
 
-        var incoming = Assert.Single(await h.Social.ListFriendRequestsAsync(b, FriendRequestDirection.Incoming, default));
+        var incoming = Assert.Single(await RequestsAsync(h, b, FriendRequestDirection.Incoming));
         Assert.Equal((sent.Request, "ann"), (incoming.Request, incoming.Other.Username));
-        Assert.Equal("bob", Assert.Single(await h.Social.ListFriendRequestsAsync(a, FriendRequestDirection.Outgoing, default)).Other.Username);
-        Assert.Empty(await h.Social.ListFriendRequestsAsync(a, FriendRequestDirection.Incoming, default));
+        Assert.Equal("bob", Assert.Single(await RequestsAsync(h, a, FriendRequestDirection.Outgoing)).Other.Username);
+        Assert.Empty(await RequestsAsync(h, a, FriendRequestDirection.Incoming));
 
         // Only the recipient accepts or declines, only the sender cancels; anyone else finds nothing.
         var id = sent.Request!.Id;
@@ -125,14 +168,14 @@ public abstract partial class MessageStoreSpecification
         Assert.Null(await h.Social.ResolveFriendRequestAsync(id, b, FriendRequestAction.Accept, Now, Ctx, default));
 
         Assert.True(await h.Social.AreFriendsAsync(b, a, default));
-        Assert.Equal("bob", Assert.Single(await h.Social.ListFriendsAsync(a, default)).User.Username);
-        Assert.Equal("ann", Assert.Single(await h.Social.ListFriendsAsync(b, default)).User.Username);
-        Assert.Empty(await h.Social.ListFriendRequestsAsync(b, FriendRequestDirection.Incoming, default));
+        Assert.Equal("bob", Assert.Single(await FriendsOfAsync(h, a)).User.Username);
+        Assert.Equal("ann", Assert.Single(await FriendsOfAsync(h, b)).User.Username);
+        Assert.Empty(await RequestsAsync(h, b, FriendRequestDirection.Incoming));
         Assert.Equal(FriendRequestOutcome.AlreadyFriends, (await h.Social.SendFriendRequestAsync(Request(b, a), Ctx, default)).Outcome);
 
         Assert.True(await h.Social.RemoveFriendAsync(b, a, Now, Ctx, default));
         Assert.False(await h.Social.RemoveFriendAsync(a, b, Now, Ctx, default));
-        Assert.Empty(await h.Social.ListFriendsAsync(a, default));
+        Assert.Empty(await FriendsOfAsync(h, a));
 
         // Asking someone who already asked you accepts their request.
         var theirs = await h.Social.SendFriendRequestAsync(Request(b, a), Ctx, default);
@@ -148,7 +191,7 @@ public abstract partial class MessageStoreSpecification
         Assert.NotEqual(declined.Id, cancelled.Id);
         Assert.Equal(cancelled, await h.Social.ResolveFriendRequestAsync(cancelled.Id, a, FriendRequestAction.Cancel, Now, Ctx, default));
         Assert.False(await h.Social.AreFriendsAsync(a, b, default));
-        Assert.Empty(await h.Social.ListFriendRequestsAsync(a, FriendRequestDirection.Outgoing, default));
+        Assert.Empty(await RequestsAsync(h, a, FriendRequestDirection.Outgoing));
     }
 
     [Fact]
@@ -166,9 +209,9 @@ public abstract partial class MessageStoreSpecification
             Assert.Equal([FriendRequestOutcome.Created, FriendRequestOutcome.AcceptedTheirs], results.Select(r => r.Outcome).Order());
             Assert.Equal(results[0].Request, results[1].Request);
             Assert.True(await h.Social.AreFriendsAsync(a, b, default));
-            Assert.Single(await h.Social.ListFriendsAsync(a, default));
-            Assert.Empty(await h.Social.ListFriendRequestsAsync(a, FriendRequestDirection.Incoming, default));
-            Assert.Empty(await h.Social.ListFriendRequestsAsync(a, FriendRequestDirection.Outgoing, default));
+            Assert.Single(await FriendsOfAsync(h, a));
+            Assert.Empty(await RequestsAsync(h, a, FriendRequestDirection.Incoming));
+            Assert.Empty(await RequestsAsync(h, a, FriendRequestDirection.Outgoing));
         }
     }
 
@@ -189,8 +232,8 @@ public abstract partial class MessageStoreSpecification
         Assert.Equal((BlockOutcome.Blocked, false, pending), (requesterBlocked.Outcome, requesterBlocked.FriendshipRemoved, requesterBlocked.RequestRemoved));
 
         Assert.False(await h.Social.AreFriendsAsync(a, b, default));
-        Assert.Empty(await h.Social.ListFriendsAsync(a, default));
-        Assert.Empty(await h.Social.ListFriendRequestsAsync(a, FriendRequestDirection.Incoming, default));
+        Assert.Empty(await FriendsOfAsync(h, a));
+        Assert.Empty(await RequestsAsync(h, a, FriendRequestDirection.Incoming));
         Assert.Null(await h.Social.ResolveFriendRequestAsync(pending.Id, a, FriendRequestAction.Accept, Now, Ctx, default));
         foreach (var (from, to) in new[] { (a, b), (b, a), (a, c), (c, a) })
         {
@@ -202,8 +245,8 @@ public abstract partial class MessageStoreSpecification
         var again = await h.Social.BlockAsync(b, a, Now.AddMinutes(1), Ctx, default);
         Assert.Equal((BlockOutcome.AlreadyBlocked, friendBlocked.BlockedAt), (again.Outcome, again.BlockedAt));
         Assert.Equal(BlockOutcome.UserNotFound, (await h.Social.BlockAsync(a, Guid.NewGuid(), Now, Ctx, default)).Outcome);
-        Assert.Equal("ann", Assert.Single(await h.Social.ListBlocksAsync(b, default)).User.Username);
-        Assert.Empty(await h.Social.ListBlocksAsync(c, default));
+        Assert.Equal("ann", Assert.Single(await BlocksOfAsync(h, b)).User.Username);
+        Assert.Empty(await BlocksOfAsync(h, c));
 
         // Blocked both ways: one side lifting theirs leaves the other's in force.
         await h.Social.BlockAsync(a, b, Now, Ctx, default);

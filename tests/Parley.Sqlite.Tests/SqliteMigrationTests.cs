@@ -109,7 +109,7 @@ public sealed class SqliteMigrationTests
 
         // Users from before 005 are found by display name: plain ASCII names folded by the migration, the rest by the
         // backfill the server runs at start (idempotent).
-        Task<UserSearchPage> SearchAsync(string query) => stores.Users.SearchUsersAsync(userB, SearchRules.Parse(query), null, 10, default);
+        Task<UsernamePage<UserProfile>> SearchAsync(string query) => stores.Users.SearchUsersAsync(userB, SearchRules.Parse(query), null, 10, default);
         Assert.Equal(userA, Assert.Single((await SearchAsync("ALI")).Items).Id);
         Assert.Empty((await SearchAsync("jose")).Items);
         Assert.Equal(1, await stores.Users.BackfillSearchKeysAsync(100, default));

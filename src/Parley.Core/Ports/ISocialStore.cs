@@ -19,11 +19,11 @@ public interface ISocialStore
     Task<FriendRequestRecord?> ResolveFriendRequestAsync(Guid requestId, Guid actorId, FriendRequestAction action, DateTimeOffset now, EventContext context,
         CancellationToken cancellationToken);
 
-    /// <summary>Pending requests to (incoming) or from (outgoing) the user, newest first, each with the other user's profile.</summary>
-    Task<IReadOnlyList<FriendRequestEntry>> ListFriendRequestsAsync(Guid userId, FriendRequestDirection direction, CancellationToken cancellationToken);
+    /// <summary>Pending requests to (incoming) or from (outgoing) the user, each with the other user's profile, by that user's username after <paramref name="after"/>.</summary>
+    Task<UsernamePage<FriendRequestEntry>> ListFriendRequestsAsync(Guid userId, FriendRequestDirection direction, UsernameCursor? after, int limit, CancellationToken cancellationToken);
 
-    /// <summary>The user's friends, by username.</summary>
-    Task<IReadOnlyList<FriendEntry>> ListFriendsAsync(Guid userId, CancellationToken cancellationToken);
+    /// <summary>The user's friends, by username after <paramref name="after"/>.</summary>
+    Task<UsernamePage<FriendEntry>> ListFriendsAsync(Guid userId, UsernameCursor? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>False when the two were not friends; then nothing is recorded.</summary>
     Task<bool> RemoveFriendAsync(Guid userId, Guid friendId, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
@@ -36,8 +36,8 @@ public interface ISocialStore
     /// <summary>False when there was no such block; then nothing is recorded.</summary>
     Task<bool> UnblockAsync(Guid blockerId, Guid blockedId, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 
-    /// <summary>The users <paramref name="blockerId"/> blocked, newest first.</summary>
-    Task<IReadOnlyList<BlockEntry>> ListBlocksAsync(Guid blockerId, CancellationToken cancellationToken);
+    /// <summary>The users <paramref name="blockerId"/> blocked, by username after <paramref name="after"/>.</summary>
+    Task<UsernamePage<BlockEntry>> ListBlocksAsync(Guid blockerId, UsernameCursor? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>True when either of the two blocked the other.</summary>
     Task<bool> IsBlockedAsync(Guid a, Guid b, CancellationToken cancellationToken);

@@ -26,7 +26,7 @@ public interface IUserStore
     /// by username after <paramref name="after"/>; never <paramref name="callerId"/> nor a user either of the two blocked.
     /// A user carries their email only when it is the one the query named.
     /// </summary>
-    Task<UserSearchPage> SearchUsersAsync(Guid callerId, Validation.UserQuery query, UserSearchCursor? after, int limit, CancellationToken cancellationToken);
+    Task<UsernamePage<UserProfile>> SearchUsersAsync(Guid callerId, Validation.UserQuery query, UsernameCursor? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>
     /// Writes the folded display name of users that have none (rows from before migration 005 with non-ASCII names),

@@ -9,15 +9,20 @@ public sealed record UserProfile(Guid Id, string Username, string DisplayName, s
     public static UserProfile Of(UserRecord user) => new(user.Id, user.Username, user.DisplayName, user.AvatarUrl, user.CreatedAt);
 }
 
-/// <summary>One page of a user search, ordered by username; <see cref="Next"/> is null on the last page.</summary>
-public sealed record UserSearchPage(IReadOnlyList<UserProfile> Items, UserSearchCursor? Next);
+/// <summary>One page of users (a search, friends, blocks, requests), ordered by username; <see cref="Next"/> is null on the last page.</summary>
+public sealed record UsernamePage<T>(IReadOnlyList<T> Items, UsernameCursor? Next)
+{
+    /// <summary>A page from rows fetched in username order, <paramref name="limit"/> + 1 of them at most (<see cref="Paging.TrimProbe"/>).</summary>
+    public static UsernamePage<T> From(List<T> rows, int limit, Func<T, string> username) =>
+        new(rows, Paging.TrimProbe(rows, limit) ? new UsernameCursor(username(rows[^1])) : null);
+}
 
 /// <summary>Keyset cursor over usernames (unique, lower-case ASCII), opaque to clients.</summary>
-public sealed record UserSearchCursor(string AfterUsername)
+public sealed record UsernameCursor(string AfterUsername)
 {
     public string Encode() => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(AfterUsername)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    public static UserSearchCursor? TryDecode(string? text)
+    public static UsernameCursor? TryDecode(string? text)
     {
         if (string.IsNullOrEmpty(text) || text.Length > 64)
         {
@@ -33,7 +38,7 @@ public sealed record UserSearchCursor(string AfterUsername)
         }
 
         var username = System.Text.Encoding.UTF8.GetString(bytes, 0, written);
-        return username.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or '-') ? new UserSearchCursor(username) : null;
+        return username.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or '-') ? new UsernameCursor(username) : null;
     }
 }
 

@@ -30,15 +30,15 @@ public sealed record FriendRequestView(Guid Id, Guid SenderId, Guid RecipientId,
         new(request.Id, request.SenderId, request.RecipientId, status, request.CreatedAt, user is null ? null : SocialUserView.From(user));
 }
 
-public sealed record FriendRequestListView(IReadOnlyList<FriendRequestView> Items);
+public sealed record FriendRequestListView(IReadOnlyList<FriendRequestView> Items, string? NextCursor);
 
 public sealed record FriendView(SocialUserView User, DateTimeOffset Since);
 
-public sealed record FriendListView(IReadOnlyList<FriendView> Items);
+public sealed record FriendListView(IReadOnlyList<FriendView> Items, string? NextCursor);
 
 public sealed record BlockView(SocialUserView User, DateTimeOffset BlockedAt);
 
-public sealed record BlockListView(IReadOnlyList<BlockView> Items);
+public sealed record BlockListView(IReadOnlyList<BlockView> Items, string? NextCursor);
 
 /// <summary>The <c>friendRemoved</c> event: <c>userId</c> is the user who ended the friendship.</summary>
 public sealed record FriendRemovedView(Guid UserId);

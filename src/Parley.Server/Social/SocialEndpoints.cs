@@ -22,23 +22,23 @@ public static class SocialEndpoints
         app.MapGet("/api/v1/users", SearchAsync).RequireAuthorization().WithTags("Users").Produces<UserSearchPageView>()
             .WithName("searchUsers").WithErrors(ErrorCodes.QueryTooShort, ErrorCodes.FieldTooLong, ErrorCodes.InvalidFieldValue, ErrorCodes.InvalidFieldType)
             .WithQuery("query", "string", $"A username or display-name prefix (case and accents ignored, at least {SearchRules.MinQueryLength} characters) or an exact email address.")
-            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
+            .WithPaging();
 
         var friends = app.MapGroup("/api/v1/friends").RequireAuthorization().WithTags("Friends");
         friends.MapPost("/requests", SendRequestAsync).Accepts<UserIdBody>("application/json")
             .Produces<FriendRequestView>(StatusCodes.Status201Created).Produces<FriendRequestView>()
             .WithName("sendFriendRequest").WithErrors(ErrorCodes.UserNotFound, ErrorCodes.UserBlocked, ErrorCodes.AlreadyFriends);
         friends.MapGet("/requests", ListRequestsAsync).Produces<FriendRequestListView>().WithName("listFriendRequests")
-            .WithErrors(ErrorCodes.InvalidFieldValue)
-            .WithQuery("direction", "string", "incoming (the default: requests to you) or outgoing (requests you sent).");
+            .WithErrors(ErrorCodes.InvalidFieldValue, ErrorCodes.InvalidFieldType)
+            .WithQuery("direction", "string", "incoming (the default: requests to you) or outgoing (requests you sent).").WithPaging();
         friends.MapPost("/requests/{id}/accept", AcceptAsync).Produces<FriendRequestView>()
             .WithName("acceptFriendRequest").WithErrors(ErrorCodes.InvalidFieldValue, ErrorCodes.FriendRequestNotFound);
         friends.MapPost("/requests/{id}/decline", DeclineAsync).Produces<FriendRequestView>()
             .WithName("declineFriendRequest").WithErrors(ErrorCodes.InvalidFieldValue, ErrorCodes.FriendRequestNotFound);
         friends.MapDelete("/requests/{id}", CancelAsync).Produces(StatusCodes.Status204NoContent)
             .WithName("cancelFriendRequest").WithErrors(ErrorCodes.InvalidFieldValue, ErrorCodes.FriendRequestNotFound);
-        friends.MapGet("/", ListFriendsAsync).Produces<FriendListView>().WithName("listFriends");
+        friends.MapGet("/", ListFriendsAsync).Produces<FriendListView>().WithName("listFriends")
+            .WithErrors(ErrorCodes.InvalidFieldValue, ErrorCodes.InvalidFieldType).WithPaging();
         friends.MapDelete("/{userId}", RemoveFriendAsync).Produces(StatusCodes.Status204NoContent)
             .WithName("removeFriend").WithErrors(ErrorCodes.InvalidFieldValue);
 
@@ -46,7 +46,8 @@ public static class SocialEndpoints
         blocks.MapPost("/", BlockAsync).Accepts<UserIdBody>("application/json")
             .Produces<BlockView>(StatusCodes.Status201Created).Produces<BlockView>()
             .WithName("blockUser").WithErrors(ErrorCodes.UserNotFound);
-        blocks.MapGet("/", ListBlocksAsync).Produces<BlockListView>().WithName("listBlocks");
+        blocks.MapGet("/", ListBlocksAsync).Produces<BlockListView>().WithName("listBlocks")
+            .WithErrors(ErrorCodes.InvalidFieldValue, ErrorCodes.InvalidFieldType).WithPaging();
         blocks.MapDelete("/{userId}", UnblockAsync).Produces(StatusCodes.Status204NoContent)
             .WithName("unblockUser").WithErrors(ErrorCodes.InvalidFieldValue);
     }
@@ -55,14 +56,7 @@ public static class SocialEndpoints
     {
         var me = CurrentUser.Id(request.HttpContext.User);
         var query = SearchRules.Parse(request.Query["query"].ToString());
-        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
-        var rawCursor = request.Query["cursor"].ToString();
-        var cursor = UserSearchCursor.TryDecode(rawCursor);
-        if (cursor is null && rawCursor.Length > 0)
-        {
-            throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException();
-        }
-
+        var (cursor, limit) = Paged(request, limits.Value);
         var page = await users.SearchUsersAsync(me, query, cursor, limit, ct);
         return Results.Ok(new UserSearchPageView([.. page.Items.Select(SocialUserView.From)], page.Next?.Encode()));
     }
@@ -100,7 +94,7 @@ public static class SocialEndpoints
         return created ? Results.Created($"/api/v1/friends/requests/{view.Id}", view) : Results.Ok(view);
     }
 
-    private static async Task<IResult> ListRequestsAsync(HttpRequest request, ISocialStore social, CancellationToken ct)
+    private static async Task<IResult> ListRequestsAsync(HttpRequest request, ISocialStore social, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var me = CurrentUser.Id(request.HttpContext.User);
         var direction = request.Query["direction"].ToString() switch
@@ -109,8 +103,9 @@ public static class SocialEndpoints
             "outgoing" => FriendRequestDirection.Outgoing,
             _ => throw Errors.InvalidValue("direction", "must be 'incoming' or 'outgoing'").ToException(),
         };
-        var entries = await social.ListFriendRequestsAsync(me, direction, ct);
-        return Results.Ok(new FriendRequestListView([.. entries.Select(e => FriendRequestView.From(e.Request, FriendRequestStatuses.Pending, e.Other))]));
+        var (cursor, limit) = Paged(request, limits.Value);
+        var page = await social.ListFriendRequestsAsync(me, direction, cursor, limit, ct);
+        return Results.Ok(new FriendRequestListView([.. page.Items.Select(e => FriendRequestView.From(e.Request, FriendRequestStatuses.Pending, e.Other))], page.Next?.Encode()));
     }
 
     private static Task<IResult> AcceptAsync(string id, HttpContext context, ISocialStore social, IUserStore users, ISocialNotifier notifier, TimeProvider time, CancellationToken ct) =>
@@ -143,10 +138,11 @@ public static class SocialEndpoints
             : Results.Ok(FriendRequestView.From(resolved, status, await ProfileAsync(users, other, ct)));
     }
 
-    private static async Task<IResult> ListFriendsAsync(HttpContext context, ISocialStore social, CancellationToken ct)
+    private static async Task<IResult> ListFriendsAsync(HttpRequest request, ISocialStore social, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        var friends = await social.ListFriendsAsync(CurrentUser.Id(context.User), ct);
-        return Results.Ok(new FriendListView([.. friends.Select(f => new FriendView(SocialUserView.From(f.User), f.Since))]));
+        var (cursor, limit) = Paged(request, limits.Value);
+        var page = await social.ListFriendsAsync(CurrentUser.Id(request.HttpContext.User), cursor, limit, ct);
+        return Results.Ok(new FriendListView([.. page.Items.Select(f => new FriendView(SocialUserView.From(f.User), f.Since))], page.Next?.Encode()));
     }
 
     /// <summary>Idempotent: 204 whether or not the two were friends; only an actual removal is recorded and told to the other user.</summary>
@@ -179,10 +175,11 @@ public static class SocialEndpoints
         return result.Outcome == BlockOutcome.Blocked ? Results.Created($"/api/v1/blocks/{other}", view) : Results.Ok(view);
     }
 
-    private static async Task<IResult> ListBlocksAsync(HttpContext context, ISocialStore social, CancellationToken ct)
+    private static async Task<IResult> ListBlocksAsync(HttpRequest request, ISocialStore social, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        var blocks = await social.ListBlocksAsync(CurrentUser.Id(context.User), ct);
-        return Results.Ok(new BlockListView([.. blocks.Select(b => new BlockView(SocialUserView.From(b.User), b.BlockedAt))]));
+        var (cursor, limit) = Paged(request, limits.Value);
+        var page = await social.ListBlocksAsync(CurrentUser.Id(request.HttpContext.User), cursor, limit, ct);
+        return Results.Ok(new BlockListView([.. page.Items.Select(b => new BlockView(SocialUserView.From(b.User), b.BlockedAt))], page.Next?.Encode()));
     }
 
     /// <summary>Idempotent like removing a friend: 204 either way.</summary>
@@ -194,6 +191,19 @@ public static class SocialEndpoints
         gate.Forget(me, other);
         return Results.NoContent();
     }
+
+    /// <summary>The <c>cursor</c> and <c>limit</c> of a list by username: the limit defaults and is capped as for every list.</summary>
+    private static (UsernameCursor? Cursor, int Limit) Paged(HttpRequest request, LimitsOptions limits)
+    {
+        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.DefaultPageSize, limits.MaxPageSize);
+        var rawCursor = request.Query["cursor"].ToString();
+        var cursor = UsernameCursor.TryDecode(rawCursor);
+        return cursor is null && rawCursor.Length > 0 ? throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException() : (cursor, limit);
+    }
+
+    private static RouteHandlerBuilder WithPaging(this RouteHandlerBuilder builder) => builder
+        .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
+        .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
 
     /// <summary>A user the store just acted on; one deleted since reads as gone.</summary>
     private static async Task<UserProfile> ProfileAsync(IUserStore users, Guid userId, CancellationToken ct) =>
