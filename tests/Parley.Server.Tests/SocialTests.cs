@@ -302,3 +302,37 @@ public sealed class DirectRequiresFriendshipTests
         Assert.Contains("Parley:Social:BlockCacheTtl", error.ToString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Two production nodes: friend events reach devices on the other node, and a block made on one node refuses sends on the other within the cache time.</summary>
+public sealed class SocialAcrossNodesTests
+{
+    [Fact]
+    public async Task Friend_events_cross_nodes_and_a_block_made_on_one_node_stops_sends_on_the_other_within_the_block_cache_time()
+    {
+        var settings = await TestEngines.SettingsAsync(TestEngines.Production);
+        settings["Parley:Social:BlockCacheTtl"] = "00:00:01";
+        var shared = Directory.CreateTempSubdirectory("parley-social-").FullName;
+        await using var a = await TestServer.StartAsync(settings, shared);
+        await using var b = await TestServer.StartAsync(settings, shared);
+        using var viaA = a.Client();
+        using var viaB = b.Client();
+        var alice = await viaA.SignUpAsync();
+        var bob = await viaB.SignUpAsync();
+        await using var bobOnB = await viaB.ConnectAsync(bob);
+        var requests = new ConcurrentQueue<JsonElement>();
+        bobOnB.Connection.On<JsonElement>("friendRequest", requests.Enqueue);
+
+        var sent = await viaA.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/friends/requests", alice, new { userId = bob.UserId }, HttpStatusCode.Created);
+        await Eventually.TrueAsync(() => requests.Any(r => r.GetProperty("id").GetGuid() == sent.GetProperty("id").GetGuid()), "friendRequest on the other node");
+
+        var direct = await viaA.DirectAsync(alice, bob.UserId);
+        Assert.Equal("pending", (await viaB.SendAsync(bob, direct.Id, "before the block")).State); // node B reads and caches "not blocked"
+        await viaA.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/blocks", alice, new { userId = bob.UserId }, HttpStatusCode.Created);
+
+        await Eventually.TrueAsync(async () =>
+        {
+            using var response = await viaB.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{direct.Id}/messages", bob, """{"content":"after the block"}""");
+            return response.StatusCode == HttpStatusCode.Conflict;
+        }, "node B refusing bob's send after alice blocked him on node A", TimeSpan.FromSeconds(15));
+    }
+}
