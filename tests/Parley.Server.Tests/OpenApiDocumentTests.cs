@@ -193,7 +193,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         var sendCodes = send.GetProperty("responses").EnumerateObject()
             .Where(r => r.Value.TryGetProperty("x-error-codes", out _))
             .SelectMany(r => r.Value.GetProperty("x-error-codes").EnumerateArray().Select(c => c.GetString()));
-        Assert.Superset(new HashSet<string?> { "NOT_CONVERSATION_MEMBER", "CONVERSATION_INACTIVE", "RATE_LIMITED", "ENQUEUE_FAILED", "FIELD_TOO_LONG" }, sendCodes.ToHashSet());
+        Assert.Superset(new HashSet<string?> { "NOT_CONVERSATION_MEMBER", "CONVERSATION_INACTIVE", "RATE_LIMITED", "ENQUEUE_FAILED", "FIELD_TOO_LONG", "USER_BLOCKED" }, sendCodes.ToHashSet());
     }
 
     [Fact]

@@ -19,7 +19,8 @@ public static class ConversationEndpoints
         var group = app.MapGroup("/api/v1/conversations").RequireAuthorization().WithTags("Conversations");
         group.MapPost("/", CreateAsync).Accepts<CreateConversationBody>("application/json")
             .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>()
-            .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient);
+            .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient)
+            .WithErrors(ErrorCodes.UserBlocked, ErrorCodes.FriendshipRequired);
         group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
             .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
             .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
