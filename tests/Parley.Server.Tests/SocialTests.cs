@@ -336,3 +336,41 @@ public sealed class SocialAcrossNodesTests
         }, "node B refusing bob's send after alice blocked him on node A", TimeSpan.FromSeconds(15));
     }
 }
+
+/// <summary>The block check on the send path while PostgreSQL is down (E3): the last state read stands, and sends are not held up.</summary>
+public sealed class SocialStoreOutageTests
+{
+    [Fact]
+    public async Task While_postgres_is_down_a_direct_conversation_keeps_its_last_known_block_state_without_stalling_sends()
+    {
+        await using var postgres = await Parley.Testing.ExternalServers.StartDedicatedPostgresAsync();
+        var settings = await TestEngines.SettingsAsync(TestEngines.Production);
+        settings["Parley:Postgres:ConnectionString"] = postgres.ConnectionString;
+        settings["Parley:Social:BlockCacheTtl"] = "00:00:00.100";
+        await using var server = await TestServer.StartAsync(settings);
+        using var client = server.Client();
+        var (alice, bob, carol) = (await client.SignUpAsync(), await client.SignUpAsync(), await client.SignUpAsync());
+        var open = await client.DirectAsync(alice, bob.UserId);
+        var blocked = await client.DirectAsync(alice, carol.UserId);
+        await client.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/blocks", carol, new { userId = alice.UserId }, HttpStatusCode.Created);
+        Assert.Equal("pending", (await client.SendAsync(alice, open.Id, "before")).State);
+        using (var refused = await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{blocked.Id}/messages", alice, """{"content":"before"}"""))
+        {
+            await ProblemAssert.IsAsync(refused, HttpStatusCode.Conflict, "USER_BLOCKED");
+        }
+
+        await postgres.StopAsync();
+        var started = DateTime.UtcNow;
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal("pending", (await client.SendAsync(alice, open.Id, $"m{i}", $"m{i}")).State);
+            using var refused = await client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{blocked.Id}/messages", alice, $$"""{"content":"m{{i}}","clientMessageId":"b{{i}}"}""");
+            await ProblemAssert.IsAsync(refused, HttpStatusCode.Conflict, "USER_BLOCKED");
+        }
+
+        // Each store read is capped at 500 ms and skipped for 5 s after a failure: 20 sends, well under 20 × 0.5 s.
+        var elapsed = DateTime.UtcNow - started;
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"20 sends took {elapsed.TotalSeconds:0.0} s while the store was down");
+        await postgres.StartAsync();
+    }
+}
