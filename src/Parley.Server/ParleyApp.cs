@@ -14,6 +14,7 @@ using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Pipeline;
 using Parley.Server.Realtime;
+using Parley.Server.Social;
 using Parley.Postgres;
 using Parley.Sqlite;
 
@@ -74,6 +75,7 @@ public static class ParleyApp
         builder.AddParleyHttp();
         builder.AddParleyAuth();
         builder.AddParleyMessaging();
+        builder.AddParleySocial();
 
         builder.Services.AddParleyRealtime(builder.Configuration);
         builder.Services.AddParleyEvents(builder.Configuration);
@@ -110,6 +112,7 @@ public static class ParleyApp
         app.MapChannelEndpoints();
         app.MapMessageEndpoints();
         app.MapUnreadEndpoints();
+        app.MapSocialEndpoints();
         app.MapChatHub();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });

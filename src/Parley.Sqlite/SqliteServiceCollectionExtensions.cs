@@ -31,6 +31,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<SqliteReceiptStore>());
         services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<SqliteDomainEventStore>());
+        services.AddSingleton<ISocialStore>(sp => new SqliteSocialStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

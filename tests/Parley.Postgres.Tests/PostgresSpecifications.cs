@@ -1,5 +1,6 @@
 using Npgsql;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Specification;
 using Parley.Testing;
 
@@ -37,6 +38,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IDomainEventStore Events { get; private set; } = null!;
 
+        public ISocialStore Social { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -46,6 +49,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Messages = new PostgresMessageStore(_dataSource);
             Receipts = new PostgresReceiptStore(_dataSource);
             Events = new PostgresDomainEventStore(_dataSource);
+            Social = new PostgresSocialStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -93,6 +97,46 @@ public sealed class PostgresMigrationTests
         Assert.Equal(PostgresMigrations.All.Count, applied.Sum());
         await using var drop = dataSource.CreateCommand($"DROP SCHEMA {schema} CASCADE");
         await drop.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>A schema made by the release before 005 (migrations 1–4), with users in it, upgraded to the social graph.</summary>
+public sealed class PostgresSocialMigrationTests
+{
+    [Fact]
+    public async Task Users_created_before_migration_005_are_found_by_an_accented_or_unaccented_prefix()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var dataSource = NpgsqlDataSource.Create(await ExternalServers.PostgresAsync());
+        async Task ExecuteAsync(string sql)
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await ExecuteAsync($"CREATE SCHEMA {schema}; CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());");
+        foreach (var (version, name, sql) in PostgresMigrations.All.Where(m => m.Version <= 4))
+        {
+            await ExecuteAsync($"SET search_path TO {schema};\n{sql}\nINSERT INTO {schema}.schema_migrations (version, name) VALUES ({version}, '{name}');");
+        }
+
+        var (alice, jose, caller) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
+        await ExecuteAsync($"""
+            INSERT INTO {schema}.users (id, username, display_name, password_hash, created_at) VALUES
+                ('{alice}', 'alice', 'Alice', 'hash', now()), ('{jose}', 'jalvarez', 'José Álvarez', 'hash', now()), ('{caller}', 'caller', 'Caller', 'hash', now());
+            """);
+
+        await using var migrated = await PostgresDataSources.CreateDataSourceAsync(await ExternalServers.PostgresAsync(), schema, migrate: true, default);
+        var users = new PostgresUserStore(migrated);
+        Task<UsernamePage<UserProfile>> SearchAsync(string query) => users.SearchUsersAsync(caller, SearchRules.Parse(query), null, 10, default);
+        Assert.Equal(alice, Assert.Single((await SearchAsync("ALI")).Items).Id);
+        Assert.Empty((await SearchAsync("jose")).Items);
+        Assert.Equal(1, await users.BackfillSearchKeysAsync(100, default));
+        Assert.Equal(0, await users.BackfillSearchKeysAsync(100, default));
+        Assert.Equal(jose, Assert.Single((await SearchAsync("jose")).Items).Id);
+        Assert.Equal(jose, Assert.Single((await SearchAsync("JOSÉ Á")).Items).Id);
+
+        await ExecuteAsync($"DROP SCHEMA {schema} CASCADE");
     }
 }
 

@@ -531,4 +531,94 @@ public abstract class BadInputTests(TestServer server)
             Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
         }
     }
+
+    // Users search, friends and blocks (M2, M3).
+
+    [Theory]
+    [InlineData("", "QUERY_TOO_SHORT")]
+    [InlineData("?query=", "QUERY_TOO_SHORT")]
+    [InlineData("?query=a", "QUERY_TOO_SHORT")]
+    [InlineData("?query=%20%C3%A9%20", "QUERY_TOO_SHORT")]
+    [InlineData("?query=e%CC%81", "QUERY_TOO_SHORT")]
+    [InlineData("?query=ab&limit=0", "INVALID_FIELD_VALUE")]
+    [InlineData("?query=ab&limit=many", "INVALID_FIELD_TYPE")]
+    [InlineData("?query=ab&cursor=not*a*cursor", "INVALID_FIELD_VALUE")]
+    [InlineData("?query=ab&cursor=QUJD", "INVALID_FIELD_VALUE")]
+    public async Task User_search_rejects_short_queries_and_bad_paging(string query, string code)
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Get, "/api/v1/users" + query, me, null, HttpStatusCode.BadRequest, code);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/friends?limit=0", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/friends?limit=x", "INVALID_FIELD_TYPE")]
+    [InlineData("/api/v1/friends?cursor=%25%25", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/blocks?limit=-1", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/blocks?cursor=QUJD", "INVALID_FIELD_VALUE")]
+    [InlineData("/api/v1/friends/requests?limit=1.5", "INVALID_FIELD_TYPE")]
+    [InlineData("/api/v1/friends/requests?direction=outgoing&cursor=***", "INVALID_FIELD_VALUE")]
+    public async Task Friend_block_and_request_lists_reject_bad_paging(string path, string code)
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Get, path, me, null, HttpStatusCode.BadRequest, code);
+    }
+
+    [Fact]
+    public async Task User_search_rejects_an_overlong_query_and_anonymous_callers()
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Get, "/api/v1/users?query=" + new string('q', 255), me, null, HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Get, "/api/v1/users?query=abc", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        Assert.Empty((await _client.OkAsync<JsonElement>(Get, "/api/v1/users?query=zz" + Guid.NewGuid().ToString("N") + "&limit=100000", me)).GetProperty("items").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("/api/v1/friends/requests")]
+    [InlineData("/api/v1/blocks")]
+    public async Task Friend_requests_and_blocks_reject_bad_bodies_themselves_and_unknown_users(string path)
+    {
+        var me = await _client.SignUpAsync();
+        await ExpectAsync(Post, path, me, "{}", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+        await ExpectAsync(Post, path, me, """{"userId":null}""", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+        await ExpectAsync(Post, path, me, """{"userId":42}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Post, path, me, """{"userId":"someone"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, path, me, $$"""{"userId":"{{me.UserId}}"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, path, me, $$"""{"userId":"{{Guid.NewGuid()}}"}""", HttpStatusCode.NotFound, "USER_NOT_FOUND");
+        await ExpectAsync(Post, path, me, """{"userId":""", HttpStatusCode.BadRequest, "INVALID_JSON");
+        await ExpectAsync(Post, path, me, """[1]""", HttpStatusCode.BadRequest, "INVALID_SCHEMA");
+        await ExpectAsync(Post, path, me, "userId=x", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "text/plain");
+        await ExpectAsync(Post, path, null, $$"""{"userId":"{{me.UserId}}"}""", HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, path, null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Acting_on_friend_requests_friends_and_blocks_rejects_bad_ids_unknown_requests_and_directions()
+    {
+        var me = await _client.SignUpAsync();
+        var unknown = Guid.NewGuid();
+        await ExpectAsync(Get, "/api/v1/friends/requests?direction=sideways", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        foreach (var action in new[] { "accept", "decline" })
+        {
+            await ExpectAsync(Post, $"/api/v1/friends/requests/nope/{action}", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+            await ExpectAsync(Post, $"/api/v1/friends/requests/{unknown}/{action}", me, null, HttpStatusCode.NotFound, "FRIEND_REQUEST_NOT_FOUND");
+            await ExpectAsync(Post, $"/api/v1/friends/requests/{unknown}/{action}", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        }
+
+        await ExpectAsync(HttpMethod.Delete, "/api/v1/friends/requests/nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/friends/requests/{unknown}", me, null, HttpStatusCode.NotFound, "FRIEND_REQUEST_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Delete, "/api/v1/friends/nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(HttpMethod.Delete, "/api/v1/blocks/nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/blocks/{unknown}", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, "/api/v1/friends", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+
+        // Removing a friend one does not have and lifting a block one never made are no-ops, not errors.
+        using (var removed = await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/friends/{unknown}", me))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        }
+
+        using var unblocked = await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/blocks/{unknown}", me);
+        Assert.Equal(HttpStatusCode.NoContent, unblocked.StatusCode);
+    }
 }

@@ -31,6 +31,10 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["listConversations"] = [("limit", "integer"), ("cursor", "string")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
         ["searchChannels"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["searchUsers"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listFriendRequests"] = [("direction", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listFriends"] = [("limit", "integer"), ("cursor", "string")],
+        ["listBlocks"] = [("limit", "integer"), ("cursor", "string")],
     };
 
     /// <summary>Client method names the generated client must have (operation ids make them).</summary>
@@ -41,6 +45,8 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
         "UpdateConversationAsync", "JoinChannelAsync", "AddMembersAsync", "ChangeMemberRoleAsync", "RemoveMemberAsync", "LeaveConversationAsync",
         "TransferOwnershipAsync", "SearchChannelsAsync", "CreateInviteAsync", "ListInvitesAsync", "RevokeInviteAsync", "JoinByInviteAsync",
+        "SearchUsersAsync", "SendFriendRequestAsync", "ListFriendRequestsAsync", "AcceptFriendRequestAsync", "DeclineFriendRequestAsync",
+        "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;
@@ -190,7 +196,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         var sendCodes = send.GetProperty("responses").EnumerateObject()
             .Where(r => r.Value.TryGetProperty("x-error-codes", out _))
             .SelectMany(r => r.Value.GetProperty("x-error-codes").EnumerateArray().Select(c => c.GetString()));
-        Assert.Superset(new HashSet<string?> { "NOT_CONVERSATION_MEMBER", "CONVERSATION_INACTIVE", "RATE_LIMITED", "ENQUEUE_FAILED", "FIELD_TOO_LONG" }, sendCodes.ToHashSet());
+        Assert.Superset(new HashSet<string?> { "NOT_CONVERSATION_MEMBER", "CONVERSATION_INACTIVE", "RATE_LIMITED", "ENQUEUE_FAILED", "FIELD_TOO_LONG", "USER_BLOCKED" }, sendCodes.ToHashSet());
     }
 
     [Fact]
@@ -206,6 +212,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         Assert.Equal(["password", "username"], Required("RegisterBody"));
         Assert.Equal(["memberIds", "type"], Required("CreateConversationBody"));
         Assert.Equal(["upToSequence"], Required("ReadBody"));
+        Assert.Equal(["userId"], Required("UserIdBody"));
         Assert.Empty(Required("SyncBody"));
     }
 

@@ -25,7 +25,14 @@ public sealed class RealtimeEventTests
         new PresenceEvent(new PresenceView(Guid.NewGuid(), true, null)),
         new UnreadTotalEvent(new UnreadTotalView(12, 3)),
         new DisconnectingEvent(new DisconnectingView(RealtimeErrors.SlowConsumer, "reconnect")),
+        new FriendRequestEvent(FriendRequest("pending", new SocialUserView(Guid.NewGuid(), "ann", "Ánn", null, At))),
+        new FriendRequestAcceptedEvent(FriendRequest("accepted", new SocialUserView(Guid.NewGuid(), "bob", "Bob", "https://cdn.example.com/b.png", At))),
+        new FriendRequestDeclinedEvent(FriendRequest("declined", null)),
+        new FriendRequestCancelledEvent(FriendRequest("cancelled", null)),
+        new FriendRemovedEvent(new FriendRemovedView(Guid.NewGuid())),
     ];
+
+    private static FriendRequestView FriendRequest(string status, SocialUserView? user) => new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), status, At, user);
 
     [Theory]
     [MemberData(nameof(Events))]

@@ -26,6 +26,8 @@ public interface IStoreHarness : IAsyncDisposable
 
     IDomainEventStore Events { get; }
 
+    ISocialStore Social { get; }
+
     Task RestartAsync();
 }
 

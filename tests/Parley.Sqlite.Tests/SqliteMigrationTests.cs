@@ -4,6 +4,7 @@ using Parley.Hosting;
 using Parley.Core.Events;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Specification;
 
 namespace Parley.Sqlite.Tests;
@@ -83,7 +84,7 @@ public sealed class SqliteMigrationTests
     {
         using var dir = new TempDirectory();
         var path = Path.Combine(dir.Path, "parley.db");
-        var (userA, userB, conversation) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (userA, userB, userC, conversation) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
         var created = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
         await using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -94,6 +95,7 @@ public sealed class SqliteMigrationTests
             await ExecuteAsync(old, $"""
                 INSERT INTO users VALUES ('{userA}', 'alice', 'Alice', 'hash', {created.ToUnixTimeMilliseconds()});
                 INSERT INTO users VALUES ('{userB}', 'bob', 'Bob', 'hash', {created.ToUnixTimeMilliseconds()});
+                INSERT INTO users VALUES ('{userC}', 'jalvarez', 'José Álvarez', 'hash', {created.ToUnixTimeMilliseconds()});
                 INSERT INTO conversations (id, type, status, direct_key, created_by, created_at, last_activity_at)
                     VALUES ('{conversation}', 'direct', 'active', 'k', '{userA}', 1, 1);
                 INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ('{conversation}', '{userA}', 'member', 1), ('{conversation}', '{userB}', 'member', 1);
@@ -102,8 +104,18 @@ public sealed class SqliteMigrationTests
 
         using var stores = await SqliteStores.OpenAsync(path);
 
-        Assert.Equal([1L, 2L, 3L, 4L], await VersionsAsync(stores.Database));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], await VersionsAsync(stores.Database));
         Assert.Equal(new UserRecord(userA, "alice", "Alice", "hash", created), await stores.Users.GetUserAsync(userA, default));
+
+        // Users from before 005 are found by display name: plain ASCII names folded by the migration, the rest by the
+        // backfill the server runs at start (idempotent).
+        Task<UsernamePage<UserProfile>> SearchAsync(string query) => stores.Users.SearchUsersAsync(userB, SearchRules.Parse(query), null, 10, default);
+        Assert.Equal(userA, Assert.Single((await SearchAsync("ALI")).Items).Id);
+        Assert.Empty((await SearchAsync("jose")).Items);
+        Assert.Equal(1, await stores.Users.BackfillSearchKeysAsync(100, default));
+        Assert.Equal(0, await stores.Users.BackfillSearchKeysAsync(100, default));
+        Assert.Equal(userC, Assert.Single((await SearchAsync("jose")).Items).Id);
+        Assert.Equal(userC, Assert.Single((await SearchAsync("JOSÉ Á")).Items).Id);
         var stored = await stores.Messages.PersistBatchAsync([Envelopes.New(conversation, userA, "after the upgrade")], [], default);
         Assert.Equal(1, Assert.Single(stored).Message!.Sequence);
         var events = await stores.Events.ReadAsync(EventCursor.Start, 10, default);
@@ -114,15 +126,15 @@ public sealed class SqliteMigrationTests
     [Fact]
     public async Task Migrating_again_applies_nothing_and_the_embedded_scripts_are_numbered_from_one()
     {
-        Assert.Equal([1, 2, 3, 4], SqliteMigrations.Store.Select(m => m.Version));
-        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile"], SqliteMigrations.Store.Select(m => m.Name));
+        Assert.Equal([1, 2, 3, 4, 5], SqliteMigrations.Store.Select(m => m.Version));
+        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile", "005_social"], SqliteMigrations.Store.Select(m => m.Name));
         Assert.Equal([1], SqliteMigrations.Log.Select(m => m.Version));
 
         using var dir = new TempDirectory();
         using var database = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
-        Assert.Equal(4, await database.MigrateAsync(SqliteMigrations.Store, default));
+        Assert.Equal(5, await database.MigrateAsync(SqliteMigrations.Store, default));
         Assert.Equal(0, await database.MigrateAsync(SqliteMigrations.Store, default));
-        Assert.Equal([1L, 2L, 3L, 4L], await VersionsAsync(database));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], await VersionsAsync(database));
         // Migration is where the file is switched to WAL now that the constructor no longer opens it.
         Assert.Equal("wal", await database.ReadAsync(async connection =>
         {
@@ -173,7 +185,7 @@ public sealed class SqliteMigrationTests
         await using var log = new SqliteMessageLog(Path.Combine(dir.Path, "log.db"), new LogOptions { Partitions = 2 });
         await new SqliteStartup(store, log, Options.Create(new ParleyOptions { DataDirectory = dir.Path })).StartingAsync(default);
 
-        Assert.Equal([1L, 2L, 3L, 4L], await VersionsAsync(store));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], await VersionsAsync(store));
         Assert.Equal(2, (await log.GetLagAsync(default)).Count);
     }
 

@@ -73,6 +73,8 @@ public sealed class SqliteStoreSpecification : MessageStoreSpecification
 
         public IDomainEventStore Events => stores.Events;
 
+        public ISocialStore Social => stores.Social;
+
         public async Task RestartAsync()
         {
             var path = stores.Database.Path;

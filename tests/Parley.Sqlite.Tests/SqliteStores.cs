@@ -12,6 +12,7 @@ internal sealed class SqliteStores : IDisposable
         Messages = new SqliteMessageStore(database, time);
         Receipts = new SqliteReceiptStore(database, time);
         Events = new SqliteDomainEventStore(database, time);
+        Social = new SqliteSocialStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -27,6 +28,8 @@ internal sealed class SqliteStores : IDisposable
     public SqliteReceiptStore Receipts { get; }
 
     public SqliteDomainEventStore Events { get; }
+
+    public SqliteSocialStore Social { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

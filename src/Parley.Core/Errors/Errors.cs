@@ -36,6 +36,12 @@ public static class ErrorCodes
     public const string MemberLimitReached = "MEMBER_LIMIT_REACHED";
     public const string InviteNotFound = "INVITE_NOT_FOUND";
     public const string InviteExpired = "INVITE_EXPIRED";
+
+    // Users search, friends and blocks (M2, M3).
+    public const string QueryTooShort = "QUERY_TOO_SHORT";
+    public const string AlreadyFriends = "ALREADY_FRIENDS";
+    public const string FriendRequestNotFound = "FRIEND_REQUEST_NOT_FOUND";
+    public const string FriendshipRequired = "FRIENDSHIP_REQUIRED";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -151,4 +157,22 @@ public static class Errors
 
     public static ParleyError Internal() =>
         new(500, ErrorCodes.InternalError, "An unexpected error occurred", "internal");
+
+    public static ParleyError QueryTooShort(int min) =>
+        new ParleyError(400, ErrorCodes.QueryTooShort, $"The search query needs at least {min} letters or digits", "query_too_short")
+            .With("field", "query").With("min", min);
+
+    /// <summary>The same answer whichever of the two made the block, so a blocked user learns no more than that they cannot.</summary>
+    public static ParleyError UserBlocked(Guid userId) =>
+        new ParleyError(409, ErrorCodes.UserBlocked, "You cannot interact with this user", "user_blocked").With("userId", userId);
+
+    public static ParleyError AlreadyFriends(Guid userId) =>
+        new ParleyError(409, ErrorCodes.AlreadyFriends, "You are already friends with this user", "already_friends").With("userId", userId);
+
+    public static ParleyError FriendRequestNotFound(Guid requestId) =>
+        new ParleyError(404, ErrorCodes.FriendRequestNotFound, "Friend request not found", "friend_request_not_found").With("requestId", requestId);
+
+    public static ParleyError FriendshipRequired(Guid userId) =>
+        new ParleyError(403, ErrorCodes.FriendshipRequired, "A direct conversation needs the other user to be your friend", "friendship_required")
+            .With("userId", userId);
 }

@@ -83,9 +83,19 @@ public static class DomainEventTypes
     public const string MessageStored = "message.stored";
     public const string ReceiptAdvanced = "receipt.advanced";
 
+    // Friends and blocks (M3).
+    public const string FriendRequested = "friend.requested";
+    public const string FriendAccepted = "friend.accepted";
+    public const string FriendDeclined = "friend.declined";
+    public const string FriendCancelled = "friend.cancelled";
+    public const string FriendRemoved = "friend.removed";
+    public const string UserBlocked = "user.blocked";
+    public const string UserUnblocked = "user.unblocked";
+
     public static readonly IReadOnlyList<string> All =
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
-        MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked];
+        MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
+        FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked];
 }
 
 public static class AggregateTypes

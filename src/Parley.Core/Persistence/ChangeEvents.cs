@@ -90,6 +90,20 @@ public static class ChangeEvents
                     update.Watermarks.Delivered, update.Watermarks.Read, update.UnreadCount),
                 ChangeEventsJson.Default.ReceiptAdvancedData));
 
+    /// <summary>friend.requested, .accepted, .declined or .cancelled, by the user who acted.</summary>
+    public static DomainEvent FriendRequest(string type, FriendRequestRecord request, Guid actorId, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, actorId, type, context with { UserId = context.UserId ?? actorId }, now,
+            JsonSerializer.Serialize(new FriendRequestData(request.Id, request.SenderId, request.RecipientId), ChangeEventsJson.Default.FriendRequestData));
+
+    public static DomainEvent FriendRemoved(Guid userId, Guid friendId, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, userId, DomainEventTypes.FriendRemoved, context with { UserId = context.UserId ?? userId }, now,
+            JsonSerializer.Serialize(new FriendRemovedData(userId, friendId), ChangeEventsJson.Default.FriendRemovedData));
+
+    /// <summary>user.blocked with what the block took away, or user.unblocked (nothing taken away).</summary>
+    public static DomainEvent Block(string type, Guid blockerId, Guid blockedId, BlockResult? result, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, blockerId, type, context with { UserId = context.UserId ?? blockerId }, now,
+            JsonSerializer.Serialize(new BlockData(blockerId, blockedId, result?.FriendshipRemoved ?? false, result?.RequestRemoved?.Id), ChangeEventsJson.Default.BlockData));
+
     private static DomainEvent Session(string type, Guid userId, DateTimeOffset at, DateTimeOffset? expiresAt, EventContext context) =>
         Create(AggregateTypes.User, userId, type, context with { UserId = context.UserId ?? userId }, at,
             JsonSerializer.Serialize(new SessionData(userId, expiresAt is null ? null : StoreTime.Truncate(expiresAt.Value)), ChangeEventsJson.Default.SessionData));
@@ -128,6 +142,12 @@ public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long
 
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
 
+public sealed record FriendRequestData(Guid RequestId, Guid SenderId, Guid RecipientId);
+
+public sealed record FriendRemovedData(Guid UserId, Guid FriendId);
+
+public sealed record BlockData(Guid BlockerId, Guid BlockedId, bool FriendshipRemoved, Guid? RequestRemoved);
+
 public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] string TraceParent);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
@@ -144,4 +164,7 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
 [JsonSerializable(typeof(TraceMetadata))]
+[JsonSerializable(typeof(FriendRequestData))]
+[JsonSerializable(typeof(FriendRemovedData))]
+[JsonSerializable(typeof(BlockData))]
 public sealed partial class ChangeEventsJson : JsonSerializerContext;

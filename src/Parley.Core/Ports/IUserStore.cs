@@ -20,4 +20,17 @@ public interface IUserStore
 
     /// <summary>The subset of <paramref name="userIds"/> that exist.</summary>
     Task<IReadOnlySet<Guid>> ExistingUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Users whose username or folded display name starts with the query's prefix, or whose email key is the query's,
+    /// by username after <paramref name="after"/>; never <paramref name="callerId"/> nor a user either of the two blocked.
+    /// A user carries their email only when it is the one the query named.
+    /// </summary>
+    Task<UsernamePage<UserProfile>> SearchUsersAsync(Guid callerId, Validation.UserQuery query, UsernameCursor? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the folded display name of users that have none (rows from before migration 005 with non-ASCII names),
+    /// <paramref name="batchSize"/> at a time; idempotent. Returns how many rows it filled.
+    /// </summary>
+    Task<int> BackfillSearchKeysAsync(int batchSize, CancellationToken cancellationToken);
 }

@@ -19,6 +19,9 @@ public sealed record ProfileChange(string? DisplayName, bool SetAvatarUrl, strin
 {
     /// <summary>What the store keeps the address unique by.</summary>
     public string? EmailKey => Email is null ? null : Validation.ProfileRules.EmailKey(Email);
+
+    /// <summary>What a user search compares the new display name by (null: unchanged).</summary>
+    public string? DisplayNameKey => DisplayName is null ? null : Validation.SearchRules.Fold(DisplayName);
 }
 
 public enum ProfileChangeOutcome

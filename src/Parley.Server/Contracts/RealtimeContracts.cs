@@ -27,6 +27,12 @@ public static class RealtimeEvents
 
     /// <summary>To the user whose own membership changed (added, removed, left, role), on every device.</summary>
     public const string MembershipChanged = "membershipChanged";
+    // Friends (M3): to the user concerned only.
+    public const string FriendRequest = "friendRequest";
+    public const string FriendRequestAccepted = "friendRequestAccepted";
+    public const string FriendRequestDeclined = "friendRequestDeclined";
+    public const string FriendRequestCancelled = "friendRequestCancelled";
+    public const string FriendRemoved = "friendRemoved";
 }
 
 /// <summary>Reasons in <see cref="DisconnectingView"/>; stable like error codes.</summary>

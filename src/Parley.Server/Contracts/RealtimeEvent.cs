@@ -20,6 +20,11 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(MemberRoleChangedEvent), RealtimeEvents.MemberRoleChanged)]
 [JsonDerivedType(typeof(ConversationUpdatedEvent), RealtimeEvents.ConversationUpdated)]
 [JsonDerivedType(typeof(MembershipChangedEvent), RealtimeEvents.MembershipChanged)]
+[JsonDerivedType(typeof(FriendRequestEvent), RealtimeEvents.FriendRequest)]
+[JsonDerivedType(typeof(FriendRequestAcceptedEvent), RealtimeEvents.FriendRequestAccepted)]
+[JsonDerivedType(typeof(FriendRequestDeclinedEvent), RealtimeEvents.FriendRequestDeclined)]
+[JsonDerivedType(typeof(FriendRequestCancelledEvent), RealtimeEvents.FriendRequestCancelled)]
+[JsonDerivedType(typeof(FriendRemovedEvent), RealtimeEvents.FriendRemoved)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -136,6 +141,51 @@ public sealed record MembershipChangedEvent(MembershipChangedView Membership) : 
 
     [JsonIgnore]
     public override object Payload => Membership;
+}
+
+/// <summary>A friend request changed; the subtypes differ only in the hub method name.</summary>
+public abstract record FriendRequestChangedEvent(FriendRequestView Request) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override object Payload => Request;
+}
+
+/// <summary>To the recipient: someone asked to be their friend.</summary>
+public sealed record FriendRequestEvent(FriendRequestView Request) : FriendRequestChangedEvent(Request)
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.FriendRequest;
+}
+
+/// <summary>To the sender: the recipient accepted.</summary>
+public sealed record FriendRequestAcceptedEvent(FriendRequestView Request) : FriendRequestChangedEvent(Request)
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.FriendRequestAccepted;
+}
+
+/// <summary>To the sender: the recipient declined.</summary>
+public sealed record FriendRequestDeclinedEvent(FriendRequestView Request) : FriendRequestChangedEvent(Request)
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.FriendRequestDeclined;
+}
+
+/// <summary>To the recipient: the sender took the request back.</summary>
+public sealed record FriendRequestCancelledEvent(FriendRequestView Request) : FriendRequestChangedEvent(Request)
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.FriendRequestCancelled;
+}
+
+/// <summary>To the other user: the friendship was ended (never sent for a block, which stays invisible).</summary>
+public sealed record FriendRemovedEvent(FriendRemovedView Removed) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.FriendRemoved;
+
+    [JsonIgnore]
+    public override object Payload => Removed;
 }
 
 /// <summary>

@@ -7,6 +7,7 @@ using Parley.Server.Auth;
 using Parley.Server.Contracts;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
+using Parley.Server.Social;
 
 namespace Parley.Server.Conversations;
 
@@ -23,7 +24,8 @@ public static class ConversationEndpoints
         var group = app.MapGroup("/api/v1/conversations").RequireAuthorization().WithTags("Conversations");
         group.MapPost("/", CreateAsync).Accepts<CreateConversationBody>("application/json")
             .Produces<ConversationView>(StatusCodes.Status201Created).Produces<ConversationView>()
-            .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient);
+            .WithName("createConversation").WithErrors(ErrorCodes.InvalidRecipient)
+            .WithErrors(ErrorCodes.UserBlocked, ErrorCodes.FriendshipRequired);
         group.MapMemberEndpoints();
         group.MapInviteEndpoints(app);
         group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
@@ -102,6 +104,7 @@ public static class ConversationEndpoints
         var created = true;
         if (direct)
         {
+            await request.HttpContext.RequireDirectAllowedAsync(me, others[0], ct);
             (conversation, created) = await conversations.GetOrCreateDirectAsync(Guid.CreateVersion7(now), me, others[0], now, EventContext.New(me), ct);
         }
         else

@@ -61,8 +61,7 @@ public static class OpenApiDocumentation
     public const string ErrorCodesExtension = "x-error-codes";
 
     /// <summary>
-    /// The status of every code (as in <see cref="Errors"/>); a code missing here cannot be declared. USER_BLOCKED is
-    /// reserved without a status (docs/errors.md).
+    /// The status of every code (as in <see cref="Errors"/>); a code missing here cannot be declared.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, int> StatusOf = new Dictionary<string, int>(StringComparer.Ordinal)
     {
@@ -97,6 +96,11 @@ public static class OpenApiDocumentation
         [ErrorCodes.MemberLimitReached] = 409,
         [ErrorCodes.InviteNotFound] = 404,
         [ErrorCodes.InviteExpired] = 410,
+        [ErrorCodes.QueryTooShort] = 400,
+        [ErrorCodes.UserBlocked] = 409,
+        [ErrorCodes.AlreadyFriends] = 409,
+        [ErrorCodes.FriendRequestNotFound] = 404,
+        [ErrorCodes.FriendshipRequired] = 403,
     };
 
     private static readonly string[] BodyCodes =

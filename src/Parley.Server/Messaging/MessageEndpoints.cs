@@ -20,7 +20,8 @@ public static class MessageEndpoints
         var conversations = app.MapGroup("/api/v1/conversations/{id}").RequireAuthorization().WithTags("Messages");
         conversations.MapPost("/messages", SendAsync).Accepts<SendMessageBody>("application/json").Produces<SendAck>(StatusCodes.Status202Accepted)
             .WithName("sendMessage").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound, ErrorCodes.ConversationInactive,
-                ErrorCodes.ForbiddenRole, ErrorCodes.RateLimited, ErrorCodes.EnqueueFailed);
+                ErrorCodes.ForbiddenRole, ErrorCodes.RateLimited, ErrorCodes.EnqueueFailed)
+            .WithErrors(ErrorCodes.UserBlocked);
         conversations.MapGet("/messages", HistoryAsync).Produces<MessagePageView>().WithName("getHistory")
             .WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound, ErrorCodes.MessageNotFound)
             .WithQuery("before", "integer", "Only messages with a sequence below this (exclusive). Without after, the page is the newest messages below it.", minimum: 1, maximum: long.MaxValue)

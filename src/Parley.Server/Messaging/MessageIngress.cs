@@ -21,6 +21,7 @@ public sealed class MessageIngress(
     IMessageStore store,
     StoredKeyLookup storedKeys,
     MembershipCache membership,
+    Social.SocialGate social,
     SendRateLimiter rateLimiter,
     IOptions<LimitsOptions> limits,
     TimeProvider time,
@@ -77,6 +78,8 @@ public sealed class MessageIngress(
         {
             throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();
         }
+
+        await social.RequireNotBlockedAsync(conversation, senderId, cancellationToken);
 
         // Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.
         var now = time.GetUtcNow();

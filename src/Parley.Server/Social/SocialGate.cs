@@ -1,0 +1,137 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Parley.Core.Errors;
+using Parley.Core.Membership;
+using Parley.Core.Ports;
+using Parley.Hosting;
+using Parley.Server.Hosting;
+
+namespace Parley.Server.Social;
+
+/// <summary>
+/// What blocks and the friendship setting forbid outside the social endpoints: sending in a direct conversation
+/// whose two users are blocked (the hot path, so the pair's state is cached for <see cref="SocialOptions.BlockCacheTtl"/>
+/// and dropped on this node's block and unblock) and creating a direct conversation.
+/// </summary>
+public sealed class SocialGate(ISocialStore social, IConversationStore conversations, IMemoryCache cache, TransientErrors transient,
+    IOptions<SocialOptions> options, TimeProvider time, ILogger<SocialGate> logger)
+{
+    /// <summary>A direct conversation's members never change, so the other member is remembered for long.</summary>
+    private static readonly TimeSpan OtherMemberTtl = TimeSpan.FromHours(1);
+
+    private static readonly TimeSpan LastKnownTtl = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// The send path survives a store outage (E3), so its reads here are capped, and after a failure skipped for a
+    /// while, as the ingress does for its resend reads.
+    /// </summary>
+    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan StoreReadBackoff = TimeSpan.FromSeconds(5);
+
+    private long _storeReadsResumeAt;
+
+    /// <summary>
+    /// 409 USER_BLOCKED when the conversation is direct and either of its two users blocked the other. While the store
+    /// cannot answer, the last block state read stands, and a pair never read is let through, as the membership check
+    /// lets a known member through.
+    /// </summary>
+    public async ValueTask RequireNotBlockedAsync(ConversationRecord conversation, Guid senderId, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(conversation.Type, ConversationTypes.Direct, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var otherKey = ("direct-other", conversation.Id, senderId);
+        if (!cache.TryGetValue(otherKey, out Guid other))
+        {
+            var (read, members) = await ReadStoreAsync(ct => conversations.GetMemberIdsAsync(conversation.Id, ct), conversation.Id, cancellationToken);
+            if (!read)
+            {
+                return;
+            }
+
+            other = members!.FirstOrDefault(m => m != senderId);
+            cache.Set(otherKey, other, OtherMemberTtl);
+        }
+
+        if (other == Guid.Empty)
+        {
+            return;
+        }
+
+        var key = Key(senderId, other);
+        if (!cache.TryGetValue(key, out bool blocked))
+        {
+            var (read, fresh) = await ReadStoreAsync(ct => social.IsBlockedAsync(senderId, other, ct), conversation.Id, cancellationToken);
+            if (read)
+            {
+                blocked = fresh;
+                if (options.Value.BlockCacheTtl > TimeSpan.Zero)
+                {
+                    cache.Set(key, blocked, options.Value.BlockCacheTtl);
+                }
+
+                cache.Set(("last-known", key), blocked, LastKnownTtl);
+            }
+            else
+            {
+                blocked = cache.TryGetValue(("last-known", key), out bool lastKnown) && lastKnown;
+            }
+        }
+
+        if (blocked)
+        {
+            throw Errors.UserBlocked(other).ToException();
+        }
+    }
+
+    /// <summary>Before creating (or returning) a direct conversation: 409 USER_BLOCKED, or 403 FRIENDSHIP_REQUIRED when the setting asks for it.</summary>
+    public async Task RequireDirectAllowedAsync(Guid me, Guid other, CancellationToken cancellationToken)
+    {
+        if (await social.IsBlockedAsync(me, other, cancellationToken))
+        {
+            throw Errors.UserBlocked(other).ToException();
+        }
+
+        if (options.Value.DirectRequiresFriendship && !await social.AreFriendsAsync(me, other, cancellationToken))
+        {
+            throw Errors.FriendshipRequired(other).ToException();
+        }
+    }
+
+    /// <summary>
+    /// Drops this node's cached block state of the pair after a block or unblock, so its next send reads the new one.
+    /// The last-known state stays: it only stands in while the store cannot answer.
+    /// </summary>
+    public void Forget(Guid a, Guid b) => cache.Remove(Key(a, b));
+
+    /// <summary>The store's answer, or false (not read) when it failed, timed out, or is being skipped after a recent failure.</summary>
+    private async Task<(bool Read, T? Value)> ReadStoreAsync<T>(Func<CancellationToken, Task<T>> read, Guid conversationId, CancellationToken cancellationToken)
+    {
+        if (time.GetTimestamp() < Interlocked.Read(ref _storeReadsResumeAt))
+        {
+            return (false, default);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StoreReadTimeout);
+        try
+        {
+            return (true, await read(timeout.Token));
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is OperationCanceledException || transient.IsTransient(ex)))
+        {
+            Interlocked.Exchange(ref _storeReadsResumeAt, time.GetTimestamp() + (long)(StoreReadBackoff.TotalSeconds * time.TimestampFrequency));
+            Log.BlockStateUnavailable(logger, ex, conversationId);
+            return (false, default);
+        }
+    }
+
+    private static (string, Guid, Guid) Key(Guid a, Guid b)
+    {
+        var (low, high) = Core.Persistence.SocialRules.Pair(a, b);
+        return ("blocked", low, high);
+    }
+}
