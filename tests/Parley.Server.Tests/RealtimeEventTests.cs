@@ -25,6 +25,8 @@ public sealed class RealtimeEventTests
         new PresenceEvent(new PresenceView(Guid.NewGuid(), true, null)),
         new UnreadTotalEvent(new UnreadTotalView(12, 3)),
         new DisconnectingEvent(new DisconnectingView(RealtimeErrors.SlowConsumer, "reconnect")),
+        new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), true, At, true, false)),
+        new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), false, null, false, true)),
     ];
 
     [Theory]

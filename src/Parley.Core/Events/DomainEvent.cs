@@ -78,12 +78,13 @@ public static class DomainEventTypes
     public const string MemberRemoved = "conversation.member_removed";
     public const string MemberRoleChanged = "conversation.member_role_changed";
     public const string ConversationUpdated = "conversation.updated";
+    public const string MemberSettingsChanged = "conversation.member_settings_changed";
     public const string MessageStored = "message.stored";
     public const string ReceiptAdvanced = "receipt.advanced";
 
     public static readonly IReadOnlyList<string> All =
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
-        MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated];
+        MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, MemberSettingsChanged];
 }
 
 public static class AggregateTypes

@@ -53,19 +53,34 @@ public sealed record ConversationRecord(
     public string Visibility { get; init; } = ConversationVisibility.Private;
 }
 
-public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount);
+public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount)
+{
+    /// <summary>The member's own settings, as stored (see <see cref="MemberSettings.AsOf"/>).</summary>
+    public MemberSettings Settings { get; init; } = MemberSettings.None;
+}
 
 /// <summary>A conversation as one member sees it in their list.</summary>
-public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage);
+public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage)
+{
+    /// <summary>The listing member's own settings, as stored.</summary>
+    public MemberSettings Settings { get; init; } = MemberSettings.None;
+}
 
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, ConversationCursor? Next);
 
-/// <summary>Keyset cursor over (last activity, id) descending: stable while conversations keep moving.</summary>
+/// <summary>
+/// Keyset cursor over (last activity, id) descending: stable while conversations keep moving. In a pinned-first list
+/// <see cref="Pinned"/> says which part the position is in (pinned ones sort before every unpinned one); a cursor
+/// without it, as every cursor was before pinning existed, is in the unpinned part.
+/// </summary>
 public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
 {
+    private const string PinnedSuffix = "p";
     private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
-    public string Encode() => $"{LastActivityAt.ToUnixTimeMilliseconds()}_{Id:N}";
+    public bool Pinned { get; init; }
+
+    public string Encode() => $"{LastActivityAt.ToUnixTimeMilliseconds()}_{Id:N}" + (Pinned ? "_" + PinnedSuffix : "");
 
     public static ConversationCursor? TryDecode(string? text)
     {
@@ -75,10 +90,11 @@ public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
         }
 
         var parts = text.Split('_');
-        return parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+        return parts.Length is 2 or 3 && (parts.Length == 2 || parts[2] == PinnedSuffix)
+            && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
             && ms <= MaxUnixMilliseconds
             && Guid.TryParseExact(parts[1], "N", out var id)
-            ? new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id)
+            ? new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id) { Pinned = parts.Length == 3 }
             : null;
     }
 }

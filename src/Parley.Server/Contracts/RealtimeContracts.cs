@@ -27,6 +27,9 @@ public static class RealtimeEvents
 
     /// <summary>To the user whose own membership changed (added, removed, left, role), on every device.</summary>
     public const string MembershipChanged = "membershipChanged";
+
+    /// <summary>To the user whose own settings for a conversation (mute, pin, archive) changed, on every device.</summary>
+    public const string ConversationSettingsChanged = "conversationSettingsChanged";
 }
 
 /// <summary>Reasons in <see cref="DisconnectingView"/>; stable like error codes.</summary>

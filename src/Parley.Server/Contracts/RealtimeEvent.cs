@@ -20,6 +20,7 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(MemberRoleChangedEvent), RealtimeEvents.MemberRoleChanged)]
 [JsonDerivedType(typeof(ConversationUpdatedEvent), RealtimeEvents.ConversationUpdated)]
 [JsonDerivedType(typeof(MembershipChangedEvent), RealtimeEvents.MembershipChanged)]
+[JsonDerivedType(typeof(ConversationSettingsChangedEvent), RealtimeEvents.ConversationSettingsChanged)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -136,6 +137,16 @@ public sealed record MembershipChangedEvent(MembershipChangedView Membership) : 
 
     [JsonIgnore]
     public override object Payload => Membership;
+}
+
+/// <summary>To the member's own devices only: their settings for a conversation changed (from another device, or this one).</summary>
+public sealed record ConversationSettingsChangedEvent(ConversationSettingsView Settings) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.ConversationSettingsChanged;
+
+    [JsonIgnore]
+    public override object Payload => Settings;
 }
 
 /// <summary>

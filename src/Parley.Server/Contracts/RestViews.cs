@@ -98,7 +98,18 @@ public sealed record ConversationView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Role { get; init; }
 
-    public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null, string? role = null) =>
+    /// <summary>The caller's own settings (M5), as of the answer: a mute that has run out reads as none.</summary>
+    public bool Muted { get; init; }
+
+    /// <summary>When the caller's mute ends; null when not muted or muted indefinitely.</summary>
+    public DateTimeOffset? MutedUntil { get; init; }
+
+    public bool Pinned { get; init; }
+
+    public bool Archived { get; init; }
+
+    /// <param name="settings">The caller's settings already taken <see cref="MemberSettings.AsOf"/> the answer's time.</param>
+    public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null, string? role = null, MemberSettings? settings = null) =>
         new(c.Id, c.Type, c.Title, c.Status, c.CreatedBy, c.CreatedAt, c.LastActivityAt, c.LastSequence, members, unread,
             last is null ? null : MessageView.From(last))
         {
@@ -107,7 +118,19 @@ public sealed record ConversationView(
             Metadata = JsonText.From(c.Metadata),
             Visibility = c.Visibility,
             Role = role,
+            Muted = settings?.Muted ?? false,
+            MutedUntil = settings?.MutedUntil,
+            Pinned = settings?.Pinned ?? false,
+            Archived = settings?.Archived ?? false,
         };
+}
+
+/// <summary>A member's own settings for one conversation: the answer of PATCH …/settings and the realtime conversationSettingsChanged.</summary>
+public sealed record ConversationSettingsView(Guid ConversationId, bool Muted, DateTimeOffset? MutedUntil, bool Pinned, bool Archived)
+{
+    /// <param name="settings">Already taken <see cref="MemberSettings.AsOf"/> the answer's time.</param>
+    public static ConversationSettingsView From(Guid conversationId, MemberSettings settings) =>
+        new(conversationId, settings.Muted, settings.MutedUntil, settings.Pinned, settings.Archived);
 }
 
 /// <summary>A conversation's own fields, without the caller's view of it (realtime conversationUpdated, channel search).</summary>
