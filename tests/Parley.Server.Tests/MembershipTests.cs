@@ -38,6 +38,8 @@ public abstract class MembershipTests(TestServer server)
         var (owner, gone, stays) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
         var id = await CreateAsync(owner, new { type = "group", memberIds = new[] { gone.UserId, stays.UserId }, title = "Team" });
         await _client.SendAsync(gone, id, "before");
+        // Stored before the device connects, so it is history there and not a live message the device could get.
+        await _client.WaitForStoredAsync(gone, id, 1);
         await using var goneDevice = await _client.ConnectAsync(gone);
         await using var staysDevice = await _client.ConnectAsync(stays);
         var told = Listen(goneDevice, "membershipChanged");
