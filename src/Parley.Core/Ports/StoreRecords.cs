@@ -61,7 +61,8 @@ public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string 
 
 /// <summary>
 /// A member's own settings for one conversation (M5): muted (until <see cref="MutedUntil"/>, or indefinitely when it is
-/// null), pinned since <see cref="PinnedAt"/>, archived. Nobody but the member sees them and nothing else depends on them.
+/// null), pinned since <see cref="PinnedAt"/>, archived. Nobody but the member sees them, and they change nothing for the
+/// other members: delivery and unread counts stay as they are (muting is for the member's clients to honour).
 /// </summary>
 public sealed record MemberSettings(bool Muted, DateTimeOffset? MutedUntil, DateTimeOffset? PinnedAt, bool Archived)
 {
