@@ -287,19 +287,58 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
 
     public async Task<ParticipantRecord?> GetParticipantAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT role, joined_at, last_delivered_seq, last_read_seq, unread_count, side FROM participants
-            WHERE conversation_id = $1 AND user_id = $2
-            """);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await QueryParticipantAsync(connection, null, conversationId, userId, cancellationToken);
+    }
+
+    /// <summary>In a transaction the row is locked until it ends.</summary>
+    private static async Task<ParticipantRecord?> QueryParticipantAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid conversationId, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"""
+            SELECT p.role, p.joined_at, p.last_delivered_seq, p.last_read_seq, p.unread_count, {SettingsColumns}, p.side
+            FROM participants p WHERE p.conversation_id = $1 AND p.user_id = $2{(transaction is null ? "" : " FOR UPDATE")}
+            """, connection, transaction);
         command.Parameters.Add(new() { Value = conversationId });
         command.Parameters.Add(new() { Value = userId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new ParticipantRecord(conversationId, userId, reader.GetString(0), Time(reader, 1), new Parley.Core.Messaging.ReceiptWatermarks(reader.GetInt64(2), reader.GetInt64(3)), reader.GetInt64(4))
             {
-                Side = reader.IsDBNull(5) ? null : reader.GetString(5),
+                Settings = ReadSettings(reader, 5),
+                Side = reader.IsDBNull(5 + SettingsColumnCount) ? null : reader.GetString(5 + SettingsColumnCount),
             }
             : null;
+    }
+
+    public async Task<MemberSettingsResult?> ChangeSettingsAsync(Guid conversationId, Guid userId, MemberSettingsChange change, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Locked: two changes of one member's settings (from two devices) take turns, so neither undoes the other's fields.
+        var participant = await QueryParticipantAsync(connection, transaction, conversationId, userId, cancellationToken);
+        if (participant is null)
+        {
+            return null;
+        }
+
+        var (next, changed) = MemberSettingsPlanner.Plan(conversationId, userId, participant.Settings, change, now, context);
+        if (changed is not null)
+        {
+            await using var write = new NpgsqlBatch(connection, transaction);
+            write.BatchCommands.Add(Command("""
+                UPDATE participants SET muted = $3, muted_until = $4, pinned_at = $5, archived = $6 WHERE conversation_id = $1 AND user_id = $2
+                """, conversationId, userId, next.Muted, next.MutedUntil, next.PinnedAt, next.Archived));
+            foreach (var p in write.BatchCommands[^1].Parameters.Skip(3).Take(2))
+            {
+                p.NpgsqlDbType = NpgsqlDbType.TimestampTz;
+            }
+
+            write.BatchCommands.Add(PostgresOutbox.Append([changed]));
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new MemberSettingsResult(next, changed is not null);
     }
 
     public async Task<IReadOnlyList<Guid>> GetMemberIdsAsync(Guid conversationId, CancellationToken cancellationToken)
@@ -310,28 +349,38 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         return members.AsList();
     }
 
-    public async Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationCursor? after, int limit, CancellationToken cancellationToken)
+    public async Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationListFilter filter, ConversationCursor? after, int limit, CancellationToken cancellationToken)
     {
+        const int settingsAt = ConversationColumnCount + 1;
+        const int messageAt = settingsAt + SettingsColumnCount;
+        string[] names = ["kind", "archived", "pinnedFirst", "cursorAt", "cursorId", "cursorPinned"];
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = new List<(ConversationRecord Conversation, long Unread, StoredMessage? Last)>();
+        var rows = new List<ConversationSummary>();
         await using (var command = new NpgsqlCommand($"""
-            SELECT {ConversationColumns}, p.unread_count, {MessageColumns}
+            SELECT {ConversationColumns}, p.unread_count, {SettingsColumns}, {MessageColumns}
             FROM participants p
             JOIN conversations c ON c.id = p.conversation_id
             LEFT JOIN messages m ON m.id = c.last_message_id
-            WHERE p.user_id = $1 AND ($2::timestamptz IS NULL OR (c.last_activity_at, c.id) < ($2, $3))
-            ORDER BY c.last_activity_at DESC, c.id DESC
-            LIMIT $4
+            WHERE p.user_id = $1
+            {ConversationRecords.ListConditionsAndOrder(name => "$" + (Array.IndexOf(names, name) + 2))}
+            LIMIT $8
             """, connection))
         {
             command.Parameters.Add(new() { Value = userId });
+            command.Parameters.Add(Text(filter.Kind));
+            command.Parameters.Add(new() { Value = (object?)filter.Archived ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+            command.Parameters.Add(new() { Value = filter.PinnedFirst, NpgsqlDbType = NpgsqlDbType.Boolean });
             command.Parameters.Add(new() { Value = after is null ? DBNull.Value : StoreTime.Truncate(after.LastActivityAt), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            command.Parameters.Add(new() { Value = after?.Id ?? Guid.Empty });
+            command.Parameters.Add(new() { Value = after?.Id ?? Guid.Empty, NpgsqlDbType = NpgsqlDbType.Uuid });
+            command.Parameters.Add(new() { Value = filter.PinnedFirst && after is { Pinned: true }, NpgsqlDbType = NpgsqlDbType.Boolean });
             command.Parameters.Add(new() { Value = limit + 1 });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                rows.Add((ReadConversation(reader, 0), reader.GetInt64(ConversationColumnCount), reader.IsDBNull(ConversationColumnCount + 1) ? null : ReadMessage(reader, ConversationColumnCount + 1)));
+                rows.Add(new ConversationSummary(ReadConversation(reader, 0), [], reader.GetInt64(ConversationColumnCount), reader.IsDBNull(messageAt) ? null : ReadMessage(reader, messageAt))
+                {
+                    Settings = ReadSettings(reader, settingsAt),
+                });
             }
         }
 
@@ -354,9 +403,8 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             }
         }
 
-        var items = rows.Select(r => new ConversationSummary(r.Conversation, members.GetValueOrDefault(r.Conversation.Id) ?? [], r.Unread, r.Last)).ToList();
-        var last = items.LastOrDefault()?.Conversation;
-        return new ConversationPage(items, hasMore && last is not null ? new ConversationCursor(last.LastActivityAt, last.Id) : null);
+        var items = rows.Select(r => r with { MemberIds = members.GetValueOrDefault(r.Conversation.Id) ?? [] }).ToList();
+        return new ConversationPage(items, hasMore && items.Count > 0 ? filter.CursorAfter(items[^1]) : null);
     }
 
     public async Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken)

@@ -241,15 +241,52 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
     }
 
     public Task<ParticipantRecord?> GetParticipantAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken) =>
-        db.ReadAsync(async connection =>
+        db.ReadAsync(connection => QueryParticipantAsync(connection, null, conversationId, userId, cancellationToken), cancellationToken);
+
+    private static async Task<ParticipantRecord?> QueryParticipantAsync(SqliteConnection connection, SqliteTransaction? transaction, Guid conversationId, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = SqliteDatabase.Command(connection, $"""
+            SELECT p.role, p.joined_at, p.last_delivered_seq, p.last_read_seq, p.unread_count, {SqliteRows.SettingsColumns}, p.side
+            FROM participants p WHERE p.conversation_id = $c AND p.user_id = $u
+            """, transaction);
+        command.Parameters.AddWithValue("$c", conversationId.ToString());
+        command.Parameters.AddWithValue("$u", userId.ToString());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new ParticipantRecord(conversationId, userId, reader.GetString(0), SqliteTime.FromMs(reader.GetInt64(1)), new ReceiptWatermarks(reader.GetInt64(2), reader.GetInt64(3)), reader.GetInt64(4))
+            {
+                Settings = SqliteRows.ReadSettings(reader, 5),
+                Side = reader.IsDBNull(5 + SqliteRows.SettingsColumnCount) ? null : reader.GetString(5 + SqliteRows.SettingsColumnCount),
+            }
+            : null;
+    }
+
+    public Task<MemberSettingsResult?> ChangeSettingsAsync(Guid conversationId, Guid userId, MemberSettingsChange change, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
+        db.WriteAsync(async (connection, transaction) =>
         {
-            var row = await connection.QuerySingleOrDefaultAsync<ParticipantRow>(new CommandDefinition("""
-                SELECT role AS Role, joined_at AS JoinedAt, last_delivered_seq AS Delivered, last_read_seq AS Read, unread_count AS Unread, side AS Side
-                FROM participants WHERE conversation_id = @Conversation AND user_id = @User
-                """, new { Conversation = conversationId.ToString(), User = userId.ToString() }, cancellationToken: cancellationToken));
-            return row is null
-                ? null
-                : new ParticipantRecord(conversationId, userId, row.Role, SqliteTime.FromMs(row.JoinedAt), new ReceiptWatermarks(row.Delivered, row.Read), row.Unread) { Side = row.Side };
+            // The single writer is the lock: the row cannot change between this read and the write.
+            var participant = await QueryParticipantAsync(connection, transaction, conversationId, userId, cancellationToken);
+            if (participant is null)
+            {
+                return null;
+            }
+
+            var (next, changed) = MemberSettingsPlanner.Plan(conversationId, userId, participant.Settings, change, now, context);
+            if (changed is not null)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    UPDATE participants SET muted = @Muted, muted_until = @MutedUntil, pinned_at = @PinnedAt, archived = @Archived
+                    WHERE conversation_id = @c AND user_id = @u
+                    """, new
+                {
+                    c = conversationId.ToString(), u = userId.ToString(), next.Muted, next.Archived,
+                    MutedUntil = next.MutedUntil is { } until ? SqliteTime.Ms(until) : (long?)null,
+                    PinnedAt = next.PinnedAt is { } pinned ? SqliteTime.Ms(pinned) : (long?)null,
+                }, transaction, cancellationToken: cancellationToken));
+                await SqliteOutbox.AppendAsync(connection, transaction, changed, cancellationToken);
+            }
+
+            return (MemberSettingsResult?)new MemberSettingsResult(next, changed is not null);
         }, cancellationToken);
 
     public Task<IReadOnlyList<Guid>> GetMemberIdsAsync(Guid conversationId, CancellationToken cancellationToken) =>
@@ -261,37 +298,45 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             return [.. ids.Select(Guid.Parse)];
         }, cancellationToken);
 
-    public Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationCursor? after, int limit, CancellationToken cancellationToken) =>
+    public Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationListFilter filter, ConversationCursor? after, int limit, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
         {
-            var rows = new List<(ConversationRecord Conversation, long Unread, StoredMessage? Last)>();
+            const int settingsAt = SqliteRows.ConversationColumnCount + 1;
+            const int messageAt = settingsAt + SqliteRows.SettingsColumnCount;
+            var rows = new List<ConversationSummary>();
             await using (var command = SqliteDatabase.Command(connection, $"""
-                SELECT {SqliteRows.ConversationColumns}, p.unread_count, {SqliteRows.MessageColumns}
+                SELECT {SqliteRows.ConversationColumns}, p.unread_count, {SqliteRows.SettingsColumns}, {SqliteRows.MessageColumns}
                 FROM participants p
                 JOIN conversations c ON c.id = p.conversation_id
                 LEFT JOIN messages m ON m.id = c.last_message_id
                 WHERE p.user_id = $u
-                  AND ($cursorAt IS NULL OR c.last_activity_at < $cursorAt OR (c.last_activity_at = $cursorAt AND c.id < $cursorId))
-                ORDER BY c.last_activity_at DESC, c.id DESC
+                {ConversationRecords.ListConditionsAndOrder(name => "$" + name)}
                 LIMIT $n
                 """))
             {
                 command.Parameters.AddWithValue("$u", userId.ToString());
+                command.Parameters.AddWithValue("$kind", SqliteRows.OrNull(filter.Kind));
+                command.Parameters.AddWithValue("$archived", (object?)filter.Archived ?? DBNull.Value);
+                command.Parameters.AddWithValue("$pinnedFirst", filter.PinnedFirst);
                 command.Parameters.AddWithValue("$cursorAt", after is null ? DBNull.Value : SqliteTime.Ms(after.LastActivityAt));
                 command.Parameters.AddWithValue("$cursorId", after is null ? DBNull.Value : after.Id.ToString());
+                command.Parameters.AddWithValue("$cursorPinned", filter.PinnedFirst && after is { Pinned: true });
                 command.Parameters.AddWithValue("$n", limit + 1);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    rows.Add((SqliteRows.ReadConversation(reader, 0), reader.GetInt64(SqliteRows.ConversationColumnCount), reader.IsDBNull(SqliteRows.ConversationColumnCount + 1) ? null : SqliteRows.ReadMessage(reader, SqliteRows.ConversationColumnCount + 1)));
+                    rows.Add(new ConversationSummary(SqliteRows.ReadConversation(reader, 0), [], reader.GetInt64(SqliteRows.ConversationColumnCount),
+                        reader.IsDBNull(messageAt) ? null : SqliteRows.ReadMessage(reader, messageAt))
+                    {
+                        Settings = SqliteRows.ReadSettings(reader, settingsAt),
+                    });
                 }
             }
 
             var hasMore = Paging.TrimProbe(rows, limit);
             var members = await SqliteMembers.LoadAsync(connection, null, rows.Select(r => r.Conversation.Id), cancellationToken);
-            var items = rows.Select(r => new ConversationSummary(r.Conversation, members.GetValueOrDefault(r.Conversation.Id) ?? [], r.Unread, r.Last)).ToList();
-            var last = items.LastOrDefault()?.Conversation;
-            return new ConversationPage(items, hasMore && last is not null ? new ConversationCursor(last.LastActivityAt, last.Id) : null);
+            var items = rows.Select(r => r with { MemberIds = members.GetValueOrDefault(r.Conversation.Id) ?? [] }).ToList();
+            return new ConversationPage(items, hasMore && items.Count > 0 ? filter.CursorAfter(items[^1]) : null);
         }, cancellationToken);
 
     public Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken) =>
@@ -304,21 +349,6 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
         }, cancellationToken);
 
     private static string DirectKey(Guid a, Guid b) => a.CompareTo(b) < 0 ? $"{a:N}:{b:N}" : $"{b:N}:{a:N}";
-
-    private sealed class ParticipantRow
-    {
-        public string Role { get; set; } = "";
-
-        public long JoinedAt { get; set; }
-
-        public long Delivered { get; set; }
-
-        public long Read { get; set; }
-
-        public long Unread { get; set; }
-
-        public string? Side { get; set; }
-    }
 
     private sealed class MemberRow
     {

@@ -46,6 +46,16 @@ public sealed class ConversationCursorTests
         Assert.Equal(new ConversationCursor(at, Id), ConversationCursor.TryDecode(cursor.Encode()));
     }
 
+    [Fact]
+    public void A_pinned_position_round_trips_and_an_old_cursor_is_in_the_unpinned_part()
+    {
+        var pinned = new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123), Id) { Pinned = true };
+
+        Assert.Equal("1700000000123_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b_p", pinned.Encode());
+        Assert.Equal(pinned, ConversationCursor.TryDecode(pinned.Encode()));
+        Assert.False(ConversationCursor.TryDecode("1700000000123_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b")!.Pinned);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]
@@ -60,6 +70,8 @@ public sealed class ConversationCursorTests
     [InlineData("1700000000123_not-a-guid")]
     [InlineData("1700000000123_6a1f5c3e-2b4d-4e8f-9a0b-1c2d3e4f5a6b")]
     [InlineData("1700000000123_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b_extra")]
+    [InlineData("1700000000123_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b_P")]
+    [InlineData("1700000000123_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b_p_p")]
     [InlineData("99999999999999999999999_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b")]
     public void Rejects_garbage(string? text)
     {

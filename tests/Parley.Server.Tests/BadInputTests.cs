@@ -310,6 +310,46 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Get, $"/api/v1/conversations/{id}/invites", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
     }
 
+    [Theory]
+    [InlineData("""{"muted":"yes"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"muted":null}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"pinned":1}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"pinned":null}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"archived":"true"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"mutedUntil":null}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"mutedUntil":1893456000}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"mutedUntil":"tomorrow"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"mutedUntil":"2099-01-01T00:00:00"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"mutedUntil":"9999-12-31T23:59:59-05:00"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"mutedUntil":"2020-01-01T00:00:00Z"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"muted":false,"mutedUntil":"2099-01-01T00:00:00Z"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""[true]""", "INVALID_SCHEMA")]
+    [InlineData("""{"pinned":""", "INVALID_JSON")]
+    public async Task Changing_conversation_settings_rejects_bad_bodies(string json, string code)
+    {
+        var me = await _client.SignUpAsync();
+        var id = (await _client.DirectAsync(me, (await _client.SignUpAsync()).UserId)).Id;
+        await ExpectAsync(HttpMethod.Patch, $"/api/v1/conversations/{id}/settings", me, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(HttpMethod.Patch, $"/api/v1/conversations/{id}/settings", null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Changing_conversation_settings_rejects_bad_ids_and_media_types_and_listing_rejects_bad_filters()
+    {
+        var me = await _client.SignUpAsync();
+        var id = (await _client.DirectAsync(me, (await _client.SignUpAsync()).UserId)).Id;
+        await ExpectAsync(HttpMethod.Patch, "/api/v1/conversations/not-an-id/settings", me, """{"pinned":true}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(HttpMethod.Patch, $"/api/v1/conversations/{id}/settings", me, "pinned=true", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded");
+
+        foreach (var query in new[] { "kind=dm", "kind=Direct", "kind=direct&kind=group", "archived=yes", "archived=1", "archived=TRUE", "archived=true&archived=false" })
+        {
+            await ExpectAsync(Get, $"/api/v1/conversations?{query}", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        }
+
+        await ExpectAsync(Get, "/api/v1/conversations?cursor=1700000000123_6a1f5c3e2b4d4e8f9a0b1c2d3e4f5a6b_x", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        Assert.Single((await _client.ConversationsAsync(me, "?kind=direct&archived=false")).Items);
+    }
+
     [Fact]
     public async Task Creating_the_same_direct_conversation_again_returns_200_with_the_same_id()
     {

@@ -28,7 +28,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     /// <summary>The query parameters each endpoint reads by hand, by operation id: (name, OpenAPI type).</summary>
     private static readonly Dictionary<string, (string Name, string Type)[]> QueryParameters = new()
     {
-        ["listConversations"] = [("limit", "integer"), ("cursor", "string")],
+        ["listConversations"] = [("limit", "integer"), ("cursor", "string"), ("kind", "string"), ("archived", "boolean")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
         ["searchChannels"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
         ["searchUsers"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
@@ -44,7 +44,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "CreateConversationAsync", "ListConversationsAsync", "GetConversationAsync", "GetPresenceAsync",
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
         "UpdateConversationAsync", "JoinChannelAsync", "AddMembersAsync", "ChangeMemberRoleAsync", "RemoveMemberAsync", "LeaveConversationAsync",
-        "TransferOwnershipAsync", "SearchChannelsAsync", "CreateInviteAsync", "ListInvitesAsync", "RevokeInviteAsync", "JoinByInviteAsync",
+        "TransferOwnershipAsync", "SearchChannelsAsync", "CreateInviteAsync", "ListInvitesAsync", "RevokeInviteAsync", "JoinByInviteAsync", "UpdateConversationSettingsAsync",
         "SearchUsersAsync", "SendFriendRequestAsync", "ListFriendRequestsAsync", "AcceptFriendRequestAsync", "DeclineFriendRequestAsync",
         "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
     ];
@@ -293,9 +293,9 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
             var me = await api.GetMeAsync();
             Assert.Equal(username, (string)me.Username);
 
-            Exception badLimit = await Assert.ThrowsAnyAsync<Exception>(async () => await api.ListConversationsAsync((long?)0, (string?)null));
+            Exception badLimit = await Assert.ThrowsAnyAsync<Exception>(async () => await api.ListConversationsAsync((long?)0, (string?)null, (string?)null, (bool?)null));
             Assert.Equal("INVALID_FIELD_VALUE", (string)((dynamic)badLimit).Result.Code);
-            var page = await api.ListConversationsAsync((long?)5, (string?)null);
+            var page = await api.ListConversationsAsync((long?)5, (string?)null, "group", (bool?)true);
             Assert.Equal(0, (int)page.Items.Count);
         }
         finally
@@ -324,7 +324,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
 
 
 
-    [GeneratedRegex("""(?:QueryInt64\(\s*\w+\s*,\s*|Query\[)"(?<name>\w+)"[,\]]""")]
+    [GeneratedRegex("""(?:Query\w*\(\s*\w+\s*,\s*|Query\[)"(?<name>\w+)"[,\])]""")]
     private static partial Regex QueryReads();
 
 }

@@ -30,6 +30,8 @@ public sealed class RealtimeEventTests
         new FriendRequestDeclinedEvent(FriendRequest("declined", null)),
         new FriendRequestCancelledEvent(FriendRequest("cancelled", null)),
         new FriendRemovedEvent(new FriendRemovedView(Guid.NewGuid())),
+        new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), true, At, true, false)),
+        new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), false, null, false, true)),
     ];
 
     private static FriendRequestView FriendRequest(string status, SocialUserView? user) => new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), status, At, user);

@@ -378,7 +378,7 @@ public abstract partial class MessageStoreSpecification
         var e = Envelopes.New(ids[0], Guid.Empty, "latest", at: Now.AddMinutes(1)) with { SenderId = (await h.Conversations.GetMemberIdsAsync(ids[0], default)).First(m => m != me) };
         await h.Messages.PersistBatchAsync([e], default);
 
-        var first = await h.Conversations.ListConversationsAsync(me, null, 3, default);
+        var first = await h.Conversations.ListConversationsAsync(me, ConversationListFilter.All, null, 3, default);
         Assert.Equal([ids[0], ids[4], ids[3]], first.Items.Select(s => s.Conversation.Id));
         Assert.Equal(1, first.Items[0].UnreadCount);
         Assert.Equal("latest", first.Items[0].LastMessage?.Content);
@@ -386,7 +386,7 @@ public abstract partial class MessageStoreSpecification
         Assert.Equal(2, first.Items[0].MemberIds.Count);
         Assert.NotNull(first.Next);
 
-        var second = await h.Conversations.ListConversationsAsync(me, first.Next, 3, default);
+        var second = await h.Conversations.ListConversationsAsync(me, ConversationListFilter.All, first.Next, 3, default);
         Assert.Equal([ids[2], ids[1]], second.Items.Select(s => s.Conversation.Id));
         Assert.Null(second.Next);
     }

@@ -80,6 +80,7 @@ public static class DomainEventTypes
     public const string ConversationUpdated = "conversation.updated";
     public const string InviteCreated = "conversation.invite_created";
     public const string InviteRevoked = "conversation.invite_revoked";
+    public const string MemberSettingsChanged = "conversation.member_settings_changed";
     public const string MessageStored = "message.stored";
     public const string ReceiptAdvanced = "receipt.advanced";
 
@@ -95,7 +96,7 @@ public static class DomainEventTypes
     public static readonly IReadOnlyList<string> All =
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
-        FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked];
+        FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged];
 }
 
 public static class AggregateTypes

@@ -74,6 +74,13 @@ public static class ChangeEvents
         Create(AggregateTypes.Conversation, invite.ConversationId, DomainEventTypes.InviteRevoked, context, now,
             JsonSerializer.Serialize(new InviteData(invite.ConversationId, invite.ExpiresAt, invite.MaxUses, invite.Uses, context.UserId), ChangeEventsJson.Default.InviteData));
 
+    /// <summary>The member's settings as they now are, as stored (a mute that has run out is still in them).</summary>
+    public static DomainEvent MemberSettingsChanged(Guid conversationId, Guid userId, MemberSettings settings, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.Conversation, conversationId, DomainEventTypes.MemberSettingsChanged, context with { UserId = context.UserId ?? userId }, now,
+            JsonSerializer.Serialize(
+                new MemberSettingsChangedData(conversationId, userId, settings.Muted, settings.MutedUntil, settings.Pinned, settings.Archived),
+                ChangeEventsJson.Default.MemberSettingsChangedData));
+
     /// <summary>The message's own correlation id and sender; its traceparent as metadata so a consumer can continue the trace.</summary>
     public static DomainEvent MessageStored(StoredMessage message, string? traceParent) =>
         Create(AggregateTypes.Conversation, message.ConversationId, DomainEventTypes.MessageStored,
@@ -138,6 +145,8 @@ public sealed record ConversationUpdatedData(Guid ConversationId, string? Title,
 
 public sealed record InviteData(Guid ConversationId, DateTimeOffset? ExpiresAt, int? MaxUses, int Uses, Guid? By);
 
+public sealed record MemberSettingsChangedData(Guid ConversationId, Guid UserId, bool Muted, DateTimeOffset? MutedUntil, bool Pinned, bool Archived);
+
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
 
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
@@ -161,6 +170,7 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(MemberRoleChangedData))]
 [JsonSerializable(typeof(ConversationUpdatedData))]
 [JsonSerializable(typeof(InviteData))]
+[JsonSerializable(typeof(MemberSettingsChangedData))]
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
 [JsonSerializable(typeof(TraceMetadata))]

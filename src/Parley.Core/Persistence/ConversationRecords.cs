@@ -42,6 +42,22 @@ public static class ConversationRecords
     /// </summary>
     public const string SuccessionOrder = "CASE role WHEN 'admin' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END";
 
+    /// <summary>
+    /// The conversation list's SQL (the same text on both engines) over participants <c>p</c> and conversations <c>c</c>,
+    /// after the caller's own conditions: the filter's kind and archived state, then the keyset. The sort key puts
+    /// pinned conversations first when <c>{pinnedFirst}</c> is true and is false for every row otherwise, so one
+    /// statement serves both orders. Parameters are named by the engine (<paramref name="p"/> maps a name to its marker).
+    /// </summary>
+    public static string ListConditionsAndOrder(Func<string, string> p) => $"""
+          AND ({p("kind")} IS NULL OR c.type = {p("kind")})
+          AND ({p("archived")} IS NULL OR p.archived = {p("archived")})
+          AND ({p("cursorAt")} IS NULL OR {PinnedKey(p)} < {p("cursorPinned")}
+               OR ({PinnedKey(p)} = {p("cursorPinned")} AND (c.last_activity_at < {p("cursorAt")} OR (c.last_activity_at = {p("cursorAt")} AND c.id < {p("cursorId")}))))
+        ORDER BY {PinnedKey(p)} DESC, c.last_activity_at DESC, c.id DESC
+        """;
+
+    private static string PinnedKey(Func<string, string> p) => $"({p("pinnedFirst")} AND p.pinned_at IS NOT NULL)";
+
     /// <summary>A LIKE pattern (escape character '\') matching lower-cased text that starts with <paramref name="prefix"/>.</summary>
     public static string PrefixPattern(string prefix) =>
         prefix.ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";

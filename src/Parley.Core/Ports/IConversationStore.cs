@@ -35,8 +35,17 @@ public interface IConversationStore
 
     Task<IReadOnlyList<Guid>> GetMemberIdsAsync(Guid conversationId, CancellationToken cancellationToken);
 
-    /// <summary>The user's conversations, most recent activity first, with unread count and last message.</summary>
-    Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationCursor? after, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// The user's conversations that pass <paramref name="filter"/>, most recent activity first (pinned ones before the
+    /// rest when the filter asks), with unread count, last message and the user's own settings.
+    /// </summary>
+    Task<ConversationPage> ListConversationsAsync(Guid userId, ConversationListFilter filter, ConversationCursor? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Changes the member's own settings and records <c>conversation.member_settings_changed</c> in the same transaction
+    /// (nothing when the change leaves them as they are). Null when the user is not a member: nothing is written.
+    /// </summary>
+    Task<MemberSettingsResult?> ChangeSettingsAsync(Guid conversationId, Guid userId, MemberSettingsChange change, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 
     /// <summary>The sum of the user's unread counts over all their memberships (one indexed read, no message scan).</summary>
     Task<UnreadTotal> GetUnreadTotalAsync(Guid userId, CancellationToken cancellationToken);

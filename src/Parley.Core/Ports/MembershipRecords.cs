@@ -31,6 +31,20 @@ public readonly record struct FieldChange<T>(bool IsSet, T Value)
     public T Or(T current) => IsSet ? Value : current;
 }
 
+/// <summary>
+/// A change to a member's settings; an unset field stays as it is. <see cref="Muted"/> true mutes until
+/// <see cref="MutedUntil"/> (indefinitely when null); false unmutes and clears the time. Pinning what is pinned keeps
+/// its original pin time.
+/// </summary>
+public sealed record MemberSettingsChange(FieldChange<bool> Muted, DateTimeOffset? MutedUntil, FieldChange<bool> Pinned, FieldChange<bool> Archived)
+{
+    public MemberSettings ApplyTo(MemberSettings current, DateTimeOffset now) => new(
+        Muted.Or(current.Muted),
+        !Muted.IsSet ? current.MutedUntil : Muted.Value ? MutedUntil : null,
+        !Pinned.IsSet ? current.PinnedAt : Pinned.Value ? current.PinnedAt ?? now : null,
+        Archived.Or(current.Archived));
+}
+
 public sealed record ConversationEdit(
     FieldChange<string?> Title,
     FieldChange<string?> Description,

@@ -64,21 +64,74 @@ public sealed record ConversationContext(string Type, string Id, string? Metadat
 
 public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string Role, DateTimeOffset JoinedAt, ReceiptWatermarks Watermarks, long UnreadCount)
 {
+    /// <summary>The member's own settings, as stored (see <see cref="MemberSettings.AsOf"/>).</summary>
+    public MemberSettings Settings { get; init; } = MemberSettings.None;
+
     /// <summary>The member's side in a context conversation (<see cref="MemberSides"/>); null elsewhere.</summary>
     public string? Side { get; init; }
 }
 
+/// <summary>
+/// A member's own settings for one conversation (M5): muted (until <see cref="MutedUntil"/>, or indefinitely when it is
+/// null), pinned since <see cref="PinnedAt"/>, archived. Nobody but the member sees them, and they change nothing for the
+/// other members: delivery and unread counts stay as they are (muting is for the member's clients to honour).
+/// </summary>
+public sealed record MemberSettings(bool Muted, DateTimeOffset? MutedUntil, DateTimeOffset? PinnedAt, bool Archived)
+{
+    public static readonly MemberSettings None = new(false, null, null, false);
+
+    public bool Pinned => PinnedAt is not null;
+
+    /// <summary>
+    /// The settings as the member sees them at <paramref name="now"/>: a mute that has run out is no mute. The row keeps
+    /// the lapsed mute until the member's next change, so nothing has to run when it lapses.
+    /// </summary>
+    public MemberSettings AsOf(DateTimeOffset now) =>
+        Muted && MutedUntil is { } until && until <= now ? this with { Muted = false, MutedUntil = null } : this;
+}
+
+/// <summary>What a settings change left; <see cref="Changed"/> is false when it changed nothing (and wrote nothing).</summary>
+public sealed record MemberSettingsResult(MemberSettings Settings, bool Changed);
+
+/// <summary>
+/// Which of a user's conversations a list returns, and in what order. The default (<see cref="All"/>) is every one of
+/// them by last activity alone: recovery stops at the first conversation older than its start, and presence must
+/// reach every conversation, so neither may see a pinned-first order or lose archived ones.
+/// </summary>
+/// <param name="Kind">Only conversations of this <see cref="ConversationTypes"/> kind; all kinds when null.</param>
+/// <param name="Archived">Only those the user archived (true), only those they did not (false), or both (null).</param>
+/// <param name="PinnedFirst">The user's pinned conversations first, then the rest, each part by last activity.</param>
+public sealed record ConversationListFilter(string? Kind = null, bool? Archived = null, bool PinnedFirst = false)
+{
+    public static readonly ConversationListFilter All = new();
+
+    /// <summary>The position after <paramref name="last"/>, in the part of the list it is in.</summary>
+    public ConversationCursor CursorAfter(ConversationSummary last) =>
+        new(last.Conversation.LastActivityAt, last.Conversation.Id) { Pinned = PinnedFirst && last.Settings.Pinned };
+}
+
 /// <summary>A conversation as one member sees it in their list.</summary>
-public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage);
+public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage)
+{
+    /// <summary>The listing member's own settings, as stored.</summary>
+    public MemberSettings Settings { get; init; } = MemberSettings.None;
+}
 
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, ConversationCursor? Next);
 
-/// <summary>Keyset cursor over (last activity, id) descending: stable while conversations keep moving.</summary>
+/// <summary>
+/// Keyset cursor over (last activity, id) descending: stable while conversations keep moving. In a pinned-first list
+/// <see cref="Pinned"/> says which part the position is in (pinned ones sort before every unpinned one); a cursor
+/// without it, as every cursor was before pinning existed, is in the unpinned part.
+/// </summary>
 public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
 {
+    private const string PinnedSuffix = "p";
     private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
-    public string Encode() => $"{LastActivityAt.ToUnixTimeMilliseconds()}_{Id:N}";
+    public bool Pinned { get; init; }
+
+    public string Encode() => $"{LastActivityAt.ToUnixTimeMilliseconds()}_{Id:N}" + (Pinned ? "_" + PinnedSuffix : "");
 
     public static ConversationCursor? TryDecode(string? text)
     {
@@ -88,10 +141,11 @@ public sealed record ConversationCursor(DateTimeOffset LastActivityAt, Guid Id)
         }
 
         var parts = text.Split('_');
-        return parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+        return parts.Length is 2 or 3 && (parts.Length == 2 || parts[2] == PinnedSuffix)
+            && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
             && ms <= MaxUnixMilliseconds
             && Guid.TryParseExact(parts[1], "N", out var id)
-            ? new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id)
+            ? new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), id) { Pinned = parts.Length == 3 }
             : null;
     }
 }

@@ -121,6 +121,21 @@ public readonly struct JsonBody
         return text;
     }
 
+    public bool? OptionalBool(string field)
+    {
+        if (!TryGet(field, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Errors.Errors.WrongType(field, "a boolean").ToException(),
+        };
+    }
+
     public Guid RequireGuid(string field) =>
         OptionalGuid(field) ?? throw Errors.Errors.MissingField(field).ToException();
 

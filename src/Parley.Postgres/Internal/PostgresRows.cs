@@ -29,6 +29,14 @@ internal static class PostgresRows
         Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
     };
 
+    /// <summary>A participant row's own settings (over <c>p</c>), read with <see cref="ReadSettings"/>.</summary>
+    public const string SettingsColumns = "p.muted, p.muted_until, p.pinned_at, p.archived";
+
+    public const int SettingsColumnCount = 4;
+
+    public static MemberSettings ReadSettings(NpgsqlDataReader r, int o) => new(
+        r.GetBoolean(o), r.IsDBNull(o + 1) ? null : Time(r, o + 1), r.IsDBNull(o + 2) ? null : Time(r, o + 2), r.GetBoolean(o + 3));
+
     public static StoredMessage ReadMessage(NpgsqlDataReader r, int o) => new(
         r.GetGuid(o), r.GetGuid(o + 1), r.GetInt64(o + 2), r.GetGuid(o + 3), r.GetString(o + 4), r.GetString(o + 5),
         r.IsDBNull(o + 6) ? null : r.GetString(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),

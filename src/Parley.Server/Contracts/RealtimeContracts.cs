@@ -33,6 +33,9 @@ public static class RealtimeEvents
     public const string FriendRequestDeclined = "friendRequestDeclined";
     public const string FriendRequestCancelled = "friendRequestCancelled";
     public const string FriendRemoved = "friendRemoved";
+
+    /// <summary>To the user whose own settings for a conversation (mute, pin, archive) changed, on every device.</summary>
+    public const string ConversationSettingsChanged = "conversationSettingsChanged";
 }
 
 /// <summary>Reasons in <see cref="DisconnectingView"/>; stable like error codes.</summary>

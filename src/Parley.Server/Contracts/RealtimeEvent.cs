@@ -25,6 +25,7 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(FriendRequestDeclinedEvent), RealtimeEvents.FriendRequestDeclined)]
 [JsonDerivedType(typeof(FriendRequestCancelledEvent), RealtimeEvents.FriendRequestCancelled)]
 [JsonDerivedType(typeof(FriendRemovedEvent), RealtimeEvents.FriendRemoved)]
+[JsonDerivedType(typeof(ConversationSettingsChangedEvent), RealtimeEvents.ConversationSettingsChanged)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -186,6 +187,16 @@ public sealed record FriendRemovedEvent(FriendRemovedView Removed) : RealtimeEve
 
     [JsonIgnore]
     public override object Payload => Removed;
+}
+
+/// <summary>To the member's own devices only: their settings for a conversation changed (from another device, or this one).</summary>
+public sealed record ConversationSettingsChangedEvent(ConversationSettingsView Settings) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.ConversationSettingsChanged;
+
+    [JsonIgnore]
+    public override object Payload => Settings;
 }
 
 /// <summary>

@@ -112,7 +112,19 @@ public sealed record ConversationView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Side { get; init; }
 
-    public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null, string? role = null) =>
+
+    /// <summary>The caller's own settings (M5), as of the answer: a mute that has run out reads as none.</summary>
+    public bool Muted { get; init; }
+
+    /// <summary>When the caller's mute ends; null when not muted or muted indefinitely.</summary>
+    public DateTimeOffset? MutedUntil { get; init; }
+
+    public bool Pinned { get; init; }
+
+    public bool Archived { get; init; }
+
+    /// <param name="settings">The caller's settings already taken <see cref="MemberSettings.AsOf"/> the answer's time.</param>
+    public static ConversationView From(ConversationRecord c, IReadOnlyList<Guid> members, long unread = 0, StoredMessage? last = null, string? role = null, MemberSettings? settings = null) =>
         new(c.Id, c.Type, c.Title, c.Status, c.CreatedBy, c.CreatedAt, c.LastActivityAt, c.LastSequence, members, unread,
             last is null ? null : MessageView.From(last))
         {
@@ -122,16 +134,29 @@ public sealed record ConversationView(
             Visibility = c.Visibility,
             Role = role,
             Context = ContextView.From(c.Context),
+            Muted = settings?.Muted ?? false,
+            MutedUntil = settings?.MutedUntil,
+            Pinned = settings?.Pinned ?? false,
+            Archived = settings?.Archived ?? false,
         };
 
-    /// <summary>The caller's own view: with their role and side.</summary>
-    public static ConversationView Own(ConversationRecord c, IReadOnlyList<Guid> members, ParticipantRecord? me) =>
-        From(c, members, me?.UnreadCount ?? 0, role: me?.Role) with { Side = me?.Side };
+    /// <summary>The caller's own view: with their unread count, role, side and settings.</summary>
+    /// <remarks>Settings as of <paramref name="now"/>: a mute that has run out reads as none.</remarks>
+    public static ConversationView Own(ConversationRecord c, IReadOnlyList<Guid> members, ParticipantRecord? me, DateTimeOffset now) =>
+        From(c, members, me?.UnreadCount ?? 0, role: me?.Role, settings: me?.Settings.AsOf(now)) with { Side = me?.Side };
 }
 
 public sealed record ContextView(string Type, string Id, JsonText? Metadata)
 {
     public static ContextView? From(ConversationContext? context) => context is null ? null : new(context.Type, context.Id, JsonText.From(context.Metadata));
+}
+
+/// <summary>A member's own settings for one conversation: the answer of PATCH …/settings and the realtime conversationSettingsChanged.</summary>
+public sealed record ConversationSettingsView(Guid ConversationId, bool Muted, DateTimeOffset? MutedUntil, bool Pinned, bool Archived)
+{
+    /// <param name="settings">Already taken <see cref="MemberSettings.AsOf"/> the answer's time.</param>
+    public static ConversationSettingsView From(Guid conversationId, MemberSettings settings) =>
+        new(conversationId, settings.Muted, settings.MutedUntil, settings.Pinned, settings.Archived);
 }
 
 /// <summary>A conversation's own fields, without the caller's view of it (realtime conversationUpdated, channel search).</summary>

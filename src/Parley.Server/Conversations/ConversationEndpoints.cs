@@ -28,9 +28,12 @@ public static class ConversationEndpoints
             .WithErrors(ErrorCodes.UserBlocked, ErrorCodes.FriendshipRequired);
         group.MapMemberEndpoints();
         group.MapInviteEndpoints(app);
+        group.MapSettingsEndpoint();
         group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
             .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
+            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.")
+            .WithQuery("kind", "string", $"Only conversations of this kind: {string.Join(", ", ConversationTypes.All)}; every kind when absent.")
+            .WithQuery("archived", "boolean", "true: only the conversations you archived; false or absent: only the others.");
         group.MapGet("/{id}", GetAsync).Produces<ConversationView>()
             .WithName("getConversation").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound);
         group.MapGet("/{id}/presence", PresenceAsync).Produces<ConversationPresenceView>()
@@ -120,12 +123,12 @@ public static class ConversationEndpoints
 
         var members = await conversations.GetMemberIdsAsync(conversation.Id, ct);
         membership.Invalidate(conversation.Id);
-        var participant = await conversations.GetParticipantAsync(conversation.Id, me, ct);
-        var view = ConversationView.Own(conversation, members, participant);
+        var view = ConversationView.Own(conversation, members, await conversations.GetParticipantAsync(conversation.Id, me, ct), now);
         return created ? Results.Created($"/api/v1/conversations/{conversation.Id}", view) : Results.Ok(view);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest request, IConversationStore conversations, IOptions<LimitsOptions> limits, CancellationToken ct)
+    /// <summary>Pinned conversations first, then the rest, each by last activity; archived ones only when asked for (and then only they).</summary>
+    private static async Task<IResult> ListAsync(HttpRequest request, IConversationStore conversations, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         var me = CurrentUser.Id(request.HttpContext.User);
         var limit = (int)(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize);
@@ -137,21 +140,23 @@ public static class ConversationEndpoints
             throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException();
         }
 
-        var page = await conversations.ListConversationsAsync(me, cursor, limit, ct);
+        var filter = new ConversationListFilter(
+            JsonRequest.QueryOneOf(request, "kind", ConversationTypes.All), JsonRequest.QueryBool(request, "archived") ?? false, PinnedFirst: true);
+        var page = await conversations.ListConversationsAsync(me, filter, cursor, limit, ct);
+        var now = time.GetUtcNow();
         return BufferedJson.Ok(new ConversationPageView(
-            page.Items.Select(s => ConversationView.From(s.Conversation, s.MemberIds, s.UnreadCount, s.LastMessage)).ToList(),
+            page.Items.Select(s => ConversationView.From(s.Conversation, s.MemberIds, s.UnreadCount, s.LastMessage, settings: s.Settings.AsOf(now))).ToList(),
             page.Next?.Encode()));
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore conversations, MembershipCache membership, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore conversations, MembershipCache membership, TimeProvider time, CancellationToken ct)
     {
         var me = CurrentUser.Id(context.User);
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         await membership.RequireMemberAsync(conversationId, me, ct);
         var conversation = await conversations.GetConversationAsync(conversationId, ct) ?? throw Errors.ConversationNotFound(conversationId).ToException();
         var participant = await conversations.GetParticipantAsync(conversationId, me, ct);
-        var members = await conversations.GetMemberIdsAsync(conversationId, ct);
-        return Results.Ok(ConversationView.Own(conversation, members, participant));
+        return Results.Ok(ConversationView.Own(conversation, await conversations.GetMemberIdsAsync(conversationId, ct), participant, time.GetUtcNow()));
     }
 
     /// <summary>Who of the members is online, from the per-user connection counts presence keeps (no scan of connections).</summary>

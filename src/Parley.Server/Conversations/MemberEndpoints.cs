@@ -54,14 +54,14 @@ public static class MemberEndpoints
             .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
 
     /// <summary>PATCH semantics: an absent field stays; null clears title, description, avatarUrl or metadata.</summary>
-    private static async Task<IResult> EditAsync(string id, HttpRequest request, MembershipChanges changes, IConversationStore store, IOptions<LimitsOptions> limits, CancellationToken ct)
+    private static async Task<IResult> EditAsync(string id, HttpRequest request, MembershipChanges changes, IConversationStore store, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         var me = CurrentUser.Id(request.HttpContext.User);
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         var edit = ConversationFields.Read(await JsonRequest.ReadAsync(request, ct), limits.Value);
         var change = await changes.ApplyAsync(conversationId, new EditConversationCommand(me, edit), ct);
         var participant = await store.GetParticipantAsync(conversationId, me, ct);
-        return Results.Ok(ConversationView.Own(change.Conversation, await store.GetMemberIdsAsync(conversationId, ct), participant));
+        return Results.Ok(ConversationView.Own(change.Conversation, await store.GetMemberIdsAsync(conversationId, ct), participant, time.GetUtcNow()));
     }
 
     private static async Task<IResult> JoinAsync(string id, HttpContext context, MembershipChanges changes, IOptions<LimitsOptions> limits, CancellationToken ct) =>

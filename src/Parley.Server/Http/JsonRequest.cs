@@ -50,6 +50,25 @@ public static class JsonRequest
     public static Guid RouteId(string value, string field) =>
         Guid.TryParse(value, out var id) ? id : throw Errors.InvalidValue(field, "must be a UUID").ToException();
 
+    /// <summary>The one value of a query parameter, or null when it is absent or empty; given twice is INVALID_FIELD_VALUE.</summary>
+    public static string? QueryString(HttpRequest request, string name)
+    {
+        var raw = request.Query[name];
+        return raw.Count == 0 || string.IsNullOrEmpty(raw[0]) ? null
+            : raw.Count > 1 ? throw Errors.InvalidValue(name, "must be given once").ToException()
+            : raw[0];
+    }
+
+    /// <summary>One of <paramref name="allowed"/> exactly, or null when absent.</summary>
+    public static string? QueryOneOf(HttpRequest request, string name, IReadOnlyList<string> allowed) =>
+        QueryString(request, name) is not { } value ? null
+        : allowed.Contains(value, StringComparer.Ordinal) ? value
+        : throw Errors.InvalidValue(name, $"must be one of: {string.Join(", ", allowed)}").ToException();
+
+    /// <summary><c>true</c> or <c>false</c> (lower case), or null when absent.</summary>
+    public static bool? QueryBool(HttpRequest request, string name) =>
+        QueryOneOf(request, name, ["true", "false"]) is { } value ? value == "true" : null;
+
     public static long? QueryInt64(HttpRequest request, string name, long min, long max)
     {
         var raw = request.Query[name];

@@ -20,14 +20,14 @@ public sealed record ErrorCodesMetadata(IReadOnlyList<string> Codes);
 
 public static class OpenApiEndpointExtensions
 {
-    /// <summary>Declares a query parameter in the OpenAPI document. <paramref name="type"/> is "integer" (int64) or "string".</summary>
+    /// <summary>Declares a query parameter in the OpenAPI document. <paramref name="type"/> is "integer" (int64), "string" or "boolean".</summary>
     public static TBuilder WithQuery<TBuilder>(this TBuilder builder, string name, string type, string description,
         bool required = false, long? minimum = null, long? maximum = null)
         where TBuilder : IEndpointConventionBuilder
     {
-        if (type is not ("integer" or "string"))
+        if (type is not ("integer" or "string" or "boolean"))
         {
-            throw new ArgumentException($"Query parameter '{name}': type must be 'integer' or 'string', not '{type}'.", nameof(type));
+            throw new ArgumentException($"Query parameter '{name}': type must be 'integer', 'string' or 'boolean', not '{type}'.", nameof(type));
         }
 
         return builder.WithMetadata(new QueryParameterMetadata(name, type, description, required, minimum, maximum));
@@ -248,7 +248,7 @@ public static class OpenApiDocumentation
                 Minimum = query.Minimum?.ToString(CultureInfo.InvariantCulture),
                 Maximum = query.Maximum?.ToString(CultureInfo.InvariantCulture),
             }
-            : new OpenApiSchema { Type = JsonSchemaType.String },
+            : new OpenApiSchema { Type = query.Type == "boolean" ? JsonSchemaType.Boolean : JsonSchemaType.String },
     };
 
     /// <summary>The body <see cref="Problems.WriteAsync"/> writes.</summary>

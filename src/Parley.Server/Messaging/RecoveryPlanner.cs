@@ -79,7 +79,7 @@ public sealed class RecoveryPlanner(IConversationStore conversations, IMessageSt
         ConversationCursor? cursor = null;
         do
         {
-            var page = await conversations.ListConversationsAsync(user, cursor, 100, cancellationToken);
+            var page = await conversations.ListConversationsAsync(user, ConversationListFilter.All, cursor, 100, cancellationToken);
             foreach (var item in page.Items)
             {
                 var conversation = item.Conversation;

@@ -87,7 +87,7 @@ public sealed class RealtimeNotifier(
             ConversationCursor? cursor = null;
             do
             {
-                var page = await conversations.ListConversationsAsync(presence.UserId, cursor, 200, cancellationToken);
+                var page = await conversations.ListConversationsAsync(presence.UserId, ConversationListFilter.All, cursor, 200, cancellationToken);
                 foreach (var summary in page.Items.Where(s => s.MemberIds.Count <= options.Value.PresenceMaxGroupSize))
                 {
                     audience.UnionWith(summary.MemberIds);

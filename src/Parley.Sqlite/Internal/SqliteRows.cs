@@ -31,6 +31,14 @@ internal static class SqliteRows
         Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
     };
 
+    /// <summary>A participant row's own settings (over <c>p</c>), read with <see cref="ReadSettings"/>.</summary>
+    public const string SettingsColumns = "p.muted, p.muted_until, p.pinned_at, p.archived";
+
+    public const int SettingsColumnCount = 4;
+
+    public static MemberSettings ReadSettings(SqliteDataReader r, int o) => new(
+        r.GetInt64(o) != 0, r.IsDBNull(o + 1) ? null : SqliteTime.FromMs(r.GetInt64(o + 1)), r.IsDBNull(o + 2) ? null : SqliteTime.FromMs(r.GetInt64(o + 2)), r.GetInt64(o + 3) != 0);
+
     public static StoredMessage ReadMessage(SqliteDataReader r, int o) => new(
         Guid.Parse(r.GetString(o)), Guid.Parse(r.GetString(o + 1)), r.GetInt64(o + 2), Guid.Parse(r.GetString(o + 3)),
         r.GetString(o + 4), r.GetString(o + 5), r.IsDBNull(o + 6) ? null : r.GetString(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
