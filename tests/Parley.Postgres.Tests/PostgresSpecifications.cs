@@ -1,4 +1,6 @@
 using Npgsql;
+using Parley.Core.Events;
+using Parley.Core.Membership;
 using Parley.Core.Ports;
 using Parley.Core.Validation;
 using Parley.Specification;
@@ -135,6 +137,57 @@ public sealed class PostgresSocialMigrationTests
         Assert.Equal(0, await users.BackfillSearchKeysAsync(100, default));
         Assert.Equal(jose, Assert.Single((await SearchAsync("jose")).Items).Id);
         Assert.Equal(jose, Assert.Single((await SearchAsync("JOSÉ Á")).Items).Id);
+
+        await ExecuteAsync($"DROP SCHEMA {schema} CASCADE");
+    }
+}
+
+/// <summary>A schema made by the release before 005 (migrations 1–4), with conversations and messages, upgraded to 006–009.</summary>
+public sealed class PostgresConversationMigrationTests
+{
+    [Fact]
+    public async Task Conversations_and_messages_from_before_the_upgrade_stay_readable_and_are_managed_like_new_ones()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var dataSource = NpgsqlDataSource.Create(await ExternalServers.PostgresAsync());
+        async Task ExecuteAsync(string sql)
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await ExecuteAsync($"CREATE SCHEMA {schema}; CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());");
+        foreach (var (version, name, sql) in PostgresMigrations.All.Where(m => m.Version <= 4))
+        {
+            await ExecuteAsync($"SET search_path TO {schema};\n{sql}\nINSERT INTO {schema}.schema_migrations (version, name) VALUES ({version}, '{name}');");
+        }
+
+        var (a, b, c, group) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
+        await ExecuteAsync($"""
+            SET search_path TO {schema};
+            INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES
+                ('{a}', 'ann', 'Ann', 'hash', now()), ('{b}', 'bob', 'Bob', 'hash', now()), ('{c}', 'cy', 'Cy', 'hash', now());
+            INSERT INTO conversations (id, type, title, status, created_by, created_at, last_activity_at, last_sequence)
+                VALUES ('{group}', 'group', 'Old team', 'active', '{a}', now(), now(), 1);
+            INSERT INTO participants (conversation_id, user_id, role, joined_at, unread_count) VALUES ('{group}', '{a}', 'owner', now(), 0), ('{group}', '{b}', 'member', now(), 1);
+            INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at)
+                VALUES ('{Guid.CreateVersion7()}', '{group}', 1, '{a}', 'text', 'before', 'k-{group}', '{new string('0', 64)}', 6, '{Guid.NewGuid()}', now(), now());
+            """);
+
+        await using var migrated = await PostgresDataSources.CreateDataSourceAsync(await ExternalServers.PostgresAsync(), schema, migrate: true, default);
+        var conversations = new PostgresConversationStore(migrated);
+        var messages = new PostgresMessageStore(migrated);
+        var old = (await conversations.GetConversationAsync(group, default))!;
+        Assert.Equal(("Old team", ConversationVisibility.Private, (ConversationContext?)null), (old.Title, old.Visibility, old.Context));
+        var bob = (await conversations.GetParticipantAsync(group, b, default))!;
+        Assert.Equal((MemberSettings.None, (string?)null, 1L), (bob.Settings, bob.Side, bob.UnreadCount));
+        var history = await messages.GetMessagesAsync(group, new HistoryQuery(null, null, 10), default);
+        Assert.Equal(("before", (string?)null), (Assert.Single(history.Items).Content, history.Items[0].SenderSide));
+
+        Assert.Single((await conversations.ChangeMembershipAsync(group, new AddMembersCommand(a, [c], ParticipantRoles.Admin, 100), DateTimeOffset.UtcNow, EventContext.New(a), default)).Require().Added);
+        Assert.Equal([(c, ParticipantRoles.Owner)], (await conversations.ChangeMembershipAsync(group, new LeaveCommand(a), DateTimeOffset.UtcNow, EventContext.New(a), default)).Require().RoleChanges);
+        var stored = await messages.PersistBatchAsync([Envelopes.New(group, b, "after")], [], default);
+        Assert.Equal(2, Assert.Single(stored).Message!.Sequence);
 
         await ExecuteAsync($"DROP SCHEMA {schema} CASCADE");
     }

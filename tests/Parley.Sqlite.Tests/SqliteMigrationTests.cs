@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Parley.Hosting;
 using Parley.Core.Events;
 using Parley.Core.Messaging;
+using Parley.Core.Membership;
 using Parley.Core.Ports;
 using Parley.Core.Validation;
 using Parley.Specification;
@@ -85,6 +86,7 @@ public sealed class SqliteMigrationTests
         using var dir = new TempDirectory();
         var path = Path.Combine(dir.Path, "parley.db");
         var (userA, userB, userC, conversation) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
+        var group = Guid.CreateVersion7();
         var created = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
         await using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -99,6 +101,8 @@ public sealed class SqliteMigrationTests
                 INSERT INTO conversations (id, type, status, direct_key, created_by, created_at, last_activity_at)
                     VALUES ('{conversation}', 'direct', 'active', 'k', '{userA}', 1, 1);
                 INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ('{conversation}', '{userA}', 'member', 1), ('{conversation}', '{userB}', 'member', 1);
+                INSERT INTO conversations (id, type, title, status, created_by, created_at, last_activity_at) VALUES ('{group}', 'group', 'Old team', 'active', '{userA}', 2, 2);
+                INSERT INTO participants (conversation_id, user_id, role, joined_at) VALUES ('{group}', '{userA}', 'owner', 2), ('{group}', '{userB}', 'member', 2);
                 """);
         }
 
@@ -121,6 +125,20 @@ public sealed class SqliteMigrationTests
         var events = await stores.Events.ReadAsync(EventCursor.Start, 10, default);
         Assert.Equal(DomainEventTypes.MessageStored, Assert.Single(events).Type);
         Assert.Equal(new EventCursor(0, 1), events[0].Cursor);
+        Assert.Null(stored[0].Message!.SenderSide);
+
+        // Conversations from before 006–009 are private, without details, context, sides or settings, and are managed
+        // like new ones.
+        var upgraded = (await stores.Conversations.GetConversationAsync(group, default))!;
+        Assert.Equal(("Old team", ConversationVisibility.Private, (ConversationContext?)null, (string?)null), (upgraded.Title, upgraded.Visibility, upgraded.Context, upgraded.Description));
+        var bob = (await stores.Conversations.GetParticipantAsync(group, userB, default))!;
+        Assert.Equal((MemberSettings.None, (string?)null), (bob.Settings, bob.Side));
+        var added = await stores.Conversations.ChangeMembershipAsync(group, new AddMembersCommand(userA, [userC], ParticipantRoles.Admin, 100), DateTimeOffset.UtcNow, EventContext.New(userA), default);
+        Assert.Equal(userC, Assert.Single(added.Require().Added).UserId);
+        var left = (await stores.Conversations.ChangeMembershipAsync(group, new LeaveCommand(userA), DateTimeOffset.UtcNow, EventContext.New(userA), default)).Require();
+        Assert.Equal([(userC, ParticipantRoles.Owner)], left.RoleChanges);
+        var list = await stores.Conversations.ListConversationsAsync(userB, ConversationListFilter.All, null, 10, default);
+        Assert.Equal(new[] { conversation, group }.Order(), list.Items.Select(i => i.Conversation.Id).Order());
     }
 
     [Fact]
@@ -132,7 +150,7 @@ public sealed class SqliteMigrationTests
 
         using var dir = new TempDirectory();
         using var database = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
-        Assert.Equal(5, await database.MigrateAsync(SqliteMigrations.Store, default));
+        Assert.Equal(9, await database.MigrateAsync(SqliteMigrations.Store, default));
         Assert.Equal(0, await database.MigrateAsync(SqliteMigrations.Store, default));
         Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L], await VersionsAsync(database));
         // Migration is where the file is switched to WAL now that the constructor no longer opens it.
