@@ -30,6 +30,18 @@ internal static class BenchApi
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }
 
+    /// <summary>Adds members to a conversation in one request (at most Parley:Limits:MaxGroupMembers).</summary>
+    public static async Task AddMembersAsync(HttpClient http, string url, string token, Guid conversation, Guid[] userIds)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/members")
+        {
+            Content = JsonContent.Create(new { userIds }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>An authenticated send; true when it was accepted (202). <paramref name="content"/> must need no JSON escaping.</summary>
     public static async Task<bool> SendMessageAsync(HttpClient http, string url, string token, Guid conversation, string content, string clientMessageId)
     {

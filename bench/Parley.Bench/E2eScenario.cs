@@ -131,9 +131,32 @@ public static class E2eScenario
     {
         progress($"fanout: signing up {options.GroupSize} members and connecting one device each");
         var members = await ParallelAsync(options.GroupSize, _ => BenchApi.SignUpAsync(http, url));
-        var group = await BenchApi.CreateConversationAsync(http, url, members[0].Token, "group", [.. members.Skip(1).Select(m => m.UserId)]);
+        // The group starts with its owner alone; every member is added in one request once all devices are connected,
+        // so the add (issue 14: membership events to every member, invalidation on every node) and the first message
+        // to the new members are measured as a team would meet them.
+        var group = await BenchApi.CreateConversationAsync(http, url, members[0].Token, "group", []);
         var probe = new Probe();
         await using var devices = await DeviceSet.ConnectAsync(url, [.. members.Select(m => m.Token)], invoker, probe);
+        var adding = Stopwatch.StartNew();
+        await BenchApi.AddMembersAsync(http, url, members[0].Token, group, [.. members.Skip(1).Select(m => m.UserId)]);
+        var addMembersMs = adding.Elapsed.TotalMilliseconds;
+        var (firstJson, firstMsgpack) = probe.Begin(-1);
+        var firstWindow = await ServerWindow.BeginAsync(server, http, url);
+        var first = Stopwatch.StartNew();
+        if (!await SendAsync(http, url, members[0].Token, group, "first-" + Guid.NewGuid().ToString("N")[..8], -1))
+        {
+            throw new InvalidOperationException("The first message to the new members was refused");
+        }
+
+        await probe.WaitForAsync(members.Count, TimeSpan.FromSeconds(30));
+        var firstAllMs = first.Elapsed.TotalMilliseconds;
+        firstJson.Add(firstMsgpack);
+
+        // Devices can have it before the server has recorded it: let the server count it, so the steady-state window
+        // below covers its own messages only.
+        await firstWindow.EndAsync(firstJson.TotalCount, 1);
+        progress(FormattableString.Invariant(
+            $"fanout: added {members.Count - 1} members in {addMembersMs:F0} ms; first message on {firstJson.TotalCount}/{members.Count} devices, the last after {firstAllMs:F0} ms (p50 {firstJson.GetValueAtPercentile(50) * 1000.0 / Stopwatch.Frequency:F1} ms)"));
         var (json, msgpack) = probe.Begin(0);
         var window = await ServerWindow.BeginAsync(server, http, url);
         const int rate = 5;
@@ -147,8 +170,14 @@ public static class E2eScenario
         var expected = send.Sent * members.Count;
         var figures = await window.EndAsync(json.TotalCount, send.Succeeded);
         figures["groupSize"] = members.Count;
+        figures["addMembersMs"] = Math.Round(addMembersMs, 1);
+        figures["firstMessageAllDevicesMs"] = firstJson.TotalCount == members.Count ? Math.Round(firstAllMs, 1) : -1;
+        figures["firstMessageP50Ms"] = Math.Round(firstJson.GetValueAtPercentile(50) * 1000.0 / Stopwatch.Frequency, 2);
         figures["messages"] = send.Succeeded;
         figures["devicesLost"] = devices.Lost;
+        figures["addMembersMs"] = Math.Round(addMembersMs, 1);
+        figures["firstMessageAllDevicesMs"] = firstJson.TotalCount == members.Count ? Math.Round(firstAllMs, 1) : -1;
+        figures["firstMessageP50Ms"] = Math.Round(firstJson.GetValueAtPercentile(50) * 1000.0 / Stopwatch.Frequency, 2);
         var result = StepResult.From($"fanout-{members.Count}", rate, elapsed, expected, json.TotalCount, expected - json.TotalCount, json.TotalCount / elapsed, json, figures);
         progress($"{result.Target,-11} {rate} msgs/s: {send.Succeeded} messages × {members.Count} devices → p50 {result.P50Ms:F2} ms, p95 {result.P95Ms:F2} ms, p99 {result.P99Ms:F2} ms, missing {result.Failed}");
         progress(ServerLine($"fanout-{members.Count}", figures));

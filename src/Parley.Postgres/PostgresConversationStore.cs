@@ -353,7 +353,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
     {
         const int settingsAt = ConversationColumnCount + 1;
         const int messageAt = settingsAt + SettingsColumnCount;
-        string[] names = ["kind", "archived", "pinnedFirst", "cursorAt", "cursorId", "cursorPinned"];
+        string[] names = ["kind", "archived", "pinnedFirst", "cursorAt", "cursorId", "cursorPinned", "contextType", "contextId"];
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = new List<ConversationSummary>();
         await using (var command = new NpgsqlCommand($"""
@@ -363,7 +363,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             LEFT JOIN messages m ON m.id = c.last_message_id
             WHERE p.user_id = $1
             {ConversationRecords.ListConditionsAndOrder(name => "$" + (Array.IndexOf(names, name) + 2))}
-            LIMIT $8
+            LIMIT $10
             """, connection))
         {
             command.Parameters.Add(new() { Value = userId });
@@ -373,6 +373,8 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             command.Parameters.Add(new() { Value = after is null ? DBNull.Value : StoreTime.Truncate(after.LastActivityAt), NpgsqlDbType = NpgsqlDbType.TimestampTz });
             command.Parameters.Add(new() { Value = after?.Id ?? Guid.Empty, NpgsqlDbType = NpgsqlDbType.Uuid });
             command.Parameters.Add(new() { Value = filter.PinnedFirst && after is { Pinned: true }, NpgsqlDbType = NpgsqlDbType.Boolean });
+            command.Parameters.Add(Text(filter.ContextType));
+            command.Parameters.Add(Text(filter.ContextId));
             command.Parameters.Add(new() { Value = limit + 1 });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))

@@ -321,6 +321,8 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                 command.Parameters.AddWithValue("$cursorAt", after is null ? DBNull.Value : SqliteTime.Ms(after.LastActivityAt));
                 command.Parameters.AddWithValue("$cursorId", after is null ? DBNull.Value : after.Id.ToString());
                 command.Parameters.AddWithValue("$cursorPinned", filter.PinnedFirst && after is { Pinned: true });
+                command.Parameters.AddWithValue("$contextType", SqliteRows.OrNull(filter.ContextType));
+                command.Parameters.AddWithValue("$contextId", SqliteRows.OrNull(filter.ContextId));
                 command.Parameters.AddWithValue("$n", limit + 1);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))

@@ -47,6 +47,13 @@ public sealed class BenchSmokeTests
 
             var fanout = result.GetProperty("target").GetString()!.StartsWith("fanout", StringComparison.Ordinal);
             Assert.Equal(0, Figure("devicesLost"));
+            if (fanout)
+            {
+                // The group's members were added in one request, and the first message then reached every device.
+                Assert.True(Figure("addMembersMs") > 0);
+                Assert.True(Figure("firstMessageAllDevicesMs") > 0);
+            }
+
             // CPU time counts in 10 ms ticks: the fanout step's five messages may not reach one.
             Assert.True(fanout ? Figure("serverCpuSeconds") >= 0 : Figure("serverCpuSeconds") > 0);
             Assert.True(fanout ? Figure("serverCpuUsPerDelivery") >= 0 : Figure("serverCpuUsPerDelivery") > 0);

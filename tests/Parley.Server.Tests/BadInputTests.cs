@@ -299,6 +299,11 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Post, $"/api/v1/conversations/{id}/leave", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
         await ExpectAsync(Post, $"/api/v1/conversations/{id}/join", stranger, null, HttpStatusCode.Forbidden, "FORBIDDEN");
         await ExpectAsync(Get, "/api/v1/channels?limit=0", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/conversations?contextType=RENTAL", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/conversations?contextId=4711", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations?contextType=BOOKING&contextId={new string('i', 129)}", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/conversations?contextType=BOOKING&contextId=%00", owner, null, HttpStatusCode.BadRequest, "INVALID_TEXT");
+        await ExpectAsync(Get, "/api/v1/conversations?contextType=BOOKING&contextType=SERVICE", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Get, "/api/v1/channels?cursor=nope", owner, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Get, $"/api/v1/channels?query={new string('q', 201)}", owner, null, HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
         await ExpectAsync(Get, "/api/v1/channels?query=%00", owner, null, HttpStatusCode.BadRequest, "INVALID_TEXT");

@@ -217,5 +217,13 @@ public abstract class MembershipTests(TestServer server)
         await Eventually.TrueAsync(async () => (await _client.HistoryAsync(customer, id)).Items.Count == 2, "both messages stored");
         history = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{id}/messages", customer);
         Assert.Equal(["customer", "provider"], history.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("senderSide").GetString()));
+
+        // Found by what it is about, archived or not; another booking's id finds nothing.
+        await _client.OkAsync<JsonElement>(HttpMethod.Patch, $"/api/v1/conversations/{id}/settings", provider, new { archived = true });
+        var found = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations?contextType=BOOKING&contextId={booking}", provider);
+        Assert.Equal(id, Assert.Single(found.GetProperty("items").EnumerateArray()).GetProperty("id").GetGuid());
+        Assert.Empty((await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations?contextType=BOOKING&contextId={booking}&archived=false", provider)).GetProperty("items").EnumerateArray());
+        Assert.Empty((await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations?contextType=SUPPORT&contextId={booking}", provider)).GetProperty("items").EnumerateArray());
+        Assert.Single((await _client.OkAsync<JsonElement>(HttpMethod.Get, "/api/v1/conversations?contextType=BOOKING", customer)).GetProperty("items").EnumerateArray());
     }
 }

@@ -28,7 +28,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
     /// <summary>The query parameters each endpoint reads by hand, by operation id: (name, OpenAPI type).</summary>
     private static readonly Dictionary<string, (string Name, string Type)[]> QueryParameters = new()
     {
-        ["listConversations"] = [("limit", "integer"), ("cursor", "string"), ("kind", "string"), ("archived", "boolean")],
+        ["listConversations"] = [("limit", "integer"), ("cursor", "string"), ("kind", "string"), ("archived", "boolean"), ("contextType", "string"), ("contextId", "string")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
         ["searchChannels"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
         ["searchUsers"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
@@ -293,9 +293,9 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
             var me = await api.GetMeAsync();
             Assert.Equal(username, (string)me.Username);
 
-            Exception badLimit = await Assert.ThrowsAnyAsync<Exception>(async () => await api.ListConversationsAsync((long?)0, (string?)null, (string?)null, (bool?)null));
+            Exception badLimit = await Assert.ThrowsAnyAsync<Exception>(async () => await api.ListConversationsAsync((long?)0, (string?)null, (string?)null, (bool?)null, (string?)null, (string?)null));
             Assert.Equal("INVALID_FIELD_VALUE", (string)((dynamic)badLimit).Result.Code);
-            var page = await api.ListConversationsAsync((long?)5, (string?)null, "group", (bool?)true);
+            var page = await api.ListConversationsAsync((long?)5, (string?)null, "group", (bool?)true, (string?)null, (string?)null);
             Assert.Equal(0, (int)page.Items.Count);
         }
         finally

@@ -51,6 +51,7 @@ public static class ConversationRecords
     public static string ListConditionsAndOrder(Func<string, string> p) => $"""
           AND ({p("kind")} IS NULL OR c.type = {p("kind")})
           AND ({p("archived")} IS NULL OR p.archived = {p("archived")})
+          AND ({p("contextType")} IS NULL OR (c.context_type = {p("contextType")} AND ({p("contextId")} IS NULL OR c.context_id = {p("contextId")})))
           AND ({p("cursorAt")} IS NULL OR {PinnedKey(p)} < {p("cursorPinned")}
                OR ({PinnedKey(p)} = {p("cursorPinned")} AND (c.last_activity_at < {p("cursorAt")} OR (c.last_activity_at = {p("cursorAt")} AND c.id < {p("cursorId")}))))
         ORDER BY {PinnedKey(p)} DESC, c.last_activity_at DESC, c.id DESC

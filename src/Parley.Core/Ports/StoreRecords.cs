@@ -103,6 +103,11 @@ public sealed record MemberSettingsResult(MemberSettings Settings, bool Changed)
 /// <param name="PinnedFirst">The user's pinned conversations first, then the rest, each part by last activity.</param>
 public sealed record ConversationListFilter(string? Kind = null, bool? Archived = null, bool PinnedFirst = false)
 {
+    /// <summary>Only conversations about this kind of thing (<see cref="ContextTypes"/>), and with <see cref="ContextId"/> about that one.</summary>
+    public string? ContextType { get; init; }
+
+    public string? ContextId { get; init; }
+
     public static readonly ConversationListFilter All = new();
 
     /// <summary>The position after <paramref name="last"/>, in the part of the list it is in.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Parley.Core.Errors;
 using Parley.Core.Membership;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Server.Auth;
 using Parley.Server.Contracts;
 using Parley.Server.Hosting;
@@ -33,7 +34,9 @@ public static class ConversationEndpoints
             .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
             .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.")
             .WithQuery("kind", "string", $"Only conversations of this kind: {string.Join(", ", ConversationTypes.All)}; every kind when absent.")
-            .WithQuery("archived", "boolean", "true: only the conversations you archived; false or absent: only the others.");
+            .WithQuery("archived", "boolean", "true: only the conversations you archived; false or absent: only the others (absent with contextType: both).")
+            .WithQuery("contextType", "string", $"Only conversations about this kind of thing: {string.Join(", ", ContextTypes.All)}.")
+            .WithQuery("contextId", "string", "With contextType: only the conversations about this thing (your id for it).");
         group.MapGet("/{id}", GetAsync).Produces<ConversationView>()
             .WithName("getConversation").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound);
         group.MapGet("/{id}/presence", PresenceAsync).Produces<ConversationPresenceView>()
@@ -140,8 +143,22 @@ public static class ConversationEndpoints
             throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException();
         }
 
+        var contextType = JsonRequest.QueryOneOf(request, "contextType", ContextTypes.All);
+        var contextId = JsonRequest.QueryString(request, "contextId");
+        if (contextId is not null && (contextType is null || contextId.Length > ConversationFields.MaxContextId))
+        {
+            throw Errors.InvalidValue("contextId", $"needs contextType and at most {ConversationFields.MaxContextId} characters").ToException();
+        }
+
+        // Looking a conversation up by what it is about finds it archived or not, unless archived is asked for.
         var filter = new ConversationListFilter(
-            JsonRequest.QueryOneOf(request, "kind", ConversationTypes.All), JsonRequest.QueryBool(request, "archived") ?? false, PinnedFirst: true);
+            JsonRequest.QueryOneOf(request, "kind", ConversationTypes.All),
+            JsonRequest.QueryBool(request, "archived") ?? (contextType is null ? false : null),
+            PinnedFirst: true)
+        {
+            ContextType = contextType,
+            ContextId = contextId is null ? null : TextRules.Require("contextId", contextId),
+        };
         var page = await conversations.ListConversationsAsync(me, filter, cursor, limit, ct);
         var now = time.GetUtcNow();
         return BufferedJson.Ok(new ConversationPageView(
