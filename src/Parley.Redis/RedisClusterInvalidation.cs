@@ -8,7 +8,7 @@ namespace Parley.Redis;
 /// Cache invalidations between nodes over a Redis pub/sub channel of their own, answered. PUBLISH returns how many
 /// subscribers received the message — one per node, this one included — so the sender knows how many answers to wait
 /// for without keeping a list of nodes; each other node answers on the same channel after it dropped its entries.
-/// Frames are 49 bytes: kind, sender node, request id, and the conversation (an invalidation) or the asking node (an answer).
+/// Frames are 49 bytes: kind, sender node, request id, and the key (an invalidation) or the asking node (an answer).
 /// </summary>
 public sealed class RedisClusterInvalidation(RedisConnection connection, string keyPrefix) : IClusterInvalidation
 {
@@ -23,7 +23,7 @@ public sealed class RedisClusterInvalidation(RedisConnection connection, string 
     private Action<Guid>? _handler;
     private Task? _subscribed;
 
-    public async Task<bool> InvalidateAsync(Guid conversationId, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<bool> InvalidateAsync(Guid key, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await SubscribedAsync();
         var request = Guid.NewGuid();
@@ -31,7 +31,7 @@ public sealed class RedisClusterInvalidation(RedisConnection connection, string 
         _pending[request] = pending;
         try
         {
-            var receivers = await connection.Multiplexer.GetSubscriber().PublishAsync(_channel, Frame(Invalidate, request, conversationId));
+            var receivers = await connection.Multiplexer.GetSubscriber().PublishAsync(_channel, Frame(Invalidate, request, key));
             if (pending.Expect(receivers - 1))
             {
                 return true;

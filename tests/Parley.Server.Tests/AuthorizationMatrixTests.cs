@@ -59,19 +59,19 @@ public abstract class AuthorizationMatrixTests(TestServer server) : IAsyncLifeti
                 }
 
                 var conversation = await ConversationAsync(kind);
-                var (status, code) = await CallAsync(action, conversation, _users[standing], viaHub: false);
+                var (status, code) = await CallAsync(action, conversation, _users[standing]);
                 var expected = Expected(kind, standing, action);
                 if (status != expected.Status || code != expected.Code)
                 {
                     wrong.Add($"{kind} × {standing} × {action}: got {(int)status} {code}, expected {(int)expected.Status} {expected.Code}");
                 }
 
-                if (action == ConversationAction.Send)
+                foreach (var method in HubMethods.GetValueOrDefault(action) ?? [])
                 {
-                    var (hubStatus, hubCode) = await CallAsync(action, await ConversationAsync(kind), _users[standing], viaHub: true);
+                    var (hubStatus, hubCode) = await CallHubAsync(method, await ConversationAsync(kind), _users[standing]);
                     if (hubStatus != expected.Status || hubCode != expected.Code)
                     {
-                        wrong.Add($"{kind} × {standing} × {action} (hub): got {hubCode}, expected {expected.Code}");
+                        wrong.Add($"{kind} × {standing} × {action} (hub {method}): got {hubCode}, expected {expected.Code}");
                     }
                 }
             }
@@ -109,23 +109,42 @@ public abstract class AuthorizationMatrixTests(TestServer server) : IAsyncLifeti
         return id;
     }
 
-    private async Task<(HttpStatusCode Status, string? Code)> CallAsync(ConversationAction action, Guid id, Session who, bool viaHub)
+    /// <summary>The hub methods that act on a conversation, by the action the table asks about.</summary>
+    private static readonly Dictionary<ConversationAction, string[]> HubMethods = new()
     {
-        if (viaHub)
-        {
-            await using var device = await _client.ConnectAsync(who);
-            try
-            {
-                await device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = id, Content = "via hub" });
-                return (HttpStatusCode.OK, null);
-            }
-            catch (HubException e)
-            {
-                var code = e.Message[(e.Message.IndexOf("HubException: ", StringComparison.Ordinal) + "HubException: ".Length)..].Split(':')[0];
-                return (HttpStatusCode.Forbidden, code);
-            }
-        }
+        [ConversationAction.Send] = ["SendMessage", "Typing"],
+        [ConversationAction.Read] = ["MarkRead", "AckDelivered"],
+    };
 
+    private async Task<(HttpStatusCode Status, string? Code)> CallHubAsync(string method, Guid id, Session who)
+    {
+        await using var device = await _client.ConnectAsync(who);
+        try
+        {
+            switch (method)
+            {
+                case "SendMessage":
+                    await device.Connection.InvokeAsync<Ack>(method, new { ConversationId = id, Content = "via hub" });
+                    break;
+                case "Typing":
+                    await device.Connection.InvokeAsync(method, id, true);
+                    break;
+                default:
+                    await device.Connection.InvokeAsync<JsonElement>(method, id, 1L);
+                    break;
+            }
+
+            return (HttpStatusCode.OK, null);
+        }
+        catch (HubException e)
+        {
+            var code = e.Message[(e.Message.IndexOf("HubException: ", StringComparison.Ordinal) + "HubException: ".Length)..].Split(':')[0];
+            return (HttpStatusCode.Forbidden, code);
+        }
+    }
+
+    private async Task<(HttpStatusCode Status, string? Code)> CallAsync(ConversationAction action, Guid id, Session who)
+    {
         var target = _users["target"].UserId;
         var c = $"/api/v1/conversations/{id}";
         var (method, path, body) = action switch

@@ -170,7 +170,7 @@ public static class SocialEndpoints
             throw Errors.UserNotFound(other).ToException();
         }
 
-        gate.Forget(me, other);
+        await gate.ForgetEverywhereAsync(me, other);
         var view = new BlockView(SocialUserView.From(await ProfileAsync(users, other, ct)), result.BlockedAt);
         return result.Outcome == BlockOutcome.Blocked ? Results.Created($"/api/v1/blocks/{other}", view) : Results.Ok(view);
     }
@@ -188,7 +188,7 @@ public static class SocialEndpoints
         var me = CurrentUser.Id(context.User);
         var other = JsonRequest.RouteId(userId, "userId");
         await social.UnblockAsync(me, other, StoreTime.Truncate(time.GetUtcNow()), EventContext.New(me), ct);
-        gate.Forget(me, other);
+        await gate.ForgetEverywhereAsync(me, other);
         return Results.NoContent();
     }
 
@@ -217,6 +217,7 @@ public static class SocialServiceCollectionExtensions
     {
         builder.Services.AddValidatedSettings<SocialOptions>(builder.Configuration, SocialOptions.Section, o => o.Validate());
         builder.Services.AddSingleton<SocialGate>();
+        builder.Services.AddHostedService<BlockListener>();
         builder.Services.AddHostedService<SearchKeyBackfill>();
         return builder;
     }
@@ -224,4 +225,16 @@ public static class SocialServiceCollectionExtensions
     /// <summary>One line for the direct-conversation create path: 409 USER_BLOCKED or 403 FRIENDSHIP_REQUIRED before anything is created.</summary>
     public static Task RequireDirectAllowedAsync(this HttpContext context, Guid me, Guid other, CancellationToken ct) =>
         context.RequestServices.GetRequiredService<SocialGate>().RequireDirectAllowedAsync(me, other, ct);
+}
+
+/// <summary>Starts listening for the other nodes' blocks and unblocks as the host starts (after the engines connected).</summary>
+public sealed class BlockListener(SocialGate gate) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        gate.ListenToOtherNodes();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

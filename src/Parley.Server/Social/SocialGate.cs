@@ -14,8 +14,10 @@ namespace Parley.Server.Social;
 /// and dropped on this node's block and unblock) and creating a direct conversation.
 /// </summary>
 public sealed class SocialGate(ISocialStore social, IConversationStore conversations, IMemoryCache cache, TransientErrors transient,
-    IOptions<SocialOptions> options, TimeProvider time, ILogger<SocialGate> logger)
+    IClusterInvalidation cluster, IOptions<SocialOptions> options, TimeProvider time, ILogger<SocialGate> logger)
 {
+    private static readonly TimeSpan ClusterTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>A direct conversation's members never change, so the other member is remembered for long.</summary>
     private static readonly TimeSpan OtherMemberTtl = TimeSpan.FromHours(1);
 
@@ -61,7 +63,7 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
             return;
         }
 
-        var key = Key(senderId, other);
+        var key = Key(PairKey(senderId, other));
         if (!cache.TryGetValue(key, out bool blocked))
         {
             var (read, fresh) = await ReadStoreAsync(ct => social.IsBlockedAsync(senderId, other, ct), conversation.Id, cancellationToken);
@@ -102,10 +104,42 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
     }
 
     /// <summary>
-    /// Drops this node's cached block state of the pair after a block or unblock, so its next send reads the new one.
-    /// The last-known state stays: it only stands in while the store cannot answer.
+    /// After a block or unblock: drops the pair's cached block state here and, before returning, on every other node
+    /// (<see cref="IClusterInvalidation"/>, keyed by <see cref="PairKey"/>), so the pair's next send reads the new state
+    /// wherever it arrives. The last-known state stays: it only stands in while the store cannot answer.
     /// </summary>
-    public void Forget(Guid a, Guid b) => cache.Remove(Key(a, b));
+    public async Task ForgetEverywhereAsync(Guid a, Guid b)
+    {
+        var key = PairKey(a, b);
+        cache.Remove(Key(key));
+        try
+        {
+            if (!await cluster.InvalidateAsync(key, ClusterTimeout, CancellationToken.None))
+            {
+                Log.BlockInvalidationUnconfirmed(logger, ClusterTimeout.TotalMilliseconds);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.BlockInvalidationFailed(logger, ex);
+        }
+    }
+
+    /// <summary>Listens for the other nodes' blocks and unblocks (called once, as the host starts).</summary>
+    public void ListenToOtherNodes() => cluster.Subscribe(key => cache.Remove(Key(key)));
+
+    /// <summary>
+    /// The pair's name on the cluster invalidation channel, which carries UUIDs: the first 16 bytes of a SHA-256 of the
+    /// ordered pair, so it never equals a conversation id (also sent there) by anything but chance.
+    /// </summary>
+    public static Guid PairKey(Guid a, Guid b)
+    {
+        var (low, high) = Core.Persistence.SocialRules.Pair(a, b);
+        Span<byte> both = stackalloc byte[32];
+        low.TryWriteBytes(both[..16]);
+        high.TryWriteBytes(both[16..]);
+        return new Guid(System.Security.Cryptography.SHA256.HashData(both)[..16]);
+    }
 
     /// <summary>The store's answer, or false (not read) when it failed, timed out, or is being skipped after a recent failure.</summary>
     private async Task<(bool Read, T? Value)> ReadStoreAsync<T>(Func<CancellationToken, Task<T>> read, Guid conversationId, CancellationToken cancellationToken)
@@ -129,9 +163,5 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
         }
     }
 
-    private static (string, Guid, Guid) Key(Guid a, Guid b)
-    {
-        var (low, high) = Core.Persistence.SocialRules.Pair(a, b);
-        return ("blocked", low, high);
-    }
+    private static (string, Guid) Key(Guid pairKey) => ("blocked", pairKey);
 }

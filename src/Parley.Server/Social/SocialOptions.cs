@@ -9,10 +9,10 @@ public sealed class SocialOptions
     public bool DirectRequiresFriendship { get; set; }
 
     /// <summary>
-    /// How long a node trusts the block state of a pair it read, for the send path. A block or unblock made through
-    /// this node drops its entry at once; other nodes see it within this time.
+    /// How long a node trusts the block state of a pair it read, for the send path. A block or unblock drops the entry on
+    /// every node before its response returns (as membership changes do); this bounds only a node that did not answer.
     /// </summary>
-    public TimeSpan BlockCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan BlockCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
 
     public IEnumerable<string> Validate()
     {
