@@ -32,6 +32,12 @@ public sealed class RealtimeEventTests
         new FriendRemovedEvent(new FriendRemovedView(Guid.NewGuid())),
         new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), true, At, true, false)),
         new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), false, null, false, true)),
+        new MemberAddedEvent(new MemberAddedView(Guid.NewGuid(), [new MemberView(Guid.NewGuid(), "member"), new MemberView(Guid.NewGuid(), "admin")], 250, Guid.NewGuid())),
+        new MemberRemovedEvent(new MemberRemovedView(Guid.NewGuid(), Guid.NewGuid(), "left", Guid.NewGuid())),
+        new MemberRoleChangedEvent(new MemberRoleChangedView(Guid.NewGuid(), Guid.NewGuid(), "owner", Guid.NewGuid())),
+        new MembershipChangedEvent(new MembershipChangedView(Guid.NewGuid(), Guid.NewGuid(), false, null, "removed", Guid.NewGuid())),
+        new ConversationUpdatedEvent(new ConversationDetailsView(Guid.NewGuid(), "channel", "Ops", null, "https://cdn.example.com/c.png", JsonText.From("""{"k":1e400}"""),
+            "public", "archived", At, 12, new ContextView("BOOKING", "4711", JsonText.From("""{"at":"10:00"}""")))),
     ];
 
     private static FriendRequestView FriendRequest(string status, SocialUserView? user) => new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), status, At, user);
@@ -49,8 +55,16 @@ public sealed class RealtimeEventTests
         Assert.Equal(sent.ExceptUser, received.ExceptUser);
         Assert.Equal(realtimeEvent.GetType(), received.Event.GetType());
         Assert.Equal(realtimeEvent.Name, received.Event.Name);
-        // Records compare by value; MessageView's metadata is a JsonText record, so this also compares its text.
-        Assert.Equal(realtimeEvent.Payload, received.Event.Payload);
+        // Records compare by value; MessageView's metadata is a JsonText record, so this also compares its text. A list
+        // inside a record compares by reference, so those payloads compare as their JSON.
+        if (realtimeEvent.Payload is MemberAddedView)
+        {
+            Assert.Equal(JsonSerializer.Serialize(realtimeEvent.Payload), JsonSerializer.Serialize(received.Event.Payload));
+        }
+        else
+        {
+            Assert.Equal(realtimeEvent.Payload, received.Event.Payload);
+        }
     }
 
     [Fact]

@@ -84,7 +84,14 @@ public sealed record DisconnectingView(string Reason, string Message);
 
 public sealed record MemberView(Guid UserId, string Role);
 
-public sealed record MemberAddedView(Guid ConversationId, IReadOnlyList<MemberView> Members, Guid By);
+/// <summary>
+/// <c>Members</c> lists at most <see cref="MaxListed"/> of the <c>Total</c> added: every member gets this event, so a
+/// full list would cost a bulk add the square of its size; a client that needs the rest reads the conversation.
+/// </summary>
+public sealed record MemberAddedView(Guid ConversationId, IReadOnlyList<MemberView> Members, int Total, Guid By)
+{
+    public const int MaxListed = 100;
+}
 
 /// <summary><c>Reason</c> is <c>removed</c> or <c>left</c>.</summary>
 public sealed record MemberRemovedView(Guid ConversationId, Guid UserId, string Reason, Guid By);

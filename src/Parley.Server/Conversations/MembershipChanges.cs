@@ -27,7 +27,7 @@ public sealed class MembershipChanges(IConversationStore store, MembershipCache 
         if (change.Added.Count > 0)
         {
             var added = change.Added.Select(m => new MemberView(m.UserId, m.Role)).ToList();
-            events.Add(new AddressedEvent(new MemberAddedEvent(new MemberAddedView(conversationId, added, by)), members));
+            events.Add(new AddressedEvent(new MemberAddedEvent(new MemberAddedView(conversationId, [.. added.Take(MemberAddedView.MaxListed)], added.Count, by)), members));
             events.AddRange(added.Select(m => Membership(conversationId, m.UserId, true, m.Role, "added", by)));
         }
 
