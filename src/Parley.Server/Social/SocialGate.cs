@@ -11,7 +11,7 @@ namespace Parley.Server.Social;
 /// <summary>
 /// What blocks and the friendship setting forbid outside the social endpoints: sending in a direct conversation
 /// whose two users are blocked (the hot path, so the pair's state is cached for <see cref="SocialOptions.BlockCacheTtl"/>
-/// and dropped on this node's block and unblock) and creating a direct conversation.
+/// and dropped on every node by a block or unblock) and creating a direct conversation.
 /// </summary>
 public sealed class SocialGate(ISocialStore social, IConversationStore conversations, IMemoryCache cache, TransientErrors transient,
     IClusterInvalidation cluster, IOptions<SocialOptions> options, TimeProvider time, ILogger<SocialGate> logger)
@@ -24,11 +24,10 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
     private static readonly TimeSpan LastKnownTtl = TimeSpan.FromDays(1);
 
     /// <summary>
-    /// The send path survives a store outage (E3), so its reads here are capped, and after a failure skipped for a
-    /// while, as the ingress does for its resend reads.
+    /// The send path survives a store outage (E3): after a read fails with a transient error, reads are skipped for a
+    /// while and the last state read stands. A read that is merely slow is waited for, as the membership read is: a
+    /// time limit here let a blocked pair's send through whenever the store was busy (failed once under a full run).
     /// </summary>
-    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromMilliseconds(500);
-
     private static readonly TimeSpan StoreReadBackoff = TimeSpan.FromSeconds(5);
 
     private long _storeReadsResumeAt;
@@ -141,7 +140,7 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
         return new Guid(System.Security.Cryptography.SHA256.HashData(both)[..16]);
     }
 
-    /// <summary>The store's answer, or false (not read) when it failed, timed out, or is being skipped after a recent failure.</summary>
+    /// <summary>The store's answer, or false (not read) when it failed transiently or is being skipped after a recent failure.</summary>
     private async Task<(bool Read, T? Value)> ReadStoreAsync<T>(Func<CancellationToken, Task<T>> read, Guid conversationId, CancellationToken cancellationToken)
     {
         if (time.GetTimestamp() < Interlocked.Read(ref _storeReadsResumeAt))
@@ -149,13 +148,11 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
             return (false, default);
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(StoreReadTimeout);
         try
         {
-            return (true, await read(timeout.Token));
+            return (true, await read(cancellationToken));
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is OperationCanceledException || transient.IsTransient(ex)))
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && transient.IsTransient(ex))
         {
             Interlocked.Exchange(ref _storeReadsResumeAt, time.GetTimestamp() + (long)(StoreReadBackoff.TotalSeconds * time.TimestampFrequency));
             Log.BlockStateUnavailable(logger, ex, conversationId);
