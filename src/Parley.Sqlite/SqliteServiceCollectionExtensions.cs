@@ -32,6 +32,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IReceiptStore>(sp => sp.GetRequiredService<SqliteReceiptStore>());
         services.AddSingleton<IDomainEventStore>(sp => sp.GetRequiredService<SqliteDomainEventStore>());
         services.AddSingleton<ISocialStore>(sp => new SqliteSocialStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IPersonalStore>(sp => new SqlitePersonalStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

@@ -42,6 +42,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public ISocialStore Social { get; private set; } = null!;
 
+        public IPersonalStore Personal { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -52,6 +54,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Receipts = new PostgresReceiptStore(_dataSource);
             Events = new PostgresDomainEventStore(_dataSource);
             Social = new PostgresSocialStore(_dataSource);
+            Personal = new PostgresPersonalStore(_dataSource);
         }
 
         public async Task RestartAsync()

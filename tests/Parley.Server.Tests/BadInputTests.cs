@@ -355,6 +355,39 @@ public abstract class BadInputTests(TestServer server)
         Assert.Single((await _client.ConversationsAsync(me, "?kind=direct&archived=false")).Items);
     }
 
+    [Theory]
+    [InlineData("""{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"content":7}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"content":"\u0000"}""", "INVALID_TEXT")]
+    [InlineData("""{"content":"x","metadata":"no"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"content":"x","metadata":{"a":1,"a":2}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""[]""", "INVALID_SCHEMA")]
+    public async Task Saving_a_draft_rejects_bad_bodies(string json, string code)
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var direct = (await _client.DirectAsync(me, other.UserId)).Id;
+        await ExpectAsync(HttpMethod.Put, $"/api/v1/conversations/{direct}/draft", me, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(HttpMethod.Put, $"/api/v1/conversations/{direct}/draft", null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Bookmarks_and_drafts_reject_bad_ids_cursors_and_sizes()
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var direct = (await _client.DirectAsync(me, other.UserId)).Id;
+        await ExpectAsync(HttpMethod.Put, "/api/v1/messages/not-an-id/bookmark", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(HttpMethod.Put, $"/api/v1/messages/{Guid.NewGuid()}/bookmark", me, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Delete, "/api/v1/messages/not-an-id/bookmark", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/bookmarks?cursor=nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/bookmarks?limit=0", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, "/api/v1/bookmarks", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Get, "/api/v1/conversations/not-an-id/draft", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations/{Guid.NewGuid()}/draft", me, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(HttpMethod.Put, $"/api/v1/conversations/{direct}/draft", me, $$"""{"content":"{{new string('x', 10_241)}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+    }
+
     [Fact]
     public async Task Creating_the_same_direct_conversation_again_returns_200_with_the_same_id()
     {

@@ -31,6 +31,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["listConversations"] = [("limit", "integer"), ("cursor", "string"), ("kind", "string"), ("archived", "boolean"), ("contextType", "string"), ("contextId", "string")],
         ["getHistory"] = [("before", "integer"), ("after", "integer"), ("limit", "integer"), ("around", "integer"), ("aroundMessageId", "string")],
         ["searchChannels"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listBookmarks"] = [("limit", "integer"), ("cursor", "string")],
         ["searchUsers"] = [("query", "string"), ("limit", "integer"), ("cursor", "string")],
         ["listFriendRequests"] = [("direction", "string"), ("limit", "integer"), ("cursor", "string")],
         ["listFriends"] = [("limit", "integer"), ("cursor", "string")],
@@ -45,6 +46,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "SendMessageAsync", "GetHistoryAsync", "MarkReadAsync", "GetMessageStatusAsync", "SyncAsync", "GetUnreadTotalAsync",
         "UpdateConversationAsync", "JoinChannelAsync", "AddMembersAsync", "ChangeMemberRoleAsync", "RemoveMemberAsync", "LeaveConversationAsync",
         "TransferOwnershipAsync", "SearchChannelsAsync", "CreateInviteAsync", "ListInvitesAsync", "RevokeInviteAsync", "JoinByInviteAsync", "UpdateConversationSettingsAsync",
+        "BookmarkMessageAsync", "UnbookmarkMessageAsync", "ListBookmarksAsync", "SaveDraftAsync", "GetDraftAsync", "DeleteDraftAsync",
         "SearchUsersAsync", "SendFriendRequestAsync", "ListFriendRequestsAsync", "AcceptFriendRequestAsync", "DeclineFriendRequestAsync",
         "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
     ];

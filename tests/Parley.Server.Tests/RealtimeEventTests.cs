@@ -33,6 +33,8 @@ public sealed class RealtimeEventTests
         new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), true, At, true, false)),
         new ConversationSettingsChangedEvent(new ConversationSettingsView(Guid.NewGuid(), false, null, false, true)),
         new MemberAddedEvent(new MemberAddedView(Guid.NewGuid(), [new MemberView(Guid.NewGuid(), "member"), new MemberView(Guid.NewGuid(), "admin")], 250, Guid.NewGuid())),
+        new DraftUpdatedEvent(new DraftView(Guid.NewGuid(), "hälf", JsonText.From("""{"replyTo":3}"""), At, false)),
+        new DraftUpdatedEvent(new DraftView(Guid.NewGuid(), null, null, At, true)),
         new MemberRemovedEvent(new MemberRemovedView(Guid.NewGuid(), Guid.NewGuid(), "left", Guid.NewGuid())),
         new MemberRoleChangedEvent(new MemberRoleChangedView(Guid.NewGuid(), Guid.NewGuid(), "owner", Guid.NewGuid())),
         new MembershipChangedEvent(new MembershipChangedView(Guid.NewGuid(), Guid.NewGuid(), false, null, "removed", Guid.NewGuid())),

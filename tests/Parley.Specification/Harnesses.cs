@@ -28,6 +28,8 @@ public interface IStoreHarness : IAsyncDisposable
 
     ISocialStore Social { get; }
 
+    IPersonalStore Personal { get; }
+
     Task RestartAsync();
 }
 

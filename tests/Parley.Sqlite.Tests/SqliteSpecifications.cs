@@ -75,6 +75,8 @@ public sealed class SqliteStoreSpecification : MessageStoreSpecification
 
         public ISocialStore Social => stores.Social;
 
+        public IPersonalStore Personal => stores.Personal;
+
         public async Task RestartAsync()
         {
             var path = stores.Database.Path;

@@ -13,6 +13,7 @@ internal sealed class SqliteStores : IDisposable
         Receipts = new SqliteReceiptStore(database, time);
         Events = new SqliteDomainEventStore(database, time);
         Social = new SqliteSocialStore(database);
+        Personal = new SqlitePersonalStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -30,6 +31,8 @@ internal sealed class SqliteStores : IDisposable
     public SqliteDomainEventStore Events { get; }
 
     public SqliteSocialStore Social { get; }
+
+    public SqlitePersonalStore Personal { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

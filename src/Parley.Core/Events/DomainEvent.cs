@@ -84,6 +84,12 @@ public static class DomainEventTypes
     public const string MessageStored = "message.stored";
     public const string ReceiptAdvanced = "receipt.advanced";
 
+    // Per-user state (M9): bookmarks and drafts.
+    public const string MessageBookmarked = "message.bookmarked";
+    public const string MessageUnbookmarked = "message.unbookmarked";
+    public const string DraftSaved = "draft.saved";
+    public const string DraftDeleted = "draft.deleted";
+
     // Friends and blocks (M3).
     public const string FriendRequested = "friend.requested";
     public const string FriendAccepted = "friend.accepted";
@@ -96,7 +102,8 @@ public static class DomainEventTypes
     public static readonly IReadOnlyList<string> All =
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
-        FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged];
+        FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
+        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted];
 }
 
 public static class AggregateTypes

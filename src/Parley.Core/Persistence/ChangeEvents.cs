@@ -81,6 +81,25 @@ public static class ChangeEvents
                 new MemberSettingsChangedData(conversationId, userId, settings.Muted, settings.MutedUntil, settings.Pinned, settings.Archived),
                 ChangeEventsJson.Default.MemberSettingsChangedData));
 
+    public static DomainEvent MessageBookmarked(BookmarkRecord bookmark, EventContext context) =>
+        Bookmark(DomainEventTypes.MessageBookmarked, bookmark.UserId, bookmark.MessageId, bookmark.ConversationId, bookmark.CreatedAt, context);
+
+    public static DomainEvent MessageUnbookmarked(Guid userId, Guid messageId, Guid conversationId, DateTimeOffset now, EventContext context) =>
+        Bookmark(DomainEventTypes.MessageUnbookmarked, userId, messageId, conversationId, now, context);
+
+    /// <summary>Without the text: a draft is the user's until they send it; its length says it changed.</summary>
+    public static DomainEvent DraftSaved(DraftRecord draft, EventContext context) =>
+        Create(AggregateTypes.User, draft.UserId, DomainEventTypes.DraftSaved, context with { UserId = context.UserId ?? draft.UserId }, draft.UpdatedAt,
+            JsonSerializer.Serialize(new DraftData(draft.UserId, draft.ConversationId, draft.Content.Length), ChangeEventsJson.Default.DraftData));
+
+    public static DomainEvent DraftDeleted(Guid userId, Guid conversationId, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, userId, DomainEventTypes.DraftDeleted, context with { UserId = context.UserId ?? userId }, now,
+            JsonSerializer.Serialize(new DraftData(userId, conversationId, 0), ChangeEventsJson.Default.DraftData));
+
+    private static DomainEvent Bookmark(string type, Guid userId, Guid messageId, Guid conversationId, DateTimeOffset at, EventContext context) =>
+        Create(AggregateTypes.User, userId, type, context with { UserId = context.UserId ?? userId }, at,
+            JsonSerializer.Serialize(new BookmarkData(userId, messageId, conversationId), ChangeEventsJson.Default.BookmarkData));
+
     /// <summary>The message's own correlation id and sender; its traceparent as metadata so a consumer can continue the trace.</summary>
     public static DomainEvent MessageStored(StoredMessage message, string? traceParent) =>
         Create(AggregateTypes.Conversation, message.ConversationId, DomainEventTypes.MessageStored,
@@ -147,6 +166,10 @@ public sealed record InviteData(Guid ConversationId, DateTimeOffset? ExpiresAt, 
 
 public sealed record MemberSettingsChangedData(Guid ConversationId, Guid UserId, bool Muted, DateTimeOffset? MutedUntil, bool Pinned, bool Archived);
 
+public sealed record BookmarkData(Guid UserId, Guid MessageId, Guid ConversationId);
+
+public sealed record DraftData(Guid UserId, Guid ConversationId, int Length);
+
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
 
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
@@ -171,6 +194,8 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(ConversationUpdatedData))]
 [JsonSerializable(typeof(InviteData))]
 [JsonSerializable(typeof(MemberSettingsChangedData))]
+[JsonSerializable(typeof(BookmarkData))]
+[JsonSerializable(typeof(DraftData))]
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
 [JsonSerializable(typeof(TraceMetadata))]

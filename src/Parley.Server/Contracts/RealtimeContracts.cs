@@ -1,3 +1,5 @@
+using Parley.Core.Ports;
+
 namespace Parley.Server.Contracts;
 
 /// <summary>Server → client event names (docs/realtime.md). Never rename one.</summary>
@@ -27,6 +29,9 @@ public static class RealtimeEvents
 
     /// <summary>To the user whose own membership changed (added, removed, left, role), on every device.</summary>
     public const string MembershipChanged = "membershipChanged";
+    /// <summary>To the user's own devices: their draft in a conversation was saved or deleted (on another device, or this one).</summary>
+    public const string DraftUpdated = "draftUpdated";
+
     // Friends (M3): to the user concerned only.
     public const string FriendRequest = "friendRequest";
     public const string FriendRequestAccepted = "friendRequestAccepted";
@@ -83,6 +88,12 @@ public sealed record ResumeResult(Guid ConversationId, string Status, long FromS
 public sealed record DisconnectingView(string Reason, string Message);
 
 public sealed record MemberView(Guid UserId, string Role);
+
+/// <summary>A user's draft in one conversation; <c>Deleted</c> true (and no content) when it was removed.</summary>
+public sealed record DraftView(Guid ConversationId, string? Content, JsonText? Metadata, DateTimeOffset UpdatedAt, bool Deleted)
+{
+    public static DraftView From(DraftRecord draft) => new(draft.ConversationId, draft.Content, JsonText.From(draft.Metadata), draft.UpdatedAt, false);
+}
 
 /// <summary>
 /// <c>Members</c> lists at most <see cref="MaxListed"/> of the <c>Total</c> added: every member gets this event, so a

@@ -26,6 +26,7 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(FriendRequestCancelledEvent), RealtimeEvents.FriendRequestCancelled)]
 [JsonDerivedType(typeof(FriendRemovedEvent), RealtimeEvents.FriendRemoved)]
 [JsonDerivedType(typeof(ConversationSettingsChangedEvent), RealtimeEvents.ConversationSettingsChanged)]
+[JsonDerivedType(typeof(DraftUpdatedEvent), RealtimeEvents.DraftUpdated)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -197,6 +198,15 @@ public sealed record ConversationSettingsChangedEvent(ConversationSettingsView S
 
     [JsonIgnore]
     public override object Payload => Settings;
+}
+
+public sealed record DraftUpdatedEvent(DraftView Draft) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.DraftUpdated;
+
+    [JsonIgnore]
+    public override object Payload => Draft;
 }
 
 /// <summary>

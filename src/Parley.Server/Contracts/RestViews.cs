@@ -220,3 +220,11 @@ public sealed record InviteView(
         i.RevokedAt is not null ? "revoked" : i.ExpiresAt <= now ? "expired" : i.MaxUses <= i.Uses ? "usedUp" : "active",
         $"/api/v1/invites/{i.Code}/join");
 }
+
+public sealed record BookmarkView(Guid MessageId, Guid ConversationId, DateTimeOffset BookmarkedAt, MessageView? Message)
+{
+    public static BookmarkView From(BookmarkRecord b, StoredMessage? message = null) =>
+        new(b.MessageId, b.ConversationId, b.CreatedAt, message is null ? null : MessageView.From(message));
+}
+
+public sealed record BookmarkPageView(IReadOnlyList<BookmarkView> Items, string? NextCursor);

@@ -136,12 +136,7 @@ public static class ConversationEndpoints
         var me = CurrentUser.Id(request.HttpContext.User);
         var limit = (int)(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize);
         limit = Math.Min(limit, limits.Value.MaxPageSize);
-        var rawCursor = request.Query["cursor"].ToString();
-        var cursor = ConversationCursor.TryDecode(rawCursor);
-        if (cursor is null && rawCursor.Length > 0)
-        {
-            throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException();
-        }
+        var cursor = JsonRequest.QueryCursor(request);
 
         var contextType = JsonRequest.QueryOneOf(request, "contextType", ContextTypes.All);
         var contextId = JsonRequest.QueryString(request, "contextId");

@@ -24,7 +24,7 @@ public static class ConversationFields
         body.Has("metadata") ? FieldChange<string?>.To(JsonObject(body, "metadata", maxBytes)) : default;
 
     /// <summary>Kept as the JSON text sent, so it must be text a reader can take back (as a message's metadata).</summary>
-    private static string? JsonObject(JsonBody body, string field, int maxBytes)
+    public static string? JsonObject(JsonBody body, string field, int maxBytes)
     {
         var json = body.OptionalObjectJson(field, maxBytes);
         if (json is not null)

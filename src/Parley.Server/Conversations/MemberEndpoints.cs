@@ -135,12 +135,7 @@ public static class MemberEndpoints
             throw Errors.TooLong("query", limits.Value.MaxTitleLength, query.Length).ToException();
         }
 
-        var rawCursor = request.Query["cursor"].ToString();
-        var cursor = ConversationCursor.TryDecode(rawCursor);
-        if (cursor is null && rawCursor.Length > 0)
-        {
-            throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException();
-        }
+        var cursor = JsonRequest.QueryCursor(request);
 
         var page = await store.SearchChannelsAsync(query.Length == 0 ? null : query, cursor, limit, ct);
         return Results.Ok(new ChannelPageView([.. page.Items.Select(c => ConversationDetailsView.From(c.Conversation, c.MemberCount))], page.Next?.Encode()));

@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Options;
 using Parley.Server.Hosting;
 using Parley.Core.Errors;
+using Parley.Core.Ports;
 using Parley.Core.Validation;
 
 namespace Parley.Server.Http;
@@ -64,6 +65,15 @@ public static class JsonRequest
         QueryString(request, name) is not { } value ? null
         : allowed.Contains(value, StringComparer.Ordinal) ? value
         : throw Errors.InvalidValue(name, $"must be one of: {string.Join(", ", allowed)}").ToException();
+
+    /// <summary>The <c>cursor</c> of a keyset-paged list: null for the first page; one this API did not return is a 400.</summary>
+    public static ConversationCursor? QueryCursor(HttpRequest request)
+    {
+        var raw = request.Query["cursor"].ToString();
+        return ConversationCursor.TryDecode(raw) is { } cursor ? cursor
+            : raw.Length > 0 ? throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException()
+            : null;
+    }
 
     /// <summary><c>true</c> or <c>false</c> (lower case), or null when absent.</summary>
     public static bool? QueryBool(HttpRequest request, string name) =>

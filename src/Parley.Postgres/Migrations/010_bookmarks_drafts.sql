@@ -1,0 +1,19 @@
+-- M9: what a user keeps for themselves. A bookmark names a message (and its conversation, so the list can hide the
+-- conversations the user left); a draft is one per user and conversation.
+CREATE TABLE bookmarks (
+    user_id         uuid NOT NULL REFERENCES users(id),
+    message_id      uuid NOT NULL REFERENCES messages(id),
+    conversation_id uuid NOT NULL REFERENCES conversations(id),
+    created_at      timestamptz NOT NULL,
+    PRIMARY KEY (user_id, message_id)
+);
+CREATE INDEX ix_bookmarks_user_recent ON bookmarks (user_id, created_at DESC, message_id DESC);
+
+CREATE TABLE drafts (
+    user_id         uuid NOT NULL REFERENCES users(id),
+    conversation_id uuid NOT NULL REFERENCES conversations(id),
+    content         text NOT NULL,
+    metadata        json,
+    updated_at      timestamptz NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+);
