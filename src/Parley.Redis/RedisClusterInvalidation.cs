@@ -63,11 +63,17 @@ public sealed class RedisClusterInvalidation(RedisConnection connection, string 
         _ = SubscribedAsync();
     }
 
+    /// <summary>The subscription, made again if an earlier attempt failed (Redis unreachable then), not cached as failed.</summary>
     private Task SubscribedAsync()
     {
         lock (_gate)
         {
-            return _subscribed ??= SubscribeAsync();
+            if (_subscribed is null || _subscribed.IsFaulted || _subscribed.IsCanceled)
+            {
+                _subscribed = SubscribeAsync();
+            }
+
+            return _subscribed;
         }
     }
 
