@@ -111,27 +111,16 @@ public sealed class PostgresSocialMigrationTests
     [Fact]
     public async Task Users_created_before_migration_005_are_found_by_an_accented_or_unaccented_prefix()
     {
-        var schema = "t_" + Guid.NewGuid().ToString("N");
-        await using var dataSource = NpgsqlDataSource.Create(await ExternalServers.PostgresAsync());
-        async Task ExecuteAsync(string sql)
-        {
-            await using var command = dataSource.CreateCommand(sql);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        await ExecuteAsync($"CREATE SCHEMA {schema}; CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());");
-        foreach (var (version, name, sql) in PostgresMigrations.All.Where(m => m.Version <= 4))
-        {
-            await ExecuteAsync($"SET search_path TO {schema};\n{sql}\nINSERT INTO {schema}.schema_migrations (version, name) VALUES ({version}, '{name}');");
-        }
+        await using var release = await PreviousReleaseSchema.CreateAsync(lastVersion: 4);
+        var schema = release.Schema;
 
         var (alice, jose, caller) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
-        await ExecuteAsync($"""
+        await release.ExecuteAsync($"""
             INSERT INTO {schema}.users (id, username, display_name, password_hash, created_at) VALUES
                 ('{alice}', 'alice', 'Alice', 'hash', now()), ('{jose}', 'jalvarez', 'José Álvarez', 'hash', now()), ('{caller}', 'caller', 'Caller', 'hash', now());
             """);
 
-        await using var migrated = await PostgresDataSources.CreateDataSourceAsync(await ExternalServers.PostgresAsync(), schema, migrate: true, default);
+        await using var migrated = await release.MigrateAsync();
         var users = new PostgresUserStore(migrated);
         Task<UsernamePage<UserProfile>> SearchAsync(string query) => users.SearchUsersAsync(caller, SearchRules.Parse(query), null, 10, default);
         Assert.Equal(alice, Assert.Single((await SearchAsync("ALI")).Items).Id);
@@ -140,8 +129,6 @@ public sealed class PostgresSocialMigrationTests
         Assert.Equal(0, await users.BackfillSearchKeysAsync(100, default));
         Assert.Equal(jose, Assert.Single((await SearchAsync("jose")).Items).Id);
         Assert.Equal(jose, Assert.Single((await SearchAsync("JOSÉ Á")).Items).Id);
-
-        await ExecuteAsync($"DROP SCHEMA {schema} CASCADE");
     }
 }
 
@@ -151,22 +138,11 @@ public sealed class PostgresConversationMigrationTests
     [Fact]
     public async Task Conversations_and_messages_from_before_the_upgrade_stay_readable_and_are_managed_like_new_ones()
     {
-        var schema = "t_" + Guid.NewGuid().ToString("N");
-        await using var dataSource = NpgsqlDataSource.Create(await ExternalServers.PostgresAsync());
-        async Task ExecuteAsync(string sql)
-        {
-            await using var command = dataSource.CreateCommand(sql);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        await ExecuteAsync($"CREATE SCHEMA {schema}; CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());");
-        foreach (var (version, name, sql) in PostgresMigrations.All.Where(m => m.Version <= 4))
-        {
-            await ExecuteAsync($"SET search_path TO {schema};\n{sql}\nINSERT INTO {schema}.schema_migrations (version, name) VALUES ({version}, '{name}');");
-        }
+        await using var release = await PreviousReleaseSchema.CreateAsync(lastVersion: 4);
+        var schema = release.Schema;
 
         var (a, b, c, group) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
-        await ExecuteAsync($"""
+        await release.ExecuteAsync($"""
             SET search_path TO {schema};
             INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES
                 ('{a}', 'ann', 'Ann', 'hash', now()), ('{b}', 'bob', 'Bob', 'hash', now()), ('{c}', 'cy', 'Cy', 'hash', now());
@@ -177,7 +153,7 @@ public sealed class PostgresConversationMigrationTests
                 VALUES ('{Guid.CreateVersion7()}', '{group}', 1, '{a}', 'text', 'before', 'k-{group}', '{new string('0', 64)}', 6, '{Guid.NewGuid()}', now(), now());
             """);
 
-        await using var migrated = await PostgresDataSources.CreateDataSourceAsync(await ExternalServers.PostgresAsync(), schema, migrate: true, default);
+        await using var migrated = await release.MigrateAsync();
         var conversations = new PostgresConversationStore(migrated);
         var messages = new PostgresMessageStore(migrated);
         var old = (await conversations.GetConversationAsync(group, default))!;
@@ -191,8 +167,44 @@ public sealed class PostgresConversationMigrationTests
         Assert.Equal([(c, ParticipantRoles.Owner)], (await conversations.ChangeMembershipAsync(group, new LeaveCommand(a), DateTimeOffset.UtcNow, EventContext.New(a), default)).Require().RoleChanges);
         var stored = await messages.PersistBatchAsync([Envelopes.New(group, b, "after")], [], default);
         Assert.Equal(2, Assert.Single(stored).Message!.Sequence);
+    }
+}
 
-        await ExecuteAsync($"DROP SCHEMA {schema} CASCADE");
+/// <summary>A schema of its own as a release that had migrations up to a version left it; dropped afterwards.</summary>
+internal sealed class PreviousReleaseSchema : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PreviousReleaseSchema(NpgsqlDataSource dataSource, string schema) => (_dataSource, Schema) = (dataSource, schema);
+
+    public string Schema { get; }
+
+    public static async Task<PreviousReleaseSchema> CreateAsync(int lastVersion)
+    {
+        var old = new PreviousReleaseSchema(NpgsqlDataSource.Create(await ExternalServers.PostgresAsync()), "t_" + Guid.NewGuid().ToString("N"));
+        await old.ExecuteAsync($"CREATE SCHEMA {old.Schema}; CREATE TABLE {old.Schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());");
+        foreach (var (version, name, sql) in PostgresMigrations.All.Where(m => m.Version <= lastVersion))
+        {
+            await old.ExecuteAsync($"SET search_path TO {old.Schema};\n{sql}\nINSERT INTO {old.Schema}.schema_migrations (version, name) VALUES ({version}, '{name}');");
+        }
+
+        return old;
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var command = _dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The schema opened as the current release opens it: migrated to the latest version.</summary>
+    public async Task<NpgsqlDataSource> MigrateAsync() =>
+        await PostgresDataSources.CreateDataSourceAsync(await ExternalServers.PostgresAsync(), Schema, migrate: true, default);
+
+    public async ValueTask DisposeAsync()
+    {
+        await ExecuteAsync($"DROP SCHEMA {Schema} CASCADE");
+        await _dataSource.DisposeAsync();
     }
 }
 
