@@ -66,7 +66,7 @@ public static class MembershipPlanner
             return (Errors.Errors.NotMember(conversationId), null);
         }
 
-        if (Refuse(conversation, actor, command.Action) is { } refused)
+        if (Refuse(conversation, actor.Role, command.Action) is { } refused)
         {
             return (refused, null);
         }
@@ -162,7 +162,7 @@ public static class MembershipPlanner
 
             case EditConversationCommand edit:
                 var e = edit.Edit;
-                if (e.ChangesDetails && e.Status.IsSet && Refuse(conversation, actor, ConversationAction.ChangeStatus) is { } noStatus)
+                if (e.ChangesDetails && e.Status.IsSet && Refuse(conversation, actor.Role, ConversationAction.ChangeStatus) is { } noStatus)
                 {
                     return (noStatus, null);
                 }
@@ -217,53 +217,49 @@ public static class MembershipPlanner
     private static (ParleyError?, MembershipPlan?) Join(MembershipState state, JoinCommand join, DateTimeOffset now, EventContext context)
     {
         var conversation = state.Conversation;
-        if (state.Members.ContainsKey(join.Actor))
-        {
-            return (null, new Builder(conversation, now, context).Build());
-        }
-
-        if (!string.Equals(conversation.Type, ConversationTypes.Channel, StringComparison.Ordinal)
-            || !string.Equals(conversation.Visibility, ConversationVisibility.Public, StringComparison.Ordinal))
-        {
-            return (Errors.Errors.Forbidden("Only a public channel can be joined without an invite").With("conversationId", conversation.Id), null);
-        }
-
-        if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
-        {
-            return (Errors.Errors.ConversationInactive(conversation.Id, conversation.Status), null);
-        }
-
-        if (state.MemberCount + 1 > join.MaxMembers)
-        {
-            return (Errors.Errors.MemberLimitReached(conversation.Id, join.MaxMembers), null);
-        }
-
-        var plan = new Builder(conversation, now, context);
-        plan.Add([new MemberRecord(join.Actor, ParticipantRoles.Member, now)]);
-        return (null, plan.Build());
+        var open = string.Equals(conversation.Type, ConversationTypes.Channel, StringComparison.Ordinal)
+            && string.Equals(conversation.Visibility, ConversationVisibility.Public, StringComparison.Ordinal);
+        return SelfJoin(state, join.Actor, join.MaxMembers,
+            open ? null : Errors.Errors.Forbidden("Only a public channel can be joined without an invite").With("conversationId", conversation.Id), null, now, context);
     }
 
     /// <summary>
-    /// Joining by invite: a member already in joins as a no-op whatever the invite's state; otherwise the invite must be
-    /// usable now, and its use is counted in the same transaction (under the conversation's lock, so concurrent joins
-    /// never pass <see cref="InviteRecord.MaxUses"/>).
+    /// Joining by invite: the invite must be usable now, and its use is counted in the same transaction (under the
+    /// conversation's lock, so concurrent joins never pass <see cref="InviteRecord.MaxUses"/>).
     /// </summary>
     private static (ParleyError?, MembershipPlan?) JoinByInvite(MembershipState state, JoinByInviteCommand join, DateTimeOffset now, EventContext context)
     {
-        var conversation = state.Conversation;
         if (state.Invite is not { } invite)
         {
             return (Errors.Errors.InviteNotFound(), null);
         }
 
-        if (state.Members.ContainsKey(join.Actor))
+        var invalid = invite.StateAt(now) switch
+        {
+            InviteState.Active => null,
+            InviteState.Revoked => "revoked",
+            InviteState.Expired => "expired",
+            _ => "used up",
+        };
+        return SelfJoin(state, join.Actor, join.MaxMembers, invalid is null ? null : Errors.Errors.InviteExpired(invalid), invite, now, context);
+    }
+
+    /// <summary>
+    /// Someone joining by themselves, openly or with an invite: a member already in is a no-op whatever else holds;
+    /// otherwise the way in must be open (<paramref name="shut"/> null), the conversation active and not full. A used
+    /// <paramref name="invite"/> counts one use more.
+    /// </summary>
+    private static (ParleyError?, MembershipPlan?) SelfJoin(MembershipState state, Guid actor, int maxMembers, ParleyError? shut, InviteRecord? invite, DateTimeOffset now, EventContext context)
+    {
+        var conversation = state.Conversation;
+        if (state.Members.ContainsKey(actor))
         {
             return (null, new Builder(conversation, now, context).Build());
         }
 
-        if (!invite.UsableAt(now))
+        if (shut is not null)
         {
-            return (Errors.Errors.InviteExpired(invite.RevokedAt is not null ? "revoked" : invite.ExpiresAt <= now ? "expired" : "used up"), null);
+            return (shut, null);
         }
 
         if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
@@ -271,22 +267,26 @@ public static class MembershipPlanner
             return (Errors.Errors.ConversationInactive(conversation.Id, conversation.Status), null);
         }
 
-        if (state.MemberCount + 1 > join.MaxMembers)
+        if (state.MemberCount + 1 > maxMembers)
         {
-            return (Errors.Errors.MemberLimitReached(conversation.Id, join.MaxMembers), null);
+            return (Errors.Errors.MemberLimitReached(conversation.Id, maxMembers), null);
         }
 
         var plan = new Builder(conversation, now, context);
-        plan.Add([new MemberRecord(join.Actor, ParticipantRoles.Member, now)]);
-        plan.UpdateInvite(invite with { Uses = invite.Uses + 1 }, revoked: false);
+        plan.Add([new MemberRecord(actor, ParticipantRoles.Member, now)]);
+        if (invite is not null)
+        {
+            plan.UpdateInvite(invite with { Uses = invite.Uses + 1 }, revoked: false);
+        }
+
         return (null, plan.Build());
     }
 
     /// <summary>The 403 for a member whose role (or the conversation's kind) does not allow <paramref name="action"/>; null when it does.</summary>
-    public static ParleyError? Refuse(ConversationRecord conversation, MemberRecord actor, ConversationAction action) =>
-        ConversationPermissions.Can(conversation.Type, actor.Role, action)
+    public static ParleyError? Refuse(ConversationRecord conversation, string role, ConversationAction action) =>
+        ConversationPermissions.Can(conversation.Type, role, action)
             ? null
-            : Errors.Errors.ForbiddenRole(conversation.Id, ActionName(action), actor.Role, ConversationPermissions.MinimumRole(conversation.Type, action));
+            : Errors.Errors.ForbiddenRole(conversation.Id, ActionName(action), role, ConversationPermissions.MinimumRole(conversation.Type, action));
 
     public static string ActionName(ConversationAction action) => JsonNamingPolicy.CamelCase.ConvertName(action.ToString());
 

@@ -153,7 +153,21 @@ public sealed record InviteRecord(
     int Uses,
     DateTimeOffset? RevokedAt)
 {
-    public bool UsableAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now) && (MaxUses is null || Uses < MaxUses);
+    /// <summary>What the invite is at <paramref name="now"/>; a revocation wins over expiry, expiry over use.</summary>
+    public InviteState StateAt(DateTimeOffset now) =>
+        RevokedAt is not null ? InviteState.Revoked
+        : ExpiresAt <= now ? InviteState.Expired
+        : MaxUses <= Uses ? InviteState.UsedUp
+        : InviteState.Active;
+}
+
+/// <summary>Only an <see cref="Active"/> invite admits anyone.</summary>
+public enum InviteState
+{
+    Active,
+    Expired,
+    UsedUp,
+    Revoked,
 }
 
 /// <summary>A membership row as the planner sees it.</summary>

@@ -217,7 +217,7 @@ public sealed record InviteView(
 {
     public static InviteView From(InviteRecord i, DateTimeOffset now) => new(
         i.Code, i.ConversationId, i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.MaxUses, i.Uses, i.RevokedAt,
-        i.RevokedAt is not null ? "revoked" : i.ExpiresAt <= now ? "expired" : i.MaxUses <= i.Uses ? "usedUp" : "active",
+        System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(i.StateAt(now).ToString()),
         $"/api/v1/invites/{i.Code}/join");
 }
 

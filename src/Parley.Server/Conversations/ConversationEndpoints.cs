@@ -31,8 +31,7 @@ public static class ConversationEndpoints
         group.MapInviteEndpoints(app);
         group.MapSettingsEndpoint();
         group.MapGet("/", ListAsync).Produces<ConversationPageView>().WithName("listConversations")
-            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.")
+            .WithPaging()
             .WithQuery("kind", "string", $"Only conversations of this kind: {string.Join(", ", ConversationTypes.All)}; every kind when absent.")
             .WithQuery("archived", "boolean", "true: only the conversations you archived; false or absent: only the others (absent with contextType: both).")
             .WithQuery("contextType", "string", $"Only conversations about this kind of thing: {string.Join(", ", ContextTypes.All)}.")
@@ -63,7 +62,8 @@ public static class ConversationEndpoints
             throw Errors.InvalidValue("status", "a new conversation is active; change it afterwards with PATCH").ToException();
         }
 
-        if (direct && (fields.Title.Value ?? fields.Description.Value ?? fields.AvatarUrl.Value ?? fields.Metadata.Value ?? (fields.Visibility.IsSet ? "" : null)) is not null)
+        if (direct && (fields.Title.Value is not null || fields.Description.Value is not null || fields.AvatarUrl.Value is not null
+            || fields.Metadata.Value is not null || fields.Visibility.IsSet))
         {
             // A direct conversation is the pair's and has no details of its own (a title used to be ignored silently).
             throw Errors.InvalidValue("type", "a direct conversation has no title, description, avatar, metadata or visibility").ToException();
@@ -134,9 +134,8 @@ public static class ConversationEndpoints
     private static async Task<IResult> ListAsync(HttpRequest request, IConversationStore conversations, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         var me = CurrentUser.Id(request.HttpContext.User);
-        var limit = (int)(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize);
-        limit = Math.Min(limit, limits.Value.MaxPageSize);
-        var cursor = JsonRequest.QueryCursor(request);
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits.Value);
+        var cursor = JsonRequest.QueryCursor(request, "cursor");
 
         var contextType = JsonRequest.QueryOneOf(request, "contextType", ContextTypes.All);
         var contextId = JsonRequest.QueryString(request, "contextId");

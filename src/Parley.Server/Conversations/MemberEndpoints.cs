@@ -50,8 +50,7 @@ public static class MemberEndpoints
         app.MapGet("/api/v1/channels", SearchChannelsAsync).RequireAuthorization().WithTags("Conversations")
             .Produces<ChannelPageView>().WithName("searchChannels")
             .WithQuery("query", "string", "Title prefix, case-insensitive; all public channels when absent.")
-            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
+            .WithPaging();
 
     /// <summary>PATCH semantics: an absent field stays; null clears title, description, avatarUrl or metadata.</summary>
     private static async Task<IResult> EditAsync(string id, HttpRequest request, MembershipChanges changes, IConversationStore store, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
@@ -128,14 +127,14 @@ public static class MemberEndpoints
 
     private static async Task<IResult> SearchChannelsAsync(HttpRequest request, IConversationStore store, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits.Value);
         var query = TextRules.Require("query", request.Query["query"].ToString());
         if (query.Length > limits.Value.MaxTitleLength)
         {
             throw Errors.TooLong("query", limits.Value.MaxTitleLength, query.Length).ToException();
         }
 
-        var cursor = JsonRequest.QueryCursor(request);
+        var cursor = JsonRequest.QueryCursor(request, "cursor");
 
         var page = await store.SearchChannelsAsync(query.Length == 0 ? null : query, cursor, limit, ct);
         return Results.Ok(new ChannelPageView([.. page.Items.Select(c => ConversationDetailsView.From(c.Conversation, c.MemberCount))], page.Next?.Encode()));

@@ -74,7 +74,7 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
     public async ValueTask<ConversationAccess> RequireAsync(Guid conversationId, Guid userId, ConversationAction action, CancellationToken cancellationToken)
     {
         var access = await RequireMemberAsync(conversationId, userId, cancellationToken);
-        var refused = MembershipPlanner.Refuse(access.Conversation, new MemberRecord(userId, access.Role, default), action);
+        var refused = MembershipPlanner.Refuse(access.Conversation, access.Role, action);
         return refused is null ? access : throw refused.ToException();
     }
 

@@ -66,14 +66,18 @@ public static class JsonRequest
         : allowed.Contains(value, StringComparer.Ordinal) ? value
         : throw Errors.InvalidValue(name, $"must be one of: {string.Join(", ", allowed)}").ToException();
 
-    /// <summary>The <c>cursor</c> of a keyset-paged list: null for the first page; one this API did not return is a 400.</summary>
-    public static ConversationCursor? QueryCursor(HttpRequest request)
+    /// <summary>The cursor of a keyset-paged list: null for the first page; one this API did not return is a 400.</summary>
+    public static ConversationCursor? QueryCursor(HttpRequest request, string name)
     {
-        var raw = request.Query["cursor"].ToString();
+        var raw = request.Query[name].ToString();
         return ConversationCursor.TryDecode(raw) is { } cursor ? cursor
-            : raw.Length > 0 ? throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException()
+            : raw.Length > 0 ? throw Errors.InvalidValue(name, "is not a cursor this API returned").ToException()
             : null;
     }
+
+    /// <summary>A list's page size: the server's default when absent, capped at <see cref="LimitsOptions.MaxPageSize"/>.</summary>
+    public static int QueryPageSize(HttpRequest request, string name, LimitsOptions limits) =>
+        (int)Math.Min(QueryInt64(request, name, 1, int.MaxValue) ?? limits.DefaultPageSize, limits.MaxPageSize);
 
     /// <summary><c>true</c> or <c>false</c> (lower case), or null when absent.</summary>
     public static bool? QueryBool(HttpRequest request, string name) =>

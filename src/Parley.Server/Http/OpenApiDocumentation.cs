@@ -33,6 +33,12 @@ public static class OpenApiEndpointExtensions
         return builder.WithMetadata(new QueryParameterMetadata(name, type, description, required, minimum, maximum));
     }
 
+    /// <summary>The <c>limit</c> and <c>cursor</c> of a keyset-paged list (read with JsonRequest.QueryPageSize and a cursor decoder).</summary>
+    public static TBuilder WithPaging<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder
+        .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
+        .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
+
     /// <summary>Declares the domain error codes an endpoint can answer with (codes from <see cref="ErrorCodes"/>).</summary>
     public static TBuilder WithErrors<TBuilder>(this TBuilder builder, params string[] codes)
         where TBuilder : IEndpointConventionBuilder

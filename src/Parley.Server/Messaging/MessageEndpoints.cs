@@ -93,7 +93,7 @@ public static class MessageEndpoints
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         var before = JsonRequest.QueryInt64(request, "before", 1, long.MaxValue);
         var after = JsonRequest.QueryInt64(request, "after", 0, long.MaxValue);
-        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits.Value);
         var around = HistoryAround.Read(request, before, after);
         await membership.RequireMemberAsync(conversationId, me, ct);
         if (around is not null)

@@ -25,8 +25,7 @@ public static class PersonalEndpoints
         messages.MapPut("/bookmark", BookmarkAsync).Produces<BookmarkView>().WithName("bookmarkMessage").WithErrors(ErrorCodes.MessageNotFound);
         messages.MapDelete("/bookmark", UnbookmarkAsync).Produces(StatusCodes.Status204NoContent).WithName("unbookmarkMessage");
         app.MapGet("/api/v1/bookmarks", BookmarksAsync).RequireAuthorization().WithTags("Personal").Produces<BookmarkPageView>().WithName("listBookmarks")
-            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-            .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
+            .WithPaging();
 
         var draft = app.MapGroup("/api/v1/conversations/{id}/draft").RequireAuthorization().WithTags("Personal");
         string[] member = [ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound];
@@ -63,8 +62,8 @@ public static class PersonalEndpoints
 
     private static async Task<IResult> BookmarksAsync(HttpRequest request, IPersonalStore personal, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.Value.DefaultPageSize, limits.Value.MaxPageSize);
-        var cursor = JsonRequest.QueryCursor(request);
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits.Value);
+        var cursor = JsonRequest.QueryCursor(request, "cursor");
 
         var page = await personal.ListBookmarksAsync(CurrentUser.Id(request.HttpContext.User), cursor, limit, ct);
         return Results.Ok(new BookmarkPageView([.. page.Items.Select(i => BookmarkView.From(i.Bookmark, i.Message))], page.Next?.Encode()));

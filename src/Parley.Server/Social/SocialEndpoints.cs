@@ -195,15 +195,11 @@ public static class SocialEndpoints
     /// <summary>The <c>cursor</c> and <c>limit</c> of a list by username: the limit defaults and is capped as for every list.</summary>
     private static (UsernameCursor? Cursor, int Limit) Paged(HttpRequest request, LimitsOptions limits)
     {
-        var limit = (int)Math.Min(JsonRequest.QueryInt64(request, "limit", 1, int.MaxValue) ?? limits.DefaultPageSize, limits.MaxPageSize);
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits);
         var rawCursor = request.Query["cursor"].ToString();
         var cursor = UsernameCursor.TryDecode(rawCursor);
         return cursor is null && rawCursor.Length > 0 ? throw Errors.InvalidValue("cursor", "is not a cursor this API returned").ToException() : (cursor, limit);
     }
-
-    private static RouteHandlerBuilder WithPaging(this RouteHandlerBuilder builder) => builder
-        .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue)
-        .WithQuery("cursor", "string", "The nextCursor of the previous page; absent for the first page.");
 
     /// <summary>A user the store just acted on; one deleted since reads as gone.</summary>
     private static async Task<UserProfile> ProfileAsync(IUserStore users, Guid userId, CancellationToken ct) =>

@@ -44,8 +44,9 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
             return;
         }
 
+        // The pair's key is remembered with the other member, so a send does not hash the pair again.
         var otherKey = ("direct-other", conversation.Id, senderId);
-        if (!cache.TryGetValue(otherKey, out Guid other))
+        if (!cache.TryGetValue(otherKey, out (Guid Other, Guid PairKey) pair))
         {
             var (read, members) = await ReadStoreAsync(ct => conversations.GetMemberIdsAsync(conversation.Id, ct), conversation.Id, cancellationToken);
             if (!read)
@@ -53,16 +54,18 @@ public sealed class SocialGate(ISocialStore social, IConversationStore conversat
                 return;
             }
 
-            other = members!.FirstOrDefault(m => m != senderId);
-            cache.Set(otherKey, other, OtherMemberTtl);
+            var found = members!.FirstOrDefault(m => m != senderId);
+            pair = (found, found == Guid.Empty ? Guid.Empty : PairKey(senderId, found));
+            cache.Set(otherKey, pair, OtherMemberTtl);
         }
 
+        var other = pair.Other;
         if (other == Guid.Empty)
         {
             return;
         }
 
-        var key = Key(PairKey(senderId, other));
+        var key = Key(pair.PairKey);
         if (!cache.TryGetValue(key, out bool blocked))
         {
             var (read, fresh) = await ReadStoreAsync(ct => social.IsBlockedAsync(senderId, other, ct), conversation.Id, cancellationToken);

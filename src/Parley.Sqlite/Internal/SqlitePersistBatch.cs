@@ -26,8 +26,8 @@ internal static class SqlitePersistBatch
             }
         }
 
-        var members = lastSequences.Count == 0 ? [] : await SqliteMembers.LoadAsync(connection, transaction, lastSequences.Keys, cancellationToken);
-        var sides = lastSequences.Count == 0 ? [] : await SqliteMembers.LoadSidesAsync(connection, transaction, lastSequences.Keys, cancellationToken);
+        var sides = new Dictionary<Guid, Dictionary<Guid, string>>();
+        var members = lastSequences.Count == 0 ? [] : await SqliteMembers.LoadAsync(connection, transaction, lastSequences.Keys, cancellationToken, sides);
         var conversations = lastSequences.ToDictionary(c => c.Key, c => new ConversationSnapshot(c.Value, members.GetValueOrDefault(c.Key) ?? [])
         {
             Sides = sides.GetValueOrDefault(c.Key) ?? ConversationSnapshot.NoSides,
