@@ -23,25 +23,34 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var state = await LoadAsync(connection, transaction, batch, fences, cancellationToken);
         var plan = PersistPlanner.Plan(batch, state, _time.GetUtcNow());
-        if (plan.Inserts.Count > 0)
+        if (plan.HasWrites)
         {
             await using var write = new NpgsqlBatch(connection, transaction);
             var inserts = plan.Inserts;
+            // A message changed in the batch that stored it is inserted as the batch left it.
             write.BatchCommands.Add(Command("""
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                                      idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side)
+                                      idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
+                                      reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
-                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side
+                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
+                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[])
+                            $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[],
+                            $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                          idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side)
+                          idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
+                          reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
                 inserts.Select(i => i.Message.Metadata).ToArray(), inserts.Select(i => i.Message.ClientMessageId).ToArray(), inserts.Select(i => i.IdempotencyKey).ToArray(),
                 inserts.Select(i => i.Message.ContentHash).ToArray(), inserts.Select(i => i.Message.Size).ToArray(), inserts.Select(i => i.Message.CorrelationId).ToArray(),
-                inserts.Select(i => i.Message.AcceptedAt).ToArray(), inserts.Select(i => i.Message.StoredAt).ToArray(), inserts.Select(i => i.Message.SenderSide).ToArray()));
+                inserts.Select(i => i.Message.AcceptedAt).ToArray(), inserts.Select(i => i.Message.StoredAt).ToArray(), inserts.Select(i => i.Message.SenderSide).ToArray(),
+                inserts.Select(i => i.Message.ReplyTo?.MessageId).ToArray(), inserts.Select(i => i.Message.ReplyTo?.SenderId).ToArray(),
+                inserts.Select(i => i.Message.ReplyTo?.Preview).ToArray(), inserts.Select(i => i.Message.ThreadRootId).ToArray(),
+                inserts.Select(i => i.Message.EditCount).ToArray(), inserts.Select(i => i.Message.EditedAt).ToArray(), inserts.Select(i => i.Message.DeletedAt).ToArray(),
+                inserts.Select(i => i.Message.DeletedBy).ToArray(), inserts.Select(i => ReactionCountsJson.Format(i.Message.Reactions)).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
@@ -61,6 +70,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 """,
                 effects.Select(e => e.ConversationId).ToArray(), effects.Select(e => e.UserId).ToArray(), effects.Select(e => e.Reset).ToArray(),
                 effects.Select(e => e.Added).ToArray(), effects.Select(e => e.ReadTo).ToArray()));
+            PostgresMessageChanges.Add(write, plan);
             write.BatchCommands.Add(PostgresOutbox.Append(plan.Events));
             await write.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -91,10 +101,16 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         // Locked in id order, so concurrent batches cannot deadlock.
-        read.BatchCommands.Add(Command("SELECT id, last_sequence FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
+        read.BatchCommands.Add(Command("SELECT id, last_sequence, last_change_seq FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
         read.BatchCommands.Add(Command("SELECT conversation_id, user_id, side FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
         read.BatchCommands.Add(Command($"SELECT {MessageColumns}, m.idempotency_key FROM messages m WHERE m.id = ANY($1) OR m.idempotency_key = ANY($2)",
             batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
+        var changes = batch.Any(e => e.IsChange || e.ReplyTo is not null);
+        if (changes)
+        {
+            PostgresMessageChanges.AddLoads(read, batch);
+        }
+
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         if (ordered.Length > 0)
         {
@@ -112,9 +128,11 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             await reader.NextResultAsync(cancellationToken);
         }
 
+        var changeSequences = new Dictionary<Guid, long>();
         while (await reader.ReadAsync(cancellationToken))
         {
             sequences[reader.GetGuid(0)] = reader.GetInt64(1);
+            changeSequences[reader.GetGuid(0)] = reader.GetInt64(2);
             members[reader.GetGuid(0)] = [];
         }
 
@@ -135,57 +153,99 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             existing.Add((ReadMessage(reader, 0), reader.GetString(MessageColumnCount)));
         }
 
-        return new PersistState(sequences.ToDictionary(s => s.Key, s => new ConversationSnapshot(s.Value, members[s.Key])
+        var state = new PersistState(sequences.ToDictionary(s => s.Key, s => new ConversationSnapshot(s.Value, members[s.Key])
         {
             Sides = sides.GetValueOrDefault(s.Key) ?? ConversationSnapshot.NoSides,
+            LastChangeSequence = changeSequences[s.Key],
         }), existing);
+        return changes ? await PostgresMessageChanges.ReadLoadsAsync(reader, state, cancellationToken) : state;
     }
 
-    public async Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
+    public Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
+        GetPageAsync("m.conversation_id", conversationId, query, cancellationToken);
+
+    public Task<MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) =>
+        GetPageAsync("m.thread_root_id", rootId, query, cancellationToken);
+
+    /// <summary>
+    /// A page of the messages whose <paramref name="scope"/> column is <paramref name="id"/> (a conversation, or a thread's
+    /// replies) in one round trip, walking the (scope, sequence) index; an around page reads both sides from the anchor.
+    /// </summary>
+    private async Task<MessagePage> GetPageAsync(string scope, Guid id, HistoryQuery query, CancellationToken cancellationToken)
     {
-        if (query.Around is not null)
+        var columns = $"{MessageColumns}, {string.Format(System.Globalization.CultureInfo.InvariantCulture, ViewerColumn, "$2::uuid")}";
+        var filter = $"{scope} = $1 AND {string.Format(System.Globalization.CultureInfo.InvariantCulture, ViewerFilter, "$2::uuid")}";
+        await using var command = dataSource.CreateCommand(query.Around is not null
+            ? $"""
+                (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence < $3 ORDER BY m.sequence DESC LIMIT $4)
+                UNION ALL
+                (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence >= $3 ORDER BY m.sequence ASC LIMIT $5)
+                """
+            : $"""
+                SELECT {columns} FROM messages m
+                WHERE {filter} AND m.sequence > $3 AND m.sequence < $4
+                ORDER BY m.sequence {(query.After is not null ? "ASC" : "DESC")} LIMIT $5
+                """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = (object?)query.Viewer ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        if (query.Around is { } around)
         {
-            return await GetMessagesAroundAsync(conversationId, query, cancellationToken);
+            command.Parameters.Add(new() { Value = around });
+            command.Parameters.Add(new() { Value = query.AroundOlder + 1 });
+            command.Parameters.Add(new() { Value = query.AroundNewer + 1 });
+        }
+        else
+        {
+            command.Parameters.Add(new() { Value = query.After ?? 0L });
+            command.Parameters.Add(new() { Value = query.Before ?? long.MaxValue });
+            command.Parameters.Add(new() { Value = query.Limit + 1 });
         }
 
-        var forward = query.After is not null;
-        await using var command = dataSource.CreateCommand($"""
-            SELECT {MessageColumns} FROM messages m
-            WHERE m.conversation_id = $1 AND m.sequence > $2 AND m.sequence < $3
-            ORDER BY m.sequence {(forward ? "ASC" : "DESC")} LIMIT $4
-            """);
-        command.Parameters.Add(new() { Value = conversationId });
-        command.Parameters.Add(new() { Value = query.After ?? 0L });
-        command.Parameters.Add(new() { Value = query.Before ?? long.MaxValue });
-        command.Parameters.Add(new() { Value = query.Limit + 1 });
-        return Paging.History(await ReadMessagesAsync(command, cancellationToken), query);
-    }
-
-    /// <summary>Both sides of an around page in one round trip; each side walks the (conversation, sequence) index from the anchor.</summary>
-    private async Task<MessagePage> GetMessagesAroundAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"""
-            (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $1 AND m.sequence < $2 ORDER BY m.sequence DESC LIMIT $3)
-            UNION ALL
-            (SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = $1 AND m.sequence >= $2 ORDER BY m.sequence ASC LIMIT $4)
-            """);
-        command.Parameters.Add(new() { Value = conversationId });
-        command.Parameters.Add(new() { Value = query.Around!.Value });
-        command.Parameters.Add(new() { Value = query.AroundOlder + 1 });
-        command.Parameters.Add(new() { Value = query.AroundNewer + 1 });
-        return Paging.Around(await ReadMessagesAsync(command, cancellationToken), query);
-    }
-
-    private static async Task<List<StoredMessage>> ReadMessagesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
         var items = new List<StoredMessage>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(WithViewer(reader, ReadMessage(reader, 0), MessageColumnCount, query.Viewer is not null));
+            }
+        }
+
+        return query.Around is not null ? Paging.Around(items, query) : Paging.History(items, query);
+    }
+
+    public async Task<IReadOnlyList<StoredChange>> GetChangesAsync(Guid conversationId, long afterChangeSequence, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {PostgresMessageChanges.ChangeColumns}, {MessageColumns} FROM message_changes c JOIN messages m ON m.id = c.message_id
+            WHERE c.conversation_id = $1 AND c.change_seq > $2 ORDER BY c.change_seq LIMIT $3
+            """);
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = afterChangeSequence });
+        command.Parameters.Add(new() { Value = limit });
+        var changes = new List<StoredChange>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            items.Add(ReadMessage(reader, 0));
+            changes.Add(PostgresMessageChanges.ReadChange(reader));
         }
 
-        return items;
+        return changes;
+    }
+
+    public async Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT edit_no, previous_content, previous_hash, reason, editor_id, edited_at FROM message_edits WHERE message_id = $1 ORDER BY edit_no");
+        command.Parameters.Add(new() { Value = messageId });
+        var edits = new List<MessageEditRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            edits.Add(new MessageEditRecord(messageId, reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetGuid(4), Time(reader, 5)));
+        }
+
+        return edits;
     }
 
     public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>

@@ -87,6 +87,51 @@ public sealed class PostgresPersonalStore(NpgsqlDataSource dataSource) : IPerson
         return new BookmarkPage(items, hasMore ? new ConversationCursor(items[^1].Bookmark.CreatedAt, items[^1].Bookmark.MessageId) : null);
     }
 
+    public async Task<HideResult> HideMessageAsync(Guid userId, StoredMessage message, DateTimeOffset now, EventContext context, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The conversation's row lock is the one every persist batch takes: a delete for everyone either committed
+        // before (and is seen by the statements below) or waits for this one (and sees the hidden row).
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                Command("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", message.ConversationId),
+                Command("""
+                    INSERT INTO hidden_messages (user_id, message_id, conversation_id, hidden_at) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT DO NOTHING RETURNING 1
+                    """, userId, message.Id, message.ConversationId, StoreTime.Truncate(now)),
+            },
+        };
+        bool hidden;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken);
+            hidden = await reader.ReadAsync(cancellationToken);
+        }
+
+        if (!hidden)
+        {
+            await using var current = new NpgsqlCommand("SELECT unread_count FROM participants WHERE conversation_id = $1 AND user_id = $2", connection, transaction);
+            current.Parameters.Add(new() { Value = message.ConversationId });
+            current.Parameters.Add(new() { Value = userId });
+            return new HideResult(false, await current.ExecuteScalarAsync(cancellationToken) is long n ? n : 0);
+        }
+
+        await using var drop = new NpgsqlCommand("""
+            UPDATE participants p SET unread_count = GREATEST(p.unread_count - (CASE WHEN m.sender_id <> p.user_id AND m.deleted_at IS NULL AND m.sequence > p.last_read_seq THEN 1 ELSE 0 END), 0)
+            FROM messages m WHERE m.id = $2 AND p.conversation_id = m.conversation_id AND p.user_id = $1
+            RETURNING p.unread_count
+            """, connection, transaction);
+        drop.Parameters.Add(new() { Value = userId });
+        drop.Parameters.Add(new() { Value = message.Id });
+        var unread = await drop.ExecuteScalarAsync(cancellationToken) is long count ? count : 0L;
+        await PostgresOutbox.AppendAsync(connection, transaction, ChangeEvents.MessageHidden(userId, message, now, context), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new HideResult(true, unread);
+    }
+
     public async Task<DraftRecord?> GetDraftAsync(Guid userId, Guid conversationId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT content, metadata::text, updated_at FROM drafts WHERE user_id = $1 AND conversation_id = $2");

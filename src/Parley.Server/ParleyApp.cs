@@ -111,6 +111,7 @@ public static class ParleyApp
         app.MapConversationEndpoints();
         app.MapChannelEndpoints();
         app.MapMessageEndpoints();
+        app.MapMessageChangeEndpoints();
         app.MapPersonalEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();

@@ -44,51 +44,92 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
     }
 
     public Task<MessagePage> GetMessagesAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
-        query.Around is not null ? GetMessagesAroundAsync(conversationId, query, cancellationToken) : db.ReadAsync(async connection =>
-        {
-            // Walking forward from 'after' is catch-up; otherwise the page ends just below 'before' (or at the newest).
-            var forward = query.After is not null;
-            var sql = $"""
-                SELECT {SqliteRows.MessageColumns} FROM messages m
-                WHERE m.conversation_id = $c AND m.sequence > $after AND m.sequence < $before
-                ORDER BY m.sequence {(forward ? "ASC" : "DESC")} LIMIT $n
-                """;
-            var items = new List<StoredMessage>();
-            await using var command = SqliteDatabase.Command(connection, sql);
-            command.Parameters.AddWithValue("$c", conversationId.ToString());
-            command.Parameters.AddWithValue("$after", query.After ?? 0);
-            command.Parameters.AddWithValue("$before", query.Before ?? long.MaxValue);
-            command.Parameters.AddWithValue("$n", query.Limit + 1);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                items.Add(SqliteRows.ReadMessage(reader, 0));
-            }
+        GetPageAsync("m.conversation_id", conversationId, query, cancellationToken);
 
-            return Paging.History(items, query);
-        }, cancellationToken);
+    public Task<MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) =>
+        GetPageAsync("m.thread_root_id", rootId, query, cancellationToken);
 
-    /// <summary>Both sides of an around page in one statement; each side walks the (conversation, sequence) index from the anchor.</summary>
-    private Task<MessagePage> GetMessagesAroundAsync(Guid conversationId, HistoryQuery query, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// A page of the messages whose <paramref name="scope"/> column is <paramref name="id"/> (a conversation, or a thread's
+    /// replies), walking the (scope, sequence) index; an around page reads both sides in one statement.
+    /// </summary>
+    private Task<MessagePage> GetPageAsync(string scope, Guid id, HistoryQuery query, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
         {
-            await using var command = SqliteDatabase.Command(connection, $"""
-                SELECT * FROM (SELECT {SqliteRows.MessageColumns} FROM messages m WHERE m.conversation_id = $c AND m.sequence < $around ORDER BY m.sequence DESC LIMIT $older)
-                UNION ALL
-                SELECT * FROM (SELECT {SqliteRows.MessageColumns} FROM messages m WHERE m.conversation_id = $c AND m.sequence >= $around ORDER BY m.sequence ASC LIMIT $newer)
-                """);
-            command.Parameters.AddWithValue("$c", conversationId.ToString());
-            command.Parameters.AddWithValue("$around", query.Around!.Value);
-            command.Parameters.AddWithValue("$older", query.AroundOlder + 1);
-            command.Parameters.AddWithValue("$newer", query.AroundNewer + 1);
+            const string columns = $"{SqliteRows.MessageColumns}, {SqliteRows.ViewerColumn}";
+            var filter = $"{scope} = $c AND {SqliteRows.ViewerFilter}";
+            await using var command = SqliteDatabase.Command(connection, query.Around is not null
+                ? $"""
+                    SELECT * FROM (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence < $around ORDER BY m.sequence DESC LIMIT $older)
+                    UNION ALL
+                    SELECT * FROM (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence >= $around ORDER BY m.sequence ASC LIMIT $newer)
+                    """
+                // Walking forward from 'after' is catch-up; otherwise the page ends just below 'before' (or at the newest).
+                : $"""
+                    SELECT {columns} FROM messages m
+                    WHERE {filter} AND m.sequence > $after AND m.sequence < $before
+                    ORDER BY m.sequence {(query.After is not null ? "ASC" : "DESC")} LIMIT $n
+                    """);
+            command.Parameters.AddWithValue("$c", id.ToString());
+            command.Parameters.AddWithValue("$viewer", SqliteRows.OrNull(query.Viewer?.ToString()));
+            if (query.Around is { } around)
+            {
+                command.Parameters.AddWithValue("$around", around);
+                command.Parameters.AddWithValue("$older", query.AroundOlder + 1);
+                command.Parameters.AddWithValue("$newer", query.AroundNewer + 1);
+            }
+            else
+            {
+                command.Parameters.AddWithValue("$after", query.After ?? 0);
+                command.Parameters.AddWithValue("$before", query.Before ?? long.MaxValue);
+                command.Parameters.AddWithValue("$n", query.Limit + 1);
+            }
+
             var items = new List<StoredMessage>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                items.Add(SqliteRows.ReadMessage(reader, 0));
+                items.Add(SqliteRows.WithViewer(reader, SqliteRows.ReadMessage(reader, 0), SqliteRows.MessageColumnCount, query.Viewer is not null));
             }
 
-            return Paging.Around(items, query);
+            return query.Around is not null ? Paging.Around(items, query) : Paging.History(items, query);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<StoredChange>> GetChangesAsync(Guid conversationId, long afterChangeSequence, int limit, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<StoredChange>>(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, $"""
+                SELECT {SqliteRows.ChangeColumns}, {SqliteRows.MessageColumns} FROM message_changes c JOIN messages m ON m.id = c.message_id
+                WHERE c.conversation_id = $c AND c.change_seq > $after ORDER BY c.change_seq LIMIT $n
+                """);
+            command.Parameters.AddWithValue("$c", conversationId.ToString());
+            command.Parameters.AddWithValue("$after", afterChangeSequence);
+            command.Parameters.AddWithValue("$n", limit);
+            var changes = new List<StoredChange>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                changes.Add(SqliteRows.ReadChange(reader));
+            }
+
+            return changes;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<MessageEditRecord>>(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection,
+                "SELECT edit_no, previous_content, previous_hash, reason, editor_id, edited_at FROM message_edits WHERE message_id = $m ORDER BY edit_no");
+            command.Parameters.AddWithValue("$m", messageId.ToString());
+            var edits = new List<MessageEditRecord>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                edits.Add(new MessageEditRecord(messageId, reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                    Guid.Parse(reader.GetString(4)), SqliteTime.FromMs(reader.GetInt64(5))));
+            }
+
+            return edits;
         }, cancellationToken);
 
     public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>

@@ -75,6 +75,31 @@ public sealed class SqlitePersonalStore(SqliteDatabase db) : IPersonalStore
             return new BookmarkPage(items, hasMore ? new ConversationCursor(items[^1].Bookmark.CreatedAt, items[^1].Bookmark.MessageId) : null);
         }, cancellationToken);
 
+    /// <summary>The write gate serializes this with every persist batch (see <see cref="IPersonalStore.HideMessageAsync"/>).</summary>
+    public Task<HideResult> HideMessageAsync(Guid userId, StoredMessage message, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
+        db.WriteAsync(async (connection, transaction) =>
+        {
+            var u = userId.ToString();
+            var m = message.Id.ToString();
+            if (await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO hidden_messages (user_id, message_id, conversation_id, hidden_at) VALUES (@u, @m, @c, @at) ON CONFLICT DO NOTHING",
+                new { u, m, c = message.ConversationId.ToString(), at = SqliteTime.Ms(StoreTime.Truncate(now)) }, transaction, cancellationToken: cancellationToken)) == 0)
+            {
+                return new HideResult(false, await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                    "SELECT unread_count FROM participants WHERE conversation_id = @c AND user_id = @u",
+                    new { u, c = message.ConversationId.ToString() }, transaction, cancellationToken: cancellationToken)) ?? 0);
+            }
+
+            var unread = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
+                UPDATE participants SET unread_count = MAX(unread_count - (SELECT COUNT(*) FROM messages m
+                    WHERE m.id = @m AND m.sender_id <> participants.user_id AND m.deleted_at IS NULL AND m.sequence > participants.last_read_seq), 0)
+                WHERE conversation_id = @c AND user_id = @u
+                RETURNING unread_count
+                """, new { u, m, c = message.ConversationId.ToString() }, transaction, cancellationToken: cancellationToken));
+            await SqliteOutbox.AppendAsync(connection, transaction, ChangeEvents.MessageHidden(userId, message, now, context), cancellationToken);
+            return new HideResult(true, unread ?? 0);
+        }, cancellationToken);
+
     public Task<DraftRecord?> GetDraftAsync(Guid userId, Guid conversationId, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
         {

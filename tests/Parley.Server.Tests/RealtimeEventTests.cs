@@ -38,6 +38,15 @@ public sealed class RealtimeEventTests
         new MemberRemovedEvent(new MemberRemovedView(Guid.NewGuid(), Guid.NewGuid(), "left", Guid.NewGuid())),
         new MemberRoleChangedEvent(new MemberRoleChangedView(Guid.NewGuid(), Guid.NewGuid(), "owner", Guid.NewGuid())),
         new MembershipChangedEvent(new MembershipChangedView(Guid.NewGuid(), Guid.NewGuid(), false, null, "removed", Guid.NewGuid())),
+        new MessageCreatedEvent(Message(null) with
+        {
+            ReplyTo = new ReplyPreviewView(Guid.NewGuid(), Guid.NewGuid(), "the quéstion", false), ThreadRootId = Guid.NewGuid(), ReplyCount = 2, EditCount = 1, EditedAt = At,
+            Reactions = [new ReactionCountView(":ok:", 2), new ReactionCountView("👍🏽", 1)], MyReactions = ["👍🏽"],
+        }),
+        new MessageEditedEvent(new MessageEditedView(Guid.NewGuid(), Guid.NewGuid(), 4, 9, "edïted", new string('a', 64), 7, 2, At, Guid.NewGuid(), "typo", false)),
+        new MessageDeletedEvent(new MessageDeletedView(Guid.NewGuid(), Guid.NewGuid(), 4, 10, At, Guid.NewGuid())),
+        new ReactionChangedEvent(new ReactionChangedView(Guid.NewGuid(), Guid.NewGuid(), 4, 11, "👍🏽", Guid.NewGuid(), true, 3, At)),
+        new MessageHiddenEvent(new HiddenView(Guid.NewGuid(), Guid.NewGuid(), 5)),
         new ConversationUpdatedEvent(new ConversationDetailsView(Guid.NewGuid(), "channel", "Ops", null, "https://cdn.example.com/c.png", JsonText.From("""{"k":1e400}"""),
             "public", "archived", At, 12, new ContextView("BOOKING", "4711", JsonText.From("""{"at":"10:00"}""")))),
     ];
@@ -59,7 +68,7 @@ public sealed class RealtimeEventTests
         Assert.Equal(realtimeEvent.Name, received.Event.Name);
         // Records compare by value; MessageView's metadata is a JsonText record, so this also compares its text. A list
         // inside a record compares by reference, so those payloads compare as their JSON.
-        if (realtimeEvent.Payload is MemberAddedView)
+        if (realtimeEvent.Payload is MemberAddedView or MessageView { Reactions: not null })
         {
             Assert.Equal(JsonSerializer.Serialize(realtimeEvent.Payload), JsonSerializer.Serialize(received.Event.Payload));
         }

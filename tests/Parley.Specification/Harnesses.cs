@@ -59,6 +59,31 @@ public static class Envelopes
         };
     }
 
+    /// <summary>A change (edit, delete for everyone, reaction) to <paramref name="target"/> by <paramref name="actor"/>, as the ingress makes it.</summary>
+    public static MessageEnvelope Change(StoredMessage target, Guid actor, string kind, string content = "", string? key = null, bool added = true, string? reason = null, string? clientChangeId = null)
+    {
+        var id = Guid.CreateVersion7();
+        return new MessageEnvelope
+        {
+            MessageId = id,
+            ConversationId = target.ConversationId,
+            SenderId = actor,
+            Type = kind,
+            Content = content,
+            IdempotencyKey = IdempotencyKeys.ForChange(target.ConversationId, actor, kind, target.Id, clientChangeId, id),
+            CorrelationId = Guid.CreateVersion7(),
+            AcceptedAt = TruncatedNow(),
+            Kind = kind,
+            TargetId = target.Id,
+            Reason = reason,
+            ReactionKey = key,
+            ReactionAdded = kind == MessageChangeKinds.Reaction ? added : null,
+        };
+    }
+
+    /// <summary>A send replying to <paramref name="target"/>.</summary>
+    public static MessageEnvelope Reply(StoredMessage target, Guid sender, string content) => New(target.ConversationId, sender, content) with { ReplyTo = target.Id };
+
     public static DateTimeOffset TruncatedNow()
     {
         var now = DateTimeOffset.UtcNow;

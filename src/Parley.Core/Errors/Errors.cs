@@ -42,6 +42,11 @@ public static class ErrorCodes
     public const string AlreadyFriends = "ALREADY_FRIENDS";
     public const string FriendRequestNotFound = "FRIEND_REQUEST_NOT_FOUND";
     public const string FriendshipRequired = "FRIENDSHIP_REQUIRED";
+
+    // Changes to messages (M7, M8, M9).
+    public const string NotMessageSender = "NOT_MESSAGE_SENDER";
+    public const string EditWindowClosed = "EDIT_WINDOW_CLOSED";
+    public const string MessageDeleted = "MESSAGE_DELETED";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -175,4 +180,15 @@ public static class Errors
     public static ParleyError FriendshipRequired(Guid userId) =>
         new ParleyError(403, ErrorCodes.FriendshipRequired, "A direct conversation needs the other user to be your friend", "friendship_required")
             .With("userId", userId);
+
+    public static ParleyError NotMessageSender(Guid messageId) =>
+        new ParleyError(403, ErrorCodes.NotMessageSender, "Only the sender may edit this message", "not_message_sender").With("messageId", messageId);
+
+    public static ParleyError EditWindowClosed(Guid messageId, TimeSpan window) =>
+        new ParleyError(409, ErrorCodes.EditWindowClosed, $"A message can be edited for {(int)window.TotalSeconds} seconds after it was sent", "edit_window_closed")
+            .With("messageId", messageId).With("editWindowSeconds", (int)window.TotalSeconds);
+
+    /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
+    public static ParleyError MessageDeleted(Guid messageId) =>
+        new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
 }

@@ -84,6 +84,15 @@ public static class DomainEventTypes
     public const string MessageStored = "message.stored";
     public const string ReceiptAdvanced = "receipt.advanced";
 
+    // Changes to messages (M8, M9), applied through the log after the message they change.
+    public const string MessageEdited = "message.edited";
+    public const string MessageDeleted = "message.deleted";
+    public const string ReactionAdded = "message.reaction_added";
+    public const string ReactionRemoved = "message.reaction_removed";
+
+    /// <summary>Deleted for one user only (M8 delete for me).</summary>
+    public const string MessageHidden = "message.hidden";
+
     // Per-user state (M9): bookmarks and drafts.
     public const string MessageBookmarked = "message.bookmarked";
     public const string MessageUnbookmarked = "message.unbookmarked";
@@ -103,7 +112,7 @@ public static class DomainEventTypes
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
-        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted];
+        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden];
 }
 
 public static class AggregateTypes

@@ -33,6 +33,9 @@ public enum ConversationAction
 
     /// <summary>Create, list and revoke invite codes.</summary>
     CreateInvites,
+
+    /// <summary>Delete another member's message for everyone (a sender may always delete their own).</summary>
+    DeleteOthersMessages,
 }
 
 /// <summary>
@@ -53,6 +56,7 @@ public static class ConversationPermissions
         [ConversationAction.ChangeStatus] = ParticipantRoles.Admin,
         [ConversationAction.Leave] = ParticipantRoles.Member,
         [ConversationAction.CreateInvites] = ParticipantRoles.Admin,
+        [ConversationAction.DeleteOthersMessages] = ParticipantRoles.Moderator,
     };
 
     private static readonly Dictionary<string, Dictionary<ConversationAction, string?>> Table = new(StringComparer.Ordinal)

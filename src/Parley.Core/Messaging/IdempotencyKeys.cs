@@ -21,6 +21,17 @@ public static class IdempotencyKeys
             ? FromContent(conversationId, senderId, type, content, at)
             : FromClientMessageId(conversationId, senderId, clientMessageId);
 
+    /// <summary>
+    /// A change's key: with the client's id for it, its actor, kind, target and that id, so a resent change is folded like
+    /// a resent send. Without one, the change's own id: unlike a send, a change is not folded by its content, because
+    /// add, remove and add again within a second are three changes; each kind is idempotent by itself instead (a
+    /// reaction is a set member, a delete of a deleted message and an edit to the same content change nothing).
+    /// </summary>
+    public static string ForChange(Guid conversationId, Guid actorId, string kind, Guid targetId, string? clientChangeId, Guid changeId) =>
+        "x:" + Hash(clientChangeId is null
+            ? $"{changeId:N}"
+            : $"{conversationId:N}\n{actorId:N}\n{kind}\n{targetId:N}\n{clientChangeId}");
+
     /// <summary>SHA-256 of the UTF-8 content, lower-case hex (M6 content hash).</summary>
     public static string ContentHash(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
 

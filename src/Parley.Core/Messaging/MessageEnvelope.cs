@@ -20,6 +20,29 @@ public sealed record MessageEnvelope
     public required Guid CorrelationId { get; init; }
     public required DateTimeOffset AcceptedAt { get; init; }
 
+    /// <summary>
+    /// Null for a send (what every entry was before changes existed); else one of <see cref="MessageChangeKinds"/>, and
+    /// <see cref="MessageId"/> is the change's own id, <see cref="TargetId"/> the message it changes, <see cref="SenderId"/>
+    /// the user who made it, <see cref="Content"/> an edit's new content (empty for other kinds).
+    /// </summary>
+    public string? Kind { get; init; }
+
+    public Guid? TargetId { get; init; }
+
+    /// <summary>An edit's reason.</summary>
+    public string? Reason { get; init; }
+
+    public string? ReactionKey { get; init; }
+
+    /// <summary>A reaction added (true) or removed (false).</summary>
+    public bool? ReactionAdded { get; init; }
+
+    /// <summary>A send that replies to this message of the same conversation.</summary>
+    public Guid? ReplyTo { get; init; }
+
+    [JsonIgnore]
+    public bool IsChange => Kind is not null;
+
     /// <summary>W3C traceparent of the request that accepted the message, so the worker continues its trace.</summary>
     public string? TraceParent { get; init; }
 

@@ -7,13 +7,35 @@ namespace Parley.Core.Messaging;
 /// <summary>A send as the ingress sees it, whichever transport it came by (REST or realtime).</summary>
 public sealed record SendMessageRequest(Guid ConversationId, string Content, string Type, string? ClientMessageId, string? Metadata)
 {
+    /// <summary>The message of the same conversation this one replies to.</summary>
+    public Guid? ReplyTo { get; init; }
+
     /// <summary>Reads the REST body; the conversation id comes from the route.</summary>
     public static SendMessageRequest FromJson(Guid conversationId, JsonBody body) => new(
         conversationId,
         body.RequireString("content", int.MaxValue),
         body.OptionalString("type", 64) ?? MessageTypes.Text,
         body.OptionalString("clientMessageId", int.MaxValue),
-        body.OptionalObjectJson("metadata", int.MaxValue));
+        body.OptionalObjectJson("metadata", int.MaxValue))
+    {
+        ReplyTo = body.OptionalGuid("replyTo"),
+    };
+
+    /// <summary>A message's content, sent or edited: not blank, storable on every engine, within the byte limit.</summary>
+    public static void RequireContent(string content, int maxContentBytes)
+    {
+        if (string.IsNullOrWhiteSpace(content))
+        {
+            throw Errors.Errors.InvalidValue("content", "must not be empty").ToException();
+        }
+
+        TextRules.Require("content", content);
+        var contentBytes = Encoding.UTF8.GetByteCount(content);
+        if (contentBytes > maxContentBytes)
+        {
+            throw Errors.Errors.TooLong("content", maxContentBytes, contentBytes, "bytes").ToException();
+        }
+    }
 
     /// <summary>
     /// Checks every value against the limits and against what every store engine can hold; throws the documented 400
@@ -22,18 +44,7 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
     /// </summary>
     public SendMessageRequest Validate(int maxContentBytes, int maxMetadataBytes, int maxClientMessageIdLength)
     {
-        if (string.IsNullOrWhiteSpace(Content))
-        {
-            throw Errors.Errors.InvalidValue("content", "must not be empty").ToException();
-        }
-
-        TextRules.Require("content", Content);
-
-        var contentBytes = Encoding.UTF8.GetByteCount(Content);
-        if (contentBytes > maxContentBytes)
-        {
-            throw Errors.Errors.TooLong("content", maxContentBytes, contentBytes, "bytes").ToException();
-        }
+        RequireContent(Content, maxContentBytes);
 
         TextRules.Require("type", Type);
         if (!MessageTypes.IsClientSendable(Type))

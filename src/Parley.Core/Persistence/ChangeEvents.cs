@@ -109,6 +109,29 @@ public static class ChangeEvents
                 ChangeEventsJson.Default.MessageStoredData),
             traceParent is null ? null : JsonSerializer.Serialize(new TraceMetadata(traceParent), ChangeEventsJson.Default.TraceMetadata));
 
+    /// <summary>
+    /// message.edited, message.deleted, message.reaction_added or message.reaction_removed, by the user who made the
+    /// change. Never the content: an edit's text lives in the store (and leaves it with a delete), not in event files.
+    /// </summary>
+    public static DomainEvent MessageChanged(StoredChange change, Guid correlationId, DateTimeOffset storedAt) =>
+        Create(AggregateTypes.Conversation, change.ConversationId, change.Kind switch
+            {
+                MessageChangeKinds.Edit => DomainEventTypes.MessageEdited,
+                MessageChangeKinds.Delete => DomainEventTypes.MessageDeleted,
+                _ => change.ReactionAdded ? DomainEventTypes.ReactionAdded : DomainEventTypes.ReactionRemoved,
+            },
+            new EventContext(correlationId, null, change.ActorId), storedAt,
+            JsonSerializer.Serialize(
+                new MessageChangedData(change.Message.Id, change.ConversationId, change.Message.Sequence, change.ChangeSequence, change.ActorId,
+                    change.Kind == MessageChangeKinds.Edit ? change.Message.EditCount : null, change.Reason, change.ReactionKey,
+                    change.Kind == MessageChangeKinds.Reaction ? change.ReactionCount : null),
+                ChangeEventsJson.Default.MessageChangedData));
+
+    /// <summary>message.hidden: a user deleted a message for themselves.</summary>
+    public static DomainEvent MessageHidden(Guid userId, StoredMessage message, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, userId, DomainEventTypes.MessageHidden, context with { UserId = context.UserId ?? userId }, now,
+            JsonSerializer.Serialize(new BookmarkData(userId, message.Id, message.ConversationId), ChangeEventsJson.Default.BookmarkData));
+
     public static DomainEvent ReceiptAdvanced(ReceiptUpdate update, DateTimeOffset now, EventContext context) =>
         Create(AggregateTypes.Conversation, update.ConversationId, DomainEventTypes.ReceiptAdvanced, context with { UserId = context.UserId ?? update.UserId }, now,
             JsonSerializer.Serialize(
@@ -172,6 +195,13 @@ public sealed record DraftData(Guid UserId, Guid ConversationId, int Length);
 
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
 
+/// <param name="EditCount">For an edit; <paramref name="ReactionCount"/> for a reaction: users with the key after it.</param>
+public sealed record MessageChangedData(Guid MessageId, Guid ConversationId, long Sequence, long ChangeSequence, Guid ActorId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? EditCount,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReactionKey,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ReactionCount);
+
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
 
 public sealed record FriendRequestData(Guid RequestId, Guid SenderId, Guid RecipientId);
@@ -198,6 +228,7 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(DraftData))]
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
+[JsonSerializable(typeof(MessageChangedData))]
 [JsonSerializable(typeof(TraceMetadata))]
 [JsonSerializable(typeof(FriendRequestData))]
 [JsonSerializable(typeof(FriendRemovedData))]

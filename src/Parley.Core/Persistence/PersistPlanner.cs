@@ -8,7 +8,17 @@ namespace Parley.Core.Persistence;
 /// <summary>What an engine loads before planning a batch: the state of the batch's conversations and what is already stored.</summary>
 /// <param name="Conversations">Each existing conversation of the batch; one that is absent does not exist.</param>
 /// <param name="Existing">Stored messages whose id or idempotency key matches an envelope of the batch, with their keys.</param>
-public sealed record PersistState(IReadOnlyDictionary<Guid, ConversationSnapshot> Conversations, IReadOnlyList<(StoredMessage Message, string IdempotencyKey)> Existing);
+public sealed record PersistState(IReadOnlyDictionary<Guid, ConversationSnapshot> Conversations, IReadOnlyList<(StoredMessage Message, string IdempotencyKey)> Existing)
+{
+    /// <summary>The stored messages the batch's changes and replies name (<see cref="PersistPlanner.Referenced"/>), by id.</summary>
+    public IReadOnlyDictionary<Guid, StoredMessage> Targets { get; init; } = new Dictionary<Guid, StoredMessage>();
+
+    /// <summary>Which of the batch's reactions (message, user, key) are stored already.</summary>
+    public IReadOnlySet<(Guid MessageId, Guid UserId, string Key)> Reacted { get; init; } = new HashSet<(Guid, Guid, string)>();
+
+    /// <summary>Stored changes whose idempotency key matches a change of the batch, by key.</summary>
+    public IReadOnlyDictionary<string, StoredChange> ExistingChanges { get; init; } = new Dictionary<string, StoredChange>();
+}
 
 /// <param name="Members">In join order (joined_at, user id): the order fanout and the API list them in.</param>
 public sealed record ConversationSnapshot(long LastSequence, IReadOnlyList<Guid> Members)
@@ -17,6 +27,9 @@ public sealed record ConversationSnapshot(long LastSequence, IReadOnlyList<Guid>
     public IReadOnlyDictionary<Guid, string> Sides { get; init; } = NoSides;
 
     public static readonly IReadOnlyDictionary<Guid, string> NoSides = new Dictionary<Guid, string>();
+
+    /// <summary>The conversation's last change position (<see cref="StoredChange.ChangeSequence"/>).</summary>
+    public long LastChangeSequence { get; init; }
 }
 
 /// <summary>What the engine writes for a batch, set-based, in one transaction; and what it returns.</summary>
@@ -25,7 +38,42 @@ public sealed record PersistPlan(
     IReadOnlyList<PlannedMessage> Inserts,
     IReadOnlyList<ConversationAdvance> Conversations,
     IReadOnlyList<ParticipantEffect> Participants,
-    IReadOnlyList<DomainEvent> Events);
+    IReadOnlyList<DomainEvent> Events)
+{
+    /// <summary>Stored messages a change altered, as they end the batch (only the columns a change writes).</summary>
+    public IReadOnlyList<StoredMessage> Updates { get; init; } = [];
+
+    public IReadOnlyList<MessageEditRecord> Edits { get; init; } = [];
+
+    public IReadOnlyList<ReactionWrite> Reactions { get; init; } = [];
+
+    public IReadOnlyList<PlannedChange> Changes { get; init; } = [];
+
+    /// <summary>Each conversation's new last change position.</summary>
+    public IReadOnlyList<(Guid ConversationId, long LastChangeSequence)> ChangeAdvances { get; init; } = [];
+
+    /// <summary>Messages deleted for everyone: their edit history and reactions are erased (their rows are in <see cref="Updates"/> or the inserts as tombstones).</summary>
+    public IReadOnlyList<Guid> Purges { get; init; } = [];
+
+    /// <summary>Replies to <c>MessageId</c> show <c>Preview</c> from now on (null: the message was deleted), in this order.</summary>
+    public IReadOnlyList<(Guid MessageId, string? Preview)> ReplyPreviews { get; init; } = [];
+
+    /// <summary>Thread roots and how many replies the batch added to each, applied after the inserts and updates.</summary>
+    public IReadOnlyList<(Guid RootId, int Added)> ReplyCounts { get; init; } = [];
+
+    /// <summary>
+    /// Messages deleted for everyone: each member but the sender who has not read it (read watermark below its sequence)
+    /// and has not deleted it for themselves has one unread fewer. Applied after <see cref="PersistPlan.Participants"/>.
+    /// </summary>
+    public IReadOnlyList<(Guid ConversationId, long Sequence, Guid SenderId, Guid MessageId)> UnreadDrops { get; init; } = [];
+
+    public bool HasWrites => Inserts.Count > 0 || Changes.Count > 0;
+}
+
+/// <summary>A reaction row to insert (<see cref="Added"/>) or delete.</summary>
+public sealed record ReactionWrite(Guid MessageId, Guid UserId, string Key, bool Added, DateTimeOffset At);
+
+public sealed record PlannedChange(StoredChange Change, string IdempotencyKey);
 
 public sealed record PlannedMessage(StoredMessage Message, string IdempotencyKey);
 
@@ -47,6 +95,19 @@ public static class PersistPlanner
 {
     public const string MissingConversation = "conversation does not exist";
 
+    public const string MissingTarget = "the message to change does not exist in this conversation";
+
+    public const string NotSender = "only the sender may edit a message";
+
+    /// <summary>The message ids a batch's changes and replies name: the engine loads these as <see cref="PersistState.Targets"/>.</summary>
+    public static IReadOnlyList<Guid> Referenced(IReadOnlyList<MessageEnvelope> batch) =>
+        [.. batch.Select(e => e.TargetId ?? e.ReplyTo).OfType<Guid>().Distinct()];
+
+    /// <summary>The reactions a batch adds or removes: the engine loads which of these are stored as <see cref="PersistState.Reacted"/>.</summary>
+    public static IReadOnlyList<(Guid MessageId, Guid UserId, string Key)> ReactionsOf(IReadOnlyList<MessageEnvelope> batch) =>
+        [.. batch.Where(e => e.Kind == MessageChangeKinds.Reaction && e.TargetId is not null && e.ReactionKey is not null)
+            .Select(e => (e.TargetId!.Value, e.SenderId, e.ReactionKey!)).Distinct()];
+
     public static PersistPlan Plan(IReadOnlyList<MessageEnvelope> batch, PersistState state, DateTimeOffset storedAt)
     {
         storedAt = StoreTime.Truncate(storedAt);
@@ -58,6 +119,12 @@ public static class PersistPlanner
             byKey[key] = message;
         }
 
+        foreach (var (id, target) in state.Targets)
+        {
+            byId.TryAdd(id, target);
+        }
+
+        var changes = new ChangeBuilder(state, storedAt);
         var conversations = new Dictionary<Guid, ConversationAdvance>();
         var effects = new Dictionary<(Guid Conversation, Guid User), ParticipantEffect>();
         var results = new List<PersistResult>(batch.Count);
@@ -68,6 +135,12 @@ public static class PersistPlanner
             if (!state.Conversations.TryGetValue(envelope.ConversationId, out var conversation))
             {
                 results.Add(PersistResult.Rejected(envelope, MissingConversation));
+                continue;
+            }
+
+            if (envelope.IsChange)
+            {
+                results.Add(changes.Apply(envelope, conversation, byId, events));
                 continue;
             }
 
@@ -86,7 +159,18 @@ public static class PersistPlanner
             {
                 SenderSide = conversation.Sides.GetValueOrDefault(envelope.SenderId),
             };
+
+            // A reply names a message of its conversation; the ingress checked that it exists (stored or in the log),
+            // so it is here unless it was dead-lettered since: then the message is kept without the link, not lost.
+            if (envelope.ReplyTo is { } replyTo && byId.GetValueOrDefault(replyTo) is { } repliedTo && repliedTo.ConversationId == envelope.ConversationId)
+            {
+                var root = repliedTo.ThreadRootId ?? repliedTo.Id;
+                message = message with { ReplyTo = ReplyPreview.From(repliedTo), ThreadRootId = root };
+                changes.ReplyAdded(root);
+            }
+
             byId[message.Id] = message;
+            changes.Inserted(inserts.Count, message);
             byKey[envelope.IdempotencyKey] = message;
             inserts.Add(new PlannedMessage(message, envelope.IdempotencyKey));
             events.Add(ChangeEvents.MessageStored(message, envelope.TraceParent));
@@ -104,6 +188,158 @@ public static class PersistPlanner
             results.Add(new PersistResult(envelope, PersistOutcome.Inserted, message, conversation.Members, null));
         }
 
-        return new PersistPlan(results, inserts, [.. conversations.Values], [.. effects.Values], events);
+        return changes.Complete(new PersistPlan(results, inserts, [.. conversations.Values], [.. effects.Values], events), inserts);
+    }
+
+    /// <summary>
+    /// The changes of a batch (edits, deletes for everyone, reactions), each applied to its target as the batch left it:
+    /// a target inserted earlier in the batch is changed in its insert, a stored one is written once with its final state.
+    /// </summary>
+    private sealed class ChangeBuilder(PersistState state, DateTimeOffset storedAt)
+    {
+        private readonly Dictionary<Guid, int> _inserted = [];
+        private readonly Dictionary<Guid, StoredMessage> _updates = [];
+        private readonly List<(Guid Id, StoredMessage Message)> _insertChanges = [];
+        private readonly List<MessageEditRecord> _edits = [];
+        private readonly List<ReactionWrite> _reactions = [];
+        private readonly List<PlannedChange> _changes = [];
+        private readonly Dictionary<Guid, long> _changeSequences = [];
+        private readonly List<Guid> _purges = [];
+        private readonly List<(Guid, string?)> _previews = [];
+        private readonly Dictionary<Guid, int> _replyCounts = [];
+        private readonly List<(Guid, long, Guid, Guid)> _unreadDrops = [];
+        private readonly HashSet<(Guid, Guid, string)> _reacted = [.. state.Reacted];
+        private readonly Dictionary<string, StoredChange> _keys = new(state.ExistingChanges, StringComparer.Ordinal);
+
+        public void Inserted(int index, StoredMessage message) => _inserted[message.Id] = index;
+
+        public void ReplyAdded(Guid root) => _replyCounts[root] = _replyCounts.GetValueOrDefault(root) + 1;
+
+        public PersistResult Apply(MessageEnvelope envelope, ConversationSnapshot conversation, Dictionary<Guid, StoredMessage> byId, List<DomainEvent> events)
+        {
+            if (_keys.TryGetValue(envelope.IdempotencyKey, out var applied))
+            {
+                return new PersistResult(envelope, PersistOutcome.Duplicate, applied.Message, conversation.Members, null) { Change = applied };
+            }
+
+            if (envelope.TargetId is not { } targetId || byId.GetValueOrDefault(targetId) is not { } target || target.ConversationId != envelope.ConversationId)
+            {
+                return PersistResult.Rejected(envelope, MissingTarget);
+            }
+
+            var at = StoreTime.Truncate(envelope.AcceptedAt);
+            StoredMessage updated;
+            var reactionCount = 0;
+            switch (envelope.Kind)
+            {
+                case MessageChangeKinds.Edit:
+                    if (envelope.SenderId != target.SenderId)
+                    {
+                        return PersistResult.Rejected(envelope, NotSender);
+                    }
+
+                    if (target.Deleted || string.Equals(target.Content, envelope.Content, StringComparison.Ordinal))
+                    {
+                        return Unchanged(envelope, target, conversation);
+                    }
+
+                    updated = target with
+                    {
+                        Content = envelope.Content,
+                        ContentHash = IdempotencyKeys.ContentHash(envelope.Content),
+                        Size = Encoding.UTF8.GetByteCount(envelope.Content),
+                        EditCount = target.EditCount + 1,
+                        EditedAt = at,
+                    };
+                    _edits.Add(new MessageEditRecord(target.Id, updated.EditCount, target.Content, target.ContentHash, envelope.Reason, envelope.SenderId, at));
+                    _previews.Add((target.Id, ReplyPreview.Of(updated.Content)));
+                    break;
+                case MessageChangeKinds.Delete:
+                    if (target.Deleted)
+                    {
+                        return Unchanged(envelope, target, conversation);
+                    }
+
+                    updated = target.Tombstone(at, envelope.SenderId);
+                    _purges.Add(target.Id);
+                    _previews.Add((target.Id, null));
+                    _unreadDrops.Add((target.ConversationId, target.Sequence, target.SenderId, target.Id));
+                    break;
+                case MessageChangeKinds.Reaction when envelope.ReactionKey is { } key && envelope.ReactionAdded is { } added:
+                    var reaction = (target.Id, envelope.SenderId, key);
+                    if (target.Deleted || _reacted.Contains(reaction) == added)
+                    {
+                        return Unchanged(envelope, target, conversation);
+                    }
+
+                    if (added)
+                    {
+                        _reacted.Add(reaction);
+                    }
+                    else
+                    {
+                        _reacted.Remove(reaction);
+                    }
+
+                    updated = target with { Reactions = ReactionCountsJson.With(target.Reactions, key, added ? 1 : -1) };
+                    reactionCount = ReactionCountsJson.CountOf(updated.Reactions, key);
+                    _reactions.Add(new ReactionWrite(target.Id, envelope.SenderId, key, added, at));
+                    break;
+                default:
+                    return PersistResult.Rejected(envelope, $"unknown change kind '{envelope.Kind}'");
+            }
+
+            byId[target.Id] = updated;
+            if (_inserted.ContainsKey(target.Id))
+            {
+                _insertChanges.Add((target.Id, updated));
+            }
+            else
+            {
+                _updates[target.Id] = updated;
+            }
+
+            var sequence = (_changeSequences.TryGetValue(envelope.ConversationId, out var last) ? last : conversation.LastChangeSequence) + 1;
+            _changeSequences[envelope.ConversationId] = sequence;
+            var change = new StoredChange(envelope.MessageId, envelope.ConversationId, sequence, envelope.Kind, envelope.SenderId, at, updated)
+            {
+                Reason = envelope.Kind == MessageChangeKinds.Edit ? envelope.Reason : null,
+                ReactionKey = envelope.Kind == MessageChangeKinds.Reaction ? envelope.ReactionKey : null,
+                ReactionAdded = envelope.ReactionAdded ?? false,
+                ReactionCount = reactionCount,
+            };
+            _keys[envelope.IdempotencyKey] = change;
+            _changes.Add(new PlannedChange(change, envelope.IdempotencyKey));
+            events.Add(ChangeEvents.MessageChanged(change, envelope.CorrelationId, storedAt));
+            return new PersistResult(envelope, PersistOutcome.Inserted, updated, conversation.Members, null) { Change = change };
+        }
+
+        private static PersistResult Unchanged(MessageEnvelope envelope, StoredMessage target, ConversationSnapshot conversation) =>
+            new(envelope, PersistOutcome.Unchanged, target, conversation.Members, null);
+
+        public PersistPlan Complete(PersistPlan plan, List<PlannedMessage> inserts)
+        {
+            foreach (var (id, message) in _insertChanges)
+            {
+                inserts[_inserted[id]] = inserts[_inserted[id]] with { Message = message };
+            }
+
+            // Net per reaction: added then removed in one batch writes nothing, so the engines may apply adds and removes in any order.
+            var reactions = _reactions.GroupBy(r => (r.MessageId, r.UserId, r.Key)).Where(g => g.First().Added == g.Last().Added).Select(g => g.Last()).ToList();
+            // The last preview per replied-to message is the one that stands.
+            var previews = _previews.GroupBy(p => p.Item1).Select(g => g.Last()).ToList();
+            return plan with
+            {
+                Updates = [.. _updates.Values],
+                Edits = _edits,
+                Reactions = reactions,
+                Changes = _changes,
+                ChangeAdvances = [.. _changeSequences.Select(c => (c.Key, c.Value))],
+                Purges = _purges,
+                ReplyPreviews = previews,
+                ReplyCounts = [.. _replyCounts.Select(r => (r.Key, r.Value))],
+                UnreadDrops = _unreadDrops,
+            };
+        }
     }
 }

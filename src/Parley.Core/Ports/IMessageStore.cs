@@ -44,4 +44,16 @@ public interface IMessageStore
     /// resend is resolved once the log's idempotency window has forgotten the key (the store keeps keys forever).
     /// </summary>
     Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The conversation's changes after <paramref name="afterChangeSequence"/>, in change order, at most
+    /// <paramref name="limit"/>, each with its message as it is now: how a device fills a gap in the changes it got.
+    /// </summary>
+    Task<IReadOnlyList<StoredChange>> GetChangesAsync(Guid conversationId, long afterChangeSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The message's earlier versions, oldest first; none once it is deleted for everyone.</summary>
+    Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken);
+
+    /// <summary>The replies in the thread <paramref name="rootId"/> starts, paged by sequence as history is.</summary>
+    Task<MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken);
 }

@@ -20,6 +20,14 @@ public interface IPersonalStore
     /// </summary>
     Task<BookmarkPage> ListBookmarksAsync(Guid userId, ConversationCursor? after, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes the message for this user only (M8 delete for me): it leaves their history, and their unread count drops
+    /// if it was unread (theirs to read, not deleted for everyone, past their read watermark). Serialized with the
+    /// conversation's persist batches, so a concurrent delete for everyone cannot take the same unread away twice.
+    /// <see cref="HideResult.Hidden"/> false when the user had already hidden it (nothing written, no event).
+    /// </summary>
+    Task<HideResult> HideMessageAsync(Guid userId, StoredMessage message, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
+
     Task<DraftRecord?> GetDraftAsync(Guid userId, Guid conversationId, CancellationToken cancellationToken);
 
     /// <summary>Replaces the user's draft in the conversation.</summary>
@@ -28,6 +36,9 @@ public interface IPersonalStore
     /// <summary>False when there was no draft (nothing written, no event).</summary>
     Task<bool> DeleteDraftAsync(Guid userId, Guid conversationId, DateTimeOffset now, EventContext context, CancellationToken cancellationToken);
 }
+
+/// <summary>Whether a delete for me hid the message now, and the user's unread count in its conversation after it.</summary>
+public sealed record HideResult(bool Hidden, long UnreadCount);
 
 public sealed record BookmarkRecord(Guid UserId, Guid MessageId, Guid ConversationId, DateTimeOffset CreatedAt);
 

@@ -9,5 +9,8 @@ public interface IRealtimeFanout
 {
     Task MessageStoredAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken);
 
+    /// <summary>An applied change (edit, delete for everyone, reaction), after the message it changes; a lost one is recovered by change position.</summary>
+    Task MessageChangedAsync(StoredChange change, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken);
+
     Task ReceiptAdvancedAsync(ReceiptUpdate update, CancellationToken cancellationToken);
 }

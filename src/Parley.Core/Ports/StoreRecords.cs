@@ -57,6 +57,9 @@ public sealed record ConversationRecord(
 
     /// <summary>What the conversation is about, when it was created for something (a booking, a support case).</summary>
     public ConversationContext? Context { get; init; }
+
+    /// <summary>The position of the last change to its messages (<see cref="StoredChange.ChangeSequence"/>); 0 before any.</summary>
+    public long LastChangeSequence { get; init; }
 }
 
 /// <summary><see cref="Type"/> is one of <see cref="ContextTypes"/>; <see cref="Id"/> the caller's own id for the thing; <see cref="Metadata"/> JSON text.</summary>
@@ -172,7 +175,90 @@ public sealed record StoredMessage(
 {
     /// <summary>The sender's side (<see cref="MemberSides"/>) in a context conversation when the message was stored; null elsewhere.</summary>
     public string? SenderSide { get; init; }
+
+    /// <summary>The message this one replies to (same conversation), with what a client shows of it.</summary>
+    public ReplyPreview? ReplyTo { get; init; }
+
+    /// <summary>The first message of the thread this reply is in (the replied-to message's root, or that message).</summary>
+    public Guid? ThreadRootId { get; init; }
+
+    /// <summary>Replies in the thread this message is the root of.</summary>
+    public int ReplyCount { get; init; }
+
+    public int EditCount { get; init; }
+
+    public DateTimeOffset? EditedAt { get; init; }
+
+    /// <summary>Deleted for everyone: content and metadata are erased, the row keeps its sequence.</summary>
+    public DateTimeOffset? DeletedAt { get; init; }
+
+    public Guid? DeletedBy { get; init; }
+
+    /// <summary>Users per reaction key, keys in ordinal order; empty when none.</summary>
+    public IReadOnlyList<ReactionCount> Reactions { get; init; } = [];
+
+    /// <summary>The keys the reading user reacted with, when the read named a viewer.</summary>
+    public IReadOnlyList<string>? MyReactions { get; init; }
+
+    public bool Deleted => DeletedAt is not null;
+
+    /// <summary>What deleting for everyone leaves: the sequence, sender, type and times; no content, metadata, edits or reactions.</summary>
+    public StoredMessage Tombstone(DateTimeOffset at, Guid by) => this with
+    {
+        Content = "",
+        Metadata = null,
+        ContentHash = Messaging.IdempotencyKeys.ContentHash(""),
+        Size = 0,
+        DeletedAt = at,
+        DeletedBy = by,
+        Reactions = [],
+        MyReactions = MyReactions is null ? null : [],
+    };
 }
+
+public sealed record ReactionCount(string Key, int Count);
+
+/// <summary>
+/// What a reply shows of the message it answers: its sender and the start of its content (<see cref="MaxLength"/>
+/// characters), kept current by edits and erased (null <see cref="Preview"/>, <see cref="Deleted"/>) by a delete.
+/// </summary>
+public sealed record ReplyPreview(Guid MessageId, Guid SenderId, string? Preview, bool Deleted)
+{
+    public const int MaxLength = 120;
+
+    public static string Of(string content) =>
+        content.Length <= MaxLength ? content : content[..(char.IsHighSurrogate(content[MaxLength - 1]) ? MaxLength - 1 : MaxLength)];
+
+    public static ReplyPreview From(StoredMessage target) =>
+        new(target.Id, target.SenderId, target.Deleted ? null : Of(target.Content), target.Deleted);
+}
+
+/// <summary>
+/// An applied change to a message (edit, delete for everyone, reaction), at its place in the conversation's change order
+/// (<see cref="ChangeSequence"/>, gap-free per conversation like message sequences). <see cref="Message"/> is the
+/// message as the change left it (or, read back later, as it is now: a device filling a gap gets the current state).
+/// </summary>
+public sealed record StoredChange(
+    Guid Id,
+    Guid ConversationId,
+    long ChangeSequence,
+    string Kind,
+    Guid ActorId,
+    DateTimeOffset At,
+    StoredMessage Message)
+{
+    public string? Reason { get; init; }
+
+    public string? ReactionKey { get; init; }
+
+    public bool ReactionAdded { get; init; }
+
+    /// <summary>Users with <see cref="ReactionKey"/> on the message after this change.</summary>
+    public int ReactionCount { get; init; }
+}
+
+/// <summary>One earlier version of an edited message: what it said before edit number <see cref="EditNumber"/>.</summary>
+public sealed record MessageEditRecord(Guid MessageId, int EditNumber, string PreviousContent, string PreviousContentHash, string? Reason, Guid EditorId, DateTimeOffset EditedAt);
 
 public enum PersistOutcome
 {
@@ -184,10 +270,16 @@ public enum PersistOutcome
 
     /// <summary>Can never be stored (e.g. the conversation no longer exists): dead-letter it.</summary>
     Rejected,
+
+    /// <summary>A change that changes nothing (a reaction already there, a delete of a deleted message): acknowledged, no fanout.</summary>
+    Unchanged,
 }
 
 public sealed record PersistResult(MessageEnvelope Envelope, PersistOutcome Outcome, StoredMessage? Message, IReadOnlyList<Guid> MemberIds, string? RejectReason)
 {
+    /// <summary>For a change that was applied (or found applied before, on a replay): what to fan out.</summary>
+    public StoredChange? Change { get; init; }
+
     public static PersistResult Rejected(MessageEnvelope envelope, string reason) => new(envelope, PersistOutcome.Rejected, null, [], reason);
 }
 
@@ -198,6 +290,12 @@ public sealed record PersistResult(MessageEnvelope Envelope, PersistOutcome Outc
 /// </summary>
 public sealed record HistoryQuery(long? Before, long? After, int Limit)
 {
+    /// <summary>
+    /// The user reading: their deleted-for-me messages are left out and their own reactions filled in
+    /// (<see cref="StoredMessage.MyReactions"/>). Null reads every message as stored.
+    /// </summary>
+    public Guid? Viewer { get; init; }
+
     public long? Around { get; init; }
 
     /// <summary>Older side of an around page: the smaller half, so an odd limit leans towards the newer messages.</summary>

@@ -1,4 +1,5 @@
 using Npgsql;
+using Parley.Core.Persistence;
 using Parley.Core.Ports;
 
 namespace Parley.Postgres.Internal;
@@ -7,16 +8,17 @@ namespace Parley.Postgres.Internal;
 internal static class PostgresRows
 {
     public const string MessageColumns =
-        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side";
+        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
+        "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int MessageColumnCount = 14;
+    public const int MessageColumnCount = 24;
 
     public const string ConversationColumns =
-        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text";
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text, c.last_change_seq";
 
     /// <summary>How many columns <see cref="ConversationColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int ConversationColumnCount = 15;
+    public const int ConversationColumnCount = 16;
 
     public static ConversationRecord ReadConversation(NpgsqlDataReader r, int o) => new(
         r.GetGuid(o), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
@@ -27,6 +29,7 @@ internal static class PostgresRows
         Metadata = r.IsDBNull(o + 10) ? null : r.GetString(o + 10),
         Visibility = r.GetString(o + 11),
         Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
+        LastChangeSequence = r.GetInt64(o + 15),
     };
 
     /// <summary>A participant row's own settings (over <c>p</c>), read with <see cref="ReadSettings"/>.</summary>
@@ -43,7 +46,27 @@ internal static class PostgresRows
         r.GetString(o + 8), r.GetInt32(o + 9), r.GetGuid(o + 10), Time(r, o + 11), Time(r, o + 12))
     {
         SenderSide = r.IsDBNull(o + 13) ? null : r.GetString(o + 13),
+        ReplyTo = r.IsDBNull(o + 14) ? null : new ReplyPreview(r.GetGuid(o + 14), r.GetGuid(o + 15), r.IsDBNull(o + 16) ? null : r.GetString(o + 16), r.IsDBNull(o + 16)),
+        ThreadRootId = r.IsDBNull(o + 17) ? null : r.GetGuid(o + 17),
+        ReplyCount = r.GetInt32(o + 18),
+        EditCount = r.GetInt32(o + 19),
+        EditedAt = r.IsDBNull(o + 20) ? null : Time(r, o + 20),
+        DeletedAt = r.IsDBNull(o + 21) ? null : Time(r, o + 21),
+        DeletedBy = r.IsDBNull(o + 22) ? null : r.GetGuid(o + 22),
+        Reactions = ReactionCountsJson.Parse(r.IsDBNull(o + 23) ? null : r.GetString(o + 23)),
     };
+
+    /// <summary>
+    /// What a history read adds for its viewer (a uuid parameter, null for none): their own reaction keys, one column
+    /// after <see cref="MessageColumns"/> (read with <see cref="WithViewer"/>), and the filter that leaves out what they
+    /// deleted for themselves. <c>{0}</c> is the viewer's parameter.
+    /// </summary>
+    public const string ViewerColumn = "(SELECT array_agg(r.key ORDER BY r.key) FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0})";
+
+    public const string ViewerFilter = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0} AND h.message_id = m.id)";
+
+    public static StoredMessage WithViewer(NpgsqlDataReader r, StoredMessage message, int ordinal, bool viewer) =>
+        !viewer ? message : message with { MyReactions = r.IsDBNull(ordinal) ? [] : r.GetFieldValue<string[]>(ordinal) };
 
     public static DateTimeOffset Time(NpgsqlDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 

@@ -39,6 +39,14 @@ public static class RealtimeEvents
     public const string FriendRequestCancelled = "friendRequestCancelled";
     public const string FriendRemoved = "friendRemoved";
 
+    // Changes to messages (M8, M9): to every member, after the message they change, in change order.
+    public const string MessageEdited = "messageEdited";
+    public const string MessageDeleted = "messageDeleted";
+    public const string ReactionChanged = "reactionChanged";
+
+    /// <summary>To the user's own devices: a message deleted for them only.</summary>
+    public const string MessageHidden = "messageHidden";
+
     /// <summary>To the user whose own settings for a conversation (mute, pin, archive) changed, on every device.</summary>
     public const string ConversationSettingsChanged = "conversationSettingsChanged";
 }
@@ -58,6 +66,9 @@ public sealed class HubSendMessage
     public string? Type { get; set; }
     public string? ClientMessageId { get; set; }
     public string? Metadata { get; set; }
+
+    /// <summary>The message of the same conversation this one replies to.</summary>
+    public Guid? ReplyTo { get; set; }
 }
 
 /// <summary>What a reconnecting device already has in one conversation.</summary>
@@ -65,6 +76,12 @@ public sealed class ResumePosition
 {
     public Guid ConversationId { get; set; }
     public long LastSequence { get; set; }
+
+    /// <summary>
+    /// The last change position (<c>changeSequence</c> of messageEdited, messageDeleted, reactionChanged) the device
+    /// has; with it, the changes after it are sent too, after the messages. Without it, only messages are recovered.
+    /// </summary>
+    public long? LastChangeSequence { get; set; }
 }
 
 public static class ResumeStatuses
@@ -83,7 +100,15 @@ public static class SyncStatuses
 }
 
 /// <summary>The answer for one conversation: <c>replayed</c> messages sent, covering (fromSequence, latestSequence].</summary>
-public sealed record ResumeResult(Guid ConversationId, string Status, long FromSequence, long LatestSequence, long Replayed);
+public sealed record ResumeResult(Guid ConversationId, string Status, long FromSequence, long LatestSequence, long Replayed)
+{
+    /// <summary>With a <c>lastChangeSequence</c> in the position: the changes sent after the messages, covering (from, latest].</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ChangeRecovery? Changes { get; init; }
+}
+
+/// <summary>Status as for messages: recovered, or resync when more than RecoveryLimit changes were missed (re-read the messages' history then).</summary>
+public sealed record ChangeRecovery(string Status, long FromChangeSequence, long LatestChangeSequence, long Replayed);
 
 public sealed record DisconnectingView(string Reason, string Message);
 

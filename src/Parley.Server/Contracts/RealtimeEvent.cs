@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
 
 namespace Parley.Server.Contracts;
 
@@ -27,6 +29,10 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(FriendRemovedEvent), RealtimeEvents.FriendRemoved)]
 [JsonDerivedType(typeof(ConversationSettingsChangedEvent), RealtimeEvents.ConversationSettingsChanged)]
 [JsonDerivedType(typeof(DraftUpdatedEvent), RealtimeEvents.DraftUpdated)]
+[JsonDerivedType(typeof(MessageEditedEvent), RealtimeEvents.MessageEdited)]
+[JsonDerivedType(typeof(MessageDeletedEvent), RealtimeEvents.MessageDeleted)]
+[JsonDerivedType(typeof(ReactionChangedEvent), RealtimeEvents.ReactionChanged)]
+[JsonDerivedType(typeof(MessageHiddenEvent), RealtimeEvents.MessageHidden)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -207,6 +213,105 @@ public sealed record DraftUpdatedEvent(DraftView Draft) : RealtimeEvent
 
     [JsonIgnore]
     public override object Payload => Draft;
+}
+
+/// <summary>
+/// A change to a stored message, as devices get it: after the message itself, in the conversation's change order
+/// (<c>changeSequence</c>, gap-free per conversation), each at most once per connection. <c>Sequence</c> is the changed
+/// message's own sequence.
+/// </summary>
+public abstract record MessageChangeEvent : RealtimeEvent
+{
+    private protected MessageChangeEvent()
+    {
+    }
+
+    [JsonIgnore]
+    public abstract Guid ConversationId { get; }
+
+    [JsonIgnore]
+    public abstract long Sequence { get; }
+
+    [JsonIgnore]
+    public abstract long ChangeSequence { get; }
+
+    public static MessageChangeEvent From(StoredChange change)
+    {
+        var m = change.Message;
+        return change.Kind switch
+        {
+            MessageChangeKinds.Edit => new MessageEditedEvent(new MessageEditedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, m.Content, m.ContentHash, m.Size,
+                m.EditCount, m.EditedAt ?? change.At, change.ActorId, change.Reason, m.Deleted)),
+            MessageChangeKinds.Delete => new MessageDeletedEvent(new MessageDeletedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, m.DeletedAt ?? change.At,
+                m.DeletedBy ?? change.ActorId)),
+            _ => new ReactionChangedEvent(new ReactionChangedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, change.ReactionKey ?? "", change.ActorId,
+                change.ReactionAdded, change.ReactionCount, change.At)),
+        };
+    }
+}
+
+public sealed record MessageEditedEvent(MessageEditedView Edit) : MessageChangeEvent
+{
+    [JsonIgnore]
+    public override Guid ConversationId => Edit.ConversationId;
+
+    [JsonIgnore]
+    public override long Sequence => Edit.Sequence;
+
+    [JsonIgnore]
+    public override long ChangeSequence => Edit.ChangeSequence;
+
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MessageEdited;
+
+    [JsonIgnore]
+    public override object Payload => Edit;
+}
+
+public sealed record MessageDeletedEvent(MessageDeletedView Deletion) : MessageChangeEvent
+{
+    [JsonIgnore]
+    public override Guid ConversationId => Deletion.ConversationId;
+
+    [JsonIgnore]
+    public override long Sequence => Deletion.Sequence;
+
+    [JsonIgnore]
+    public override long ChangeSequence => Deletion.ChangeSequence;
+
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MessageDeleted;
+
+    [JsonIgnore]
+    public override object Payload => Deletion;
+}
+
+public sealed record ReactionChangedEvent(ReactionChangedView Reaction) : MessageChangeEvent
+{
+    [JsonIgnore]
+    public override Guid ConversationId => Reaction.ConversationId;
+
+    [JsonIgnore]
+    public override long Sequence => Reaction.Sequence;
+
+    [JsonIgnore]
+    public override long ChangeSequence => Reaction.ChangeSequence;
+
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.ReactionChanged;
+
+    [JsonIgnore]
+    public override object Payload => Reaction;
+}
+
+/// <summary>To the user's own devices: they deleted a message for themselves (on this device or another).</summary>
+public sealed record MessageHiddenEvent(HiddenView Hidden) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MessageHidden;
+
+    [JsonIgnore]
+    public override object Payload => Hidden;
 }
 
 /// <summary>

@@ -39,13 +39,63 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? SenderSide { get; init; }
 
+    /// <summary>The message this one replies to, with its sender and the start of its content (null preview once it is deleted).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReplyPreviewView? ReplyTo { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? ThreadRootId { get; init; }
+
+    /// <summary>Replies in the thread this message starts (GET /messages/{id}/thread).</summary>
+    public int ReplyCount { get; init; }
+
+    public int EditCount { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? EditedAt { get; init; }
+
+    /// <summary>Deleted for everyone: a tombstone that keeps its sequence, with empty content and no metadata.</summary>
+    public bool Deleted { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? DeletedAt { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? DeletedBy { get; init; }
+
+    /// <summary>Users per reaction key, keys in ordinal order; absent when there are none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ReactionCountView>? Reactions { get; init; }
+
+    /// <summary>The keys the reader reacted with (history, thread and sync pages; absent on live events).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? MyReactions { get; init; }
+
     public static MessageView From(StoredMessage m) => new(
         m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, JsonText.From(m.Metadata), m.ClientMessageId,
         m.ContentHash, m.Size, m.CorrelationId, m.AcceptedAt, m.StoredAt)
     {
         SenderSide = m.SenderSide,
+        ReplyTo = ReplyPreviewView.From(m.ReplyTo),
+        ThreadRootId = m.ThreadRootId,
+        ReplyCount = m.ReplyCount,
+        EditCount = m.EditCount,
+        EditedAt = m.EditedAt,
+        Deleted = m.Deleted,
+        DeletedAt = m.DeletedAt,
+        DeletedBy = m.DeletedBy,
+        Reactions = m.Reactions.Count == 0 ? null : [.. m.Reactions.Select(r => new ReactionCountView(r.Key, r.Count))],
+        MyReactions = m.MyReactions,
     };
 }
+
+public sealed record ReplyPreviewView(Guid MessageId, Guid SenderId, string? Preview, bool Deleted)
+{
+    public static ReplyPreviewView? From(ReplyPreview? preview) =>
+        preview is null ? null : new(preview.MessageId, preview.SenderId, preview.Preview, preview.Deleted);
+}
+
+public sealed record ReactionCountView(string Key, int Count);
 
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);
 

@@ -20,6 +20,7 @@ public static class ParleyActivities
     public static class Names
     {
         public const string Send = "parley.send";
+        public const string Change = "parley.change";
         public const string Append = "parley.log.append";
         public const string Persist = "parley.persist";
         public const string Fanout = "parley.fanout";

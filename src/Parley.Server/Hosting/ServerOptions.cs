@@ -141,3 +141,20 @@ public sealed class RateLimitOptions
         }
     }
 }
+
+/// <summary>Message features under <c>Parley:Messages</c> (M8).</summary>
+public sealed class MessagesOptions
+{
+    public const string Section = "Parley:Messages";
+
+    /// <summary>How long after sending a sender may edit a message; absent or zero: always.</summary>
+    public TimeSpan? EditWindow { get; set; }
+
+    public IEnumerable<string> Validate()
+    {
+        if (EditWindow < TimeSpan.Zero)
+        {
+            yield return $"{Section}:EditWindow must not be negative (was {EditWindow}).";
+        }
+    }
+}

@@ -107,6 +107,9 @@ public static class OpenApiDocumentation
         [ErrorCodes.AlreadyFriends] = 409,
         [ErrorCodes.FriendRequestNotFound] = 404,
         [ErrorCodes.FriendshipRequired] = 403,
+        [ErrorCodes.NotMessageSender] = 403,
+        [ErrorCodes.EditWindowClosed] = 409,
+        [ErrorCodes.MessageDeleted] = 409,
     };
 
     private static readonly string[] BodyCodes =

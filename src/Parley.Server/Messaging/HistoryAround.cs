@@ -46,10 +46,10 @@ public static class HistoryAround
         return new Anchor(sequence, messageId);
     }
 
-    public static async Task<MessagePageView> PageAsync(IMessageStore messages, Guid conversationId, Anchor anchor, int limit, CancellationToken ct)
+    public static async Task<MessagePageView> PageAsync(IMessageStore messages, Guid conversationId, Anchor anchor, int limit, Guid viewer, CancellationToken ct)
     {
         var sequence = anchor.Sequence ?? await SequenceOfAsync(messages, conversationId, anchor.MessageId!.Value, ct);
-        var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(null, null, limit) { Around = sequence }, ct);
+        var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(null, null, limit) { Around = sequence, Viewer = viewer }, ct);
         var items = page.Items.Select(MessageView.From).ToList();
         return new MessagePageView(
             items,

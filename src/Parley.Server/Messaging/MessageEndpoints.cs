@@ -68,7 +68,7 @@ public static class MessageEndpoints
         foreach (var (conversation, from, latest) in starts)
         {
             var page = budget > 0 && latest > from
-                ? await messages.GetMessagesAsync(conversation, new HistoryQuery(null, from, Math.Min(limit, budget)), ct)
+                ? await messages.GetMessagesAsync(conversation, new HistoryQuery(null, from, Math.Min(limit, budget)) { Viewer = me }, ct)
                 : new Core.Ports.MessagePage([], latest > from);
             budget -= page.Items.Count;
             results.Add(new SyncConversationView(conversation, page.HasMore ? SyncStatuses.More : ResumeStatuses.Recovered, from, latest,
@@ -98,17 +98,21 @@ public static class MessageEndpoints
         await membership.RequireMemberAsync(conversationId, me, ct);
         if (around is not null)
         {
-            return BufferedJson.Ok(await HistoryAround.PageAsync(messages, conversationId, around.Value, limit, ct));
+            return BufferedJson.Ok(await HistoryAround.PageAsync(messages, conversationId, around.Value, limit, me, ct));
         }
 
-        var page = await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit), ct);
+        return BufferedJson.Ok(PageView(await messages.GetMessagesAsync(conversationId, new HistoryQuery(before, after, limit) { Viewer = me }, ct), after is not null));
+    }
+
+    /// <summary>A history or thread page: the cursor for the next page in the walking direction.</summary>
+    public static MessagePageView PageView(Core.Ports.MessagePage page, bool forward)
+    {
         var items = page.Items.Select(MessageView.From).ToList();
-        var forward = after is not null;
-        return BufferedJson.Ok(new MessagePageView(
+        return new MessagePageView(
             items,
             page.HasMore,
             NextBefore: !forward && page.HasMore && items.Count > 0 ? items[0].Sequence : null,
-            NextAfter: forward && page.HasMore && items.Count > 0 ? items[^1].Sequence : null));
+            NextAfter: forward && page.HasMore && items.Count > 0 ? items[^1].Sequence : null);
     }
 
     private static async Task<IResult> ReadAsync(string id, HttpRequest request, Receipts receipts, CancellationToken ct)

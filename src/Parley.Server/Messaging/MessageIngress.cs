@@ -5,6 +5,7 @@ using Parley.Core.Errors;
 using Parley.Core.Membership;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Server.Contracts;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
@@ -24,6 +25,7 @@ public sealed class MessageIngress(
     Social.SocialGate social,
     SendRateLimiter rateLimiter,
     IOptions<LimitsOptions> limits,
+    IOptions<MessagesOptions> messageOptions,
     TimeProvider time,
     IngressMetrics metrics,
     ILogger<MessageIngress> logger)
@@ -80,6 +82,10 @@ public sealed class MessageIngress(
         }
 
         await social.RequireNotBlockedAsync(conversation, senderId, cancellationToken);
+        if (request.ReplyTo is { } replyTo && (await FindTargetAsync(replyTo, cancellationToken)).ConversationId != request.ConversationId)
+        {
+            throw Errors.MessageNotFound(replyTo).ToException();
+        }
 
         // Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.
         var now = time.GetUtcNow();
@@ -97,23 +103,14 @@ public sealed class MessageIngress(
             CorrelationId = Guid.CreateVersion7(now),
             AcceptedAt = now,
             TraceParent = Activity.Current?.Id,
+            ReplyTo = request.ReplyTo,
         };
 
         // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead
         // of their sum. Its answer is used only when the log calls the send new (see StoredDuplicateAsync). It never
         // faults (a failed read is a null answer, an abandoned request a cancelled task), so it can be left unawaited.
         var storedCheck = envelope.ClientMessageId is not null ? StoredDuplicateAsync(envelope, cancellationToken) : null;
-        AppendResult appended;
-        try
-        {
-            using var append = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Append, ActivityKind.Producer);
-            appended = await log.AppendAsync(envelope, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            Log.AppendFailed(logger, ex, envelope.ConversationId, envelope.CorrelationId);
-            throw Errors.EnqueueFailed().ToException();
-        }
+        var appended = await AppendAsync(envelope, cancellationToken);
 
         if (appended.Duplicate)
         {
@@ -134,6 +131,158 @@ public sealed class MessageIngress(
         }
 
         return (Ack(appended.MessageId, appended.CorrelationId, Core.Messaging.MessageState.Pending, appended.AcceptedAt, envelope.IdempotencyKey, false, appended.Partition), "");
+    }
+
+    /// <summary>
+    /// An edit, a delete for everyone or a reaction: checked like a send (rate limit, values, the actor's right to make
+    /// it on this message), then appended to the conversation's partition, so the worker applies it after the message
+    /// it changes, even when that message is still in the log. The ack means durable, as for a send.
+    /// </summary>
+    public async Task<ChangeAck> ChangeAsync(Guid actorId, Func<MessageChangeRequest> read, string? clientChangeId, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        using var activity = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Change);
+        try
+        {
+            var request = read();
+            activity?.SetTag(ParleyActivities.Tags.MessageId, request.MessageId);
+            var ack = await AcceptChangeAsync(actorId, request, clientChangeId, cancellationToken);
+            metrics.Accepted(request.Kind, ack.IdempotentHit, ack.IdempotentHit ? "log" : "", ack.Partition, time.GetElapsedTime(started));
+            activity?.SetTag(ParleyActivities.Tags.ConversationId, ack.ConversationId).SetTag(ParleyActivities.Tags.Partition, ack.Partition);
+            return ack;
+        }
+        catch (ParleyException ex)
+        {
+            metrics.Rejected(ex.Error.TelemetryLabel, ex.Error.Status, time.GetElapsedTime(started));
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Error.Code);
+            throw;
+        }
+    }
+
+    private async Task<ChangeAck> AcceptChangeAsync(Guid actorId, MessageChangeRequest request, string? clientChangeId, CancellationToken cancellationToken)
+    {
+        rateLimiter.Acquire(actorId);
+        request = request.Validate(limits.Value.MaxContentBytes);
+        if (clientChangeId is not null && (clientChangeId.Length > limits.Value.MaxClientMessageIdLength || string.IsNullOrWhiteSpace(TextRules.Require("clientChangeId", clientChangeId))))
+        {
+            throw Errors.InvalidValue("clientChangeId", $"must be 1 to {limits.Value.MaxClientMessageIdLength} characters, not blank").ToException();
+        }
+
+        var target = await FindTargetAsync(request.MessageId, cancellationToken);
+        try
+        {
+            await membership.RequireMemberAsync(target.ConversationId, actorId, cancellationToken);
+        }
+        catch (ParleyException)
+        {
+            // Someone else's message: do not confirm it exists.
+            throw Errors.MessageNotFound(request.MessageId).ToException();
+        }
+
+        var own = target.SenderId == actorId;
+        var action = request.Kind switch
+        {
+            MessageChangeKinds.Edit => ConversationAction.Send,
+            MessageChangeKinds.Delete when !own => ConversationAction.DeleteOthersMessages,
+            _ => ConversationAction.Read,
+        };
+        var conversation = (await membership.RequireAsync(target.ConversationId, actorId, action, cancellationToken)).Conversation;
+        if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
+        {
+            throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();
+        }
+
+        if (request.Kind == MessageChangeKinds.Edit)
+        {
+            if (!own)
+            {
+                throw Errors.NotMessageSender(request.MessageId).ToException();
+            }
+
+            if (messageOptions.Value.EditWindow is { } window && window > TimeSpan.Zero && time.GetUtcNow() - target.AcceptedAt > window)
+            {
+                throw Errors.EditWindowClosed(request.MessageId, window).ToException();
+            }
+        }
+
+        if (target.Deleted && request.Kind != MessageChangeKinds.Delete)
+        {
+            throw Errors.MessageDeleted(request.MessageId).ToException();
+        }
+
+        if (request.Kind != MessageChangeKinds.Delete)
+        {
+            await social.RequireNotBlockedAsync(conversation, actorId, cancellationToken);
+        }
+
+        var now = time.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        var changeId = Guid.CreateVersion7(now);
+        var envelope = new MessageEnvelope
+        {
+            MessageId = changeId,
+            ConversationId = target.ConversationId,
+            SenderId = actorId,
+            Type = request.Kind,
+            Content = request.Kind == MessageChangeKinds.Edit ? request.Content! : "",
+            ClientMessageId = clientChangeId,
+            IdempotencyKey = IdempotencyKeys.ForChange(target.ConversationId, actorId, request.Kind, request.MessageId, clientChangeId, changeId),
+            CorrelationId = Guid.CreateVersion7(now),
+            AcceptedAt = now,
+            TraceParent = Activity.Current?.Id,
+            Kind = request.Kind,
+            TargetId = request.MessageId,
+            Reason = request.Reason,
+            ReactionKey = request.Kind == MessageChangeKinds.Reaction ? request.ReactionKey : null,
+            ReactionAdded = request.Kind == MessageChangeKinds.Reaction ? request.Added : null,
+        };
+
+        var appended = await AppendAsync(envelope, cancellationToken);
+
+        return new ChangeAck(appended.MessageId, request.MessageId, target.ConversationId, request.Kind, Core.Messaging.MessageState.Pending.ToWire(),
+            appended.AcceptedAt, envelope.IdempotencyKey, appended.Duplicate, appended.Partition);
+    }
+
+    /// <summary>The append every ack waits for; a failure the client cannot tell from success is ENQUEUE_FAILED (retry with the same id).</summary>
+    private async Task<AppendResult> AppendAsync(MessageEnvelope envelope, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var append = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Append, ActivityKind.Producer);
+            return await log.AppendAsync(envelope, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.AppendFailed(logger, ex, envelope.ConversationId, envelope.CorrelationId);
+            throw Errors.EnqueueFailed().ToException();
+        }
+    }
+
+    /// <summary>What a change or a reply needs to know about the message it names.</summary>
+    private sealed record Target(Guid ConversationId, Guid SenderId, DateTimeOffset AcceptedAt, bool Deleted);
+
+    /// <summary>
+    /// The message a change or reply names: stored, or still in the log (sent a moment ago; the change will be applied
+    /// after it, being in the same partition). Unknown, or dead-lettered (it will never be stored): not found.
+    /// </summary>
+    private async Task<Target> FindTargetAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        if (await store.GetMessageAsync(messageId, cancellationToken) is { } stored)
+        {
+            return new Target(stored.ConversationId, stored.SenderId, stored.AcceptedAt, stored.Deleted);
+        }
+
+        if (await log.FindAsync(messageId, cancellationToken) is { } logged)
+        {
+            return logged.State == LoggedMessageState.Pending
+                ? new Target(logged.ConversationId, logged.SenderId, logged.AcceptedAt, false)
+                : throw Errors.MessageNotFound(messageId).ToException();
+        }
+
+        // Stored and acknowledged between the two reads: the log forgets an entry only after the store has it.
+        return await store.GetMessageAsync(messageId, cancellationToken) is { } justStored
+            ? new Target(justStored.ConversationId, justStored.SenderId, justStored.AcceptedAt, justStored.Deleted)
+            : throw Errors.MessageNotFound(messageId).ToException();
     }
 
     private static SendAck Ack(Guid messageId, Guid correlationId, Core.Messaging.MessageState state, DateTimeOffset acceptedAt, string key, bool hit, int partition) =>

@@ -1,4 +1,6 @@
+using Parley.Hosting;
 using Parley.Server.Conversations;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Messaging;
 
@@ -11,6 +13,7 @@ public static class MessagingServiceCollectionExtensions
     public static WebApplicationBuilder AddParleyMessaging(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddValidatedSettings<MessagesOptions>(builder.Configuration, MessagesOptions.Section, o => o.Validate());
         services.AddSingleton<MembershipCache>();
         services.AddHostedService<MembershipListener>();
         services.AddSingleton<MembershipChanges>();

@@ -18,7 +18,13 @@ public sealed class RecoveryPlanner(IConversationStore conversations, IMessageSt
     private const int WalkPage = 200;
 
     /// <summary>One conversation to recover: what the client has (<c>LastSequence</c>) and what the store has (<c>Latest</c>).</summary>
-    public sealed record Start(Guid ConversationId, long LastSequence, long Latest);
+    public sealed record Start(Guid ConversationId, long LastSequence, long Latest)
+    {
+        /// <summary>The last change position the client has, when it gave one; then the changes after it are recovered too, up to <see cref="ChangeLatest"/>.</summary>
+        public long? ChangeFrom { get; init; }
+
+        public long ChangeLatest { get; init; }
+    }
 
     /// <summary>Each named conversation, checked for membership (404/403 as for history), with its latest sequence.</summary>
     public async Task<IReadOnlyList<Start>> FromPositionsAsync(Guid user, IReadOnlyList<ResumePosition> positions, CancellationToken cancellationToken)
@@ -52,6 +58,11 @@ public sealed class RecoveryPlanner(IConversationStore conversations, IMessageSt
             {
                 throw Errors.InvalidValue("lastSequence", "must not be negative").ToException();
             }
+
+            if (position.LastChangeSequence < 0)
+            {
+                throw Errors.InvalidValue("lastChangeSequence", "must not be negative").ToException();
+            }
         }
 
         foreach (var position in positions.DistinctBy(p => p.ConversationId))
@@ -61,7 +72,11 @@ public sealed class RecoveryPlanner(IConversationStore conversations, IMessageSt
             // Read again: the membership cache's copy of the conversation has a stale last sequence.
             var conversation = await conversations.GetConversationAsync(position.ConversationId, cancellationToken)
                 ?? throw Errors.ConversationNotFound(position.ConversationId).ToException();
-            starts.Add(new Start(position.ConversationId, Math.Min(position.LastSequence, conversation.LastSequence), conversation.LastSequence));
+            starts.Add(new Start(position.ConversationId, Math.Min(position.LastSequence, conversation.LastSequence), conversation.LastSequence)
+            {
+                ChangeFrom = position.LastChangeSequence is { } changes ? Math.Min(changes, conversation.LastChangeSequence) : null,
+                ChangeLatest = conversation.LastChangeSequence,
+            });
         }
 
         return starts;

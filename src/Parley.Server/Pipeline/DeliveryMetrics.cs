@@ -1,3 +1,4 @@
+using Parley.Core.Ports;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Parley.Server.Hosting;
@@ -91,9 +92,17 @@ public sealed class DeliveryMetrics
     public void Step(string step, TimeSpan elapsed) => _stepDuration.Record(elapsed.TotalMilliseconds, Tag(Telemetry.Tags.Step, step));
 
     /// <summary>An entry finished: stored (with its time from acceptance to ack) or a duplicate.</summary>
-    public void Finished(int partition, bool inserted, TimeSpan sinceAccepted)
+    /// <summary>An entry done: a message stored, a change applied ("changed"), a change that changed nothing ("unchanged"), or a duplicate.</summary>
+    public void Finished(int partition, PersistResult result, TimeSpan sinceAccepted)
     {
-        _processed.Add(1, Tag(Telemetry.Tags.Partition, partition), Tag(Telemetry.Tags.Status, inserted ? "stored" : "duplicate"));
+        var inserted = result.Outcome == PersistOutcome.Inserted && result.Change is null;
+        var status = result.Outcome switch
+        {
+            PersistOutcome.Inserted => inserted ? "stored" : "changed",
+            PersistOutcome.Unchanged => "unchanged",
+            _ => "duplicate",
+        };
+        _processed.Add(1, Tag(Telemetry.Tags.Partition, partition), Tag(Telemetry.Tags.Status, status));
         if (inserted)
         {
             _endToEnd.Record(sinceAccepted.TotalMilliseconds, Tag(Telemetry.Tags.Partition, partition));

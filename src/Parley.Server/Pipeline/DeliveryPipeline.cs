@@ -164,7 +164,11 @@ public sealed class DeliveryPipeline(
                 continue;
             }
 
-            fanouts.Add(FanOutAsync(partition, result, batch.StartedAt));
+            if (result.Outcome != PersistOutcome.Unchanged)
+            {
+                fanouts.Add(FanOutAsync(partition, result, batch.StartedAt));
+            }
+
             acks.Add(entries[i]);
         }
 
@@ -175,12 +179,19 @@ public sealed class DeliveryPipeline(
         var now = time.GetUtcNow();
         foreach (var result in batch.Results.Where(r => r.Outcome != PersistOutcome.Rejected))
         {
-            metrics.Finished(partition, result.Outcome == PersistOutcome.Inserted, now - result.Envelope.AcceptedAt);
+            metrics.Finished(partition, result, now - result.Envelope.AcceptedAt);
         }
     }
 
     private async Task FanOutAsync(int partition, PersistResult result, DateTimeOffset persistStarted)
     {
+        if (result.Change is { } change)
+        {
+            // Applied now, or (a replay) before: either way the members get it; devices drop a change position they had.
+            await fanout.MessageChangedAsync(change, result.MemberIds, CancellationToken.None);
+            return;
+        }
+
         if (result.Outcome == PersistOutcome.Duplicate)
         {
             Log.PersistDuplicate(logger, result.Envelope.MessageId, result.Envelope.CorrelationId);

@@ -61,6 +61,28 @@ public sealed class ChatHub(
         ? throw Errors.MissingField("message").ToException()
         : ingress.SendAsync(CurrentUser.Id(Context.User), () => ToRequest(message), Context.ConnectionAborted);
 
+    /// <summary>Edits a message exactly as PATCH /messages/{id} does (the sender only) and returns the same ack.</summary>
+    public Task<ChangeAck> EditMessage(Guid messageId, string content, string? reason, string? clientChangeId) =>
+        ingress.ChangeAsync(CurrentUser.Id(Context.User), () => new MessageChangeRequest(MessageChangeKinds.Edit, RequireId(messageId))
+        {
+            Content = content ?? throw Errors.MissingField("content").ToException(),
+            Reason = reason,
+        }, clientChangeId, Context.ConnectionAborted);
+
+    /// <summary>Deletes a message for everyone exactly as DELETE /messages/{id}?for=everyone does.</summary>
+    public Task<ChangeAck> DeleteMessage(Guid messageId, string? clientChangeId) =>
+        ingress.ChangeAsync(CurrentUser.Id(Context.User), () => new MessageChangeRequest(MessageChangeKinds.Delete, RequireId(messageId)), clientChangeId, Context.ConnectionAborted);
+
+    /// <summary>Adds (<paramref name="added"/> true) or removes the caller's reaction, as PUT / DELETE /messages/{id}/reactions/{key} do.</summary>
+    public Task<ChangeAck> SetReaction(Guid messageId, string key, bool added) =>
+        ingress.ChangeAsync(CurrentUser.Id(Context.User), () => new MessageChangeRequest(MessageChangeKinds.Reaction, RequireId(messageId))
+        {
+            ReactionKey = key ?? throw Errors.MissingField("key").ToException(),
+            Added = added,
+        }, null, Context.ConnectionAborted);
+
+    private static Guid RequireId(Guid messageId) => messageId == Guid.Empty ? throw Errors.MissingField("messageId").ToException() : messageId;
+
     /// <summary>A device confirms it has everything in the conversation up to <paramref name="sequence"/>.</summary>
     public Task<ReceiptView> AckDelivered(Guid conversationId, long sequence) =>
         receipts.AdvanceAsync(CurrentUser.Id(Context.User), conversationId, ReceiptKind.Delivered, sequence, Context.ConnectionAborted);
@@ -75,5 +97,8 @@ public sealed class ChatHub(
         message.Content ?? throw Errors.MissingField("content").ToException(),
         message.Type ?? MessageTypes.Text,
         message.ClientMessageId,
-        message.Metadata);
+        message.Metadata)
+    {
+        ReplyTo = message.ReplyTo,
+    };
 }

@@ -47,6 +47,10 @@ public sealed class DeviceConnection
     // Per conversation: the first sequence this connection actually sent. Below it the connection has a hole it can no
     // longer fill in order, so a later Resume from further back answers "resync" rather than sending anything twice.
     private readonly Dictionary<Guid, long> _firstSent = [];
+
+    // The same two, for change positions (messageEdited, messageDeleted, reactionChanged); guarded by _lastSent's lock.
+    private readonly Dictionary<Guid, long> _lastChange = [];
+    private readonly Dictionary<Guid, long> _firstChange = [];
     private readonly IClientProxy _client;
     private readonly IMessageStore _messages;
     private readonly RealtimeOptions _options;
@@ -119,16 +123,18 @@ public sealed class DeviceConnection
     public Task<IReadOnlyList<ResumeResult>> ResumeAsync(IReadOnlyList<RecoveryPlanner.Start> starts)
     {
         var results = new List<ResumeResult>();
-        var fill = new List<(Guid Conversation, long From)>();
+        var fill = new List<Filling>();
         lock (_lastSent)
         {
-            foreach (var (conversation, from, latest) in starts)
+            foreach (var start in starts)
             {
+                var (conversation, from, latest) = start;
+                var changeFrom = ResumeChanges(start);
                 if (latest - from > _options.RecoveryLimit)
                 {
                     // Too much to replay over the live channel: the client re-reads history; live continues after `latest`.
                     _lastSent[conversation] = Math.Max(_lastSent.GetValueOrDefault(conversation), latest);
-                    results.Add(new ResumeResult(conversation, ResumeStatuses.Resync, from, latest, 0));
+                    results.Add(new ResumeResult(conversation, ResumeStatuses.Resync, from, latest, 0) { Changes = ChangesResync(start) });
                     _metrics.Recovered(ResumeStatuses.Resync);
                 }
                 else
@@ -136,7 +142,7 @@ public sealed class DeviceConnection
                     // Never below what this connection already sent: that would send it again. With nothing sent yet,
                     // the client's own position is the start, even below one an earlier Resume gave.
                     _lastSent[conversation] = _firstSent.ContainsKey(conversation) ? Math.Max(_lastSent.GetValueOrDefault(conversation), from) : from;
-                    fill.Add((conversation, from));
+                    fill.Add(new Filling(conversation, from, changeFrom, start.ChangeLatest));
                 }
             }
         }
@@ -158,15 +164,40 @@ public sealed class DeviceConnection
     }
 
     /// <summary>
+    /// Where a resume's changes start (under the lock), or null when the client gave no change position or there are
+    /// too many to replay (see <see cref="ChangesResync"/>): the start moves past them, as for messages.
+    /// </summary>
+    private long? ResumeChanges(RecoveryPlanner.Start start)
+    {
+        if (start.ChangeFrom is not { } from)
+        {
+            return null;
+        }
+
+        if (start.ChangeLatest - from > _options.RecoveryLimit)
+        {
+            _lastChange[start.ConversationId] = Math.Max(_lastChange.GetValueOrDefault(start.ConversationId), start.ChangeLatest);
+            return null;
+        }
+
+        _lastChange[start.ConversationId] = _firstChange.ContainsKey(start.ConversationId) ? Math.Max(_lastChange.GetValueOrDefault(start.ConversationId), from) : from;
+        return from;
+    }
+
+    private ChangeRecovery? ChangesResync(RecoveryPlanner.Start start) =>
+        start.ChangeFrom is { } from ? new ChangeRecovery(ResumeStatuses.Resync, from, start.ChangeLatest, 0) : null;
+
+    /// <summary>
     /// Sends whatever the store holds past the last message sent, for every conversation this device has had a message
-    /// in: after a bus break, a message published meanwhile would otherwise wait for the next one to reveal the gap.
+    /// in (and past the last change, where it has had one): after a bus break, what was published meanwhile would
+    /// otherwise wait for the next event to reveal the gap.
     /// </summary>
     public void CatchUp()
     {
-        List<(Guid, long)> fill;
+        List<Filling> fill;
         lock (_lastSent)
         {
-            fill = _lastSent.Select(p => (p.Key, p.Value)).ToList();
+            fill = [.. _lastSent.Select(p => new Filling(p.Key, p.Value, _lastChange.TryGetValue(p.Key, out var change) ? change : null, long.MaxValue))];
         }
 
         if (fill.Count > 0)
@@ -332,7 +363,7 @@ public sealed class DeviceConnection
         if (item.Fill is not null)
         {
             var recovered = new List<ResumeResult>();
-            foreach (var (conversation, from) in item.Fill)
+            foreach (var (conversation, from, changeFrom, changeLatest) in item.Fill)
             {
                 var upTo = await FillAsync(conversation, long.MaxValue, aborted);
                 bool hole;
@@ -344,7 +375,10 @@ public sealed class DeviceConnection
                 // Live messages went out before the client asked for older ones: sending those now would break
                 // the order, so the client reads (from, upTo] from history, as for any resync.
                 var status = hole ? ResumeStatuses.Resync : ResumeStatuses.Recovered;
-                recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from));
+                recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from)
+                {
+                    Changes = changeFrom is { } changesFrom ? await FillChangesAsync(conversation, changesFrom, changeLatest, aborted) : null,
+                });
                 _metrics.Recovered(status);
             }
 
@@ -374,9 +408,124 @@ public sealed class DeviceConnection
                 _metrics.OutboundWaited(Stopwatch.GetElapsedTime(item.QueuedAt));
             }
         }
+        else if (item.Event is MessageChangeEvent change)
+        {
+            await WriteChangeAsync(change, aborted);
+        }
         else
         {
             await SendAsync(item.Event!, aborted);
+        }
+    }
+
+    /// <summary>
+    /// A change goes out after the message it changes and after every earlier change of its conversation: a message
+    /// this connection has not sent yet is filled from the store first, and so is a gap in the change positions. A
+    /// change position already sent is dropped (a replay, or the same event from another node).
+    /// </summary>
+    private async Task WriteChangeAsync(MessageChangeEvent change, CancellationToken aborted)
+    {
+        var conversation = change.ConversationId;
+        long lastMessage;
+        long lastChange;
+        lock (_lastSent)
+        {
+            lastMessage = _lastSent.TryGetValue(conversation, out var known) ? known : change.Sequence;
+            lastChange = _lastChange.TryGetValue(conversation, out var seen) ? seen : change.ChangeSequence - 1;
+        }
+
+        if (change.ChangeSequence <= lastChange)
+        {
+            return;
+        }
+
+        if (change.Sequence > lastMessage)
+        {
+            await FillAsync(conversation, change.Sequence, aborted);
+        }
+
+        if (change.ChangeSequence > lastChange + 1)
+        {
+            await FillChangesAsync(conversation, lastChange, change.ChangeSequence - 1, aborted);
+        }
+
+        if (ClaimChange(conversation, change.ChangeSequence))
+        {
+            await SendAsync(change, aborted);
+        }
+    }
+
+    /// <summary>
+    /// Sends the stored changes after the last one sent, up to <paramref name="upTo"/>, at most RecoveryLimit of them, each
+    /// after its message. The answer for a Resume: "resync" when changes went out live before the client asked for
+    /// older ones (as for messages) or when more than RecoveryLimit were missed.
+    /// </summary>
+    private async Task<ChangeRecovery> FillChangesAsync(Guid conversation, long from, long upTo, CancellationToken cancellationToken)
+    {
+        long last;
+        lock (_lastSent)
+        {
+            last = _lastChange.GetValueOrDefault(conversation, from);
+        }
+
+        var budget = _options.RecoveryLimit;
+        var sent = 0L;
+        while (budget > 0 && last < upTo)
+        {
+            var changes = await _messages.GetChangesAsync(conversation, last, (int)Math.Min(Math.Min(budget, 200), upTo - last), cancellationToken);
+            foreach (var stored in changes)
+            {
+                long lastMessage;
+                lock (_lastSent)
+                {
+                    lastMessage = _lastSent.GetValueOrDefault(conversation, stored.Message.Sequence);
+                }
+
+                if (stored.Message.Sequence > lastMessage)
+                {
+                    await FillAsync(conversation, stored.Message.Sequence, cancellationToken);
+                }
+
+                if (ClaimChange(conversation, stored.ChangeSequence))
+                {
+                    await SendAsync(MessageChangeEvent.From(stored), cancellationToken);
+                    sent++;
+                }
+
+                last = stored.ChangeSequence;
+            }
+
+            budget -= changes.Count;
+            if (changes.Count == 0)
+            {
+                break;
+            }
+        }
+
+        bool hole;
+        lock (_lastSent)
+        {
+            hole = _firstChange.TryGetValue(conversation, out var first) && first > from + 1;
+            last = Math.Max(last, _lastChange.GetValueOrDefault(conversation));
+        }
+
+        var complete = last >= upTo || upTo == long.MaxValue;
+        return new ChangeRecovery(hole || !complete ? ResumeStatuses.Resync : ResumeStatuses.Recovered, from, last, hole ? 0 : sent);
+    }
+
+    /// <summary>Records a change position as sent, before it is sent, or says it already was (see <see cref="Claim"/>).</summary>
+    private bool ClaimChange(Guid conversation, long changeSequence)
+    {
+        lock (_lastSent)
+        {
+            if (_lastChange.TryGetValue(conversation, out var last) && changeSequence <= last)
+            {
+                return false;
+            }
+
+            _lastChange[conversation] = changeSequence;
+            _firstChange.TryAdd(conversation, changeSequence);
+            return true;
         }
     }
 
@@ -392,7 +541,7 @@ public sealed class DeviceConnection
         var budget = _options.RecoveryLimit;
         while (budget > 0 && last < upTo)
         {
-            var page = await _messages.GetMessagesAsync(conversation, new HistoryQuery(null, last, (int)Math.Min(Math.Min(budget, 200), upTo - last)), cancellationToken);
+            var page = await _messages.GetMessagesAsync(conversation, new HistoryQuery(null, last, (int)Math.Min(Math.Min(budget, 200), upTo - last)) { Viewer = UserId }, cancellationToken);
             foreach (var stored in page.Items)
             {
                 if (Claim(conversation, stored.Sequence))
@@ -442,5 +591,8 @@ public sealed class DeviceConnection
     /// An event to send, or a gap to fill from the store (Resume, CatchUp) with who to tell when it is done.
     /// <paramref name="QueuedAt"/> (a Stopwatch timestamp) times a live message's wait in this queue and its write.
     /// </summary>
-    private sealed record Outgoing(RealtimeEvent? Event, List<(Guid Conversation, long From)>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed, long QueuedAt = 0);
+    private sealed record Outgoing(RealtimeEvent? Event, List<Filling>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed, long QueuedAt = 0);
+
+    /// <summary>A conversation to fill from <c>From</c> (messages) and, when given, from <c>ChangeFrom</c> up to <c>ChangeLatest</c> (changes).</summary>
+    private readonly record struct Filling(Guid Conversation, long From, long? ChangeFrom, long ChangeLatest);
 }

@@ -48,6 +48,19 @@ public sealed class RealtimeNotifier(
         }
     }
 
+    public async Task MessageChangedAsync(StoredChange change, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(new AddressedEvent(MessageChangeEvent.From(change), memberIds), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            metrics.FanoutFailed(memberIds.Count, ex);
+            Log.FanoutFailed(logger, ex, change.Message.Id, change.Id);
+        }
+    }
+
     /// <summary>Until the delivery pipeline calls the <see cref="IRealtimeFanout"/> port.</summary>
     public Task MessageCreatedAsync(StoredMessage message, IReadOnlyList<Guid> memberIds, CancellationToken cancellationToken) =>
         MessageStoredAsync(message, memberIds, cancellationToken);

@@ -14,23 +14,24 @@ internal static class SqlitePersistBatch
     /// <summary>The batch's conversations (last sequence, members in join order) and the full rows of stored messages matching any id or key of the batch.</summary>
     public static async Task<PersistState> LoadStateAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken)
     {
-        var lastSequences = new Dictionary<Guid, long>();
+        var lastSequences = new Dictionary<Guid, (long Messages, long Changes)>();
         await using (var command = SqliteDatabase.Command(connection,
-            "SELECT id, last_sequence FROM conversations WHERE id IN (SELECT value FROM json_each($ids))", transaction))
+            "SELECT id, last_sequence, last_change_seq FROM conversations WHERE id IN (SELECT value FROM json_each($ids))", transaction))
         {
             command.Parameters.AddWithValue("$ids", SqliteRows.GuidsJson(batch.Select(e => e.ConversationId).Distinct()));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                lastSequences[Guid.Parse(reader.GetString(0))] = reader.GetInt64(1);
+                lastSequences[Guid.Parse(reader.GetString(0))] = (reader.GetInt64(1), reader.GetInt64(2));
             }
         }
 
         var sides = new Dictionary<Guid, Dictionary<Guid, string>>();
         var members = lastSequences.Count == 0 ? [] : await SqliteMembers.LoadAsync(connection, transaction, lastSequences.Keys, cancellationToken, sides);
-        var conversations = lastSequences.ToDictionary(c => c.Key, c => new ConversationSnapshot(c.Value, members.GetValueOrDefault(c.Key) ?? [])
+        var conversations = lastSequences.ToDictionary(c => c.Key, c => new ConversationSnapshot(c.Value.Messages, members.GetValueOrDefault(c.Key) ?? [])
         {
             Sides = sides.GetValueOrDefault(c.Key) ?? ConversationSnapshot.NoSides,
+            LastChangeSequence = c.Value.Changes,
         });
 
         var existing = new List<(StoredMessage, string)>();
@@ -49,12 +50,80 @@ internal static class SqlitePersistBatch
             }
         }
 
-        return new PersistState(conversations, existing);
+        return batch.Any(e => e.IsChange || e.ReplyTo is not null)
+            ? new PersistState(conversations, existing)
+            {
+                Targets = await LoadTargetsAsync(connection, transaction, PersistPlanner.Referenced(batch), cancellationToken),
+                Reacted = await LoadReactedAsync(connection, transaction, PersistPlanner.ReactionsOf(batch), cancellationToken),
+                ExistingChanges = await LoadChangesAsync(connection, transaction, [.. batch.Where(e => e.IsChange).Select(e => e.IdempotencyKey)], cancellationToken),
+            }
+            : new PersistState(conversations, existing);
+    }
+
+    private static async Task<IReadOnlyDictionary<Guid, StoredMessage>> LoadTargetsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
+    {
+        var targets = new Dictionary<Guid, StoredMessage>();
+        await using var command = SqliteDatabase.Command(connection,
+            $"SELECT {SqliteRows.MessageColumns} FROM messages m WHERE m.id IN (SELECT value FROM json_each($ids))", transaction);
+        command.Parameters.AddWithValue("$ids", SqliteRows.GuidsJson(ids));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var message = SqliteRows.ReadMessage(reader, 0);
+            targets[message.Id] = message;
+        }
+
+        return targets;
+    }
+
+    private static async Task<IReadOnlySet<(Guid, Guid, string)>> LoadReactedAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(Guid MessageId, Guid UserId, string Key)> reactions, CancellationToken cancellationToken)
+    {
+        var reacted = new HashSet<(Guid, Guid, string)>();
+        if (reactions.Count == 0)
+        {
+            return reacted;
+        }
+
+        // Each reaction as [message, user, key], probing the primary key (message, key, user).
+        await using var command = SqliteDatabase.Command(connection, """
+            SELECT r.message_id, r.user_id, r.key FROM json_each($reactions) t
+            JOIN reactions r ON r.message_id = json_extract(t.value, '$[0]') AND r.key = json_extract(t.value, '$[2]') AND r.user_id = json_extract(t.value, '$[1]')
+            """, transaction);
+        command.Parameters.AddWithValue("$reactions", SqliteRows.StringArraysJson(reactions.Select(r => new[] { r.MessageId.ToString(), r.UserId.ToString(), r.Key })));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reacted.Add((Guid.Parse(reader.GetString(0)), Guid.Parse(reader.GetString(1)), reader.GetString(2)));
+        }
+
+        return reacted;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, StoredChange>> LoadChangesAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var changes = new Dictionary<string, StoredChange>(StringComparer.Ordinal);
+        if (keys.Count == 0)
+        {
+            return changes;
+        }
+
+        await using var command = SqliteDatabase.Command(connection, $"""
+            SELECT {SqliteRows.ChangeColumns}, {SqliteRows.MessageColumns}, c.idempotency_key FROM message_changes c JOIN messages m ON m.id = c.message_id
+            WHERE c.idempotency_key IN (SELECT value FROM json_each($keys))
+            """, transaction);
+        command.Parameters.AddWithValue("$keys", SqliteRows.StringsJson(keys));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            changes[reader.GetString(SqliteRows.ChangeColumnCount + SqliteRows.MessageColumnCount)] = SqliteRows.ReadChange(reader);
+        }
+
+        return changes;
     }
 
     public static async Task WriteAsync(SqliteConnection connection, SqliteTransaction transaction, PersistPlan plan, CancellationToken cancellationToken)
     {
-        if (plan.Inserts.Count == 0)
+        if (!plan.HasWrites)
         {
             return;
         }
@@ -62,6 +131,11 @@ internal static class SqlitePersistBatch
         await InsertMessagesAsync(connection, transaction, plan.Inserts, cancellationToken);
         await AdvanceConversationsAsync(connection, transaction, plan.Conversations, cancellationToken);
         await ApplyParticipantEffectsAsync(connection, transaction, plan.Participants, cancellationToken);
+        if (plan.Changes.Count > 0 || plan.ReplyCounts.Count > 0)
+        {
+            await SqliteMessageChanges.WriteAsync(connection, transaction, plan, cancellationToken);
+        }
+
         await using var outbox = new SqliteOutbox(connection, transaction);
         await outbox.AppendAsync(plan.Events, cancellationToken);
     }
@@ -71,8 +145,10 @@ internal static class SqlitePersistBatch
         // No ON CONFLICT: the plan deduplicated under the write gate, so a conflict here is a bug and must fail the batch.
         await using var insert = SqliteDatabase.Command(connection, """
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
-                                  idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side)
-            VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side)
+                                  idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
+                                  reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions)
+            VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side,
+                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -89,6 +165,15 @@ internal static class SqlitePersistBatch
         var acceptedAt = insert.Parameters.Add("$acc", SqliteType.Integer);
         var storedAt = insert.Parameters.Add("$stored", SqliteType.Integer);
         var side = insert.Parameters.Add("$side", SqliteType.Text);
+        var replyTo = insert.Parameters.Add("$rto", SqliteType.Text);
+        var replySender = insert.Parameters.Add("$rsender", SqliteType.Text);
+        var replyPreview = insert.Parameters.Add("$rpreview", SqliteType.Text);
+        var root = insert.Parameters.Add("$root", SqliteType.Text);
+        var edits = insert.Parameters.Add("$edits", SqliteType.Integer);
+        var edited = insert.Parameters.Add("$edited", SqliteType.Integer);
+        var deleted = insert.Parameters.Add("$deleted", SqliteType.Integer);
+        var deletedBy = insert.Parameters.Add("$deletedBy", SqliteType.Text);
+        var reactions = insert.Parameters.Add("$reactions", SqliteType.Text);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -106,6 +191,16 @@ internal static class SqlitePersistBatch
             acceptedAt.Value = SqliteTime.Ms(message.AcceptedAt);
             storedAt.Value = SqliteTime.Ms(message.StoredAt);
             side.Value = SqliteRows.OrNull(message.SenderSide);
+            replyTo.Value = SqliteRows.OrNull(message.ReplyTo?.MessageId.ToString());
+            replySender.Value = SqliteRows.OrNull(message.ReplyTo?.SenderId.ToString());
+            replyPreview.Value = SqliteRows.OrNull(message.ReplyTo?.Preview);
+            root.Value = SqliteRows.OrNull(message.ThreadRootId?.ToString());
+            // A message changed in the batch that stored it is inserted as the batch left it.
+            edits.Value = message.EditCount;
+            edited.Value = message.EditedAt is { } e ? SqliteTime.Ms(e) : DBNull.Value;
+            deleted.Value = message.DeletedAt is { } d ? SqliteTime.Ms(d) : DBNull.Value;
+            deletedBy.Value = SqliteRows.OrNull(message.DeletedBy?.ToString());
+            reactions.Value = SqliteRows.OrNull(ReactionCountsJson.Format(message.Reactions));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using Parley.Core.Persistence;
 using Parley.Core.Ports;
 
 namespace Parley.Sqlite.Internal;
@@ -9,16 +10,17 @@ namespace Parley.Sqlite.Internal;
 internal static class SqliteRows
 {
     public const string MessageColumns =
-        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side";
+        "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
+        "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of whatever a query selects after them.</summary>
-    public const int MessageColumnCount = 14;
+    public const int MessageColumnCount = 24;
 
     public const string ConversationColumns =
-        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility, c.context_type, c.context_id, c.context_metadata";
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility, c.context_type, c.context_id, c.context_metadata, c.last_change_seq";
 
     /// <summary>How many columns <see cref="ConversationColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int ConversationColumnCount = 15;
+    public const int ConversationColumnCount = 16;
 
     public static ConversationRecord ReadConversation(SqliteDataReader r, int o) => new(
         Guid.Parse(r.GetString(o)), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
@@ -29,6 +31,7 @@ internal static class SqliteRows
         Metadata = r.IsDBNull(o + 10) ? null : r.GetString(o + 10),
         Visibility = r.GetString(o + 11),
         Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
+        LastChangeSequence = r.GetInt64(o + 15),
     };
 
     /// <summary>A participant row's own settings (over <c>p</c>), read with <see cref="ReadSettings"/>.</summary>
@@ -45,11 +48,48 @@ internal static class SqliteRows
         r.GetString(o + 8), r.GetInt32(o + 9), Guid.Parse(r.GetString(o + 10)), SqliteTime.FromMs(r.GetInt64(o + 11)), SqliteTime.FromMs(r.GetInt64(o + 12)))
     {
         SenderSide = r.IsDBNull(o + 13) ? null : r.GetString(o + 13),
+        ReplyTo = r.IsDBNull(o + 14) ? null : new ReplyPreview(Guid.Parse(r.GetString(o + 14)), Guid.Parse(r.GetString(o + 15)), r.IsDBNull(o + 16) ? null : r.GetString(o + 16), r.IsDBNull(o + 16)),
+        ThreadRootId = r.IsDBNull(o + 17) ? null : Guid.Parse(r.GetString(o + 17)),
+        ReplyCount = r.GetInt32(o + 18),
+        EditCount = r.GetInt32(o + 19),
+        EditedAt = r.IsDBNull(o + 20) ? null : SqliteTime.FromMs(r.GetInt64(o + 20)),
+        DeletedAt = r.IsDBNull(o + 21) ? null : SqliteTime.FromMs(r.GetInt64(o + 21)),
+        DeletedBy = r.IsDBNull(o + 22) ? null : Guid.Parse(r.GetString(o + 22)),
+        Reactions = ReactionCountsJson.Parse(r.IsDBNull(o + 23) ? null : r.GetString(o + 23)),
     };
+
+    /// <summary>A change row (over <c>c</c>), read with <see cref="ReadChange"/> followed by <see cref="MessageColumns"/> of its message.</summary>
+    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.reaction_added, c.reaction_count";
+
+    public const int ChangeColumnCount = 10;
+
+    public static StoredChange ReadChange(SqliteDataReader r) => new(
+        Guid.Parse(r.GetString(0)), Guid.Parse(r.GetString(1)), r.GetInt64(2), r.GetString(3), Guid.Parse(r.GetString(4)), SqliteTime.FromMs(r.GetInt64(5)),
+        ReadMessage(r, ChangeColumnCount))
+    {
+        Reason = r.IsDBNull(6) ? null : r.GetString(6),
+        ReactionKey = r.IsDBNull(7) ? null : r.GetString(7),
+        ReactionAdded = r.GetInt64(8) != 0,
+        ReactionCount = r.GetInt32(9),
+    };
+
+    /// <summary>
+    /// What a history read adds for its viewer (<c>$viewer</c>, null for none): their own reaction keys, one column after
+    /// <see cref="MessageColumns"/> (read with <see cref="WithViewer"/>), and the filter that leaves out what they deleted for themselves.
+    /// </summary>
+    public const string ViewerColumn = "(SELECT group_concat(r.key, char(31)) FROM reactions r WHERE r.message_id = m.id AND r.user_id = $viewer)";
+
+    public const string ViewerFilter = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $viewer AND h.message_id = m.id)";
+
+    public static StoredMessage WithViewer(SqliteDataReader r, StoredMessage message, int ordinal, bool viewer) =>
+        !viewer ? message : message with { MyReactions = r.IsDBNull(ordinal) ? [] : [.. r.GetString(ordinal).Split('\u001f').Order(StringComparer.Ordinal)] };
 
     /// <summary>One JSON array parameter instead of a parameter per value (read with json_each): SQLite caps the number of parameters.</summary>
     public static string GuidsJson(IEnumerable<Guid> ids) =>
         JsonSerializer.Serialize(ids.Select(i => i.ToString()).ToArray(), SqliteJsonContext.Default.StringArray);
+
+    public static string StringArraysJson(IEnumerable<string[]> values) =>
+        JsonSerializer.Serialize(values.ToArray(), SqliteJsonContext.Default.StringArrayArray);
 
     public static string StringsJson(IEnumerable<string> values) =>
         JsonSerializer.Serialize(values.ToArray(), SqliteJsonContext.Default.StringArray);
@@ -70,4 +110,5 @@ internal static class SqliteTime
 
 [JsonSerializable(typeof(long[]))]
 [JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(string[][]))]
 internal sealed partial class SqliteJsonContext : JsonSerializerContext;

@@ -157,6 +157,14 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
 
     public async Task<Device> ConnectAsync(Session me, bool messagePack = false)
     {
+        var device = new Device(me, BuildConnection(me, messagePack));
+        await device.Connection.StartAsync();
+        return device;
+    }
+
+    /// <summary>A hub connection for <paramref name="me"/>, not started: for a test that registers its own handlers first.</summary>
+    public HubConnection BuildConnection(Session me, bool messagePack = false)
+    {
         var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(baseAddress, "/hubs/chat"), o =>
             {
@@ -169,9 +177,7 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
             builder.AddMessagePackProtocol();
         }
 
-        var device = new Device(me, builder.Build());
-        await device.Connection.StartAsync();
-        return device;
+        return builder.Build();
     }
 
     public void Dispose() => Http.Dispose();

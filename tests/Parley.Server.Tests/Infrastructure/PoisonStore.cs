@@ -25,6 +25,13 @@ internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageSt
 
     public virtual Task<MessageStatusRecord?> GetMessageStatusByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
         inner.GetMessageStatusByIdempotencyKeyAsync(idempotencyKey, cancellationToken);
+
+    public virtual Task<IReadOnlyList<StoredChange>> GetChangesAsync(Guid conversationId, long afterChangeSequence, int limit, CancellationToken cancellationToken) =>
+        inner.GetChangesAsync(conversationId, afterChangeSequence, limit, cancellationToken);
+
+    public virtual Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetEditsAsync(messageId, cancellationToken);
+
+    public virtual Task<Core.Ports.MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetThreadAsync(rootId, query, cancellationToken);
 }
 
 /// <summary>Delegates to the real store but throws for any batch holding a "poison" message.</summary>

@@ -1,0 +1,64 @@
+-- M7, M8, M9: replies and threads, edits, deletes, reactions (docs/architecture.md, "Changes to messages").
+-- A reply keeps what it shows of the message it answers (sender, start of the content), kept current by edits and
+-- erased by a delete; the reactions column is the per-key count read model the persist planner keeps beside the rows.
+ALTER TABLE messages
+    ADD COLUMN reply_to        uuid,
+    ADD COLUMN reply_sender_id uuid,
+    ADD COLUMN reply_preview   text,
+    ADD COLUMN thread_root_id  uuid,
+    ADD COLUMN reply_count     integer NOT NULL DEFAULT 0,
+    ADD COLUMN edit_count      integer NOT NULL DEFAULT 0,
+    ADD COLUMN edited_at       timestamptz,
+    ADD COLUMN deleted_at      timestamptz,
+    ADD COLUMN deleted_by      uuid,
+    ADD COLUMN reactions       text;
+CREATE INDEX ix_messages_thread ON messages (thread_root_id, sequence) WHERE thread_root_id IS NOT NULL;
+CREATE INDEX ix_messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+
+-- Each conversation's changes in order: a device that missed some asks for those after its last change position.
+ALTER TABLE conversations ADD COLUMN last_change_seq bigint NOT NULL DEFAULT 0;
+CREATE TABLE message_changes (
+    conversation_id uuid NOT NULL,
+    change_seq      bigint NOT NULL,
+    id              uuid NOT NULL,
+    message_id      uuid NOT NULL,
+    kind            text NOT NULL,
+    actor_id        uuid NOT NULL,
+    idempotency_key text NOT NULL UNIQUE,
+    created_at      timestamptz NOT NULL,
+    reason          text,
+    reaction_key    text,
+    reaction_added  boolean NOT NULL DEFAULT false,
+    reaction_count  integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, change_seq)
+);
+CREATE INDEX ix_message_changes_message ON message_changes (message_id);
+
+CREATE TABLE message_edits (
+    message_id       uuid NOT NULL REFERENCES messages(id),
+    edit_no          integer NOT NULL,
+    previous_content text NOT NULL,
+    previous_hash    char(64) NOT NULL,
+    reason           text,
+    editor_id        uuid NOT NULL,
+    edited_at        timestamptz NOT NULL,
+    PRIMARY KEY (message_id, edit_no)
+);
+
+CREATE TABLE reactions (
+    message_id uuid NOT NULL,
+    key        text NOT NULL,
+    user_id    uuid NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (message_id, key, user_id)
+);
+CREATE INDEX ix_reactions_user ON reactions (message_id, user_id);
+
+-- Delete for me: the message stays for everyone else.
+CREATE TABLE hidden_messages (
+    user_id         uuid NOT NULL REFERENCES users(id),
+    message_id      uuid NOT NULL REFERENCES messages(id),
+    conversation_id uuid NOT NULL,
+    hidden_at       timestamptz NOT NULL,
+    PRIMARY KEY (user_id, message_id)
+);

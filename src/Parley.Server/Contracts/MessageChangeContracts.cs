@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+using Parley.Core.Ports;
+
+namespace Parley.Server.Contracts;
+
+/// <summary>
+/// The answer to a change (edit, delete for everyone, reaction): like a send's, it means the change is durable in the
+/// log and will be applied after the message it changes. <c>ChangeId</c> is the change's own id; <c>MessageId</c> the
+/// message it changes.
+/// </summary>
+public sealed record ChangeAck(
+    Guid ChangeId,
+    Guid MessageId,
+    Guid ConversationId,
+    string Kind,
+    string State,
+    DateTimeOffset AcceptedAt,
+    string IdempotencyKey,
+    bool IdempotentHit,
+    int Partition);
+
+/// <summary><c>DELETE /messages/{id}?for=me</c>: done at once (nobody else sees it); the caller's unread count in the conversation after it.</summary>
+public sealed record HiddenView(Guid ConversationId, Guid MessageId, long UnreadCount);
+
+/// <summary>One earlier version of an edited message (GET /messages/{id}/edits), oldest first.</summary>
+public sealed record MessageEditView(int EditNumber, string PreviousContent, string PreviousContentHash, string? Reason, Guid EditedBy, DateTimeOffset EditedAt)
+{
+    public static MessageEditView From(MessageEditRecord e) => new(e.EditNumber, e.PreviousContent, e.PreviousContentHash, e.Reason, e.EditorId, e.EditedAt);
+}
+
+public sealed record MessageEditsView(Guid MessageId, int EditCount, IReadOnlyList<MessageEditView> Items);
+
+/// <summary>
+/// The message's content as it is now. Read back from the store to fill a gap, an edit carries the current content
+/// (a later edit's, or none with <c>Deleted</c> true when it was deleted since: its messageDeleted follows).
+/// </summary>
+public sealed record MessageEditedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, string Content, string ContentHash, int Size,
+    int EditCount, DateTimeOffset EditedAt, Guid EditedBy, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason, bool Deleted);
+
+public sealed record MessageDeletedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, DateTimeOffset DeletedAt, Guid DeletedBy);
+
+/// <summary><c>Count</c>: users with <c>Key</c> on the message after this change.</summary>
+public sealed record ReactionChangedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, string Key, Guid UserId, bool Added, int Count, DateTimeOffset At);

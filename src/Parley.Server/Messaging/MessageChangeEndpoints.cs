@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Options;
+using Parley.Core.Errors;
+using Parley.Core.Events;
+using Parley.Core.Messaging;
+using Parley.Core.Ports;
+using Parley.Server.Auth;
+using Parley.Server.Contracts;
+using Parley.Server.Conversations;
+using Parley.Server.Hosting;
+using Parley.Server.Http;
+
+namespace Parley.Server.Messaging;
+
+/// <summary>
+/// Changes to messages (M7, M8, M9): edits, deletes, reactions, and the reads that go with them (edit history, threads).
+/// Every change to what others see goes through the ingress and the log (202, like a send); delete for me is the
+/// caller's own and is written at once.
+/// </summary>
+public static class MessageChangeEndpoints
+{
+    public sealed record EditBody(string Content, string? Reason, string? ClientChangeId);
+
+    public static void MapMessageChangeEndpoints(this IEndpointRouteBuilder app)
+    {
+        var message = app.MapGroup("/api/v1/messages/{id}").RequireAuthorization().WithTags("Messages");
+        string[] change = [ErrorCodes.MessageNotFound, ErrorCodes.ForbiddenRole, ErrorCodes.ConversationInactive, ErrorCodes.RateLimited, ErrorCodes.EnqueueFailed];
+        message.MapPatch("/", EditAsync).Accepts<EditBody>("application/json").Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("editMessage")
+            .WithErrors(change).WithErrors(ErrorCodes.NotMessageSender, ErrorCodes.EditWindowClosed, ErrorCodes.MessageDeleted, ErrorCodes.UserBlocked);
+        message.MapDelete("/", DeleteAsync).Produces<ChangeAck>(StatusCodes.Status202Accepted).Produces<HiddenView>().WithName("deleteMessage")
+            .WithErrors(change)
+            .WithQuery("for", "string", "me: hide it from your own history only (200, done at once); everyone: erase it for all members (202, through the log).",
+                required: true)
+            .WithQuery("clientChangeId", "string", "Your id for this delete: a retry with the same id is the same delete.");
+        message.MapPut("/reactions/{key}", (string id, string key, HttpContext context, MessageIngress ingress, CancellationToken ct) => ReactAsync(id, key, true, context, ingress, ct))
+            .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("addReaction").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted, ErrorCodes.UserBlocked);
+        message.MapDelete("/reactions/{key}", (string id, string key, HttpContext context, MessageIngress ingress, CancellationToken ct) => ReactAsync(id, key, false, context, ingress, ct))
+            .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("removeReaction").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted, ErrorCodes.UserBlocked);
+        message.MapGet("/edits", EditsAsync).Produces<MessageEditsView>().WithName("getMessageEdits").WithErrors(ErrorCodes.MessageNotFound);
+        message.MapGet("/thread", ThreadAsync).Produces<MessagePageView>().WithName("getThread").WithErrors(ErrorCodes.MessageNotFound)
+            .WithQuery("before", "integer", "Only replies with a sequence below this (exclusive). Without after, the page is the newest replies below it.", minimum: 1, maximum: long.MaxValue)
+            .WithQuery("after", "integer", "Only replies with a sequence above this (exclusive); the page then walks forward from it, oldest first.", minimum: 0, maximum: long.MaxValue)
+            .WithQuery("limit", "integer", "Page size; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue);
+    }
+
+    private static async Task<IResult> EditAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var body = await JsonRequest.ReadAsync(request, ct);
+        var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Edit, messageId)
+        {
+            Content = body.RequireString("content", int.MaxValue),
+            Reason = body.OptionalString("reason", int.MaxValue),
+        }, body.OptionalString("clientChangeId", int.MaxValue), ct);
+        return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, HttpRequest request, MessageIngress ingress, IMessageStore messages, IPersonalStore personal,
+        MembershipCache membership, IRealtimeEvents realtime, TimeProvider time, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var scope = JsonRequest.QueryOneOf(request, "for", [DeleteScopes.Me, DeleteScopes.Everyone]) ?? throw Errors.MissingField("for").ToException();
+        var clientChangeId = JsonRequest.QueryString(request, "clientChangeId");
+        if (scope == DeleteScopes.Everyone)
+        {
+            var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Delete, messageId), clientChangeId, ct);
+            return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+        }
+
+        var message = await ReadableAsync(messageId, me, messages, membership, ct);
+        var result = await personal.HideMessageAsync(me, message, time.GetUtcNow(), EventContext.New(me), ct);
+        var hidden = new HiddenView(message.ConversationId, message.Id, result.UnreadCount);
+        if (result.Hidden)
+        {
+            await realtime.PublishAsync(new AddressedEvent(new MessageHiddenEvent(hidden), [me]), ct);
+        }
+
+        return Results.Ok(hidden);
+    }
+
+    private static async Task<IResult> ReactAsync(string id, string key, bool added, HttpContext context, MessageIngress ingress, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Reaction, messageId) { ReactionKey = key, Added = added }, null, ct);
+        return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> EditsAsync(string id, HttpContext context, IMessageStore messages, MembershipCache membership, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var message = await ReadableAsync(JsonRequest.RouteId(id, "messageId"), me, messages, membership, ct);
+        var edits = await messages.GetEditsAsync(message.Id, ct);
+        return Results.Ok(new MessageEditsView(message.Id, message.EditCount, [.. edits.Select(MessageEditView.From)]));
+    }
+
+    private static async Task<IResult> ThreadAsync(string id, HttpRequest request, IMessageStore messages, MembershipCache membership, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var root = await ReadableAsync(JsonRequest.RouteId(id, "messageId"), me, messages, membership, ct);
+        var before = JsonRequest.QueryInt64(request, "before", 1, long.MaxValue);
+        var after = JsonRequest.QueryInt64(request, "after", 0, long.MaxValue);
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits.Value);
+        var page = await messages.GetThreadAsync(root.Id, new HistoryQuery(before, after, limit) { Viewer = me }, ct);
+        return BufferedJson.Ok(MessageEndpoints.PageView(page, after is not null));
+    }
+
+    /// <summary>A stored message of a conversation the caller is a member of; anyone else's is "not found", as for its status.</summary>
+    private static async Task<StoredMessage> ReadableAsync(Guid messageId, Guid me, IMessageStore messages, MembershipCache membership, CancellationToken ct)
+    {
+        var message = await messages.GetMessageAsync(messageId, ct) ?? throw Errors.MessageNotFound(messageId).ToException();
+        try
+        {
+            await membership.RequireMemberAsync(message.ConversationId, me, ct);
+        }
+        catch (ParleyException)
+        {
+            throw Errors.MessageNotFound(messageId).ToException();
+        }
+
+        return message;
+    }
+}

@@ -1,0 +1,63 @@
+-- M7, M8, M9: replies and threads, edits, deletes, reactions (docs/architecture.md, "Changes to messages").
+-- A reply keeps what it shows of the message it answers (sender, start of the content), kept current by edits and
+-- erased by a delete; the reactions column is the per-key count read model the persist planner keeps beside the rows.
+ALTER TABLE messages ADD COLUMN reply_to TEXT;
+ALTER TABLE messages ADD COLUMN reply_sender_id TEXT;
+ALTER TABLE messages ADD COLUMN reply_preview TEXT;
+ALTER TABLE messages ADD COLUMN thread_root_id TEXT;
+ALTER TABLE messages ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN edit_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
+ALTER TABLE messages ADD COLUMN deleted_by TEXT;
+ALTER TABLE messages ADD COLUMN reactions TEXT;
+CREATE INDEX ix_messages_thread ON messages (thread_root_id, sequence) WHERE thread_root_id IS NOT NULL;
+CREATE INDEX ix_messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+
+-- Each conversation's changes in order: a device that missed some asks for those after its last change position.
+ALTER TABLE conversations ADD COLUMN last_change_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE message_changes (
+    conversation_id TEXT NOT NULL,
+    change_seq      INTEGER NOT NULL,
+    id              TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    actor_id        TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL,
+    reason          TEXT,
+    reaction_key    TEXT,
+    reaction_added  INTEGER NOT NULL DEFAULT 0,
+    reaction_count  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, change_seq)
+);
+CREATE INDEX ix_message_changes_message ON message_changes (message_id);
+
+CREATE TABLE message_edits (
+    message_id       TEXT NOT NULL REFERENCES messages(id),
+    edit_no          INTEGER NOT NULL,
+    previous_content TEXT NOT NULL,
+    previous_hash    TEXT NOT NULL,
+    reason           TEXT,
+    editor_id        TEXT NOT NULL,
+    edited_at        INTEGER NOT NULL,
+    PRIMARY KEY (message_id, edit_no)
+);
+
+CREATE TABLE reactions (
+    message_id TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, key, user_id)
+);
+CREATE INDEX ix_reactions_user ON reactions (message_id, user_id);
+
+-- Delete for me: the message stays for everyone else.
+CREATE TABLE hidden_messages (
+    user_id         TEXT NOT NULL REFERENCES users(id),
+    message_id      TEXT NOT NULL REFERENCES messages(id),
+    conversation_id TEXT NOT NULL,
+    hidden_at       INTEGER NOT NULL,
+    PRIMARY KEY (user_id, message_id)
+);

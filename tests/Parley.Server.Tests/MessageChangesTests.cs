@@ -1,0 +1,312 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using Parley.Server.Tests.Infrastructure;
+
+namespace Parley.Server.Tests;
+
+[Collection(SharedServerCollection.Name)]
+public sealed class EmbeddedMessageChangesTests(SharedServer fixture) : MessageChangesTests(fixture.Server);
+
+[Collection(ProductionServerCollection.Name)]
+public sealed class ProductionMessageChangesTests(ProductionServer fixture) : MessageChangesTests(fixture.Server);
+
+/// <summary>
+/// Edits, deletes, reactions and replies (M7, M8, M9) over REST and the hub: each change goes through the log, is
+/// applied after the message it changes and reaches every device after it, in the conversation's change order.
+/// </summary>
+public abstract class MessageChangesTests(TestServer server)
+{
+    private readonly ParleyClient _client = server.Client();
+
+    [Fact]
+    public async Task An_edit_ten_reactions_and_a_delete_sent_right_after_their_message_reach_every_device_after_it_in_change_order()
+    {
+        var sender = await _client.SignUpAsync();
+        var reactors = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => _client.SignUpAsync()));
+        var group = (await _client.GroupAsync(sender, "changes", [.. reactors.Select(r => r.UserId)])).Id;
+        await using var senderPhone = await EventLog.ConnectAsync(_client, sender);
+        await using var readerPhone = await EventLog.ConnectAsync(_client, reactors[0]);
+
+        // No wait between them: the changes are accepted while the message may still be in the log.
+        var sent = await _client.SendAsync(sender, group, "first words");
+        var edit = await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "better words", reason = "typo" });
+        Assert.Equal("edit", edit.GetProperty("kind").GetString());
+        Assert.Equal(sent.MessageId, edit.GetProperty("messageId").GetGuid());
+        await Task.WhenAll(reactors.Select(r => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{Uri.EscapeDataString("👍")}", r)));
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
+
+        foreach (var device in new[] { senderPhone, readerPhone })
+        {
+            var events = await device.WaitAsync(e => e.Any(x => x.Name == "messageDeleted"), "the delete on every device");
+            Assert.Equal("messageCreated", events[0].Name);
+            var changes = events.Skip(1).ToList();
+            Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), changes.Select(c => c.Payload.GetProperty("changeSequence").GetInt64()));
+            Assert.All(changes, c => Assert.Equal(sent.MessageId, c.Payload.GetProperty("messageId").GetGuid()));
+            Assert.Equal("messageEdited", changes[0].Name);
+            Assert.Equal("better words", changes[0].Payload.GetProperty("content").GetString());
+            Assert.Equal(Enumerable.Range(1, 10), changes.Where(c => c.Name == "reactionChanged").Select(c => c.Payload.GetProperty("count").GetInt32()));
+            Assert.Equal("messageDeleted", changes[^1].Name);
+        }
+
+        var stored = (await _client.HistoryAsync(sender, group)).Items.Single();
+        var view = await MessageViewAsync(sender, group, stored.Sequence);
+        Assert.True(view.GetProperty("deleted").GetBoolean());
+        Assert.Equal("", view.GetProperty("content").GetString());
+        Assert.False(view.TryGetProperty("reactions", out _));
+    }
+
+    [Fact]
+    public async Task Only_the_sender_edits_and_every_earlier_version_is_kept_until_the_message_is_deleted()
+    {
+        var (sender, other) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(sender, "edits", other.UserId)).Id;
+        var sent = await _client.SendAsync(sender, group, "v1");
+        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "v2", reason = "clearer" });
+        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "v3" });
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", other, """{"content":"mine now"}"""),
+            HttpStatusCode.Forbidden, "NOT_MESSAGE_SENDER");
+
+        await Eventually.TrueAsync(async () => (await MessageViewAsync(other, group, 1)).GetProperty("editCount").GetInt32() == 2, "both edits stored");
+        var view = await MessageViewAsync(other, group, 1);
+        Assert.Equal("v3", view.GetProperty("content").GetString());
+        Assert.True(view.TryGetProperty("editedAt", out _));
+        var edits = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{sent.MessageId}/edits", other);
+        var items = edits.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["v1", "v2"], items.Select(i => i.GetProperty("previousContent").GetString()));
+        Assert.Equal("clearer", items[0].GetProperty("reason").GetString());
+        Assert.Equal(sender.UserId, items[0].GetProperty("editedBy").GetGuid());
+        Assert.Equal(64, items[0].GetProperty("previousContentHash").GetString()!.Length);
+
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
+        await Eventually.TrueAsync(async () => (await MessageViewAsync(other, group, 1)).GetProperty("deleted").GetBoolean(), "the delete stored");
+        Assert.Empty((await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{sent.MessageId}/edits", other)).GetProperty("items").EnumerateArray());
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, """{"content":"back"}"""),
+            HttpStatusCode.Conflict, "MESSAGE_DELETED");
+    }
+
+    [Fact]
+    public async Task Deleting_an_unread_message_for_everyone_lowers_the_unread_count_of_those_who_had_not_read_it()
+    {
+        var (sender, reader, idle, moderator) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(sender, "unread", reader.UserId, idle.UserId, moderator.UserId)).Id;
+        await _client.OkAsync<JsonElement>(HttpMethod.Patch, $"/api/v1/conversations/{group}/members/{moderator.UserId}", sender, new { role = "moderator" });
+        var sent = new List<Ack>();
+        foreach (var text in new[] { "one", "two", "three" })
+        {
+            sent.Add(await _client.SendAsync(reader, group, text));
+        }
+
+        await _client.WaitForStoredAsync(sender, group, 3);
+        await _client.ReadAsync(sender, group, 2);
+
+        // A member may not delete someone else's message; a moderator may.
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[1].MessageId}?for=everyone", idle), HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[1].MessageId}?for=everyone", moderator);
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[2].MessageId}?for=everyone", reader);
+
+        await Eventually.TrueAsync(async () => (await UnreadAsync(idle, group)) == 1, "idle's unread count: only 'one' is left");
+        Assert.Equal(0, await UnreadAsync(sender, group));  // had read 1 and 2; 3 is gone
+        Assert.Equal(1, await UnreadAsync(moderator, group));
+        Assert.Equal(0, await UnreadAsync(reader, group));
+
+        // The sequence stays: history still has 1, 2, 3, the last two as tombstones.
+        var history = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{group}/messages", idle);
+        Assert.Equal([false, true, true], history.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("deleted").GetBoolean()));
+        Assert.Equal([1L, 2L, 3L], history.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("sequence").GetInt64()));
+
+        // Reading on recounts: the deleted ones do not come back.
+        Assert.Equal(0, (await _client.ReadAsync(idle, group, 1)).UnreadCount);
+    }
+
+    [Fact]
+    public async Task Deleting_for_me_hides_the_message_from_my_history_and_count_only()
+    {
+        var (sender, me) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var direct = (await _client.DirectAsync(sender, me.UserId)).Id;
+        var first = await _client.SendAsync(sender, direct, "keep");
+        var second = await _client.SendAsync(sender, direct, "hide");
+        await _client.WaitForStoredAsync(me, direct, 2);
+        await using var otherDevice = await EventLog.ConnectAsync(_client, me);
+
+        var hidden = await _client.OkAsync<JsonElement>(HttpMethod.Delete, $"/api/v1/messages/{second.MessageId}?for=me", me);
+        Assert.Equal(1, hidden.GetProperty("unreadCount").GetInt64());
+        var again = await _client.OkAsync<JsonElement>(HttpMethod.Delete, $"/api/v1/messages/{second.MessageId}?for=me", me);
+        Assert.Equal(1, again.GetProperty("unreadCount").GetInt64());
+        await otherDevice.WaitAsync(e => e.Any(x => x.Name == "messageHidden"), "messageHidden on the user's other device");
+
+        Assert.Equal(["keep"], (await _client.HistoryAsync(me, direct)).Items.Select(m => m.Content));
+        Assert.Equal(["keep", "hide"], (await _client.HistoryAsync(sender, direct)).Items.Select(m => m.Content));
+        Assert.Equal(1, await UnreadAsync(me, direct));
+        Assert.Equal(0, (await _client.ReadAsync(me, direct, 1)).UnreadCount);
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/messages/{first.MessageId}", me), HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
+    }
+
+    [Fact]
+    public async Task Fifty_users_reacting_at_once_count_once_each_and_see_their_own()
+    {
+        var sender = await _client.SignUpAsync();
+        var users = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => _client.SignUpAsync()));
+        var group = (await _client.GroupAsync(sender, "flood", [.. users.Select(u => u.UserId)])).Id;
+        var sent = await _client.SendAsync(sender, group, "react to me");
+        var party = Uri.EscapeDataString("🎉");
+        await Task.WhenAll(users.Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
+        // Twice the same, and a second key from a few: still one per user per key.
+        await Task.WhenAll(users.Take(5).Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
+        await Task.WhenAll(users.Take(3).Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:fire:", u)));
+        await Task.WhenAll(users.Skip(40).Select(u => ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
+
+        await Eventually.TrueAsync(async () => Counts(await MessageViewAsync(sender, group, 1)) == ":fire:=3,🎉=40", "the final counts");
+        var mine = await MessageViewAsync(users[0], group, 1);
+        Assert.Equal([":fire:", "🎉"], mine.GetProperty("myReactions").EnumerateArray().Select(k => k.GetString()));
+        Assert.Empty((await MessageViewAsync(users[45], group, 1)).GetProperty("myReactions").EnumerateArray());
+
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/hello", users[0]), HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/messages/{Guid.NewGuid()}/reactions/{party}", users[0]), HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+
+        static string Counts(JsonElement view) =>
+            string.Join(",", view.GetProperty("reactions").EnumerateArray().Select(r => $"{r.GetProperty("key").GetString()}={r.GetProperty("count").GetInt32()}"));
+    }
+
+    [Fact]
+    public async Task Replies_form_a_thread_under_the_first_message_and_show_what_they_answer()
+    {
+        var (a, b, outsider) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(a, "threads", b.UserId)).Id;
+        var elsewhere = (await _client.DirectAsync(a, outsider.UserId)).Id;
+        var root = await _client.SendAsync(a, group, "the question");
+        var first = await ReplyAsync(b, group, "an answer", root.MessageId);
+        await ReplyAsync(a, group, "a follow-up", first.GetProperty("messageId").GetGuid());
+        var foreign = await _client.SendAsync(a, elsewhere, "not here");
+        await _client.WaitForStoredAsync(a, elsewhere, 1);
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{group}/messages", b,
+            JsonSerializer.Serialize(new { content = "x", replyTo = foreign.MessageId })), HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+
+        await _client.WaitForStoredAsync(a, group, 3);
+        var thread = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{root.MessageId}/thread", b);
+        var replies = thread.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["an answer", "a follow-up"], replies.Select(r => r.GetProperty("content").GetString()));
+        Assert.All(replies, r => Assert.Equal(root.MessageId, r.GetProperty("threadRootId").GetGuid()));
+        Assert.Equal("the question", replies[0].GetProperty("replyTo").GetProperty("preview").GetString());
+        Assert.Equal(2, (await MessageViewAsync(b, group, 1)).GetProperty("replyCount").GetInt32());
+
+        // The preview follows an edit, and a delete erases it.
+        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{root.MessageId}", a, new { content = "the real question" });
+        await Eventually.TrueAsync(async () => (await MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").GetString() == "the real question", "the edited preview");
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{root.MessageId}?for=everyone", a);
+        await Eventually.TrueAsync(async () => (await MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("deleted").GetBoolean(), "the erased preview");
+        Assert.Equal(JsonValueKind.Null, (await MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_device_offline_during_edits_deletes_and_reactions_resumes_to_the_same_view_as_one_that_stayed_online()
+    {
+        var (a, b) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(a, "offline", b.UserId)).Id;
+        await using var online = await EventLog.ConnectAsync(_client, b);
+        var first = await _client.SendAsync(a, group, "one");
+        await online.WaitAsync(e => e.Count >= 1, "the first message");
+        var offline = await EventLog.ConnectAsync(_client, b);
+        await ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{first.MessageId}/reactions/:wave:", b);
+        await offline.WaitAsync(e => e.Any(x => x.Name == "reactionChanged"), "the first change on the device about to go offline");
+        await offline.DisposeAsync();
+
+        var second = await _client.SendAsync(a, group, "two");
+        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{first.MessageId}", a, new { content = "one, edited" });
+        await ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{second.MessageId}/reactions/:ok:", a);
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{second.MessageId}?for=everyone", a);
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{first.MessageId}/reactions/:wave:", b);
+        await online.WaitAsync(e => e.Count(x => x.Name != "messageCreated") == 5, "every change on the online device");
+
+        await using var back = await EventLog.ConnectAsync(_client, b);
+        var resumed = await back.Connection.InvokeAsync<JsonElement>("Resume", new[] { new { conversationId = group, lastSequence = 1, lastChangeSequence = 1 } });
+        var result = resumed[0];
+        Assert.Equal("recovered", result.GetProperty("status").GetString());
+        Assert.Equal("recovered", result.GetProperty("changes").GetProperty("status").GetString());
+        Assert.Equal(4, result.GetProperty("changes").GetProperty("replayed").GetInt64());
+        // The replay went out before the answer; the client library hands it to the handlers on its own schedule.
+        await back.WaitAsync(e => e.Count(x => x.Name != "messageCreated") == 4 && e.Any(x => x.Name == "messageCreated"), "the replayed message and changes");
+        Assert.Equal(View(online.Events), View([.. offline.Events.Concat(back.Events)]));
+
+        // Each device's view: per message its last content, deletion and reactions, folded from the events in order.
+        static string View(IReadOnlyList<(string Name, JsonElement Payload)> events)
+        {
+            var content = new SortedDictionary<long, string>();
+            var reactions = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (name, p) in events)
+            {
+                var sequence = p.GetProperty("sequence").GetInt64();
+                switch (name)
+                {
+                    case "messageCreated":
+                        content.TryAdd(sequence, p.GetProperty("deleted").GetBoolean() ? "<deleted>" : p.GetProperty("content").GetString()!);
+                        break;
+                    case "messageEdited": content[sequence] = p.GetProperty("content").GetString()!; break;
+                    case "messageDeleted":
+                        // A delete takes the message's reactions with it.
+                        content[sequence] = "<deleted>";
+                        foreach (var key in reactions.Keys.Where(k => k.StartsWith($"{sequence}:", StringComparison.Ordinal)).ToList())
+                        {
+                            reactions.Remove(key);
+                        }
+
+                        break;
+                    case "reactionChanged": reactions[$"{sequence}:{p.GetProperty("key").GetString()}"] = p.GetProperty("count").GetInt32(); break;
+                }
+            }
+
+            return string.Join("|", content.Select(c => $"{c.Key}={c.Value}")) + "#" + string.Join("|", reactions.Where(r => r.Value > 0).Select(r => r.Key));
+        }
+    }
+
+    private async Task<JsonElement> ChangeAsync(HttpMethod method, string path, Session who, object? body = null) =>
+        await _client.OkAsync<JsonElement>(method, path, who, body, HttpStatusCode.Accepted);
+
+    private Task<JsonElement> ReplyAsync(Session who, Guid conversation, string content, Guid replyTo) =>
+        _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversation}/messages", who, new { content, replyTo }, HttpStatusCode.Accepted);
+
+    private async Task<JsonElement> MessageViewAsync(Session who, Guid conversation, long sequence)
+    {
+        var page = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversation}/messages?after={sequence - 1}&limit=1", who);
+        return page.GetProperty("items")[0];
+    }
+
+    private async Task<long> UnreadAsync(Session who, Guid conversation) =>
+        (await _client.ConversationsAsync(who)).Items.Single(c => c.Id == conversation).UnreadCount;
+
+    /// <summary>One device recording messages and changes in arrival order.</summary>
+    private sealed class EventLog : IAsyncDisposable
+    {
+        private readonly ConcurrentQueue<(string, JsonElement)> _events = new();
+
+        private EventLog(HubConnection connection)
+        {
+            Connection = connection;
+            foreach (var name in new[] { "messageCreated", "messageEdited", "messageDeleted", "reactionChanged", "messageHidden" })
+            {
+                connection.On<JsonElement>(name, payload => _events.Enqueue((name, payload)));
+            }
+        }
+
+        public HubConnection Connection { get; }
+
+        public IReadOnlyList<(string Name, JsonElement Payload)> Events => [.. _events];
+
+        public static async Task<EventLog> ConnectAsync(ParleyClient client, Session who)
+        {
+            // Handlers of its own, registered before the start: SignalR binds a method's arguments by its first handler's types.
+            var log = new EventLog(client.BuildConnection(who));
+            await log.Connection.StartAsync();
+            return log;
+        }
+
+        public async Task<IReadOnlyList<(string Name, JsonElement Payload)>> WaitAsync(Func<IReadOnlyList<(string Name, JsonElement Payload)>, bool> done, string what)
+        {
+            await Eventually.TrueAsync(() => done(Events), what);
+            return Events;
+        }
+
+        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+    }
+}
