@@ -31,16 +31,16 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             write.BatchCommands.Add(Command("""
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                                      reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions)
+                                      reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
                        idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions
+                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
                             $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[],
-                            $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[])
+                            $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[], $25::timestamptz[], $26::uuid[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                           idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                          reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions)
+                          reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
@@ -50,7 +50,8 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 inserts.Select(i => i.Message.ReplyTo?.MessageId).ToArray(), inserts.Select(i => i.Message.ReplyTo?.SenderId).ToArray(),
                 inserts.Select(i => i.Message.ReplyTo?.Preview).ToArray(), inserts.Select(i => i.Message.ThreadRootId).ToArray(),
                 inserts.Select(i => i.Message.EditCount).ToArray(), inserts.Select(i => i.Message.EditedAt).ToArray(), inserts.Select(i => i.Message.DeletedAt).ToArray(),
-                inserts.Select(i => i.Message.DeletedBy).ToArray(), inserts.Select(i => ReactionCountsJson.Format(i.Message.Reactions)).ToArray()));
+                inserts.Select(i => i.Message.DeletedBy).ToArray(), inserts.Select(i => ReactionCountsJson.Format(i.Message.Reactions)).ToArray(),
+                inserts.Select(i => i.Message.PinnedAt).ToArray(), inserts.Select(i => i.Message.PinnedBy).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
@@ -230,6 +231,24 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         return changes;
+    }
+
+    public async Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {MessageColumns} FROM messages m
+            WHERE m.conversation_id = $1 AND m.pinned_at IS NOT NULL ORDER BY m.pinned_at DESC, m.sequence DESC LIMIT $2
+            """);
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = limit });
+        var pins = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pins.Add(ReadMessage(reader, 0));
+        }
+
+        return pins;
     }
 
     public async Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken)

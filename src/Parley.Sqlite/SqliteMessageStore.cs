@@ -115,6 +115,25 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
             return changes;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<StoredMessage>>(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, $"""
+                SELECT {SqliteRows.MessageColumns} FROM messages m
+                WHERE m.conversation_id = $c AND m.pinned_at IS NOT NULL ORDER BY m.pinned_at DESC, m.sequence DESC LIMIT $n
+                """);
+            command.Parameters.AddWithValue("$c", conversationId.ToString());
+            command.Parameters.AddWithValue("$n", limit);
+            var pins = new List<StoredMessage>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                pins.Add(SqliteRows.ReadMessage(reader, 0));
+            }
+
+            return pins;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken) =>
         db.ReadAsync<IReadOnlyList<MessageEditRecord>>(async connection =>
         {

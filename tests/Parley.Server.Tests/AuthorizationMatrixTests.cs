@@ -82,7 +82,7 @@ public abstract class AuthorizationMatrixTests(TestServer server) : IAsyncLifeti
 
     private static (HttpStatusCode Status, string? Code) Expected(string kind, string standing, ConversationAction action) =>
         // An action on a message does not confirm to an outsider that the message exists.
-        standing is "stranger" or "removed" && action == ConversationAction.DeleteOthersMessages ? (HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND")
+        standing is "stranger" or "removed" && action is ConversationAction.DeleteOthersMessages or ConversationAction.Pin ? (HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND")
         : standing is "stranger" or "removed" ? (HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER")
         : ConversationPermissions.Can(kind, standing, action) ? (HttpStatusCode.OK, null)
         : (HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
@@ -183,6 +183,7 @@ public abstract class AuthorizationMatrixTests(TestServer server) : IAsyncLifeti
             ConversationAction.ChangeStatus => (HttpMethod.Patch, c, new { status = ConversationStatuses.Archived }),
             ConversationAction.Leave => (HttpMethod.Post, $"{c}/leave", null),
             ConversationAction.CreateInvites => (HttpMethod.Post, $"{c}/invites", new { maxUses = 5 }),
+            ConversationAction.Pin => (HttpMethod.Put, $"{c}/pins/{await OthersMessageAsync(id, who)}", null),
             ConversationAction.DeleteOthersMessages => (HttpMethod.Delete, $"/api/v1/messages/{await OthersMessageAsync(id, who)}?for=everyone", null),
             _ => throw new InvalidOperationException($"The matrix has no call for {action}: add one (and its row in docs/permissions.md)."),
         };

@@ -198,6 +198,8 @@ public sealed class GroupCommitTests
 
         public Task<IReadOnlyList<StoredChange>> GetChangesAsync(Guid conversationId, long afterChangeSequence, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<Core.Ports.MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -200,6 +200,37 @@ public abstract class MessageChangesTests(TestServer server)
     }
 
     [Fact]
+    public async Task Pins_reach_every_member_are_listed_and_follow_the_permission_table()
+    {
+        var (owner, member) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(owner, "pins", member.UserId)).Id;
+        var channel = (await _client.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/conversations", owner, new { type = "channel", title = "news", memberIds = new[] { member.UserId } },
+            HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await using var phone = await EventLog.ConnectAsync(_client, owner);
+        var first = await _client.SendAsync(owner, group, "pin me");
+        var second = await _client.SendAsync(member, group, "and me");
+        var news = await _client.SendAsync(owner, channel, "announcement");
+
+        await ChangeAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{first.MessageId}", member);
+        await ChangeAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{second.MessageId}", owner);
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/conversations/{channel}/pins/{news.MessageId}", member), HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{news.MessageId}", owner), HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+
+        var pinned = await phone.WaitAsync(e => e.Count(x => x.Name == "messagePinned") == 2, "both pins on the owner's device");
+        Assert.All(pinned.Where(x => x.Name == "messagePinned"), x => Assert.True(x.Payload.GetProperty("pinned").GetBoolean()));
+        await Eventually.TrueAsync(async () => (await PinnedAsync()).Count == 2, "both pins stored");
+        Assert.Equal(["and me", "pin me"], await PinnedAsync());
+        Assert.Equal(member.UserId, (await MessageViewAsync(owner, group, 1)).GetProperty("pinnedBy").GetGuid());
+
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/conversations/{group}/pins/{second.MessageId}", member);
+        await Eventually.TrueAsync(async () => (await PinnedAsync()).Count == 1, "the unpin stored");
+
+        async Task<List<string?>> PinnedAsync() =>
+            [.. (await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{group}/pins", member)).GetProperty("items").EnumerateArray()
+                .Select(m => m.GetProperty("content").GetString())];
+    }
+
+    [Fact]
     public async Task A_device_offline_during_edits_deletes_and_reactions_resumes_to_the_same_view_as_one_that_stayed_online()
     {
         var (a, b) = (await _client.SignUpAsync(), await _client.SignUpAsync());
@@ -283,7 +314,7 @@ public abstract class MessageChangesTests(TestServer server)
         private EventLog(HubConnection connection)
         {
             Connection = connection;
-            foreach (var name in new[] { "messageCreated", "messageEdited", "messageDeleted", "reactionChanged", "messageHidden" })
+            foreach (var name in new[] { "messageCreated", "messageEdited", "messageDeleted", "reactionChanged", "messageHidden", "messagePinned" })
             {
                 connection.On<JsonElement>(name, payload => _events.Enqueue((name, payload)));
             }

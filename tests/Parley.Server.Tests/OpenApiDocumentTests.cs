@@ -38,6 +38,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["listBlocks"] = [("limit", "integer"), ("cursor", "string")],
         ["deleteMessage"] = [("for", "string"), ("clientChangeId", "string")],
         ["getThread"] = [("before", "integer"), ("after", "integer"), ("limit", "integer")],
+        ["listPins"] = [("limit", "integer")],
     };
 
     /// <summary>The query parameters an endpoint cannot do without (every other one is optional).</summary>
@@ -55,6 +56,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "SearchUsersAsync", "SendFriendRequestAsync", "ListFriendRequestsAsync", "AcceptFriendRequestAsync", "DeclineFriendRequestAsync",
         "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
         "EditMessageAsync", "DeleteMessageAsync", "AddReactionAsync", "RemoveReactionAsync", "GetMessageEditsAsync", "GetThreadAsync",
+        "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

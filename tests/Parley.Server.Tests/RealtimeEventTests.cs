@@ -47,6 +47,7 @@ public sealed class RealtimeEventTests
         new MessageDeletedEvent(new MessageDeletedView(Guid.NewGuid(), Guid.NewGuid(), 4, 10, At, Guid.NewGuid())),
         new ReactionChangedEvent(new ReactionChangedView(Guid.NewGuid(), Guid.NewGuid(), 4, 11, "👍🏽", Guid.NewGuid(), true, 3, At)),
         new MessageHiddenEvent(new HiddenView(Guid.NewGuid(), Guid.NewGuid(), 5)),
+        new MessagePinnedEvent(new MessagePinnedView(Guid.NewGuid(), Guid.NewGuid(), 4, 12, false, Guid.NewGuid(), At)),
         new ConversationUpdatedEvent(new ConversationDetailsView(Guid.NewGuid(), "channel", "Ops", null, "https://cdn.example.com/c.png", JsonText.From("""{"k":1e400}"""),
             "public", "archived", At, 12, new ContextView("BOOKING", "4711", JsonText.From("""{"at":"10:00"}""")))),
     ];

@@ -77,7 +77,7 @@ public static class Envelopes
             TargetId = target.Id,
             Reason = reason,
             ReactionKey = key,
-            ReactionAdded = kind == MessageChangeKinds.Reaction ? added : null,
+            Added = kind is MessageChangeKinds.Reaction or MessageChangeKinds.Pin ? added : null,
         };
     }
 

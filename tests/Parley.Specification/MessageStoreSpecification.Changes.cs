@@ -152,6 +152,27 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task Pins_are_listed_most_recent_first_and_a_delete_for_everyone_unpins()
+    {
+        await using var h = await CreateAsync();
+        var (c, a, b) = await DirectAsync(h);
+        var sent = (await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "one"), Envelopes.New(c, b, "two"), Envelopes.New(c, a, "three")], default))
+            .Select(r => r.Message!).ToList();
+        var pinned = await h.Messages.PersistBatchAsync(
+            [Envelopes.Change(sent[0], b, MessageChangeKinds.Pin), Envelopes.Change(sent[0], a, MessageChangeKinds.Pin), Envelopes.Change(sent[2], a, MessageChangeKinds.Pin)], default);
+        Assert.Equal([PersistOutcome.Inserted, PersistOutcome.Unchanged, PersistOutcome.Inserted], pinned.Select(r => r.Outcome));
+        Assert.Equal(b, pinned[0].Change!.Message.PinnedBy);
+        await h.Messages.PersistBatchAsync([Envelopes.Change(sent[1], b, MessageChangeKinds.Pin)], default);
+        Assert.Equal(["two", "three", "one"], (await h.Messages.GetPinsAsync(c, 10, default)).Select(m => m.Content));
+
+        await h.Messages.PersistBatchAsync([Envelopes.Change(sent[2], a, MessageChangeKinds.Pin, added: false), Envelopes.Change(sent[1], b, MessageChangeKinds.Delete)], default);
+        Assert.Equal(["one"], (await h.Messages.GetPinsAsync(c, 10, default)).Select(m => m.Content));
+        Assert.Equal(PersistOutcome.Unchanged, (await h.Messages.PersistBatchAsync([Envelopes.Change(sent[1], a, MessageChangeKinds.Pin)], default))[0].Outcome);
+        Assert.Contains(DomainEventTypes.MessagePinned, (await AllEventsAsync(h)).Select(e => e.Type));
+        Assert.Contains(DomainEventTypes.MessageUnpinned, (await AllEventsAsync(h)).Select(e => e.Type));
+    }
+
+    [Fact]
     public async Task Replies_name_their_thread_root_count_under_it_and_list_as_a_thread()
     {
         await using var h = await CreateAsync();

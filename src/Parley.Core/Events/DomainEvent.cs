@@ -89,6 +89,8 @@ public static class DomainEventTypes
     public const string MessageDeleted = "message.deleted";
     public const string ReactionAdded = "message.reaction_added";
     public const string ReactionRemoved = "message.reaction_removed";
+    public const string MessagePinned = "message.pinned";
+    public const string MessageUnpinned = "message.unpinned";
 
     /// <summary>Deleted for one user only (M8 delete for me).</summary>
     public const string MessageHidden = "message.hidden";
@@ -112,7 +114,7 @@ public static class DomainEventTypes
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
-        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden];
+        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned];
 }
 
 public static class AggregateTypes

@@ -36,6 +36,9 @@ public enum ConversationAction
 
     /// <summary>Delete another member's message for everyone (a sender may always delete their own).</summary>
     DeleteOthersMessages,
+
+    /// <summary>Pin and unpin messages (everyone who reads the conversation sees its pins).</summary>
+    Pin,
 }
 
 /// <summary>
@@ -57,14 +60,16 @@ public static class ConversationPermissions
         [ConversationAction.Leave] = ParticipantRoles.Member,
         [ConversationAction.CreateInvites] = ParticipantRoles.Admin,
         [ConversationAction.DeleteOthersMessages] = ParticipantRoles.Moderator,
+        [ConversationAction.Pin] = ParticipantRoles.Moderator,
     };
 
     private static readonly Dictionary<string, Dictionary<ConversationAction, string?>> Table = new(StringComparer.Ordinal)
     {
         // A direct conversation is the pair's: both read and send, nobody manages it.
         [ConversationTypes.Direct] = Enum.GetValues<ConversationAction>().ToDictionary(a => a, a =>
-            a is ConversationAction.Read or ConversationAction.Send ? ParticipantRoles.Member : (string?)null),
-        [ConversationTypes.Group] = Managed,
+            a is ConversationAction.Read or ConversationAction.Send or ConversationAction.Pin ? ParticipantRoles.Member : (string?)null),
+        // In a group every member may pin, as in a direct conversation; channels and broadcasts leave it to moderators.
+        [ConversationTypes.Group] = new(Managed) { [ConversationAction.Pin] = ParticipantRoles.Member },
         [ConversationTypes.Channel] = Managed,
         [ConversationTypes.Broadcast] = new(Managed) { [ConversationAction.Send] = ParticipantRoles.Admin },
     };

@@ -16,7 +16,10 @@ public static class MessageChangeKinds
 
     public const string Reaction = "reaction";
 
-    public static readonly IReadOnlyList<string> All = [Edit, Delete, Reaction];
+    /// <summary>Pin or unpin a message in its conversation (M9).</summary>
+    public const string Pin = "pin";
+
+    public static readonly IReadOnlyList<string> All = [Edit, Delete, Reaction, Pin];
 }
 
 /// <summary><c>DELETE /messages/{id}?for=</c>: only the caller's own view, or everyone's.</summary>
@@ -28,7 +31,8 @@ public static class DeleteScopes
 
 /// <summary>
 /// A change as the ingress sees it, whichever transport it came by. <see cref="Content"/> and <see cref="Reason"/> are
-/// for an edit; <see cref="ReactionKey"/> and <see cref="Added"/> for a reaction.
+/// for an edit; <see cref="ReactionKey"/> and <see cref="Added"/> for a reaction; <see cref="Added"/> (pinned or not)
+/// and <see cref="ConversationId"/> (the conversation the caller named, which must be the message's) for a pin.
 /// </summary>
 public sealed record MessageChangeRequest(string Kind, Guid MessageId)
 {
@@ -39,6 +43,8 @@ public sealed record MessageChangeRequest(string Kind, Guid MessageId)
     public string? ReactionKey { get; init; }
 
     public bool Added { get; init; }
+
+    public Guid? ConversationId { get; init; }
 
     /// <summary>Checks the values against the limits; throws the documented 400 for the first violation.</summary>
     public MessageChangeRequest Validate(int maxContentBytes)

@@ -34,8 +34,8 @@ public sealed record MessageEnvelope
 
     public string? ReactionKey { get; init; }
 
-    /// <summary>A reaction added (true) or removed (false).</summary>
-    public bool? ReactionAdded { get; init; }
+    /// <summary>A reaction added or a pin set (true), or removed (false).</summary>
+    public bool? Added { get; init; }
 
     /// <summary>A send that replies to this message of the same conversation.</summary>
     public Guid? ReplyTo { get; init; }

@@ -110,7 +110,8 @@ public static class ChangeEvents
             traceParent is null ? null : JsonSerializer.Serialize(new TraceMetadata(traceParent), ChangeEventsJson.Default.TraceMetadata));
 
     /// <summary>
-    /// message.edited, message.deleted, message.reaction_added or message.reaction_removed, by the user who made the
+    /// message.edited, message.deleted, message.reaction_added, message.reaction_removed, message.pinned or
+    /// message.unpinned, by the user who made the
     /// change. Never the content: an edit's text lives in the store (and leaves it with a delete), not in event files.
     /// </summary>
     public static DomainEvent MessageChanged(StoredChange change, Guid correlationId, DateTimeOffset storedAt) =>
@@ -118,7 +119,8 @@ public static class ChangeEvents
             {
                 MessageChangeKinds.Edit => DomainEventTypes.MessageEdited,
                 MessageChangeKinds.Delete => DomainEventTypes.MessageDeleted,
-                _ => change.ReactionAdded ? DomainEventTypes.ReactionAdded : DomainEventTypes.ReactionRemoved,
+                MessageChangeKinds.Pin => change.Added ? DomainEventTypes.MessagePinned : DomainEventTypes.MessageUnpinned,
+                _ => change.Added ? DomainEventTypes.ReactionAdded : DomainEventTypes.ReactionRemoved,
             },
             new EventContext(correlationId, null, change.ActorId), storedAt,
             JsonSerializer.Serialize(

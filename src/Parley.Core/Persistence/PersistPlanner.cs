@@ -265,7 +265,7 @@ public static class PersistPlanner
                     _previews.Add((target.Id, null));
                     _unreadDrops.Add((target.ConversationId, target.Sequence, target.SenderId, target.Id));
                     break;
-                case MessageChangeKinds.Reaction when envelope.ReactionKey is { } key && envelope.ReactionAdded is { } added:
+                case MessageChangeKinds.Reaction when envelope.ReactionKey is { } key && envelope.Added is { } added:
                     var reaction = (target.Id, envelope.SenderId, key);
                     if (target.Deleted || _reacted.Contains(reaction) == added)
                     {
@@ -284,6 +284,14 @@ public static class PersistPlanner
                     updated = target with { Reactions = ReactionCountsJson.With(target.Reactions, key, added ? 1 : -1) };
                     reactionCount = ReactionCountsJson.CountOf(updated.Reactions, key);
                     _reactions.Add(new ReactionWrite(target.Id, envelope.SenderId, key, added, at));
+                    break;
+                case MessageChangeKinds.Pin when envelope.Added is { } pin:
+                    if (target.Deleted || (target.PinnedAt is not null) == pin)
+                    {
+                        return Unchanged(envelope, target, conversation);
+                    }
+
+                    updated = target with { PinnedAt = pin ? at : null, PinnedBy = pin ? envelope.SenderId : null };
                     break;
                 default:
                     return PersistResult.Rejected(envelope, $"unknown change kind '{envelope.Kind}'");
@@ -305,7 +313,7 @@ public static class PersistPlanner
             {
                 Reason = envelope.Kind == MessageChangeKinds.Edit ? envelope.Reason : null,
                 ReactionKey = envelope.Kind == MessageChangeKinds.Reaction ? envelope.ReactionKey : null,
-                ReactionAdded = envelope.ReactionAdded ?? false,
+                Added = envelope.Added ?? false,
                 ReactionCount = reactionCount,
             };
             _keys[envelope.IdempotencyKey] = change;

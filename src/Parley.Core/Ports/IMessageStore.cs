@@ -54,6 +54,9 @@ public interface IMessageStore
     /// <summary>The message's earlier versions, oldest first; none once it is deleted for everyone.</summary>
     Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken);
 
+    /// <summary>The conversation's pinned messages, most recently pinned first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken);
+
     /// <summary>The replies in the thread <paramref name="rootId"/> starts, paged by sequence as history is.</summary>
     Task<MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken);
 }

@@ -200,6 +200,11 @@ public sealed record StoredMessage(
     /// <summary>The keys the reading user reacted with, when the read named a viewer.</summary>
     public IReadOnlyList<string>? MyReactions { get; init; }
 
+    /// <summary>Pinned in its conversation since then, by <see cref="PinnedBy"/>; null when not pinned.</summary>
+    public DateTimeOffset? PinnedAt { get; init; }
+
+    public Guid? PinnedBy { get; init; }
+
     public bool Deleted => DeletedAt is not null;
 
     /// <summary>What deleting for everyone leaves: the sequence, sender, type and times; no content, metadata, edits or reactions.</summary>
@@ -213,6 +218,8 @@ public sealed record StoredMessage(
         DeletedBy = by,
         Reactions = [],
         MyReactions = MyReactions is null ? null : [],
+        PinnedAt = null,
+        PinnedBy = null,
     };
 }
 
@@ -251,7 +258,8 @@ public sealed record StoredChange(
 
     public string? ReactionKey { get; init; }
 
-    public bool ReactionAdded { get; init; }
+    /// <summary>A reaction added or a pin set (true), or removed (false).</summary>
+    public bool Added { get; init; }
 
     /// <summary>Users with <see cref="ReactionKey"/> on the message after this change.</summary>
     public int ReactionCount { get; init; }

@@ -13,7 +13,7 @@ namespace Parley.Postgres.Internal;
 /// </summary>
 internal static class PostgresMessageChanges
 {
-    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.reaction_added, c.reaction_count";
+    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.added, c.reaction_count";
 
     public const int ChangeColumnCount = 10;
 
@@ -22,7 +22,7 @@ internal static class PostgresMessageChanges
     {
         Reason = r.IsDBNull(6) ? null : r.GetString(6),
         ReactionKey = r.IsDBNull(7) ? null : r.GetString(7),
-        ReactionAdded = r.GetBoolean(8),
+        Added = r.GetBoolean(8),
         ReactionCount = r.GetInt32(9),
     };
 
@@ -74,15 +74,16 @@ internal static class PostgresMessageChanges
         {
             write.BatchCommands.Add(Command("""
                 UPDATE messages m SET content = t.content, metadata = t.metadata::json, content_hash = t.hash, size = t.size, edit_count = t.edits,
-                    edited_at = t.edited, deleted_at = t.deleted, deleted_by = t.by, reactions = t.reactions
-                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::text[])
-                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions)
+                    edited_at = t.edited, deleted_at = t.deleted, deleted_by = t.by, reactions = t.reactions, pinned_at = t.pinned_at, pinned_by = t.pinned_by
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::text[],
+                            $11::timestamptz[], $12::uuid[])
+                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by)
                 WHERE m.id = t.id
                 """,
                 updates.Select(m => m.Id).ToArray(), updates.Select(m => m.Content).ToArray(), updates.Select(m => m.Metadata).ToArray(),
                 updates.Select(m => m.ContentHash).ToArray(), updates.Select(m => m.Size).ToArray(), updates.Select(m => m.EditCount).ToArray(),
                 updates.Select(m => m.EditedAt).ToArray(), updates.Select(m => m.DeletedAt).ToArray(), updates.Select(m => m.DeletedBy).ToArray(),
-                updates.Select(m => ReactionCountsJson.Format(m.Reactions)).ToArray()));
+                updates.Select(m => ReactionCountsJson.Format(m.Reactions)).ToArray(), updates.Select(m => m.PinnedAt).ToArray(), updates.Select(m => m.PinnedBy).ToArray()));
         }
 
         if (plan.Edits is { Count: > 0 } edits)
@@ -141,13 +142,13 @@ internal static class PostgresMessageChanges
         if (plan.Changes is { Count: > 0 } changes)
         {
             write.BatchCommands.Add(Command("""
-                INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, reaction_added, reaction_count)
+                INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, added, reaction_count)
                 SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::boolean[], $12::int[])
                 """,
                 changes.Select(c => c.Change.ConversationId).ToArray(), changes.Select(c => c.Change.ChangeSequence).ToArray(), changes.Select(c => c.Change.Id).ToArray(),
                 changes.Select(c => c.Change.Message.Id).ToArray(), changes.Select(c => c.Change.Kind).ToArray(), changes.Select(c => c.Change.ActorId).ToArray(),
                 changes.Select(c => c.IdempotencyKey).ToArray(), changes.Select(c => c.Change.At).ToArray(), changes.Select(c => c.Change.Reason).ToArray(),
-                changes.Select(c => c.Change.ReactionKey).ToArray(), changes.Select(c => c.Change.ReactionAdded).ToArray(), changes.Select(c => c.Change.ReactionCount).ToArray()));
+                changes.Select(c => c.Change.ReactionKey).ToArray(), changes.Select(c => c.Change.Added).ToArray(), changes.Select(c => c.Change.ReactionCount).ToArray()));
             var advances = plan.ChangeAdvances;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_change_seq = t.seq FROM unnest($1::uuid[], $2::bigint[]) AS t(id, seq) WHERE c.id = t.id

@@ -1,4 +1,4 @@
--- M7, M8, M9: replies and threads, edits, deletes, reactions (docs/architecture.md, "Changes to messages").
+-- M7, M8, M9: replies and threads, edits, deletes, reactions, pins (docs/architecture.md, "Changes to messages").
 -- A reply keeps what it shows of the message it answers (sender, start of the content), kept current by edits and
 -- erased by a delete; the reactions column is the per-key count read model the persist planner keeps beside the rows.
 ALTER TABLE messages
@@ -11,7 +11,10 @@ ALTER TABLE messages
     ADD COLUMN edited_at       timestamptz,
     ADD COLUMN deleted_at      timestamptz,
     ADD COLUMN deleted_by      uuid,
-    ADD COLUMN reactions       text;
+    ADD COLUMN reactions       text,
+    ADD COLUMN pinned_at       timestamptz,
+    ADD COLUMN pinned_by       uuid;
+CREATE INDEX ix_messages_pins ON messages (conversation_id, pinned_at) WHERE pinned_at IS NOT NULL;
 CREATE INDEX ix_messages_thread ON messages (thread_root_id, sequence) WHERE thread_root_id IS NOT NULL;
 CREATE INDEX ix_messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
 
@@ -28,7 +31,7 @@ CREATE TABLE message_changes (
     created_at      timestamptz NOT NULL,
     reason          text,
     reaction_key    text,
-    reaction_added  boolean NOT NULL DEFAULT false,
+    added  boolean NOT NULL DEFAULT false,
     reaction_count  integer NOT NULL DEFAULT 0,
     PRIMARY KEY (conversation_id, change_seq)
 );

@@ -37,6 +37,9 @@ public sealed record MessageEditsView(Guid MessageId, int EditCount, IReadOnlyLi
 public sealed record MessageEditedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, string Content, string ContentHash, int Size,
     int EditCount, DateTimeOffset EditedAt, Guid EditedBy, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason, bool Deleted);
 
+/// <summary><c>Pinned</c> false: unpinned. <c>By</c> is who pinned or unpinned it.</summary>
+public sealed record MessagePinnedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, bool Pinned, Guid By, DateTimeOffset At);
+
 public sealed record MessageDeletedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, DateTimeOffset DeletedAt, Guid DeletedBy);
 
 /// <summary><c>Count</c>: users with <c>Key</c> on the message after this change.</summary>

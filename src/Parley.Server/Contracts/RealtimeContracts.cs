@@ -43,6 +43,7 @@ public static class RealtimeEvents
     public const string MessageEdited = "messageEdited";
     public const string MessageDeleted = "messageDeleted";
     public const string ReactionChanged = "reactionChanged";
+    public const string MessagePinned = "messagePinned";
 
     /// <summary>To the user's own devices: a message deleted for them only.</summary>
     public const string MessageHidden = "messageHidden";

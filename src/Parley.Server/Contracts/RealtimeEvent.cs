@@ -33,6 +33,7 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(MessageDeletedEvent), RealtimeEvents.MessageDeleted)]
 [JsonDerivedType(typeof(ReactionChangedEvent), RealtimeEvents.ReactionChanged)]
 [JsonDerivedType(typeof(MessageHiddenEvent), RealtimeEvents.MessageHidden)]
+[JsonDerivedType(typeof(MessagePinnedEvent), RealtimeEvents.MessagePinned)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -242,10 +243,12 @@ public abstract record MessageChangeEvent : RealtimeEvent
         {
             MessageChangeKinds.Edit => new MessageEditedEvent(new MessageEditedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, m.Content, m.ContentHash, m.Size,
                 m.EditCount, m.EditedAt ?? change.At, change.ActorId, change.Reason, m.Deleted)),
+            MessageChangeKinds.Pin => new MessagePinnedEvent(new MessagePinnedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, change.Added,
+                change.ActorId, change.At)),
             MessageChangeKinds.Delete => new MessageDeletedEvent(new MessageDeletedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, m.DeletedAt ?? change.At,
                 m.DeletedBy ?? change.ActorId)),
             _ => new ReactionChangedEvent(new ReactionChangedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, change.ReactionKey ?? "", change.ActorId,
-                change.ReactionAdded, change.ReactionCount, change.At)),
+                change.Added, change.ReactionCount, change.At)),
         };
     }
 }
@@ -302,6 +305,24 @@ public sealed record ReactionChangedEvent(ReactionChangedView Reaction) : Messag
 
     [JsonIgnore]
     public override object Payload => Reaction;
+}
+
+public sealed record MessagePinnedEvent(MessagePinnedView Pin) : MessageChangeEvent
+{
+    [JsonIgnore]
+    public override Guid ConversationId => Pin.ConversationId;
+
+    [JsonIgnore]
+    public override long Sequence => Pin.Sequence;
+
+    [JsonIgnore]
+    public override long ChangeSequence => Pin.ChangeSequence;
+
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.MessagePinned;
+
+    [JsonIgnore]
+    public override object Payload => Pin;
 }
 
 /// <summary>To the user's own devices: they deleted a message for themselves (on this device or another).</summary>

@@ -63,6 +63,13 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Guid? DeletedBy { get; init; }
 
+    /// <summary>Pinned in its conversation since then (GET /conversations/{id}/pins lists them).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? PinnedAt { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? PinnedBy { get; init; }
+
     /// <summary>Users per reaction key, keys in ordinal order; absent when there are none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ReactionCountView>? Reactions { get; init; }
@@ -86,6 +93,8 @@ public sealed record MessageView(
         DeletedBy = m.DeletedBy,
         Reactions = m.Reactions.Count == 0 ? null : [.. m.Reactions.Select(r => new ReactionCountView(r.Key, r.Count))],
         MyReactions = m.MyReactions,
+        PinnedAt = m.PinnedAt,
+        PinnedBy = m.PinnedBy,
     };
 }
 
@@ -96,6 +105,9 @@ public sealed record ReplyPreviewView(Guid MessageId, Guid SenderId, string? Pre
 }
 
 public sealed record ReactionCountView(string Key, int Count);
+
+/// <summary>GET /conversations/{id}/pins: the pinned messages, most recently pinned first.</summary>
+public sealed record PinsView(Guid ConversationId, IReadOnlyList<MessageView> Items);
 
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);
 

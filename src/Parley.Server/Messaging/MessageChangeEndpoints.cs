@@ -35,6 +35,13 @@ public static class MessageChangeEndpoints
             .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("addReaction").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted, ErrorCodes.UserBlocked);
         message.MapDelete("/reactions/{key}", (string id, string key, HttpContext context, MessageIngress ingress, CancellationToken ct) => ReactAsync(id, key, false, context, ingress, ct))
             .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("removeReaction").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted, ErrorCodes.UserBlocked);
+        var pins = app.MapGroup("/api/v1/conversations/{id}/pins").RequireAuthorization().WithTags("Messages");
+        pins.MapPut("/{messageId}", (string id, string messageId, HttpContext context, MessageIngress ingress, CancellationToken ct) => PinAsync(id, messageId, true, context, ingress, ct))
+            .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("pinMessage").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted);
+        pins.MapDelete("/{messageId}", (string id, string messageId, HttpContext context, MessageIngress ingress, CancellationToken ct) => PinAsync(id, messageId, false, context, ingress, ct))
+            .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("unpinMessage").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted);
+        pins.MapGet("/", PinsAsync).Produces<PinsView>().WithName("listPins").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound)
+            .WithQuery("limit", "integer", "At most this many pins, most recently pinned first; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue);
         message.MapGet("/edits", EditsAsync).Produces<MessageEditsView>().WithName("getMessageEdits").WithErrors(ErrorCodes.MessageNotFound);
         message.MapGet("/thread", ThreadAsync).Produces<MessagePageView>().WithName("getThread").WithErrors(ErrorCodes.MessageNotFound)
             .WithQuery("before", "integer", "Only replies with a sequence below this (exclusive). Without after, the page is the newest replies below it.", minimum: 1, maximum: long.MaxValue)
@@ -85,6 +92,25 @@ public static class MessageChangeEndpoints
         var messageId = JsonRequest.RouteId(id, "messageId");
         var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Reaction, messageId) { ReactionKey = key, Added = added }, null, ct);
         return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> PinAsync(string id, string messageId, bool pinned, HttpContext context, MessageIngress ingress, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var conversationId = JsonRequest.RouteId(id, "conversationId");
+        var message = JsonRequest.RouteId(messageId, "messageId");
+        var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Pin, message) { Added = pinned, ConversationId = conversationId }, null, ct);
+        return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> PinsAsync(string id, HttpRequest request, IMessageStore messages, MembershipCache membership, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var conversationId = JsonRequest.RouteId(id, "conversationId");
+        var limit = JsonRequest.QueryPageSize(request, "limit", limits.Value);
+        await membership.RequireMemberAsync(conversationId, me, ct);
+        var pins = await messages.GetPinsAsync(conversationId, limit, ct);
+        return Results.Ok(new PinsView(conversationId, [.. pins.Select(MessageView.From)]));
     }
 
     private static async Task<IResult> EditsAsync(string id, HttpContext context, IMessageStore messages, MembershipCache membership, CancellationToken ct)

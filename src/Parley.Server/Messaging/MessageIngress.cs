@@ -169,6 +169,12 @@ public sealed class MessageIngress(
         }
 
         var target = await FindTargetAsync(request.MessageId, cancellationToken);
+        if (request.ConversationId is { } named && named != target.ConversationId)
+        {
+            // A pin names the conversation too: a message of another one is not in this one, whatever the caller may see.
+            throw Errors.MessageNotFound(request.MessageId).ToException();
+        }
+
         try
         {
             await membership.RequireMemberAsync(target.ConversationId, actorId, cancellationToken);
@@ -184,6 +190,7 @@ public sealed class MessageIngress(
         {
             MessageChangeKinds.Edit => ConversationAction.Send,
             MessageChangeKinds.Delete when !own => ConversationAction.DeleteOthersMessages,
+            MessageChangeKinds.Pin => ConversationAction.Pin,
             _ => ConversationAction.Read,
         };
         var conversation = (await membership.RequireAsync(target.ConversationId, actorId, action, cancellationToken)).Conversation;
@@ -234,7 +241,7 @@ public sealed class MessageIngress(
             TargetId = request.MessageId,
             Reason = request.Reason,
             ReactionKey = request.Kind == MessageChangeKinds.Reaction ? request.ReactionKey : null,
-            ReactionAdded = request.Kind == MessageChangeKinds.Reaction ? request.Added : null,
+            Added = request.Kind is MessageChangeKinds.Reaction or MessageChangeKinds.Pin ? request.Added : null,
         };
 
         var appended = await AppendAsync(envelope, cancellationToken);

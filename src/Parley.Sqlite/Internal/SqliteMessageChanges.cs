@@ -14,7 +14,7 @@ internal static class SqliteMessageChanges
     {
         await ForEachAsync(connection, transaction, """
             UPDATE messages SET content = $content, metadata = $meta, content_hash = $hash, size = $size, edit_count = $edits,
-                edited_at = $edited, deleted_at = $deleted, deleted_by = $by, reactions = $reactions
+                edited_at = $edited, deleted_at = $deleted, deleted_by = $by, reactions = $reactions, pinned_at = $pinnedAt, pinned_by = $pinnedBy
             WHERE id = $id
             """, plan.Updates, (p, m) =>
         {
@@ -27,6 +27,8 @@ internal static class SqliteMessageChanges
             p["$deleted"].Value = m.DeletedAt is { } d ? SqliteTime.Ms(d) : DBNull.Value;
             p["$by"].Value = SqliteRows.OrNull(m.DeletedBy?.ToString());
             p["$reactions"].Value = SqliteRows.OrNull(ReactionCountsJson.Format(m.Reactions));
+            p["$pinnedAt"].Value = m.PinnedAt is { } pinned ? SqliteTime.Ms(pinned) : DBNull.Value;
+            p["$pinnedBy"].Value = SqliteRows.OrNull(m.PinnedBy?.ToString());
             p["$id"].Value = m.Id.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """
@@ -70,7 +72,7 @@ internal static class SqliteMessageChanges
             p["$id"].Value = r.RootId.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """
-            INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, reaction_added, reaction_count)
+            INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, added, reaction_count)
             VALUES ($c, $seq, $id, $m, $kind, $actor, $key, $at, $reason, $rkey, $added, $count)
             """, plan.Changes, (p, planned) =>
         {
@@ -85,7 +87,7 @@ internal static class SqliteMessageChanges
             p["$at"].Value = SqliteTime.Ms(c.At);
             p["$reason"].Value = SqliteRows.OrNull(c.Reason);
             p["$rkey"].Value = SqliteRows.OrNull(c.ReactionKey);
-            p["$added"].Value = c.ReactionAdded ? 1 : 0;
+            p["$added"].Value = c.Added ? 1 : 0;
             p["$count"].Value = c.ReactionCount;
         }, cancellationToken);
         await ForEachAsync(connection, transaction, "UPDATE conversations SET last_change_seq = $seq WHERE id = $c", plan.ChangeAdvances, (p, a) =>

@@ -146,9 +146,9 @@ internal static class SqlitePersistBatch
         await using var insert = SqliteDatabase.Command(connection, """
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                   idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                                  reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions)
+                                  reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by)
             VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side,
-                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions)
+                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -174,6 +174,8 @@ internal static class SqlitePersistBatch
         var deleted = insert.Parameters.Add("$deleted", SqliteType.Integer);
         var deletedBy = insert.Parameters.Add("$deletedBy", SqliteType.Text);
         var reactions = insert.Parameters.Add("$reactions", SqliteType.Text);
+        var pinnedAt = insert.Parameters.Add("$pinnedAt", SqliteType.Integer);
+        var pinnedBy = insert.Parameters.Add("$pinnedBy", SqliteType.Text);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -201,6 +203,8 @@ internal static class SqlitePersistBatch
             deleted.Value = message.DeletedAt is { } d ? SqliteTime.Ms(d) : DBNull.Value;
             deletedBy.Value = SqliteRows.OrNull(message.DeletedBy?.ToString());
             reactions.Value = SqliteRows.OrNull(ReactionCountsJson.Format(message.Reactions));
+            pinnedAt.Value = message.PinnedAt is { } p ? SqliteTime.Ms(p) : DBNull.Value;
+            pinnedBy.Value = SqliteRows.OrNull(message.PinnedBy?.ToString());
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -11,10 +11,10 @@ internal static class SqliteRows
 {
     public const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
-        "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions";
+        "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions, m.pinned_at, m.pinned_by";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of whatever a query selects after them.</summary>
-    public const int MessageColumnCount = 24;
+    public const int MessageColumnCount = 26;
 
     public const string ConversationColumns =
         "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility, c.context_type, c.context_id, c.context_metadata, c.last_change_seq";
@@ -56,10 +56,12 @@ internal static class SqliteRows
         DeletedAt = r.IsDBNull(o + 21) ? null : SqliteTime.FromMs(r.GetInt64(o + 21)),
         DeletedBy = r.IsDBNull(o + 22) ? null : Guid.Parse(r.GetString(o + 22)),
         Reactions = ReactionCountsJson.Parse(r.IsDBNull(o + 23) ? null : r.GetString(o + 23)),
+        PinnedAt = r.IsDBNull(o + 24) ? null : SqliteTime.FromMs(r.GetInt64(o + 24)),
+        PinnedBy = r.IsDBNull(o + 25) ? null : Guid.Parse(r.GetString(o + 25)),
     };
 
     /// <summary>A change row (over <c>c</c>), read with <see cref="ReadChange"/> followed by <see cref="MessageColumns"/> of its message.</summary>
-    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.reaction_added, c.reaction_count";
+    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.added, c.reaction_count";
 
     public const int ChangeColumnCount = 10;
 
@@ -69,7 +71,7 @@ internal static class SqliteRows
     {
         Reason = r.IsDBNull(6) ? null : r.GetString(6),
         ReactionKey = r.IsDBNull(7) ? null : r.GetString(7),
-        ReactionAdded = r.GetInt64(8) != 0,
+        Added = r.GetInt64(8) != 0,
         ReactionCount = r.GetInt32(9),
     };
 

@@ -29,6 +29,9 @@ internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageSt
     public virtual Task<IReadOnlyList<StoredChange>> GetChangesAsync(Guid conversationId, long afterChangeSequence, int limit, CancellationToken cancellationToken) =>
         inner.GetChangesAsync(conversationId, afterChangeSequence, limit, cancellationToken);
 
+    public virtual Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken) =>
+        inner.GetPinsAsync(conversationId, limit, cancellationToken);
+
     public virtual Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetEditsAsync(messageId, cancellationToken);
 
     public virtual Task<Core.Ports.MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetThreadAsync(rootId, query, cancellationToken);

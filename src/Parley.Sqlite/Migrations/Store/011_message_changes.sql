@@ -1,4 +1,4 @@
--- M7, M8, M9: replies and threads, edits, deletes, reactions (docs/architecture.md, "Changes to messages").
+-- M7, M8, M9: replies and threads, edits, deletes, reactions, pins (docs/architecture.md, "Changes to messages").
 -- A reply keeps what it shows of the message it answers (sender, start of the content), kept current by edits and
 -- erased by a delete; the reactions column is the per-key count read model the persist planner keeps beside the rows.
 ALTER TABLE messages ADD COLUMN reply_to TEXT;
@@ -11,6 +11,9 @@ ALTER TABLE messages ADD COLUMN edited_at INTEGER;
 ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
 ALTER TABLE messages ADD COLUMN deleted_by TEXT;
 ALTER TABLE messages ADD COLUMN reactions TEXT;
+ALTER TABLE messages ADD COLUMN pinned_at INTEGER;
+ALTER TABLE messages ADD COLUMN pinned_by TEXT;
+CREATE INDEX ix_messages_pins ON messages (conversation_id, pinned_at) WHERE pinned_at IS NOT NULL;
 CREATE INDEX ix_messages_thread ON messages (thread_root_id, sequence) WHERE thread_root_id IS NOT NULL;
 CREATE INDEX ix_messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
 
@@ -27,7 +30,7 @@ CREATE TABLE message_changes (
     created_at      INTEGER NOT NULL,
     reason          TEXT,
     reaction_key    TEXT,
-    reaction_added  INTEGER NOT NULL DEFAULT 0,
+    added  INTEGER NOT NULL DEFAULT 0,
     reaction_count  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (conversation_id, change_seq)
 );
