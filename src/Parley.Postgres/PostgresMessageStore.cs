@@ -31,16 +31,20 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             write.BatchCommands.Add(Command("""
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                                      reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by)
+                                      reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
+                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
                        idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by
+                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
+                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
                             $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[],
-                            $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[], $25::timestamptz[], $26::uuid[])
+                            $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[], $25::timestamptz[], $26::uuid[],
+                            $27::uuid[], $28::uuid[], $29::uuid[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                           idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                          reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by)
+                          reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
+                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
@@ -51,7 +55,9 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 inserts.Select(i => i.Message.ReplyTo?.Preview).ToArray(), inserts.Select(i => i.Message.ThreadRootId).ToArray(),
                 inserts.Select(i => i.Message.EditCount).ToArray(), inserts.Select(i => i.Message.EditedAt).ToArray(), inserts.Select(i => i.Message.DeletedAt).ToArray(),
                 inserts.Select(i => i.Message.DeletedBy).ToArray(), inserts.Select(i => ReactionCountsJson.Format(i.Message.Reactions)).ToArray(),
-                inserts.Select(i => i.Message.PinnedAt).ToArray(), inserts.Select(i => i.Message.PinnedBy).ToArray()));
+                inserts.Select(i => i.Message.PinnedAt).ToArray(), inserts.Select(i => i.Message.PinnedBy).ToArray(),
+                inserts.Select(i => i.Message.ForwardedFrom?.MessageId).ToArray(), inserts.Select(i => i.Message.ForwardedFrom?.ConversationId).ToArray(),
+                inserts.Select(i => i.Message.ForwardedFrom?.SenderId).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg

@@ -200,6 +200,41 @@ public abstract class MessageChangesTests(TestServer server)
     }
 
     [Fact]
+    public async Task A_forward_sends_a_copy_to_each_named_conversation_keeping_the_original_and_refuses_all_when_one_is_not_allowed()
+    {
+        var (a, b, c) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
+        var source = (await _client.GroupAsync(a, "source", b.UserId)).Id;
+        var first = (await _client.DirectAsync(b, c.UserId)).Id;
+        var second = (await _client.GroupAsync(b, "second", c.UserId)).Id;
+        var notMine = (await _client.DirectAsync(a, c.UserId)).Id;
+        var original = await _client.SendAsync(a, source, "worth sharing");
+        await _client.WaitForStoredAsync(b, source, 1);
+
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/messages/{original.MessageId}/forward", b,
+            JsonSerializer.Serialize(new { conversationIds = new[] { first, notMine } })), HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        var forwarded = await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/messages/{original.MessageId}/forward", b,
+            new { conversationIds = new[] { first, second }, clientForwardId = "share-1" }, HttpStatusCode.Accepted);
+        Assert.Equal(2, forwarded.GetProperty("items").GetArrayLength());
+        var again = await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/messages/{original.MessageId}/forward", b,
+            new { conversationIds = new[] { first, second }, clientForwardId = "share-1" }, HttpStatusCode.Accepted);
+        Assert.All(again.GetProperty("items").EnumerateArray(), ack => Assert.True(ack.GetProperty("idempotentHit").GetBoolean()));
+
+        await _client.WaitForStoredAsync(c, first, 1);
+        var copy = await MessageViewAsync(c, first, 1);
+        Assert.Equal(("worth sharing", b.UserId), (copy.GetProperty("content").GetString(), copy.GetProperty("senderId").GetGuid()));
+        Assert.Equal((original.MessageId, source, a.UserId), (copy.GetProperty("forwardedFrom").GetProperty("messageId").GetGuid(),
+            copy.GetProperty("forwardedFrom").GetProperty("conversationId").GetGuid(), copy.GetProperty("forwardedFrom").GetProperty("senderId").GetGuid()));
+        Assert.Single(await _client.WaitForStoredAsync(c, second, 1));
+
+        // Forwarding the copy points at the first original; c cannot read the source, and still may forward what reached them.
+        await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/messages/{copy.GetProperty("id").GetGuid()}/forward", c,
+            new { conversationIds = new[] { notMine } }, HttpStatusCode.Accepted);
+        await _client.WaitForStoredAsync(a, notMine, 1);
+        Assert.Equal(original.MessageId, (await MessageViewAsync(a, notMine, 1)).GetProperty("forwardedFrom").GetProperty("messageId").GetGuid());
+        Assert.Empty((await _client.HistoryAsync(c, notMine, "?before=1")).Items);
+    }
+
+    [Fact]
     public async Task Pins_reach_every_member_are_listed_and_follow_the_permission_table()
     {
         var (owner, member) = (await _client.SignUpAsync(), await _client.SignUpAsync());

@@ -173,6 +173,19 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task A_forwarded_copy_keeps_its_original_after_the_original_is_deleted()
+    {
+        await using var h = await CreateAsync();
+        var (c, a, b) = await DirectAsync(h);
+        var original = (await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "share")], default))[0].Message!;
+        var source = new ForwardSource(original.Id, c, a);
+        var copy = (await h.Messages.PersistBatchAsync([Envelopes.New(c, b, "share") with { ForwardedFrom = source }], default))[0].Message!;
+        await h.Messages.PersistBatchAsync([Envelopes.Change(original, a, MessageChangeKinds.Delete)], default);
+        Assert.Equal(source, (await h.Messages.GetMessageAsync(copy.Id, default))!.ForwardedFrom);
+        Assert.Equal("share", (await h.Messages.GetMessageAsync(copy.Id, default))!.Content);
+    }
+
+    [Fact]
     public async Task Replies_name_their_thread_root_count_under_it_and_list_as_a_thread()
     {
         await using var h = await CreateAsync();

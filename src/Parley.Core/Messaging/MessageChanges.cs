@@ -57,6 +57,12 @@ public sealed record MessageChangeRequest(string Kind, Guid MessageId)
                 if (Reason is not null)
                 {
                     TextRules.Require("reason", Reason);
+                    if (string.IsNullOrWhiteSpace(Reason))
+                    {
+                        // As REST's reader refuses it: a hub client hands the string over as it is.
+                        throw Errors.Errors.InvalidValue("reason", "must not be empty").ToException();
+                    }
+
                     if (Reason.Length > MaxReasonLength)
                     {
                         throw Errors.Errors.TooLong("reason", MaxReasonLength, Reason.Length).ToException();

@@ -40,6 +40,9 @@ public sealed record MessageEnvelope
     /// <summary>A send that replies to this message of the same conversation.</summary>
     public Guid? ReplyTo { get; init; }
 
+    /// <summary>A send that forwards a copy of another message (the ingress checked the sender may read it).</summary>
+    public ForwardSource? ForwardedFrom { get; init; }
+
     [JsonIgnore]
     public bool IsChange => Kind is not null;
 
@@ -52,6 +55,9 @@ public sealed record MessageEnvelope
         JsonSerializer.Deserialize(payload, EnvelopeJsonContext.Default.MessageEnvelope)
         ?? throw new JsonException("Envelope payload is null");
 }
+
+/// <summary>The original of a forwarded message; the copy keeps it even if the original is later deleted.</summary>
+public sealed record ForwardSource(Guid MessageId, Guid ConversationId, Guid SenderId);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(MessageEnvelope))]

@@ -10,6 +10,9 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
     /// <summary>The message of the same conversation this one replies to.</summary>
     public Guid? ReplyTo { get; init; }
 
+    /// <summary>Set by the forward endpoint only (never read from a client's body): the message this is a copy of.</summary>
+    public ForwardSource? ForwardedFrom { get; init; }
+
     /// <summary>Reads the REST body; the conversation id comes from the route.</summary>
     public static SendMessageRequest FromJson(Guid conversationId, JsonBody body) => new(
         conversationId,
@@ -37,6 +40,26 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
         }
     }
 
+    /// <summary>A client's id for a request (a retry with it is the same request): storable, within the limit, not blank.</summary>
+    public static void RequireClientId(string field, string? id, int maxLength)
+    {
+        if (id is null)
+        {
+            return;
+        }
+
+        TextRules.Require(field, id);
+        if (id.Length > maxLength)
+        {
+            throw Errors.Errors.TooLong(field, maxLength, id.Length).ToException();
+        }
+
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            throw Errors.Errors.InvalidValue(field, "must not be empty").ToException();
+        }
+    }
+
     /// <summary>
     /// Checks every value against the limits and against what every store engine can hold; throws the documented 400
     /// for the first violation. The result carries metadata as the object's JSON text without surrounding whitespace:
@@ -52,19 +75,7 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
             throw Errors.Errors.InvalidValue("type", $"must be one of {string.Join(", ", MessageTypes.ClientSendable)}").ToException();
         }
 
-        if (ClientMessageId is not null)
-        {
-            TextRules.Require("clientMessageId", ClientMessageId);
-            if (ClientMessageId.Length > maxClientMessageIdLength)
-            {
-                throw Errors.Errors.TooLong("clientMessageId", maxClientMessageIdLength, ClientMessageId.Length).ToException();
-            }
-
-            if (string.IsNullOrWhiteSpace(ClientMessageId))
-            {
-                throw Errors.Errors.InvalidValue("clientMessageId", "must not be empty").ToException();
-            }
-        }
+        RequireClientId("clientMessageId", ClientMessageId, maxClientMessageIdLength);
 
         if (Metadata is null)
         {

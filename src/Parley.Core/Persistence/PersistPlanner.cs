@@ -158,6 +158,7 @@ public static class PersistPlanner
                 Encoding.UTF8.GetByteCount(envelope.Content), envelope.CorrelationId, StoreTime.Truncate(envelope.AcceptedAt), storedAt)
             {
                 SenderSide = conversation.Sides.GetValueOrDefault(envelope.SenderId),
+                ForwardedFrom = envelope.ForwardedFrom,
             };
 
             // A reply names a message of its conversation; the ingress checked that it exists (stored or in the log),

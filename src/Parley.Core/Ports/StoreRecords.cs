@@ -179,6 +179,9 @@ public sealed record StoredMessage(
     /// <summary>The message this one replies to (same conversation), with what a client shows of it.</summary>
     public ReplyPreview? ReplyTo { get; init; }
 
+    /// <summary>The message this one is a forwarded copy of (M7): where it came from and who wrote it.</summary>
+    public ForwardSource? ForwardedFrom { get; init; }
+
     /// <summary>The first message of the thread this reply is in (the replied-to message's root, or that message).</summary>
     public Guid? ThreadRootId { get; init; }
 
@@ -224,6 +227,7 @@ public sealed record StoredMessage(
 }
 
 public sealed record ReactionCount(string Key, int Count);
+
 
 /// <summary>
 /// What a reply shows of the message it answers: its sender and the start of its content (<see cref="MaxLength"/>

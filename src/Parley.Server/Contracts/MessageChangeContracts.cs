@@ -19,6 +19,9 @@ public sealed record ChangeAck(
     bool IdempotentHit,
     int Partition);
 
+/// <summary>POST /messages/{id}/forward: one send per conversation, in the order named.</summary>
+public sealed record ForwardView(Guid MessageId, IReadOnlyList<SendAck> Items);
+
 /// <summary><c>DELETE /messages/{id}?for=me</c>: done at once (nobody else sees it); the caller's unread count in the conversation after it.</summary>
 public sealed record HiddenView(Guid ConversationId, Guid MessageId, long UnreadCount);
 

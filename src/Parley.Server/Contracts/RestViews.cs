@@ -63,6 +63,10 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Guid? DeletedBy { get; init; }
 
+    /// <summary>A forwarded copy: the original message, its conversation and its sender.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ForwardedFromView? ForwardedFrom { get; init; }
+
     /// <summary>Pinned in its conversation since then (GET /conversations/{id}/pins lists them).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? PinnedAt { get; init; }
@@ -94,6 +98,7 @@ public sealed record MessageView(
         Reactions = m.Reactions.Count == 0 ? null : [.. m.Reactions.Select(r => new ReactionCountView(r.Key, r.Count))],
         MyReactions = m.MyReactions,
         PinnedAt = m.PinnedAt,
+        ForwardedFrom = m.ForwardedFrom is { } f ? new ForwardedFromView(f.MessageId, f.ConversationId, f.SenderId) : null,
         PinnedBy = m.PinnedBy,
     };
 }
@@ -103,6 +108,8 @@ public sealed record ReplyPreviewView(Guid MessageId, Guid SenderId, string? Pre
     public static ReplyPreviewView? From(ReplyPreview? preview) =>
         preview is null ? null : new(preview.MessageId, preview.SenderId, preview.Preview, preview.Deleted);
 }
+
+public sealed record ForwardedFromView(Guid MessageId, Guid ConversationId, Guid SenderId);
 
 public sealed record ReactionCountView(string Key, int Count);
 

@@ -20,6 +20,11 @@ public static class MessageChangeEndpoints
 {
     public sealed record EditBody(string Content, string? Reason, string? ClientChangeId);
 
+    public sealed record ForwardBody(IReadOnlyList<Guid> ConversationIds, string? ClientForwardId);
+
+    /// <summary>Most conversations one forward reaches: each is a send of its own, with its own ack.</summary>
+    public const int MaxForwardTargets = 10;
+
     public static void MapMessageChangeEndpoints(this IEndpointRouteBuilder app)
     {
         var message = app.MapGroup("/api/v1/messages/{id}").RequireAuthorization().WithTags("Messages");
@@ -42,6 +47,9 @@ public static class MessageChangeEndpoints
             .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("unpinMessage").WithErrors(change).WithErrors(ErrorCodes.MessageDeleted);
         pins.MapGet("/", PinsAsync).Produces<PinsView>().WithName("listPins").WithErrors(ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound)
             .WithQuery("limit", "integer", "At most this many pins, most recently pinned first; the server's default when absent, capped at Parley:Limits:MaxPageSize.", minimum: 1, maximum: int.MaxValue);
+        message.MapPost("/forward", ForwardAsync).Accepts<ForwardBody>("application/json").Produces<ForwardView>(StatusCodes.Status202Accepted).WithName("forwardMessage")
+            .WithErrors(ErrorCodes.MessageNotFound, ErrorCodes.MessageDeleted, ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound, ErrorCodes.ConversationInactive,
+                ErrorCodes.ForbiddenRole, ErrorCodes.UserBlocked, ErrorCodes.RateLimited, ErrorCodes.EnqueueFailed);
         message.MapGet("/edits", EditsAsync).Produces<MessageEditsView>().WithName("getMessageEdits").WithErrors(ErrorCodes.MessageNotFound);
         message.MapGet("/thread", ThreadAsync).Produces<MessagePageView>().WithName("getThread").WithErrors(ErrorCodes.MessageNotFound)
             .WithQuery("before", "integer", "Only replies with a sequence below this (exclusive). Without after, the page is the newest replies below it.", minimum: 1, maximum: long.MaxValue)
@@ -92,6 +100,54 @@ public static class MessageChangeEndpoints
         var messageId = JsonRequest.RouteId(id, "messageId");
         var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Reaction, messageId) { ReactionKey = key, Added = added }, null, ct);
         return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>
+    /// A copy of a message the caller may read, sent to each named conversation as the caller's own send (with
+    /// <c>forwardedFrom</c>). Every target is checked before anything is sent, so a refusal sends nothing; with a
+    /// <c>clientForwardId</c> a retry is the same sends.
+    /// </summary>
+    private static async Task<IResult> ForwardAsync(string id, HttpRequest request, MessageIngress ingress, IMessageStore messages, MembershipCache membership,
+        Social.SocialGate social, IOptions<LimitsOptions> limits, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var body = await JsonRequest.ReadAsync(request, ct);
+        var targets = body.RequireGuidArray("conversationIds", MaxForwardTargets).Distinct().ToList();
+        if (targets.Count == 0)
+        {
+            throw Errors.InvalidValue("conversationIds", "must name at least one conversation").ToException();
+        }
+
+        var clientForwardId = body.OptionalString("clientForwardId", int.MaxValue);
+        // The per-target id adds a prefix and the target; what the client may send is shorter by that much.
+        SendMessageRequest.RequireClientId("clientForwardId", clientForwardId, limits.Value.MaxClientMessageIdLength - 40);
+        var source = await ReadableAsync(messageId, me, messages, membership, ct);
+        if (source.Deleted)
+        {
+            throw Errors.MessageDeleted(messageId).ToException();
+        }
+
+        foreach (var target in targets)
+        {
+            var conversation = (await membership.RequireAsync(target, me, Core.Membership.ConversationAction.Send, ct)).Conversation;
+            if (!string.Equals(conversation.Status, Core.Membership.ConversationStatuses.Active, StringComparison.Ordinal))
+            {
+                throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();
+            }
+
+            await social.RequireNotBlockedAsync(conversation, me, ct);
+        }
+
+        var origin = source.ForwardedFrom ?? new ForwardSource(source.Id, source.ConversationId, source.SenderId);
+        var acks = new List<SendAck>(targets.Count);
+        foreach (var target in targets)
+        {
+            acks.Add(await ingress.SendAsync(me, new SendMessageRequest(target, source.Content, source.Type,
+                clientForwardId is null ? null : $"fwd:{target:N}:{clientForwardId}", source.Metadata) { ForwardedFrom = origin }, ct));
+        }
+
+        return Results.Json(new ForwardView(messageId, acks), statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> PinAsync(string id, string messageId, bool pinned, HttpContext context, MessageIngress ingress, CancellationToken ct)

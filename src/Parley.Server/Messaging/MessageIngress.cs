@@ -104,6 +104,7 @@ public sealed class MessageIngress(
             AcceptedAt = now,
             TraceParent = Activity.Current?.Id,
             ReplyTo = request.ReplyTo,
+            ForwardedFrom = request.ForwardedFrom,
         };
 
         // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead
@@ -163,10 +164,7 @@ public sealed class MessageIngress(
     {
         rateLimiter.Acquire(actorId);
         request = request.Validate(limits.Value.MaxContentBytes);
-        if (clientChangeId is not null && (clientChangeId.Length > limits.Value.MaxClientMessageIdLength || string.IsNullOrWhiteSpace(TextRules.Require("clientChangeId", clientChangeId))))
-        {
-            throw Errors.InvalidValue("clientChangeId", $"must be 1 to {limits.Value.MaxClientMessageIdLength} characters, not blank").ToException();
-        }
+        SendMessageRequest.RequireClientId("clientChangeId", clientChangeId, limits.Value.MaxClientMessageIdLength);
 
         var target = await FindTargetAsync(request.MessageId, cancellationToken);
         if (request.ConversationId is { } named && named != target.ConversationId)

@@ -146,9 +146,10 @@ internal static class SqlitePersistBatch
         await using var insert = SqliteDatabase.Command(connection, """
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                   idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
-                                  reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by)
+                                  reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
+                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id)
             VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side,
-                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy)
+                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -176,6 +177,9 @@ internal static class SqlitePersistBatch
         var reactions = insert.Parameters.Add("$reactions", SqliteType.Text);
         var pinnedAt = insert.Parameters.Add("$pinnedAt", SqliteType.Integer);
         var pinnedBy = insert.Parameters.Add("$pinnedBy", SqliteType.Text);
+        var forwarded = insert.Parameters.Add("$fwd", SqliteType.Text);
+        var forwardedConversation = insert.Parameters.Add("$fwdConversation", SqliteType.Text);
+        var forwardedSender = insert.Parameters.Add("$fwdSender", SqliteType.Text);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -205,6 +209,9 @@ internal static class SqlitePersistBatch
             reactions.Value = SqliteRows.OrNull(ReactionCountsJson.Format(message.Reactions));
             pinnedAt.Value = message.PinnedAt is { } p ? SqliteTime.Ms(p) : DBNull.Value;
             pinnedBy.Value = SqliteRows.OrNull(message.PinnedBy?.ToString());
+            forwarded.Value = SqliteRows.OrNull(message.ForwardedFrom?.MessageId.ToString());
+            forwardedConversation.Value = SqliteRows.OrNull(message.ForwardedFrom?.ConversationId.ToString());
+            forwardedSender.Value = SqliteRows.OrNull(message.ForwardedFrom?.SenderId.ToString());
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }
