@@ -29,6 +29,13 @@ public abstract class BadInputTests(TestServer server)
         await ProblemAssert.IsAsync(response, status, code);
     }
 
+    private static async Task ExpectHubAsync(string code, Func<Task> call)
+    {
+        var error = await Assert.ThrowsAsync<HubException>(call);
+        // SignalR prefixes a HubException's text with its own sentence; the code follows "HubException: ".
+        Assert.True(error.Message.Contains($"HubException: {code}: ", StringComparison.Ordinal), error.Message);
+    }
+
     private static string Name(string prefix = "u") => prefix + Guid.NewGuid().ToString("N")[..12];
 
     [Theory]
@@ -431,6 +438,12 @@ public abstract class BadInputTests(TestServer server)
         { """{"content":"hi","metadata":"{}"}""", "INVALID_FIELD_TYPE" },
         { $$$"""{"content":"hi","metadata":{"k":"{{{new string('m', 4_100)}}}"}}""", "FIELD_TOO_LONG" },
         { """{"content":"hi",""", "INVALID_JSON" },
+        { """{"content":"hi","replyTo":"not-a-message"}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"hi","replyTo":""}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"hi","replyTo":"\ud800"}""", "INVALID_TEXT" },
+        { """{"content":"hi","replyTo":7}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"hi","replyTo":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"hi","replyTo":{"messageId":"00000000-0000-0000-0000-000000000001"}}""", "INVALID_FIELD_TYPE" },
     };
 
     [Theory]
@@ -505,6 +518,328 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Get, $"/api/v1/messages/{ack.MessageId}/status", stranger, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
     }
 
+    // Edits, deletes, reactions, edit history, threads (M7, M8, M9). A rejected change must append nothing: each row
+    // ends by checking the message is still as sent.
+
+    private const string AsSent = "as sent";
+
+    /// <summary>A stored message by <see cref="Sender"/> that the tests try to change.</summary>
+    private sealed record Target(Session Sender, Session Other, Guid ConversationId, Guid MessageId, string Content = AsSent)
+    {
+        public string Path => $"/api/v1/messages/{MessageId}";
+    }
+
+    private async Task<Target> StoredMessageAsync()
+    {
+        var sender = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var conversation = (await _client.DirectAsync(sender, other.UserId)).Id;
+        var sent = await _client.SendAsync(sender, conversation, AsSent);
+        await _client.WaitForStoredAsync(sender, conversation, 1);
+        return new Target(sender, other, conversation, sent.MessageId);
+    }
+
+    /// <summary>
+    /// The message is as it was (content, no edit, no reaction, deleted or not) for both members, and the history holds
+    /// nothing a rejected request stored. A marker sent now is applied after anything appended before it (one partition
+    /// per conversation, in order), so once the marker is stored the message's state is final. Returns the history.
+    /// </summary>
+    private async Task<List<JsonElement>> AssertUntouchedAsync(Target target, bool deleted = false)
+    {
+        var marker = await _client.SendAsync(target.Sender, target.ConversationId, "marker");
+        List<JsonElement> history = [];
+        await Eventually.TrueAsync(async () => (history = await HistoryItemsAsync(target.Sender, target.ConversationId)).Any(m => m.GetProperty("id").GetGuid() == marker.MessageId),
+            "the marker sent after the rejected requests stored");
+        foreach (var viewer in new[] { target.Sender, target.Other })
+        {
+            var message = (await HistoryItemsAsync(viewer, target.ConversationId)).Single(m => m.GetProperty("id").GetGuid() == target.MessageId);
+            Assert.Equal((deleted ? "" : target.Content, 0, deleted),
+                (message.GetProperty("content").GetString(), message.GetProperty("editCount").GetInt32(), message.GetProperty("deleted").GetBoolean()));
+            Assert.False(message.TryGetProperty("editedAt", out _));
+            Assert.False(message.TryGetProperty("reactions", out _));
+            Assert.True(!message.TryGetProperty("myReactions", out var mine) || mine.GetArrayLength() == 0, mine.ToString());
+        }
+
+        return history;
+    }
+
+    private async Task<List<JsonElement>> HistoryItemsAsync(Session viewer, Guid conversation) =>
+        [.. (await _client.OkAsync<JsonElement>(Get, $"/api/v1/conversations/{conversation}/messages?limit=200", viewer)).GetProperty("items").EnumerateArray()];
+
+    public static TheoryData<string, string> BadEdits => new()
+    {
+        { """{}""", "MISSING_REQUIRED_FIELD" },
+        { """{"content":null}""", "MISSING_REQUIRED_FIELD" },
+        { """{"reason":"typo"}""", "MISSING_REQUIRED_FIELD" },
+        { """{"content":""}""", "INVALID_FIELD_VALUE" },
+        { """{"content":" \n\t "}""", "INVALID_FIELD_VALUE" },
+        { $$"""{"content":"{{new string('x', 10_241)}}"}""", "FIELD_TOO_LONG" },
+        // 3,414 characters but 10,242 UTF-8 bytes: the limit is on bytes, as for a send.
+        { $$"""{"content":"{{new string('€', 3_414)}}"}""", "FIELD_TOO_LONG" },
+        { """{"content":"a\u0000b"}""", "INVALID_TEXT" },
+        { """{"content":"\ud800"}""", "INVALID_TEXT" },
+        { """{"content":"x\udc00y"}""", "INVALID_TEXT" },
+        { """{"content":7}""", "INVALID_FIELD_TYPE" },
+        { """{"content":true}""", "INVALID_FIELD_TYPE" },
+        { """{"content":["x"]}""", "INVALID_FIELD_TYPE" },
+        { """{"content":{"text":"x"}}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"x","reason":5}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"x","reason":""}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"x","reason":"  "}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"x","reason":"\u0000"}""", "INVALID_TEXT" },
+        { $$"""{"content":"x","reason":"{{new string('r', 501)}}"}""", "FIELD_TOO_LONG" },
+        { """{"content":"x","extra":""" + new string('[', 40) + new string(']', 40) + "}", "INVALID_JSON" },
+        { """{"content":"x","clientChangeId":5}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"x","clientChangeId":""}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"x","clientChangeId":"  "}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"x","clientChangeId":"\ud800"}""", "INVALID_TEXT" },
+        { """[]""", "INVALID_SCHEMA" },
+        { "\"content\"", "INVALID_SCHEMA" },
+        { """{"content":""", "INVALID_JSON" },
+        { "", "INVALID_JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEdits))]
+    public async Task Editing_rejects_bad_bodies_and_leaves_the_message_as_sent(string json, string code)
+    {
+        var target = await StoredMessageAsync();
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, json, HttpStatusCode.BadRequest, code);
+        await AssertUntouchedAsync(target);
+    }
+
+    [Theory]
+    [InlineData("PATCH", "", """{"content":"changed"}""")]
+    [InlineData("DELETE", "?for=me", null)]
+    [InlineData("DELETE", "?for=everyone", null)]
+    [InlineData("PUT", "/reactions/:ok:", null)]
+    [InlineData("DELETE", "/reactions/:ok:", null)]
+    [InlineData("GET", "/edits", null)]
+    [InlineData("GET", "/thread", null)]
+    public async Task Message_routes_answer_malformed_unknown_and_foreign_ids_with_their_codes(string method, string suffix, string? json)
+    {
+        var target = await StoredMessageAsync();
+        var stranger = await _client.SignUpAsync();
+        var verb = new HttpMethod(method);
+        await ExpectAsync(verb, $"/api/v1/messages/not-an-id{suffix}", target.Sender, json, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(verb, $"/api/v1/messages/{Guid.NewGuid()}{suffix}", target.Sender, json, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await ExpectAsync(verb, $"/api/v1/messages/{Guid.Empty}{suffix}", target.Sender, json, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await ExpectAsync(verb, target.Path + suffix, null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+
+        // Someone else's message does not exist for a stranger (a 403 would confirm it), stored or still in the log.
+        var fresh = await _client.SendAsync(target.Sender, target.ConversationId, "just sent");
+        await ExpectAsync(verb, target.Path + suffix, stranger, json, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await ExpectAsync(verb, $"/api/v1/messages/{fresh.MessageId}{suffix}", stranger, json, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await AssertUntouchedAsync(target);
+    }
+
+    [Fact]
+    public async Task Editing_refuses_other_senders_and_non_json_bodies()
+    {
+        var target = await StoredMessageAsync();
+        const string body = """{"content":"changed"}""";
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Other, body, HttpStatusCode.Forbidden, "NOT_MESSAGE_SENDER");
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, "content=changed", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded");
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, body, HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "text/plain");
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, null, HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE");
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, $$"""{"content":"{{new string('x', 70_000)}}"}""", HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
+        await AssertUntouchedAsync(target);
+    }
+
+    [Fact]
+    public async Task A_deleted_message_refuses_edits_and_reactions()
+    {
+        var target = await StoredMessageAsync();
+        using (var deleted = await _client.SendRawAsync(HttpMethod.Delete, target.Path + "?for=everyone", target.Sender))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, deleted.StatusCode);
+        }
+
+        await Eventually.TrueAsync(async () => (await HistoryItemsAsync(target.Sender, target.ConversationId)).Single().GetProperty("deleted").GetBoolean(), "the delete stored");
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, """{"content":"back again"}""", HttpStatusCode.Conflict, "MESSAGE_DELETED");
+        await ExpectAsync(HttpMethod.Put, target.Path + "/reactions/:ok:", target.Other, null, HttpStatusCode.Conflict, "MESSAGE_DELETED");
+        await ExpectAsync(HttpMethod.Delete, target.Path + "/reactions/:ok:", target.Other, null, HttpStatusCode.Conflict, "MESSAGE_DELETED");
+        await AssertUntouchedAsync(target, deleted: true);
+    }
+
+    [Fact(Skip = "Server bug: an overlong clientChangeId is INVALID_FIELD_VALUE (MessageIngress.AcceptChangeAsync), where docs/errors.md and an overlong clientMessageId say FIELD_TOO_LONG")]
+    public async Task An_overlong_clientChangeId_is_too_long_like_an_overlong_clientMessageId()
+    {
+        var target = await StoredMessageAsync();
+        var id = new string('c', 256);
+        await ExpectAsync(Post, $"/api/v1/conversations/{target.ConversationId}/messages", target.Sender, $$"""{"content":"x","clientMessageId":"{{id}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, $$"""{"content":"x","clientChangeId":"{{id}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(HttpMethod.Delete, $"{target.Path}?for=everyone&clientChangeId={id}", target.Sender, null, HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await using var device = await _client.ConnectAsync(target.Sender);
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<object>("EditMessage", target.MessageId, "x", null, id));
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<object>("DeleteMessage", target.MessageId, id));
+        await AssertUntouchedAsync(target);
+    }
+
+    [Fact(Skip = "Server bug: hub EditMessage accepts and applies an empty or blank reason (MessageChangeRequest.Validate does not refuse it), where PATCH refuses it with INVALID_FIELD_VALUE")]
+    public async Task The_hub_refuses_a_blank_edit_reason_as_rest_does()
+    {
+        var target = await StoredMessageAsync();
+        await using var device = await _client.ConnectAsync(target.Sender);
+        foreach (var reason in new[] { "", " " })
+        {
+            await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, JsonSerializer.Serialize(new { content = "x", reason }), HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+            await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("EditMessage", target.MessageId, "x", reason, null));
+        }
+
+        await AssertUntouchedAsync(target);
+    }
+
+    public static TheoryData<string, string> BadDeleteQueries => new()
+    {
+        { "", "MISSING_REQUIRED_FIELD" },
+        { "?for=", "MISSING_REQUIRED_FIELD" },
+        { "?clientChangeId=c1", "MISSING_REQUIRED_FIELD" },
+        { "?for=all", "INVALID_FIELD_VALUE" },
+        { "?for=Everyone", "INVALID_FIELD_VALUE" },
+        { "?for=ME", "INVALID_FIELD_VALUE" },
+        { "?for=me%20", "INVALID_FIELD_VALUE" },
+        { "?for=%00", "INVALID_FIELD_VALUE" },
+        { "?for=me&for=everyone", "INVALID_FIELD_VALUE" },
+        { "?for=everyone&for=everyone", "INVALID_FIELD_VALUE" },
+        { "?for=everyone&clientChangeId=%20", "INVALID_FIELD_VALUE" },
+        { "?for=everyone&clientChangeId=a&clientChangeId=b", "INVALID_FIELD_VALUE" },
+        { "?for=everyone&clientChangeId=%00", "INVALID_TEXT" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadDeleteQueries))]
+    public async Task Deleting_rejects_a_missing_or_bad_scope_and_bad_change_ids(string query, string code)
+    {
+        var target = await StoredMessageAsync();
+        await ExpectAsync(HttpMethod.Delete, target.Path + query, target.Sender, null, HttpStatusCode.BadRequest, code);
+        await AssertUntouchedAsync(target);
+    }
+
+    [Fact]
+    public async Task A_member_may_not_delete_another_members_message_for_everyone()
+    {
+        var (owner, author, member) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(owner, "deletes", author.UserId, member.UserId)).Id;
+        var sent = await _client.SendAsync(author, group, AsSent);
+        await _client.WaitForStoredAsync(author, group, 1);
+        var target = new Target(author, member, group, sent.MessageId);
+
+        // Hiding it from their own view is theirs to do; erasing it for everyone needs deleteOthersMessages.
+        await ExpectAsync(HttpMethod.Delete, $"{target.Path}?for=everyone", member, null, HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await AssertUntouchedAsync(target);
+    }
+
+    public static TheoryData<string> BadReactionKeys => new()
+    {
+        "hello",
+        ":UPPER:",
+        "::",
+        ":",
+        ":a",
+        "a:",
+        ":thumbs up:",
+        ":thumbs_up:!",
+        // A shortcode of 41 characters: at most 40 between the colons.
+        ":" + new string('a', 41) + ":",
+        // 65 bytes, one over the limit: a shortcode, and an emoji sequence.
+        ":" + new string('a', 63) + ":",
+        string.Concat(Enumerable.Repeat("👍", 16)) + "#",
+        "👍ok",
+        "ok👍",
+        "👍 ",
+        " ",
+        "123",
+        "#",
+        "\u200D\uFE0F",
+        "é",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadReactionKeys))]
+    public async Task Reacting_rejects_keys_that_are_not_an_emoji_or_a_shortcode(string key)
+    {
+        var target = await StoredMessageAsync();
+        foreach (var method in new[] { HttpMethod.Put, HttpMethod.Delete })
+        {
+            await ExpectAsync(method, $"{target.Path}/reactions/{Uri.EscapeDataString(key)}", target.Other, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        }
+
+        await AssertUntouchedAsync(target);
+    }
+
+    [Fact]
+    public async Task Reacting_rejects_escaped_keys_that_do_not_decode_to_an_emoji()
+    {
+        var target = await StoredMessageAsync();
+        foreach (var method in new[] { HttpMethod.Put, HttpMethod.Delete })
+        {
+            // An encoded surrogate (CESU-8), bytes that are not UTF-8, a cut emoji, an emoji and a line feed, a slash.
+            foreach (var escaped in new[] { "%ED%A0%80", "%FF", "%F0%9F%91", "%F0%9F%91%8D%0A", "%2F" })
+            {
+                await ExpectAsync(method, $"{target.Path}/reactions/{escaped}", target.Other, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+            }
+
+            // A NUL in the path is refused by Kestrel before Parley sees the request: a bare 400, no Problem Details.
+            using var nul = await _client.SendRawAsync(method, $"{target.Path}/reactions/%F0%9F%91%8D%00", target.Other);
+            Assert.Equal(HttpStatusCode.BadRequest, nul.StatusCode);
+        }
+
+        await AssertUntouchedAsync(target);
+    }
+
+    [Theory]
+    [InlineData("?before=0", "INVALID_FIELD_VALUE")]
+    [InlineData("?before=-5", "INVALID_FIELD_VALUE")]
+    [InlineData("?after=-1", "INVALID_FIELD_VALUE")]
+    [InlineData("?limit=0", "INVALID_FIELD_VALUE")]
+    [InlineData("?limit=-1", "INVALID_FIELD_VALUE")]
+    [InlineData("?limit=2147483648", "INVALID_FIELD_VALUE")]
+    [InlineData("?before=abc", "INVALID_FIELD_TYPE")]
+    [InlineData("?after=1.5", "INVALID_FIELD_TYPE")]
+    [InlineData("?limit=many", "INVALID_FIELD_TYPE")]
+    [InlineData("?before=9223372036854775808", "INVALID_FIELD_TYPE")]
+    [InlineData("?after=1&after=2", "INVALID_FIELD_TYPE")]
+    public async Task Thread_paging_rejects_what_history_paging_rejects_with_the_same_code(string query, string code)
+    {
+        var target = await StoredMessageAsync();
+        await ExpectAsync(Get, $"/api/v1/conversations/{target.ConversationId}/messages{query}", target.Other, null, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(Get, $"{target.Path}/thread{query}", target.Other, null, HttpStatusCode.BadRequest, code);
+    }
+
+    [Fact]
+    public async Task A_thread_read_checks_the_message_before_its_query_and_caps_an_oversized_page()
+    {
+        var target = await StoredMessageAsync();
+        var stranger = await _client.SignUpAsync();
+        // The message is looked up before the query is read: a bad query does not tell a stranger the message exists.
+        await ExpectAsync(Get, $"{target.Path}/thread?limit=0", stranger, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        // Past the maximum page size the page is capped, as for history, not refused.
+        Assert.Empty((await _client.OkAsync<JsonElement>(Get, $"{target.Path}/thread?limit=100000", target.Other)).GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Replying_to_an_unknown_message_or_one_of_another_conversation_is_not_found_and_stores_nothing()
+    {
+        var target = await StoredMessageAsync();
+        var outsider = await _client.SignUpAsync();
+        var elsewhere = (await _client.DirectAsync(target.Sender, outsider.UserId)).Id;
+        var storedElsewhere = (await _client.SendAsync(outsider, elsewhere, "stored elsewhere")).MessageId;
+        await _client.WaitForStoredAsync(outsider, elsewhere, 1);
+        var freshElsewhere = (await _client.SendAsync(outsider, elsewhere, "just sent elsewhere")).MessageId;
+        var path = $"/api/v1/conversations/{target.ConversationId}/messages";
+
+        // The sender is a member of both conversations and still may not reply across them; the other member cannot
+        // even learn the message exists.
+        foreach (var (who, replyTo) in new[] { (target.Sender, Guid.NewGuid()), (target.Sender, Guid.Empty), (target.Sender, storedElsewhere),
+            (target.Sender, freshElsewhere), (target.Other, storedElsewhere), (target.Other, freshElsewhere) })
+        {
+            await ExpectAsync(Post, path, who, $$"""{"content":"re","replyTo":"{{replyTo}}"}""", HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        }
+
+        Assert.Equal([AsSent, "marker"], (await AssertUntouchedAsync(target)).Select(m => m.GetProperty("content").GetString()));
+    }
+
     [Fact]
     public async Task User_profiles_are_found_by_id_and_unknown_ids_are_404()
     {
@@ -535,13 +870,6 @@ public abstract class BadInputTests(TestServer server)
         var mine = await _client.DirectAsync(me, other.UserId);
         var theirs = await _client.DirectAsync(other, (await _client.SignUpAsync()).UserId);
         await using var device = await _client.ConnectAsync(me, messagePack);
-
-        async Task ExpectHubAsync(string code, Func<Task> call)
-        {
-            var error = await Assert.ThrowsAsync<HubException>(call);
-            // SignalR prefixes a HubException's text with its own sentence; the code follows "HubException: ".
-            Assert.True(error.Message.Contains($"HubException: {code}: ", StringComparison.Ordinal), error.Message);
-        }
 
         // PascalCase keys: MessagePack binds objects by the server's property names (docs/realtime.md); JSON either way.
         await ExpectHubAsync("NOT_CONVERSATION_MEMBER", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = theirs.Id, Content = "hi" }));
@@ -579,6 +907,37 @@ public abstract class BadInputTests(TestServer server)
         await ExpectHubAsync("UNAUTHENTICATED", () => device.Connection.InvokeAsync<object>("RefreshToken", "not.a.token"));
         await ExpectHubAsync("FORBIDDEN", () => device.Connection.InvokeAsync<object>("RefreshToken", other.AccessToken));
 
+        // Changes to messages: checked like their REST twins, and a rejected one appends nothing (checked below).
+        var myMessage = (await _client.SendAsync(me, mine.Id, "mine")).MessageId;
+        var othersMessage = (await _client.SendAsync(other, mine.Id, "theirs")).MessageId;
+        var foreignMessage = (await _client.SendAsync(other, theirs.Id, "elsewhere")).MessageId;
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("EditMessage", Guid.Empty, "x", null, null));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, null, null, null));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, " ", null, null));
+        await ExpectHubAsync("INVALID_TEXT", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, "a\0b", null, null));
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, new string('x', 10_241), null, null));
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, "x", new string('r', 501), null));
+        await ExpectHubAsync("INVALID_TEXT", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, "x", "\0", null));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("EditMessage", myMessage, "x", null, " "));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("EditMessage", Guid.NewGuid(), "x", null, null));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("EditMessage", foreignMessage, "x", null, null));
+        await ExpectHubAsync("NOT_MESSAGE_SENDER", () => device.Connection.InvokeAsync<object>("EditMessage", othersMessage, "x", null, null));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("DeleteMessage", Guid.Empty, null));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("DeleteMessage", myMessage, " "));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("DeleteMessage", Guid.NewGuid(), null));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("DeleteMessage", foreignMessage, null));
+        await ExpectHubAsync("FORBIDDEN_ROLE", () => device.Connection.InvokeAsync<object>("DeleteMessage", othersMessage, null));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("SetReaction", Guid.Empty, "👍", true));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("SetReaction", myMessage, null, true));
+        foreach (var key in new[] { "", "hello", ":UPPER:", "::", "👍ok", "👍\0" })
+        {
+            await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("SetReaction", othersMessage, key, true));
+            await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("SetReaction", othersMessage, key, false));
+        }
+
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("SetReaction", Guid.NewGuid(), "👍", true));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("SetReaction", foreignMessage, ":ok:", false));
+
         // Arguments SignalR itself cannot bind (wrong count or type) never reach Parley: SignalR's own sentence, no code
         // (docs/errors.md says what a client does about it).
         foreach (var call in new Func<Task>[]
@@ -589,6 +948,9 @@ public abstract class BadInputTests(TestServer server)
             () => device.Connection.InvokeAsync("Typing", mine.Id),
             () => device.Connection.InvokeAsync<List<ResumeResultDto>>("Resume", "positions"),
             () => device.Connection.InvokeAsync<List<ResumeResultDto>>("ResumeSince", 5),
+            () => device.Connection.InvokeAsync<object>("EditMessage", mine.Id, "x"),
+            () => device.Connection.InvokeAsync<object>("DeleteMessage", "not-a-uuid", null),
+            () => device.Connection.InvokeAsync<object>("SetReaction", mine.Id, "👍", "yes"),
         })
         {
             var error = await Assert.ThrowsAsync<HubException>(call);
@@ -597,6 +959,8 @@ public abstract class BadInputTests(TestServer server)
 
         // The connection survives its rejected calls.
         Assert.Equal("pending", (await device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = "fine" })).State);
+        await AssertUntouchedAsync(new Target(me, other, mine.Id, myMessage, "mine"));
+        await AssertUntouchedAsync(new Target(other, me, mine.Id, othersMessage, "theirs"));
     }
 
     [Fact]
