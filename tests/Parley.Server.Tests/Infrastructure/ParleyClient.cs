@@ -91,15 +91,25 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
     /// Sends as a real client does across a server crash: an attempt that got no answer is retried with the same client
     /// id until one is acknowledged; the test fails if none is within <paramref name="within"/>.
     /// </summary>
-    public async Task<Ack> SendUntilAcknowledgedAsync(Session me, Guid conversationId, string content, string clientMessageId, TimeSpan within, Action? failedAttempt = null)
+    public Task<Ack> SendUntilAcknowledgedAsync(Session me, Guid conversationId, string content, string clientMessageId, TimeSpan within, Action? failedAttempt = null) =>
+        UntilAcknowledgedAsync(() => SendAsync(me, conversationId, content, clientMessageId), clientMessageId, within, failedAttempt);
+
+    /// <summary>
+    /// A change (PATCH, DELETE ?for=everyone, PUT or DELETE of a reaction) made as a real client makes it across a server
+    /// crash: the same request (the same clientChangeId where it has one) until it is acknowledged with 202.
+    /// </summary>
+    public Task<JsonElement> ChangeUntilAcknowledgedAsync(Session me, HttpMethod method, string path, object? body, TimeSpan within, Action? failedAttempt = null) =>
+        UntilAcknowledgedAsync(() => OkAsync<JsonElement>(method, path, me, body, HttpStatusCode.Accepted), $"{method} {path}", within, failedAttempt);
+
+    private static async Task<T> UntilAcknowledgedAsync<T>(Func<Task<T>> attempt, string what, TimeSpan within, Action? failedAttempt)
     {
         var retryUntil = DateTime.UtcNow + within;
         while (true)
         {
-            Assert.True(DateTime.UtcNow < retryUntil, $"{clientMessageId} was not acknowledged within {within.TotalSeconds:0} s");
+            Assert.True(DateTime.UtcNow < retryUntil, $"{what} was not acknowledged within {within.TotalSeconds:0} s");
             try
             {
-                return await SendAsync(me, conversationId, content, clientMessageId);
+                return await attempt();
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
             {
