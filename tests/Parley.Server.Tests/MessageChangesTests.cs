@@ -295,6 +295,16 @@ public abstract class MessageChangesTests(TestServer server)
         await back.WaitAsync(e => e.Count(x => x.Name != "messageCreated") == 4 && e.Any(x => x.Name == "messageCreated"), "the replayed message and changes");
         Assert.Equal(View(online.Events), View([.. offline.Events.Concat(back.Events)]));
 
+        // REST sync gives the same changes, each with the message as it is now.
+        var sync = await _client.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/sync", b,
+            new { positions = new[] { new { conversationId = group, lastSequence = 1, lastChangeSequence = 1 } } });
+        var changes = sync.GetProperty("conversations")[0].GetProperty("changes");
+        Assert.Equal("recovered", changes.GetProperty("status").GetString());
+        Assert.Equal(["edit", "reaction", "delete", "reaction"], changes.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("kind").GetString()));
+        Assert.Equal([2L, 3L, 4L, 5L], changes.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("changeSequence").GetInt64()));
+        Assert.Equal("one, edited", changes.GetProperty("items")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.True(changes.GetProperty("items")[2].GetProperty("message").GetProperty("deleted").GetBoolean());
+
         // Each device's view: per message its last content, deletion and reactions, folded from the events in order.
         static string View(IReadOnlyList<(string Name, JsonElement Payload)> events)
         {

@@ -119,7 +119,39 @@ public sealed record PinsView(Guid ConversationId, IReadOnlyList<MessageView> It
 public sealed record MessagePageView(IReadOnlyList<MessageView> Items, bool HasMore, long? NextBefore, long? NextAfter);
 
 /// <summary>POST /api/v1/sync, per conversation: <c>messages</c> cover (fromSequence, …] in order; status recovered or more.</summary>
-public sealed record SyncConversationView(Guid ConversationId, string Status, long FromSequence, long LatestSequence, IReadOnlyList<MessageView> Messages);
+public sealed record SyncConversationView(Guid ConversationId, string Status, long FromSequence, long LatestSequence, IReadOnlyList<MessageView> Messages)
+{
+    /// <summary>With a <c>lastChangeSequence</c> in the position: the changes after it, in change order.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SyncChangesView? Changes { get; init; }
+}
+
+/// <summary>Status recovered, or more (ask again from the last change received).</summary>
+public sealed record SyncChangesView(string Status, long FromChangeSequence, long LatestChangeSequence, IReadOnlyList<SyncChangeView> Items);
+
+/// <summary>
+/// One change as REST sync gives it: its position and kind (edit, delete, reaction, pin), who made it and when, the
+/// reaction's key, direction and count after it, and the message as it is now (a client replaces its copy with it).
+/// </summary>
+public sealed record SyncChangeView(long ChangeSequence, string Kind, Guid MessageId, long Sequence, Guid ActorId, DateTimeOffset At, MessageView Message)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ReactionKey { get; init; }
+
+    /// <summary>For a reaction: added or removed; for a pin: pinned or unpinned.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Added { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? ReactionCount { get; init; }
+
+    public static SyncChangeView From(StoredChange c) => new(c.ChangeSequence, c.Kind, c.Message.Id, c.Message.Sequence, c.ActorId, c.At, MessageView.From(c.Message))
+    {
+        ReactionKey = c.ReactionKey,
+        Added = c.Kind is Core.Messaging.MessageChangeKinds.Reaction or Core.Messaging.MessageChangeKinds.Pin ? c.Added : null,
+        ReactionCount = c.Kind == Core.Messaging.MessageChangeKinds.Reaction ? c.ReactionCount : null,
+    };
+}
 
 public sealed record SyncView(IReadOnlyList<SyncConversationView> Conversations);
 

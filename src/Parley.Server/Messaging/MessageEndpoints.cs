@@ -60,22 +60,40 @@ public static class MessageEndpoints
         }
 
         var starts = positions is not null
-            ? await recovery.FromPositionsAsync(me, positions.Select(p => new ResumePosition { ConversationId = p.RequireGuid("conversationId"), LastSequence = p.RequireInt64("lastSequence", long.MinValue, long.MaxValue) }).ToList(), ct)
+            ? await recovery.FromPositionsAsync(me, positions.Select(p => new ResumePosition
+            {
+                ConversationId = p.RequireGuid("conversationId"),
+                LastSequence = p.RequireInt64("lastSequence", long.MinValue, long.MaxValue),
+                LastChangeSequence = p.OptionalInt64("lastChangeSequence", long.MinValue, long.MaxValue),
+            }).ToList(), ct)
             : await recovery.FromSinceAsync(me, since!.Value, ct);
 
         var budget = MaxSyncMessages;
         var results = new List<SyncConversationView>(starts.Count);
-        foreach (var (conversation, from, latest) in starts)
+        foreach (var start in starts)
         {
+            var (conversation, from, latest) = start;
             var page = budget > 0 && latest > from
                 ? await messages.GetMessagesAsync(conversation, new HistoryQuery(null, from, Math.Min(limit, budget)) { Viewer = me }, ct)
                 : new Core.Ports.MessagePage([], latest > from);
             budget -= page.Items.Count;
             results.Add(new SyncConversationView(conversation, page.HasMore ? SyncStatuses.More : ResumeStatuses.Recovered, from, latest,
-                page.Items.Select(MessageView.From).ToList()));
+                page.Items.Select(MessageView.From).ToList())
+            {
+                Changes = start.ChangeFrom is { } changesFrom ? await SyncChangesAsync(conversation, changesFrom, start.ChangeLatest) : null,
+            });
         }
 
         return BufferedJson.Ok(new SyncView(results));
+
+        // The changes share the answer's budget with the messages; what does not fit is "more".
+        async Task<SyncChangesView> SyncChangesAsync(Guid conversation, long from, long latest)
+        {
+            var changes = budget > 0 && latest > from ? await messages.GetChangesAsync(conversation, from, Math.Min(limit, budget), ct) : [];
+            budget -= changes.Count;
+            var last = changes.Count > 0 ? changes[^1].ChangeSequence : from;
+            return new SyncChangesView(last < latest ? SyncStatuses.More : ResumeStatuses.Recovered, from, latest, [.. changes.Select(SyncChangeView.From)]);
+        }
     }
 
     private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
