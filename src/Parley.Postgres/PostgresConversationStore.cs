@@ -295,7 +295,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
     private static async Task<ParticipantRecord?> QueryParticipantAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand($"""
-            SELECT p.role, p.joined_at, p.last_delivered_seq, p.last_read_seq, p.unread_count, {SettingsColumns}, p.side
+            SELECT p.role, p.joined_at, p.last_delivered_seq, p.last_read_seq, p.unread_count, {SettingsColumns}, p.side, p.unread_mentions
             FROM participants p WHERE p.conversation_id = $1 AND p.user_id = $2{(transaction is null ? "" : " FOR UPDATE")}
             """, connection, transaction);
         command.Parameters.Add(new() { Value = conversationId });
@@ -306,6 +306,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
             {
                 Settings = ReadSettings(reader, 5),
                 Side = reader.IsDBNull(5 + SettingsColumnCount) ? null : reader.GetString(5 + SettingsColumnCount),
+                UnreadMentions = reader.GetInt64(6 + SettingsColumnCount),
             }
             : null;
     }
@@ -357,7 +358,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = new List<ConversationSummary>();
         await using (var command = new NpgsqlCommand($"""
-            SELECT {ConversationColumns}, p.unread_count, {SettingsColumns}, {MessageColumns}
+            SELECT {ConversationColumns}, p.unread_count, {SettingsColumns}, {MessageColumns}, p.unread_mentions
             FROM participants p
             JOIN conversations c ON c.id = p.conversation_id
             LEFT JOIN messages m ON m.id = c.last_message_id
@@ -382,6 +383,7 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
                 rows.Add(new ConversationSummary(ReadConversation(reader, 0), [], reader.GetInt64(ConversationColumnCount), reader.IsDBNull(messageAt) ? null : ReadMessage(reader, messageAt))
                 {
                     Settings = ReadSettings(reader, settingsAt),
+                    UnreadMentions = reader.GetInt64(messageAt + MessageColumnCount),
                 });
             }
         }

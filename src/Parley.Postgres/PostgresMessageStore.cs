@@ -32,19 +32,19 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id)
+                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
                        idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                        reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id
+                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
                             $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[],
                             $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[], $25::timestamptz[], $26::uuid[],
-                            $27::uuid[], $28::uuid[], $29::uuid[])
+                            $27::uuid[], $28::uuid[], $29::uuid[], $30::text[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                           idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                           reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id)
+                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
@@ -57,7 +57,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 inserts.Select(i => i.Message.DeletedBy).ToArray(), inserts.Select(i => ReactionCountsJson.Format(i.Message.Reactions)).ToArray(),
                 inserts.Select(i => i.Message.PinnedAt).ToArray(), inserts.Select(i => i.Message.PinnedBy).ToArray(),
                 inserts.Select(i => i.Message.ForwardedFrom?.MessageId).ToArray(), inserts.Select(i => i.Message.ForwardedFrom?.ConversationId).ToArray(),
-                inserts.Select(i => i.Message.ForwardedFrom?.SenderId).ToArray()));
+                inserts.Select(i => i.Message.ForwardedFrom?.SenderId).ToArray(), inserts.Select(i => MentionsJson.Format(i.Message.Mentions)).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
@@ -70,13 +70,14 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             write.BatchCommands.Add(Command("""
                 UPDATE participants p SET
                     unread_count = CASE WHEN t.reset THEN t.added ELSE p.unread_count + t.added END,
+                    unread_mentions = CASE WHEN t.reset THEN t.mentions ELSE p.unread_mentions + t.mentions END,
                     last_read_seq = GREATEST(p.last_read_seq, t.read_to),
                     last_delivered_seq = GREATEST(p.last_delivered_seq, t.read_to)
-                FROM unnest($1::uuid[], $2::uuid[], $3::boolean[], $4::bigint[], $5::bigint[]) AS t(conversation_id, user_id, reset, added, read_to)
+                FROM unnest($1::uuid[], $2::uuid[], $3::boolean[], $4::bigint[], $5::bigint[], $6::bigint[]) AS t(conversation_id, user_id, reset, added, read_to, mentions)
                 WHERE p.conversation_id = t.conversation_id AND p.user_id = t.user_id
                 """,
                 effects.Select(e => e.ConversationId).ToArray(), effects.Select(e => e.UserId).ToArray(), effects.Select(e => e.Reset).ToArray(),
-                effects.Select(e => e.Added).ToArray(), effects.Select(e => e.ReadTo).ToArray()));
+                effects.Select(e => e.Added).ToArray(), effects.Select(e => e.ReadTo).ToArray(), effects.Select(e => e.MentionsAdded).ToArray()));
             PostgresMessageChanges.Add(write, plan);
             write.BatchCommands.Add(PostgresOutbox.Append(plan.Events));
             await write.ExecuteNonQueryAsync(cancellationToken);

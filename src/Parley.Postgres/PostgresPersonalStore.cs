@@ -120,7 +120,9 @@ public sealed class PostgresPersonalStore(NpgsqlDataSource dataSource) : IPerson
         }
 
         await using var drop = new NpgsqlCommand("""
-            UPDATE participants p SET unread_count = GREATEST(p.unread_count - (CASE WHEN m.sender_id <> p.user_id AND m.deleted_at IS NULL AND m.sequence > p.last_read_seq THEN 1 ELSE 0 END), 0)
+            UPDATE participants p SET unread_count = GREATEST(p.unread_count - (CASE WHEN m.sender_id <> p.user_id AND m.deleted_at IS NULL AND m.sequence > p.last_read_seq THEN 1 ELSE 0 END), 0),
+                unread_mentions = GREATEST(p.unread_mentions - (CASE WHEN m.sender_id <> p.user_id AND m.deleted_at IS NULL AND m.sequence > p.last_read_seq
+                    AND m.mentions IS NOT NULL AND m.mentions::jsonb ? p.user_id::text THEN 1 ELSE 0 END), 0)
             FROM messages m WHERE m.id = $2 AND p.conversation_id = m.conversation_id AND p.user_id = $1
             RETURNING p.unread_count
             """, connection, transaction);

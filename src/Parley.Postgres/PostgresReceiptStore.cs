@@ -44,7 +44,8 @@ public sealed class PostgresReceiptStore(NpgsqlDataSource dataSource, TimeProvid
 
         await using var update = new NpgsqlCommand($"""
             UPDATE participants SET last_delivered_seq = $3, last_read_seq = $4{(decision.RecountUnread
-                ? ", unread_count = (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = $1 AND m.sequence > $4 AND m.sender_id <> $2 AND m.deleted_at IS NULL" +
+                ? ", (unread_count, unread_mentions) = (SELECT COUNT(*), COUNT(*) FILTER (WHERE m.mentions IS NOT NULL AND m.mentions::jsonb ? $2::text)" +
+                  " FROM messages m WHERE m.conversation_id = $1 AND m.sequence > $4 AND m.sender_id <> $2 AND m.deleted_at IS NULL" +
                   " AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $2 AND h.message_id = m.id))"
                 : "")}
             WHERE conversation_id = $1 AND user_id = $2

@@ -246,7 +246,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
     private static async Task<ParticipantRecord?> QueryParticipantAsync(SqliteConnection connection, SqliteTransaction? transaction, Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {
         await using var command = SqliteDatabase.Command(connection, $"""
-            SELECT p.role, p.joined_at, p.last_delivered_seq, p.last_read_seq, p.unread_count, {SqliteRows.SettingsColumns}, p.side
+            SELECT p.role, p.joined_at, p.last_delivered_seq, p.last_read_seq, p.unread_count, {SqliteRows.SettingsColumns}, p.side, p.unread_mentions
             FROM participants p WHERE p.conversation_id = $c AND p.user_id = $u
             """, transaction);
         command.Parameters.AddWithValue("$c", conversationId.ToString());
@@ -257,6 +257,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             {
                 Settings = SqliteRows.ReadSettings(reader, 5),
                 Side = reader.IsDBNull(5 + SqliteRows.SettingsColumnCount) ? null : reader.GetString(5 + SqliteRows.SettingsColumnCount),
+                UnreadMentions = reader.GetInt64(6 + SqliteRows.SettingsColumnCount),
             }
             : null;
     }
@@ -305,7 +306,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             const int messageAt = settingsAt + SqliteRows.SettingsColumnCount;
             var rows = new List<ConversationSummary>();
             await using (var command = SqliteDatabase.Command(connection, $"""
-                SELECT {SqliteRows.ConversationColumns}, p.unread_count, {SqliteRows.SettingsColumns}, {SqliteRows.MessageColumns}
+                SELECT {SqliteRows.ConversationColumns}, p.unread_count, {SqliteRows.SettingsColumns}, {SqliteRows.MessageColumns}, p.unread_mentions
                 FROM participants p
                 JOIN conversations c ON c.id = p.conversation_id
                 LEFT JOIN messages m ON m.id = c.last_message_id
@@ -331,6 +332,7 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
                         reader.IsDBNull(messageAt) ? null : SqliteRows.ReadMessage(reader, messageAt))
                     {
                         Settings = SqliteRows.ReadSettings(reader, settingsAt),
+                        UnreadMentions = reader.GetInt64(messageAt + SqliteRows.MessageColumnCount),
                     });
                 }
             }

@@ -92,7 +92,10 @@ public sealed class SqlitePersonalStore(SqliteDatabase db) : IPersonalStore
 
             var unread = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
                 UPDATE participants SET unread_count = MAX(unread_count - (SELECT COUNT(*) FROM messages m
-                    WHERE m.id = @m AND m.sender_id <> participants.user_id AND m.deleted_at IS NULL AND m.sequence > participants.last_read_seq), 0)
+                    WHERE m.id = @m AND m.sender_id <> participants.user_id AND m.deleted_at IS NULL AND m.sequence > participants.last_read_seq), 0),
+                  unread_mentions = MAX(unread_mentions - (SELECT COUNT(*) FROM messages m
+                    WHERE m.id = @m AND m.sender_id <> participants.user_id AND m.deleted_at IS NULL AND m.sequence > participants.last_read_seq
+                      AND m.mentions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = participants.user_id)), 0)
                 WHERE conversation_id = @c AND user_id = @u
                 RETURNING unread_count
                 """, new { u, m, c = message.ConversationId.ToString() }, transaction, cancellationToken: cancellationToken));

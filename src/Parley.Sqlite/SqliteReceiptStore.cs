@@ -31,7 +31,8 @@ public sealed class SqliteReceiptStore(SqliteDatabase db, TimeProvider? time = n
             await using var update = SqliteDatabase.Command(connection, decision.RecountUnread
                 ? """
                   UPDATE participants SET last_delivered_seq = $d, last_read_seq = $r,
-                      unread_count = (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = $c AND m.sequence > $r AND m.sender_id <> $u AND m.deleted_at IS NULL
+                      (unread_count, unread_mentions) = (SELECT COUNT(*), COALESCE(SUM(m.mentions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = $u)), 0)
+                          FROM messages m WHERE m.conversation_id = $c AND m.sequence > $r AND m.sender_id <> $u AND m.deleted_at IS NULL
                           AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $u AND h.message_id = m.id))
                   WHERE conversation_id = $c AND user_id = $u
                   RETURNING unread_count

@@ -235,6 +235,34 @@ public abstract class MessageChangesTests(TestServer server)
     }
 
     [Fact]
+    public async Task Mentions_name_members_only_and_count_as_unread_mentions_in_the_list_until_read()
+    {
+        var (a, b, outsider) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(a, "mentions", b.UserId)).Id;
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{group}/messages", a,
+            JsonSerializer.Serialize(new { content = "hi", mentions = new[] { outsider.UserId } })), HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/conversations/{group}/messages", a,
+            """{"content":"hi","mentions":"not a list"}"""), HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{group}/messages", a, new { content = "@b look", mentions = new[] { b.UserId, b.UserId } }, HttpStatusCode.Accepted);
+        await _client.SendAsync(a, group, "no mention");
+        await using var device = await _client.ConnectAsync(a);
+        await device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = group, Content = "@b over the hub", Mentions = new[] { b.UserId } });
+
+        await Eventually.TrueAsync(async () => (await MentionsAsync()).Unread == 3, "three unread messages for b");
+        Assert.Equal(2, (await MentionsAsync()).Mentions);
+        Assert.Equal([b.UserId], (await MessageViewAsync(b, group, 1)).GetProperty("mentions").EnumerateArray().Select(m => m.GetGuid()));
+        await _client.ReadAsync(b, group, 2);
+        Assert.Equal((1L, 1L), await MentionsAsync());
+
+        async Task<(long Unread, long Mentions)> MentionsAsync()
+        {
+            var list = await _client.OkAsync<JsonElement>(HttpMethod.Get, "/api/v1/conversations", b);
+            var item = list.GetProperty("items").EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == group);
+            return (item.GetProperty("unreadCount").GetInt64(), item.GetProperty("unreadMentions").GetInt64());
+        }
+    }
+
+    [Fact]
     public async Task Pins_reach_every_member_are_listed_and_follow_the_permission_table()
     {
         var (owner, member) = (await _client.SignUpAsync(), await _client.SignUpAsync());

@@ -186,6 +186,49 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task Unread_mentions_count_like_unread_messages_through_sends_reads_deletes_and_hides()
+    {
+        await using var h = await CreateAsync();
+        var a = await UserAsync(h);
+        var (b, d) = (await UserAsync(h), await UserAsync(h));
+        var c = (await h.Conversations.CreateGroupAsync(Guid.CreateVersion7(), a, "G", [b, d], Now, Ctx, default)).Id;
+        var sent = (await h.Messages.PersistBatchAsync(
+        [
+            Envelopes.New(c, a, "@b") with { Mentions = [b] },
+            Envelopes.New(c, a, "@b @d") with { Mentions = [b, d] },
+            Envelopes.New(c, a, "nobody"),
+            Envelopes.New(c, a, "@b again") with { Mentions = [b] },
+            Envelopes.New(c, b, "@a from b") with { Mentions = [a, Guid.NewGuid()] },
+        ], default)).Select(r => r.Message!).ToList();
+        Assert.Equal([b, d], sent[1].Mentions);
+        Assert.Equal([a], sent[4].Mentions);  // not a member when stored: not mentioned
+        Assert.Equal([b, d], (await h.Messages.GetMessageAsync(sent[1].Id, default))!.Mentions);
+
+        // b sent last, so has read everything up to their own message: no unread mentions left.
+        Assert.Equal((0L, 0L), await CountsAsync(b));
+        Assert.Equal((1L, 1L), await CountsAsync(a));
+        Assert.Equal((5L, 1L), await CountsAsync(d));
+
+        await h.Messages.PersistBatchAsync([Envelopes.Change(sent[1], a, MessageChangeKinds.Delete)], default);
+        Assert.Equal((4L, 0L), await CountsAsync(d));
+        await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "@d") with { Mentions = [d] }, Envelopes.New(c, a, "@d 2") with { Mentions = [d] }], default);
+        Assert.Equal((6L, 2L), await CountsAsync(d));
+        var latest = (await h.Messages.GetMessagesAsync(c, new HistoryQuery(null, null, 1), default)).Items[0];
+        Assert.Equal(new HideResult(true, 5), await h.Personal.HideMessageAsync(d, latest, Now, Ctx, default));
+        Assert.Equal((5L, 1L), await CountsAsync(d));
+        Assert.Equal(1, (await h.Receipts.AdvanceReceiptAsync(c, d, ReceiptKind.Read, 5, Ctx, default))!.UnreadCount);
+        Assert.Equal((1L, 1L), await CountsAsync(d));
+
+        async Task<(long Unread, long Mentions)> CountsAsync(Guid user)
+        {
+            var p = (await h.Conversations.GetParticipantAsync(c, user, default))!;
+            var listed = (await h.Conversations.ListConversationsAsync(user, ConversationListFilter.All, null, 10, default)).Items.Single();
+            Assert.Equal((p.UnreadCount, p.UnreadMentions), (listed.UnreadCount, listed.UnreadMentions));
+            return (p.UnreadCount, p.UnreadMentions);
+        }
+    }
+
+    [Fact]
     public async Task Replies_name_their_thread_root_count_under_it_and_list_as_a_thread()
     {
         await using var h = await CreateAsync();

@@ -40,6 +40,9 @@ public sealed record MessageEnvelope
     /// <summary>A send that replies to this message of the same conversation.</summary>
     public Guid? ReplyTo { get; init; }
 
+    /// <summary>A send that mentions these members (checked at the ingress).</summary>
+    public IReadOnlyList<Guid>? Mentions { get; init; }
+
     /// <summary>A send that forwards a copy of another message (the ingress checked the sender may read it).</summary>
     public ForwardSource? ForwardedFrom { get; init; }
 

@@ -10,6 +10,11 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
     /// <summary>The message of the same conversation this one replies to.</summary>
     public Guid? ReplyTo { get; init; }
 
+    /// <summary>Members mentioned (user ids, distinct, at most <see cref="MaxMentions"/>); the ingress checks they are members.</summary>
+    public IReadOnlyList<Guid>? Mentions { get; init; }
+
+    public const int MaxMentions = 50;
+
     /// <summary>Set by the forward endpoint only (never read from a client's body): the message this is a copy of.</summary>
     public ForwardSource? ForwardedFrom { get; init; }
 
@@ -22,6 +27,7 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
         body.OptionalObjectJson("metadata", int.MaxValue))
     {
         ReplyTo = body.OptionalGuid("replyTo"),
+        Mentions = body.Has("mentions") ? body.RequireGuidArray("mentions", MaxMentions).Distinct().ToList() : null,
     };
 
     /// <summary>A message's content, sent or edited: not blank, storable on every engine, within the byte limit.</summary>

@@ -63,12 +63,15 @@ public sealed record PersistPlan(
 
     /// <summary>
     /// Messages deleted for everyone: each member but the sender who has not read it (read watermark below its sequence)
-    /// and has not deleted it for themselves has one unread fewer. Applied after <see cref="PersistPlan.Participants"/>.
+    /// and has not deleted it for themselves has one unread fewer, and one unread mention fewer if it mentioned them.
+    /// Applied after <see cref="PersistPlan.Participants"/>.
     /// </summary>
-    public IReadOnlyList<(Guid ConversationId, long Sequence, Guid SenderId, Guid MessageId)> UnreadDrops { get; init; } = [];
+    public IReadOnlyList<UnreadDrop> UnreadDrops { get; init; } = [];
 
     public bool HasWrites => Inserts.Count > 0 || Changes.Count > 0;
 }
+
+public sealed record UnreadDrop(Guid ConversationId, long Sequence, Guid SenderId, Guid MessageId, IReadOnlyList<Guid> Mentions);
 
 /// <summary>A reaction row to insert (<see cref="Added"/>) or delete.</summary>
 public sealed record ReactionWrite(Guid MessageId, Guid UserId, string Key, bool Added, DateTimeOffset At);
@@ -81,10 +84,16 @@ public sealed record PlannedMessage(StoredMessage Message, string IdempotencyKey
 public readonly record struct ConversationAdvance(Guid ConversationId, long LastSequence, DateTimeOffset LastActivityAt, Guid LastMessageId);
 
 /// <summary>
-/// What a batch does to one member: with <see cref="Reset"/> the unread count becomes <see cref="Added"/>, otherwise it
+/// What a batch does to one member: with <see cref="Reset"/> the unread count becomes <see cref="Added"/> (and the unread
+/// mentions <see cref="MentionsAdded"/>), otherwise they grow by those; the read and delivered watermarks move up to
+/// <see cref="ReadTo"/> (never down). The lines below describe the count alone:
 /// grows by it; the read and delivered watermarks move up to <see cref="ReadTo"/> (never down).
 /// </summary>
-public readonly record struct ParticipantEffect(Guid ConversationId, Guid UserId, bool Reset, long Added, long ReadTo);
+public readonly record struct ParticipantEffect(Guid ConversationId, Guid UserId, bool Reset, long Added, long ReadTo)
+{
+    /// <summary>Messages of the batch that mention this member (after the member's own last one, with <see cref="Reset"/>).</summary>
+    public long MentionsAdded { get; init; }
+}
 
 /// <summary>
 /// The rules of a persist batch, once for every engine: duplicates by message id or idempotency key (against the
@@ -159,6 +168,8 @@ public static class PersistPlanner
             {
                 SenderSide = conversation.Sides.GetValueOrDefault(envelope.SenderId),
                 ForwardedFrom = envelope.ForwardedFrom,
+                // Members when stored: one who left since the send was accepted is not mentioned (nor counted).
+                Mentions = envelope.Mentions is { Count: > 0 } mentioned ? [.. mentioned.Where(conversation.Members.Contains)] : [],
             };
 
             // A reply names a message of its conversation; the ingress checked that it exists (stored or in the log),
@@ -182,8 +193,8 @@ public static class PersistPlanner
             {
                 var effect = effects.TryGetValue((message.ConversationId, member), out var e) ? e : new ParticipantEffect(message.ConversationId, member, false, 0, 0);
                 effects[(message.ConversationId, member)] = member == message.SenderId
-                    ? effect with { Reset = true, Added = 0, ReadTo = sequence }
-                    : effect with { Added = effect.Added + 1 };
+                    ? effect with { Reset = true, Added = 0, ReadTo = sequence, MentionsAdded = 0 }
+                    : effect with { Added = effect.Added + 1, MentionsAdded = effect.MentionsAdded + (message.Mentions.Contains(member) ? 1 : 0) };
             }
 
             results.Add(new PersistResult(envelope, PersistOutcome.Inserted, message, conversation.Members, null));
@@ -208,7 +219,7 @@ public static class PersistPlanner
         private readonly List<Guid> _purges = [];
         private readonly List<(Guid, string?)> _previews = [];
         private readonly Dictionary<Guid, int> _replyCounts = [];
-        private readonly List<(Guid, long, Guid, Guid)> _unreadDrops = [];
+        private readonly List<UnreadDrop> _unreadDrops = [];
         private readonly HashSet<(Guid, Guid, string)> _reacted = [.. state.Reacted];
         private readonly Dictionary<string, StoredChange> _keys = new(state.ExistingChanges, StringComparer.Ordinal);
 
@@ -264,7 +275,7 @@ public static class PersistPlanner
                     updated = target.Tombstone(at, envelope.SenderId);
                     _purges.Add(target.Id);
                     _previews.Add((target.Id, null));
-                    _unreadDrops.Add((target.ConversationId, target.Sequence, target.SenderId, target.Id));
+                    _unreadDrops.Add(new UnreadDrop(target.ConversationId, target.Sequence, target.SenderId, target.Id, target.Mentions));
                     break;
                 case MessageChangeKinds.Reaction when envelope.ReactionKey is { } key && envelope.Added is { } added:
                     var reaction = (target.Id, envelope.SenderId, key);

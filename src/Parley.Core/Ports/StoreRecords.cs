@@ -72,6 +72,9 @@ public sealed record ParticipantRecord(Guid ConversationId, Guid UserId, string 
 
     /// <summary>The member's side in a context conversation (<see cref="MemberSides"/>); null elsewhere.</summary>
     public string? Side { get; init; }
+
+    /// <summary>Unread messages that mention the member (M7): counted as <see cref="UnreadCount"/> is.</summary>
+    public long UnreadMentions { get; init; }
 }
 
 /// <summary>
@@ -121,6 +124,9 @@ public sealed record ConversationListFilter(string? Kind = null, bool? Archived 
 /// <summary>A conversation as one member sees it in their list.</summary>
 public sealed record ConversationSummary(ConversationRecord Conversation, IReadOnlyList<Guid> MemberIds, long UnreadCount, StoredMessage? LastMessage)
 {
+    /// <summary>The listing member's unread messages that mention them.</summary>
+    public long UnreadMentions { get; init; }
+
     /// <summary>The listing member's own settings, as stored.</summary>
     public MemberSettings Settings { get; init; } = MemberSettings.None;
 }
@@ -179,6 +185,9 @@ public sealed record StoredMessage(
     /// <summary>The message this one replies to (same conversation), with what a client shows of it.</summary>
     public ReplyPreview? ReplyTo { get; init; }
 
+    /// <summary>The members the message mentions (M7), validated at the ingress; none for most messages.</summary>
+    public IReadOnlyList<Guid> Mentions { get; init; } = [];
+
     /// <summary>The message this one is a forwarded copy of (M7): where it came from and who wrote it.</summary>
     public ForwardSource? ForwardedFrom { get; init; }
 
@@ -223,6 +232,7 @@ public sealed record StoredMessage(
         MyReactions = MyReactions is null ? null : [],
         PinnedAt = null,
         PinnedBy = null,
+        Mentions = [],
     };
 }
 

@@ -74,16 +74,18 @@ internal static class PostgresMessageChanges
         {
             write.BatchCommands.Add(Command("""
                 UPDATE messages m SET content = t.content, metadata = t.metadata::json, content_hash = t.hash, size = t.size, edit_count = t.edits,
-                    edited_at = t.edited, deleted_at = t.deleted, deleted_by = t.by, reactions = t.reactions, pinned_at = t.pinned_at, pinned_by = t.pinned_by
+                    edited_at = t.edited, deleted_at = t.deleted, deleted_by = t.by, reactions = t.reactions, pinned_at = t.pinned_at, pinned_by = t.pinned_by,
+                    mentions = t.mentions
                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::text[],
-                            $11::timestamptz[], $12::uuid[])
-                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by)
+                            $11::timestamptz[], $12::uuid[], $13::text[])
+                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by, mentions)
                 WHERE m.id = t.id
                 """,
                 updates.Select(m => m.Id).ToArray(), updates.Select(m => m.Content).ToArray(), updates.Select(m => m.Metadata).ToArray(),
                 updates.Select(m => m.ContentHash).ToArray(), updates.Select(m => m.Size).ToArray(), updates.Select(m => m.EditCount).ToArray(),
                 updates.Select(m => m.EditedAt).ToArray(), updates.Select(m => m.DeletedAt).ToArray(), updates.Select(m => m.DeletedBy).ToArray(),
-                updates.Select(m => ReactionCountsJson.Format(m.Reactions)).ToArray(), updates.Select(m => m.PinnedAt).ToArray(), updates.Select(m => m.PinnedBy).ToArray()));
+                updates.Select(m => ReactionCountsJson.Format(m.Reactions)).ToArray(), updates.Select(m => m.PinnedAt).ToArray(), updates.Select(m => m.PinnedBy).ToArray(),
+                updates.Select(m => MentionsJson.Format(m.Mentions)).ToArray()));
         }
 
         if (plan.Edits is { Count: > 0 } edits)
@@ -160,16 +162,16 @@ internal static class PostgresMessageChanges
             // One row per member with the number of their unread messages the batch deleted: an UPDATE … FROM applies
             // one source row per target row, so the drops are counted first.
             write.BatchCommands.Add(Command("""
-                UPDATE participants p SET unread_count = GREATEST(p.unread_count - d.n, 0)
-                FROM (SELECT q.conversation_id, q.user_id, COUNT(*) AS n
-                      FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[]) AS t(conversation_id, seq, sender_id, message_id)
+                UPDATE participants p SET unread_count = GREATEST(p.unread_count - d.n, 0), unread_mentions = GREATEST(p.unread_mentions - d.mentioned, 0)
+                FROM (SELECT q.conversation_id, q.user_id, COUNT(*) AS n, COUNT(*) FILTER (WHERE t.mentions IS NOT NULL AND t.mentions::jsonb ? q.user_id::text) AS mentioned
+                      FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[]) AS t(conversation_id, seq, sender_id, message_id, mentions)
                       JOIN participants q ON q.conversation_id = t.conversation_id AND q.user_id <> t.sender_id AND q.last_read_seq < t.seq
                       WHERE NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = q.user_id AND h.message_id = t.message_id)
                       GROUP BY q.conversation_id, q.user_id) AS d
                 WHERE p.conversation_id = d.conversation_id AND p.user_id = d.user_id
                 """,
                 drops.Select(d => d.ConversationId).ToArray(), drops.Select(d => d.Sequence).ToArray(), drops.Select(d => d.SenderId).ToArray(),
-                drops.Select(d => d.MessageId).ToArray()));
+                drops.Select(d => d.MessageId).ToArray(), drops.Select(d => MentionsJson.Format(d.Mentions)).ToArray()));
         }
     }
 }

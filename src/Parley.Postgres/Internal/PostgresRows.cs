@@ -11,10 +11,10 @@ internal static class PostgresRows
     public const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
         "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions, m.pinned_at, m.pinned_by, " +
-        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id";
+        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int MessageColumnCount = 29;
+    public const int MessageColumnCount = 30;
 
     public const string ConversationColumns =
         "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text, c.last_change_seq";
@@ -56,6 +56,7 @@ internal static class PostgresRows
         DeletedAt = r.IsDBNull(o + 21) ? null : Time(r, o + 21),
         DeletedBy = r.IsDBNull(o + 22) ? null : r.GetGuid(o + 22),
         Reactions = ReactionCountsJson.Parse(r.IsDBNull(o + 23) ? null : r.GetString(o + 23)),
+        Mentions = MentionsJson.Parse(r.IsDBNull(o + 29) ? null : r.GetString(o + 29)),
         PinnedAt = r.IsDBNull(o + 24) ? null : Time(r, o + 24),
         ForwardedFrom = r.IsDBNull(o + 26) ? null : new ForwardSource(r.GetGuid(o + 26), r.GetGuid(o + 27), r.GetGuid(o + 28)),
         PinnedBy = r.IsDBNull(o + 25) ? null : r.GetGuid(o + 25),

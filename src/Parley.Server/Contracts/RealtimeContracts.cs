@@ -70,6 +70,9 @@ public sealed class HubSendMessage
 
     /// <summary>The message of the same conversation this one replies to.</summary>
     public Guid? ReplyTo { get; set; }
+
+    /// <summary>Members mentioned (user ids).</summary>
+    public Guid[]? Mentions { get; set; }
 }
 
 /// <summary>What a reconnecting device already has in one conversation.</summary>

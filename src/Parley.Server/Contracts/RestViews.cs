@@ -63,6 +63,10 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Guid? DeletedBy { get; init; }
 
+    /// <summary>The members the message mentions; absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Guid>? Mentions { get; init; }
+
     /// <summary>A forwarded copy: the original message, its conversation and its sender.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ForwardedFromView? ForwardedFrom { get; init; }
@@ -98,6 +102,7 @@ public sealed record MessageView(
         Reactions = m.Reactions.Count == 0 ? null : [.. m.Reactions.Select(r => new ReactionCountView(r.Key, r.Count))],
         MyReactions = m.MyReactions,
         PinnedAt = m.PinnedAt,
+        Mentions = m.Mentions.Count == 0 ? null : m.Mentions,
         ForwardedFrom = m.ForwardedFrom is { } f ? new ForwardedFromView(f.MessageId, f.ConversationId, f.SenderId) : null,
         PinnedBy = m.PinnedBy,
     };
@@ -214,6 +219,9 @@ public sealed record ConversationView(
     public string? Side { get; init; }
 
 
+    /// <summary>The caller's unread messages that mention them (M7).</summary>
+    public long UnreadMentions { get; init; }
+
     /// <summary>The caller's own settings (M5), as of the answer: a mute that has run out reads as none.</summary>
     public bool Muted { get; init; }
 
@@ -244,7 +252,7 @@ public sealed record ConversationView(
     /// <summary>The caller's own view: with their unread count, role, side and settings.</summary>
     /// <remarks>Settings as of <paramref name="now"/>: a mute that has run out reads as none.</remarks>
     public static ConversationView Own(ConversationRecord c, IReadOnlyList<Guid> members, ParticipantRecord? me, DateTimeOffset now) =>
-        From(c, members, me?.UnreadCount ?? 0, role: me?.Role, settings: me?.Settings.AsOf(now)) with { Side = me?.Side };
+        From(c, members, me?.UnreadCount ?? 0, role: me?.Role, settings: me?.Settings.AsOf(now)) with { Side = me?.Side, UnreadMentions = me?.UnreadMentions ?? 0 };
 }
 
 public sealed record ContextView(string Type, string Id, JsonText? Metadata)

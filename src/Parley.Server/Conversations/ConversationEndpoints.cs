@@ -156,7 +156,7 @@ public static class ConversationEndpoints
         var page = await conversations.ListConversationsAsync(me, filter, cursor, limit, ct);
         var now = time.GetUtcNow();
         return BufferedJson.Ok(new ConversationPageView(
-            page.Items.Select(s => ConversationView.From(s.Conversation, s.MemberIds, s.UnreadCount, s.LastMessage, settings: s.Settings.AsOf(now))).ToList(),
+            page.Items.Select(s => ConversationView.From(s.Conversation, s.MemberIds, s.UnreadCount, s.LastMessage, settings: s.Settings.AsOf(now)) with { UnreadMentions = s.UnreadMentions }).ToList(),
             page.Next?.Encode()));
     }
 

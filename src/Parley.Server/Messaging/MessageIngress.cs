@@ -87,6 +87,15 @@ public sealed class MessageIngress(
             throw Errors.MessageNotFound(replyTo).ToException();
         }
 
+        if (request.Mentions is { Count: > 0 } mentions)
+        {
+            var members = await membership.MembersAsync(request.ConversationId, cancellationToken);
+            if (mentions.Where(m => !members.Contains(m)).Take(1).ToList() is [var stranger])
+            {
+                throw Errors.InvalidValue("mentions", $"{stranger} is not a member of this conversation").ToException();
+            }
+        }
+
         // Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.
         var now = time.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
@@ -105,6 +114,7 @@ public sealed class MessageIngress(
             TraceParent = Activity.Current?.Id,
             ReplyTo = request.ReplyTo,
             ForwardedFrom = request.ForwardedFrom,
+            Mentions = request.Mentions is { Count: > 0 } ? request.Mentions : null,
         };
 
         // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead

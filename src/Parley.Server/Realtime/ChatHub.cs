@@ -100,5 +100,8 @@ public sealed class ChatHub(
         message.Metadata)
     {
         ReplyTo = message.ReplyTo,
+        Mentions = message.Mentions is null ? null
+            : message.Mentions.Length > SendMessageRequest.MaxMentions ? throw Errors.TooLong("mentions", SendMessageRequest.MaxMentions, message.Mentions.Length, "items").ToException()
+            : [.. message.Mentions.Distinct()],
     };
 }

@@ -14,7 +14,8 @@ internal static class SqliteMessageChanges
     {
         await ForEachAsync(connection, transaction, """
             UPDATE messages SET content = $content, metadata = $meta, content_hash = $hash, size = $size, edit_count = $edits,
-                edited_at = $edited, deleted_at = $deleted, deleted_by = $by, reactions = $reactions, pinned_at = $pinnedAt, pinned_by = $pinnedBy
+                edited_at = $edited, deleted_at = $deleted, deleted_by = $by, reactions = $reactions, pinned_at = $pinnedAt, pinned_by = $pinnedBy,
+                mentions = $mentions
             WHERE id = $id
             """, plan.Updates, (p, m) =>
         {
@@ -29,6 +30,7 @@ internal static class SqliteMessageChanges
             p["$reactions"].Value = SqliteRows.OrNull(ReactionCountsJson.Format(m.Reactions));
             p["$pinnedAt"].Value = m.PinnedAt is { } pinned ? SqliteTime.Ms(pinned) : DBNull.Value;
             p["$pinnedBy"].Value = SqliteRows.OrNull(m.PinnedBy?.ToString());
+            p["$mentions"].Value = SqliteRows.OrNull(MentionsJson.Format(m.Mentions));
             p["$id"].Value = m.Id.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """
@@ -96,7 +98,8 @@ internal static class SqliteMessageChanges
             p["$c"].Value = a.ConversationId.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """
-            UPDATE participants SET unread_count = MAX(unread_count - 1, 0)
+            UPDATE participants SET unread_count = MAX(unread_count - 1, 0),
+                unread_mentions = MAX(unread_mentions - (SELECT COUNT(*) FROM json_each($mentions) WHERE value = participants.user_id), 0)
             WHERE conversation_id = $c AND user_id <> $sender AND last_read_seq < $seq
               AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = participants.user_id AND h.message_id = $m)
             """, plan.UnreadDrops, (p, d) =>
@@ -105,6 +108,7 @@ internal static class SqliteMessageChanges
             p["$sender"].Value = d.SenderId.ToString();
             p["$seq"].Value = d.Sequence;
             p["$m"].Value = d.MessageId.ToString();
+            p["$mentions"].Value = MentionsJson.Format(d.Mentions) ?? "[]";
         }, cancellationToken);
     }
 

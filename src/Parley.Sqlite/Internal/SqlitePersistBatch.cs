@@ -147,9 +147,9 @@ internal static class SqlitePersistBatch
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                   idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                                   reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id)
+                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions)
             VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side,
-                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender)
+                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender, $mentions)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -180,6 +180,7 @@ internal static class SqlitePersistBatch
         var forwarded = insert.Parameters.Add("$fwd", SqliteType.Text);
         var forwardedConversation = insert.Parameters.Add("$fwdConversation", SqliteType.Text);
         var forwardedSender = insert.Parameters.Add("$fwdSender", SqliteType.Text);
+        var mentions = insert.Parameters.Add("$mentions", SqliteType.Text);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -212,6 +213,7 @@ internal static class SqlitePersistBatch
             forwarded.Value = SqliteRows.OrNull(message.ForwardedFrom?.MessageId.ToString());
             forwardedConversation.Value = SqliteRows.OrNull(message.ForwardedFrom?.ConversationId.ToString());
             forwardedSender.Value = SqliteRows.OrNull(message.ForwardedFrom?.SenderId.ToString());
+            mentions.Value = SqliteRows.OrNull(MentionsJson.Format(message.Mentions));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }
@@ -241,17 +243,19 @@ internal static class SqlitePersistBatch
     private static async Task ApplyParticipantEffectsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ParticipantEffect> effects, CancellationToken cancellationToken)
     {
         await using (var reset = SqliteDatabase.Command(connection, """
-            UPDATE participants SET unread_count = $n, last_read_seq = MAX(last_read_seq, $seq), last_delivered_seq = MAX(last_delivered_seq, $seq)
+            UPDATE participants SET unread_count = $n, unread_mentions = $mentions, last_read_seq = MAX(last_read_seq, $seq), last_delivered_seq = MAX(last_delivered_seq, $seq)
             WHERE conversation_id = $c AND user_id = $u
             """, transaction))
         {
             var count = reset.Parameters.Add("$n", SqliteType.Integer);
+            var resetMentions = reset.Parameters.Add("$mentions", SqliteType.Integer);
             var sequence = reset.Parameters.Add("$seq", SqliteType.Integer);
             var conversation = reset.Parameters.Add("$c", SqliteType.Text);
             var user = reset.Parameters.Add("$u", SqliteType.Text);
             foreach (var e in effects.Where(e => e.Reset))
             {
                 count.Value = e.Added;
+                resetMentions.Value = e.MentionsAdded;
                 sequence.Value = e.ReadTo;
                 conversation.Value = e.ConversationId.ToString();
                 user.Value = e.UserId.ToString();
@@ -260,15 +264,17 @@ internal static class SqlitePersistBatch
         }
 
         await using var add = SqliteDatabase.Command(connection, """
-            UPDATE participants SET unread_count = unread_count + $n
+            UPDATE participants SET unread_count = unread_count + $n, unread_mentions = unread_mentions + $mentions
             WHERE conversation_id = $c AND user_id IN (SELECT value FROM json_each($users))
             """, transaction);
         var added = add.Parameters.Add("$n", SqliteType.Integer);
+        var addedMentions = add.Parameters.Add("$mentions", SqliteType.Integer);
         var group = add.Parameters.Add("$c", SqliteType.Text);
         var users = add.Parameters.Add("$users", SqliteType.Text);
-        foreach (var g in effects.Where(e => !e.Reset && e.Added > 0).GroupBy(e => (e.ConversationId, e.Added)))
+        foreach (var g in effects.Where(e => !e.Reset && e.Added > 0).GroupBy(e => (e.ConversationId, e.Added, e.MentionsAdded)))
         {
             added.Value = g.Key.Added;
+            addedMentions.Value = g.Key.MentionsAdded;
             group.Value = g.Key.ConversationId.ToString();
             users.Value = SqliteRows.GuidsJson(g.Select(e => e.UserId));
             await add.ExecuteNonQueryAsync(cancellationToken);

@@ -1,4 +1,4 @@
--- M7, M8, M9: replies and threads, forwards, edits, deletes, reactions, pins (docs/architecture.md, "Changes to messages").
+-- M7, M8, M9: replies and threads, forwards, mentions, edits, deletes, reactions, pins (docs/architecture.md, "Changes to messages").
 -- A reply keeps what it shows of the message it answers (sender, start of the content), kept current by edits and
 -- erased by a delete; the reactions column is the per-key count read model the persist planner keeps beside the rows.
 ALTER TABLE messages ADD COLUMN reply_to TEXT;
@@ -16,6 +16,9 @@ ALTER TABLE messages ADD COLUMN pinned_by TEXT;
 ALTER TABLE messages ADD COLUMN forwarded_from_id TEXT;
 ALTER TABLE messages ADD COLUMN forwarded_from_conversation_id TEXT;
 ALTER TABLE messages ADD COLUMN forwarded_from_sender_id TEXT;
+-- Mentions: a JSON array of the mentioned members' ids; each member's unread mentions counted as unread_count is.
+ALTER TABLE messages ADD COLUMN mentions TEXT;
+ALTER TABLE participants ADD COLUMN unread_mentions INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX ix_messages_pins ON messages (conversation_id, pinned_at) WHERE pinned_at IS NOT NULL;
 CREATE INDEX ix_messages_thread ON messages (thread_root_id, sequence) WHERE thread_root_id IS NOT NULL;
 CREATE INDEX ix_messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
