@@ -444,6 +444,11 @@ public abstract class BadInputTests(TestServer server)
         { """{"content":"hi","replyTo":7}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":{"messageId":"00000000-0000-0000-0000-000000000001"}}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"hi","mentions":"00000000-0000-0000-0000-000000000001"}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"hi","mentions":[7]}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"hi","mentions":["nobody"]}""", "INVALID_RECIPIENT" },
+        { """{"content":"hi","mentions":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_FIELD_VALUE" },
+        { $$"""{"content":"hi","mentions":[{{string.Join(",", Enumerable.Range(0, 51).Select(_ => $"\"{Guid.NewGuid()}\""))}}]}""", "FIELD_TOO_LONG" },
     };
 
     [Theory]
@@ -616,6 +621,7 @@ public abstract class BadInputTests(TestServer server)
     [InlineData("DELETE", "/reactions/:ok:", null)]
     [InlineData("GET", "/edits", null)]
     [InlineData("GET", "/thread", null)]
+    [InlineData("POST", "/forward", """{"conversationIds":["00000000-0000-0000-0000-000000000001"]}""")]
     public async Task Message_routes_answer_malformed_unknown_and_foreign_ids_with_their_codes(string method, string suffix, string? json)
     {
         var target = await StoredMessageAsync();
@@ -816,6 +822,64 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Get, $"{target.Path}/thread?limit=0", stranger, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
         // Past the maximum page size the page is capped, as for history, not refused.
         Assert.Empty((await _client.OkAsync<JsonElement>(Get, $"{target.Path}/thread?limit=100000", target.Other)).GetProperty("items").EnumerateArray());
+    }
+
+    public static TheoryData<string, HttpStatusCode, string> BadForwards => new()
+    {
+        { "{}", HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD" },
+        { """{"conversationIds":[]}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE" },
+        { """{"conversationIds":"00000000-0000-0000-0000-000000000001"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE" },
+        { """{"conversationIds":[1]}""", HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE" },
+        { $$"""{"conversationIds":[{{string.Join(",", Enumerable.Range(0, 11).Select(_ => $"\"{Guid.NewGuid()}\""))}}]}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG" },
+        { $$"""{"conversationIds":["{{Guid.NewGuid()}}"],"clientForwardId":"   "}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE" },
+        { $$"""{"conversationIds":["{{Guid.NewGuid()}}"],"clientForwardId":"{{new string('f', 250)}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG" },
+        { $$"""{"conversationIds":["{{Guid.NewGuid()}}"]}""", HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND" },
+        { """{"conversationIds":["00000000-0000-0000-0000-000000000001"],""", HttpStatusCode.BadRequest, "INVALID_JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadForwards))]
+    public async Task Forwarding_rejects_bad_bodies_and_sends_nothing(string json, HttpStatusCode status, string code)
+    {
+        var target = await StoredMessageAsync();
+        await ExpectAsync(Post, target.Path + "/forward", target.Sender, json, status, code);
+        Assert.Equal([AsSent, "marker"], (await AssertUntouchedAsync(target)).Select(m => m.GetProperty("content").GetString()));
+    }
+
+    [Fact]
+    public async Task Forwarding_to_a_conversation_the_sender_is_not_in_sends_to_none_of_them()
+    {
+        var target = await StoredMessageAsync();
+        var outsider = await _client.SignUpAsync();
+        var notTheirs = (await _client.DirectAsync(target.Other, outsider.UserId)).Id;
+        await ExpectAsync(Post, target.Path + "/forward", target.Sender, $$"""{"conversationIds":["{{target.ConversationId}}","{{notTheirs}}"]}""",
+            HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        Assert.Equal([AsSent, "marker"], (await AssertUntouchedAsync(target)).Select(m => m.GetProperty("content").GetString()));
+    }
+
+    [Fact]
+    public async Task Pin_routes_answer_malformed_unknown_and_foreign_ids_with_their_codes()
+    {
+        var target = await StoredMessageAsync();
+        var stranger = await _client.SignUpAsync();
+        var elsewhere = (await _client.DirectAsync(target.Sender, stranger.UserId)).Id;
+        var pins = $"/api/v1/conversations/{target.ConversationId}/pins";
+        foreach (var verb in new[] { HttpMethod.Put, HttpMethod.Delete })
+        {
+            await ExpectAsync(verb, $"/api/v1/conversations/nope/pins/{target.MessageId}", target.Sender, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+            await ExpectAsync(verb, $"{pins}/nope", target.Sender, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+            await ExpectAsync(verb, $"{pins}/{Guid.NewGuid()}", target.Sender, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+            await ExpectAsync(verb, $"/api/v1/conversations/{elsewhere}/pins/{target.MessageId}", target.Sender, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+            await ExpectAsync(verb, $"{pins}/{target.MessageId}", stranger, null, HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+            await ExpectAsync(verb, $"{pins}/{target.MessageId}", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        }
+
+        await ExpectAsync(Get, pins, stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Get, $"/api/v1/conversations/{Guid.NewGuid()}/pins", stranger, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Get, pins + "?limit=0", target.Sender, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, pins + "?limit=x", target.Sender, null, HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        Assert.Empty((await _client.OkAsync<System.Text.Json.JsonElement>(Get, pins, target.Sender)).GetProperty("items").EnumerateArray());
+        await AssertUntouchedAsync(target);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
         body.OptionalObjectJson("metadata", int.MaxValue))
     {
         ReplyTo = body.OptionalGuid("replyTo"),
-        Mentions = body.Has("mentions") ? body.RequireGuidArray("mentions", MaxMentions).Distinct().ToList() : null,
+        Mentions = body.OptionalGuidArray("mentions", MaxMentions)?.Distinct().ToList(),
     };
 
     /// <summary>A message's content, sent or edited: not blank, storable on every engine, within the byte limit.</summary>

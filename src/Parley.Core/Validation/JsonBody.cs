@@ -176,6 +176,9 @@ public readonly struct JsonBody
             : number;
     }
 
+    /// <summary>As <see cref="RequireGuidArray"/>, or null when the field is absent or null.</summary>
+    public IReadOnlyList<Guid>? OptionalGuidArray(string field, int maxItems) => TryGet(field, out _) ? RequireGuidArray(field, maxItems) : null;
+
     public IReadOnlyList<Guid> RequireGuidArray(string field, int maxItems)
     {
         if (!TryGet(field, out var value))
