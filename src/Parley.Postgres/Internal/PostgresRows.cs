@@ -67,7 +67,7 @@ internal static class PostgresRows
     /// after <see cref="MessageColumns"/> (read with <see cref="WithViewer"/>), and the filter that leaves out what they
     /// deleted for themselves. <c>{0}</c> is the viewer's parameter.
     /// </summary>
-    public const string ViewerColumn = "(SELECT array_agg(r.key ORDER BY r.key) FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0})";
+    public const string ViewerColumn = "(SELECT array_agg(r.key ORDER BY r.key COLLATE \"C\") FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0})";
 
     public const string ViewerFilter = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0} AND h.message_id = m.id)";
 
