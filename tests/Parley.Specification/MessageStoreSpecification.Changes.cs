@@ -56,7 +56,7 @@ public abstract partial class MessageStoreSpecification
             [send, Envelopes.Change(target, a, MessageChangeKinds.Edit, "fresher"), Envelopes.Change(target, b, MessageChangeKinds.Reaction, key: ":ok:"),
              Envelopes.Change(target with { Id = Guid.NewGuid() }, a, MessageChangeKinds.Delete)], default);
         Assert.Equal([PersistOutcome.Inserted, PersistOutcome.Inserted, PersistOutcome.Inserted, PersistOutcome.Rejected], results.Select(r => r.Outcome));
-        Assert.Equal("fresh", results[0].Message!.Content);  // fanned out as sent, then the edit
+        Assert.Equal(("fresher", 1), (results[0].Message!.Content, results[0].Message!.EditCount));  // fanned out as stored, then the edit
 
         var stored = (await h.Messages.GetMessageAsync(send.MessageId, default))!;
         Assert.Equal(("fresher", 1), (stored.Content, stored.EditCount));

@@ -82,9 +82,10 @@ public sealed record MessageChangeRequest(string Kind, Guid MessageId)
 }
 
 /// <summary>
-/// A reaction key (M9): an emoji shortcode (<c>:thumbs_up:</c>, lower-case letters, digits, <c>_ + -</c>) or one
-/// Unicode emoji (a sequence of emoji code points, with skin tones, variation selectors, joiners, keycaps and flag
-/// tags). Anything else would let reactions carry arbitrary text to every member.
+/// A reaction key (M9): an emoji shortcode (<c>:thumbs_up:</c>, lower-case letters, digits, <c>_ + -</c>) or a run of
+/// Unicode emoji code points, at most <see cref="MaxBytes"/> (one emoji or a short sequence of them, with skin tones,
+/// variation selectors, joiners, keycaps and flag tags). Anything else would let reactions carry arbitrary text to
+/// every member.
 /// </summary>
 public static class ReactionKeys
 {

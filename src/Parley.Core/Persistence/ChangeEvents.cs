@@ -125,7 +125,7 @@ public static class ChangeEvents
             new EventContext(correlationId, null, change.ActorId), storedAt,
             JsonSerializer.Serialize(
                 new MessageChangedData(change.Message.Id, change.ConversationId, change.Message.Sequence, change.ChangeSequence, change.ActorId,
-                    change.Kind == MessageChangeKinds.Edit ? change.Message.EditCount : null, change.Reason, change.ReactionKey,
+                    change.Kind == MessageChangeKinds.Edit ? change.Message.EditCount : null, change.ReactionKey,
                     change.Kind == MessageChangeKinds.Reaction ? change.ReactionCount : null),
                 ChangeEventsJson.Default.MessageChangedData));
 
@@ -197,10 +197,9 @@ public sealed record DraftData(Guid UserId, Guid ConversationId, int Length);
 
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
 
-/// <param name="EditCount">For an edit; <paramref name="ReactionCount"/> for a reaction: users with the key after it.</param>
+/// <param name="EditCount">For an edit (its reason is the sender's words, like the content, and stays in the store); <paramref name="ReactionCount"/> for a reaction: users with the key after it.</param>
 public sealed record MessageChangedData(Guid MessageId, Guid ConversationId, long Sequence, long ChangeSequence, Guid ActorId,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? EditCount,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReactionKey,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ReactionCount);
 

@@ -182,7 +182,7 @@ public static class PersistPlanner
             }
 
             byId[message.Id] = message;
-            changes.Inserted(inserts.Count, message);
+            changes.Inserted(inserts.Count, results.Count, message);
             byKey[envelope.IdempotencyKey] = message;
             inserts.Add(new PlannedMessage(message, envelope.IdempotencyKey));
             events.Add(ChangeEvents.MessageStored(message, envelope.TraceParent));
@@ -200,7 +200,7 @@ public static class PersistPlanner
             results.Add(new PersistResult(envelope, PersistOutcome.Inserted, message, conversation.Members, null));
         }
 
-        return changes.Complete(new PersistPlan(results, inserts, [.. conversations.Values], [.. effects.Values], events), inserts);
+        return changes.Complete(new PersistPlan(results, inserts, [.. conversations.Values], [.. effects.Values], events), inserts, results);
     }
 
     /// <summary>
@@ -209,7 +209,7 @@ public static class PersistPlanner
     /// </summary>
     private sealed class ChangeBuilder(PersistState state, DateTimeOffset storedAt)
     {
-        private readonly Dictionary<Guid, int> _inserted = [];
+        private readonly Dictionary<Guid, (int Insert, int Result)> _inserted = [];
         private readonly Dictionary<Guid, StoredMessage> _updates = [];
         private readonly List<(Guid Id, StoredMessage Message)> _insertChanges = [];
         private readonly List<MessageEditRecord> _edits = [];
@@ -223,7 +223,7 @@ public static class PersistPlanner
         private readonly HashSet<(Guid, Guid, string)> _reacted = [.. state.Reacted];
         private readonly Dictionary<string, StoredChange> _keys = new(state.ExistingChanges, StringComparer.Ordinal);
 
-        public void Inserted(int index, StoredMessage message) => _inserted[message.Id] = index;
+        public void Inserted(int insert, int result, StoredMessage message) => _inserted[message.Id] = (insert, result);
 
         public void ReplyAdded(Guid root) => _replyCounts[root] = _replyCounts.GetValueOrDefault(root) + 1;
 
@@ -337,11 +337,14 @@ public static class PersistPlanner
         private static PersistResult Unchanged(MessageEnvelope envelope, StoredMessage target, ConversationSnapshot conversation) =>
             new(envelope, PersistOutcome.Unchanged, target, conversation.Members, null);
 
-        public PersistPlan Complete(PersistPlan plan, List<PlannedMessage> inserts)
+        public PersistPlan Complete(PersistPlan plan, List<PlannedMessage> inserts, List<PersistResult> results)
         {
             foreach (var (id, message) in _insertChanges)
             {
-                inserts[_inserted[id]] = inserts[_inserted[id]] with { Message = message };
+                var (insert, result) = _inserted[id];
+                inserts[insert] = inserts[insert] with { Message = message };
+                // Pushed as it is stored: content a delete in the same batch erased never reaches a device.
+                results[result] = results[result] with { Message = message };
             }
 
             // Net per reaction: added then removed in one batch writes nothing, so the engines may apply adds and removes in any order.

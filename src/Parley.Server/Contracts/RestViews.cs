@@ -82,7 +82,7 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ReactionCountView>? Reactions { get; init; }
 
-    /// <summary>The keys the reader reacted with (history, thread and sync pages; absent on live events).</summary>
+    /// <summary>The keys the reader reacted with: on history, thread and sync pages and on messages a device is sent from the store (a replay, a gap fill); absent on a live event.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? MyReactions { get; init; }
 
@@ -219,6 +219,9 @@ public sealed record ConversationView(
     public string? Side { get; init; }
 
 
+    /// <summary>The conversation's latest change position: where a client that just read history resumes changes from.</summary>
+    public long LastChangeSequence { get; init; }
+
     /// <summary>The caller's unread messages that mention them (M7).</summary>
     public long UnreadMentions { get; init; }
 
@@ -241,6 +244,7 @@ public sealed record ConversationView(
             AvatarUrl = c.AvatarUrl,
             Metadata = JsonText.From(c.Metadata),
             Visibility = c.Visibility,
+            LastChangeSequence = c.LastChangeSequence,
             Role = role,
             Context = ContextView.From(c.Context),
             Muted = settings?.Muted ?? false,

@@ -91,7 +91,6 @@ public sealed class DeliveryMetrics
     /// <summary>A pipeline step (persist, fanout, ack) took <paramref name="elapsed"/> for a batch.</summary>
     public void Step(string step, TimeSpan elapsed) => _stepDuration.Record(elapsed.TotalMilliseconds, Tag(Telemetry.Tags.Step, step));
 
-    /// <summary>An entry finished: stored (with its time from acceptance to ack) or a duplicate.</summary>
     /// <summary>An entry done: a message stored, a change applied ("changed"), a change that changed nothing ("unchanged"), or a duplicate.</summary>
     public void Finished(int partition, PersistResult result, TimeSpan sinceAccepted)
     {

@@ -129,12 +129,12 @@ public sealed class DeviceConnection
             foreach (var start in starts)
             {
                 var (conversation, from, latest) = start;
-                var changeFrom = ResumeChanges(start);
                 if (latest - from > _options.RecoveryLimit)
                 {
-                    // Too much to replay over the live channel: the client re-reads history; live continues after `latest`.
+                    // Too much to replay over the live channel: the client re-reads history (which shows every change);
+                    // live continues after `latest` and, for changes, after the latest change position.
                     _lastSent[conversation] = Math.Max(_lastSent.GetValueOrDefault(conversation), latest);
-                    results.Add(new ResumeResult(conversation, ResumeStatuses.Resync, from, latest, 0) { Changes = ChangesResync(start) });
+                    results.Add(new ResumeResult(conversation, ResumeStatuses.Resync, from, latest, 0) { Changes = SkipChanges(start) });
                     _metrics.Recovered(ResumeStatuses.Resync);
                 }
                 else
@@ -142,7 +142,8 @@ public sealed class DeviceConnection
                     // Never below what this connection already sent: that would send it again. With nothing sent yet,
                     // the client's own position is the start, even below one an earlier Resume gave.
                     _lastSent[conversation] = _firstSent.ContainsKey(conversation) ? Math.Max(_lastSent.GetValueOrDefault(conversation), from) : from;
-                    fill.Add(new Filling(conversation, from, changeFrom, start.ChangeLatest));
+                    var changeFrom = ResumeChanges(start);
+                    fill.Add(new Filling(conversation, from, changeFrom, start.ChangeLatest) { ChangesSkipped = changeFrom is null ? SkipChanges(start) : null });
                 }
             }
         }
@@ -165,18 +166,12 @@ public sealed class DeviceConnection
 
     /// <summary>
     /// Where a resume's changes start (under the lock), or null when the client gave no change position or there are
-    /// too many to replay (see <see cref="ChangesResync"/>): the start moves past them, as for messages.
+    /// more than RecoveryLimit to replay (see <see cref="SkipChanges"/>).
     /// </summary>
     private long? ResumeChanges(RecoveryPlanner.Start start)
     {
-        if (start.ChangeFrom is not { } from)
+        if (start.ChangeFrom is not { } from || start.ChangeLatest - from > _options.RecoveryLimit)
         {
-            return null;
-        }
-
-        if (start.ChangeLatest - from > _options.RecoveryLimit)
-        {
-            _lastChange[start.ConversationId] = Math.Max(_lastChange.GetValueOrDefault(start.ConversationId), start.ChangeLatest);
             return null;
         }
 
@@ -184,8 +179,21 @@ public sealed class DeviceConnection
         return from;
     }
 
-    private ChangeRecovery? ChangesResync(RecoveryPlanner.Start start) =>
-        start.ChangeFrom is { } from ? new ChangeRecovery(ResumeStatuses.Resync, from, start.ChangeLatest, 0) : null;
+    /// <summary>
+    /// For a client that gave a change position this connection will not replay from (too far back, or its messages
+    /// resync): "resync", and live changes continue after the latest one, as live messages do after a message resync.
+    /// </summary>
+    private ChangeRecovery? SkipChanges(RecoveryPlanner.Start start)
+    {
+        if (start.ChangeFrom is not { } from)
+        {
+            return null;
+        }
+
+        _lastChange[start.ConversationId] = Math.Max(_lastChange.GetValueOrDefault(start.ConversationId), start.ChangeLatest);
+        _metrics.Recovered(ResumeStatuses.Resync);
+        return new ChangeRecovery(ResumeStatuses.Resync, from, start.ChangeLatest, 0);
+    }
 
     /// <summary>
     /// Sends whatever the store holds past the last message sent, for every conversation this device has had a message
@@ -363,8 +371,9 @@ public sealed class DeviceConnection
         if (item.Fill is not null)
         {
             var recovered = new List<ResumeResult>();
-            foreach (var (conversation, from, changeFrom, changeLatest) in item.Fill)
+            foreach (var filling in item.Fill)
             {
+                var (conversation, from, changeFrom, changeLatest) = filling;
                 var upTo = await FillAsync(conversation, long.MaxValue, aborted);
                 bool hole;
                 lock (_lastSent)
@@ -377,7 +386,7 @@ public sealed class DeviceConnection
                 var status = hole ? ResumeStatuses.Resync : ResumeStatuses.Recovered;
                 recovered.Add(new ResumeResult(conversation, status, from, upTo, hole ? 0 : upTo - from)
                 {
-                    Changes = changeFrom is { } changesFrom ? await FillChangesAsync(conversation, changesFrom, changeLatest, aborted) : null,
+                    Changes = changeFrom is { } changesFrom ? await FillChangesAsync(conversation, changesFrom, changeLatest, aborted) : filling.ChangesSkipped,
                 });
                 _metrics.Recovered(status);
             }
@@ -594,5 +603,9 @@ public sealed class DeviceConnection
     private sealed record Outgoing(RealtimeEvent? Event, List<Filling>? Fill, Action<IReadOnlyList<ResumeResult>>? Resumed, long QueuedAt = 0);
 
     /// <summary>A conversation to fill from <c>From</c> (messages) and, when given, from <c>ChangeFrom</c> up to <c>ChangeLatest</c> (changes).</summary>
-    private readonly record struct Filling(Guid Conversation, long From, long? ChangeFrom, long ChangeLatest);
+    private readonly record struct Filling(Guid Conversation, long From, long? ChangeFrom, long ChangeLatest)
+    {
+        /// <summary>What to answer for the changes when they are not replayed although the client gave a position.</summary>
+        public ChangeRecovery? ChangesSkipped { get; init; }
+    }
 }
