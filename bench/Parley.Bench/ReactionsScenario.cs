@@ -57,6 +57,7 @@ public static class ReactionsScenario
                 var appliedBefore = model.Applied;
                 var refusedBefore = model.Refused;
                 var unknownBefore = model.Unknown;
+                var cpuBefore = ProcCpu.Seconds(server.Id);
                 var step = await OpenLoop.RunAsync("parley", rate, duration, i => model.RunAsync(first + i, async (user, key, add) =>
                 {
                     try
@@ -70,17 +71,22 @@ public static class ReactionsScenario
                     }
                 }), progress);
 
+                // CPU after the catch-up: persisting and fanning out the step's changes is part of their cost (the few
+                // history reads that watch the store are in it too).
                 var figures = await CatchUpAsync(http, url, users[0].Token, group, model, watchers, progress);
+                var cpu = ProcCpu.Seconds(server.Id) is { } cpuAfter && cpuBefore is { } cpuStart ? cpuAfter - cpuStart : -1;
                 figures["applied"] = model.Applied - appliedBefore;
                 figures["refused"] = model.Refused - refusedBefore;
                 figures["unknown"] = model.Unknown - unknownBefore;
+                figures["serverCpuSeconds"] = Math.Round(cpu, 3);
+                figures["serverCpuUsPerChange"] = cpu >= 0 && figures["applied"] > 0 ? Math.Round(cpu / figures["applied"] * 1e6, 1) : -1;
                 figures["users"] = options.ReactionUsers;
                 figures["keys"] = options.ReactionKeys;
                 figures["watchers"] = watchers.Count;
                 figures["watchersLost"] = watchers.Count(w => w.Lost);
                 var verdict = figures["mismatches"] == 0 ? "exact" : $"{figures["mismatches"]} MISMATCHES";
                 var line = FormattableString.Invariant(
-                    $"{(record ? "reactions" : "warm-up  ")} {rate,6}/s → {step.AchievedPerSecond,8:F0}/s acked, p50 {step.P50Ms:F2} ms, p99 {step.P99Ms:F2} ms, max {step.MaxMs:F1} ms, refused {figures["refused"]}, unknown {figures["unknown"]}; last ack → last event on every device {figures["lastAckToDevicesMs"]:F1} ms, → store {figures["lastAckToStoreMs"]:F1} ms; counts {verdict}");
+                    $"{(record ? "reactions" : "warm-up  ")} {rate,6}/s → {step.AchievedPerSecond,8:F0}/s acked, p50 {step.P50Ms:F2} ms, p99 {step.P99Ms:F2} ms, max {step.MaxMs:F1} ms, server {figures["serverCpuUsPerChange"]:F0} µs CPU/change, refused {figures["refused"]}, unknown {figures["unknown"]}; last ack → last event on every device {figures["lastAckToDevicesMs"]:F1} ms, → store {figures["lastAckToStoreMs"]:F1} ms; counts {verdict}");
                 progress(line);
                 if (record || figures["mismatches"] > 0)
                 {
