@@ -53,4 +53,37 @@ internal static class BenchApi
         using var response = await http.SendAsync(request);
         return response.StatusCode == HttpStatusCode.Accepted;
     }
+
+    /// <summary>An authenticated send that must be accepted; returns the message's id.</summary>
+    public static async Task<Guid> SendMessageForIdAsync(HttpClient http, string url, string token, Guid conversation, string content)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/api/v1/conversations/{conversation}/messages")
+        {
+            Content = JsonContent.Create(new { content }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("messageId").GetGuid();
+    }
+
+    /// <summary>PUT (add) or DELETE (remove) one reaction; the status code, read to the end.</summary>
+    public static async Task<HttpStatusCode> ReactAsync(HttpClient http, string url, string token, Guid message, string key, bool add)
+    {
+        using var request = new HttpRequestMessage(add ? HttpMethod.Put : HttpMethod.Delete, $"{url}/api/v1/messages/{message}/reactions/{Uri.EscapeDataString(key)}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        await response.Content.CopyToAsync(Stream.Null);
+        return response.StatusCode;
+    }
+
+    /// <summary>The newest <paramref name="limit"/> messages of a conversation as the reader sees them (history page items).</summary>
+    public static async Task<List<JsonElement>> NewestAsync(HttpClient http, string url, string token, Guid conversation, int limit)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{url}/api/v1/conversations/{conversation}/messages?limit={limit}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return [.. (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()];
+    }
 }

@@ -34,6 +34,18 @@ public sealed class BenchOptions
     /// <summary>slow: group members whose device never reads.</summary>
     public int SlowConsumers { get; set; } = 50;
 
+    /// <summary>reactions: group members who react to the one hot message.</summary>
+    public int ReactionUsers { get; set; } = 500;
+
+    /// <summary>reactions: keys each member toggles (see <see cref="ReactionModel.Keys"/>).</summary>
+    public int ReactionKeys { get; set; } = 4;
+
+    /// <summary>reactions: members with a connected device that receives every reactionChanged.</summary>
+    public int Watchers { get; set; } = 4;
+
+    /// <summary>history: also a conversation whose messages carry replies and reactions, read in the same steps.</summary>
+    public bool Rich { get; set; }
+
     /// <summary>Set by <see cref="BenchEngines"/> for production runs: where the baselines talk to the same engines.</summary>
     public string? PostgresConnectionString { get; set; }
 
@@ -56,7 +68,8 @@ public sealed class BenchOptions
           ingest        Authenticated POST …/messages across many conversations at each rate, open loop
                         (latency measured from when each request was due), against Parley and against a bare
                         Kestrel endpoint answering 202 (the HTTP ceiling) in the same run.
-          history       50-message page reads at random positions of a conversation of --messages messages.
+          history       50-message page reads at random positions of a conversation of --messages messages; with
+                        --rich also of one whose messages carry replies and reactions, in the same steps.
           e2e           A server in its own process and --devices light devices (raw WebSockets, half speaking
                         the SignalR JSON protocol, half MessagePack); time from send to receipt on every
                         recipient device at each rate (after a 30 s warm-up), plus one message at a time to a
@@ -71,10 +84,16 @@ public sealed class BenchOptions
           slow          Sends to a group at the first --rates rate (use e.g. --rates 100), first with 20 fast devices
                         only (baseline), then with --slow members whose devices never read: fast-device latency,
                         server peak RSS over the step, slow devices the server cut off.
+          reactions     One message in a group of --users members; each member toggles --keys reactions on it
+                        (PUT / DELETE …/reactions/{key}, a member's next change of a key only after the previous
+                        one's ack) at each rate (default 2000/s), open loop: ack latency, time from the last ack to
+                        the last reactionChanged on --watchers connected devices and to the store holding the final
+                        counts, and whether the counts in history and on the devices equal the model computed from
+                        the acknowledged requests exactly (a figure "mismatches" above 0 makes the run exit 1).
           all           Every scenario in turn, each into its own subdirectory of --out.
 
         Options:
-          --rates N,N…        Offered loads in requests/s (default 1000,2500,5000)
+          --rates N,N…        Offered loads in requests/s (default 1000,2500,5000; reactions: 2000); --rate is the same
           --duration S        Seconds per step (default 10)
           --connections N     HTTP connections (default 64)
           --conversations N   Conversations to spread the load over (default 50)
@@ -87,6 +106,11 @@ public sealed class BenchOptions
           --idle N            connections: idle connections to reach (default 20000)
           --sources N         connections: 127.0.0.x source addresses (default 8)
           --slow N            slow: members whose devices never read (default 50)
+          --users N           reactions: group members who react (default 500, at most 1000)
+          --keys N            reactions: reaction keys each member toggles (default 4, at most 8)
+          --watchers N        reactions: members with a connected device timing reactionChanged (default 4)
+          --rich              history: a second conversation of --messages messages, most of them replies (with a
+                              preview) carrying reactions, read in the same steps as the plain one ("parley-rich")
           --warmup S          Seconds of unrecorded load before the first step (ingest: 3; history: 20; e2e: 30, the time
                               a fresh server's JIT tiering takes to settle under chat load on this VM; 0: none)
           --out DIR           Where results.json and results.svg go (default bench-results)
@@ -121,12 +145,14 @@ public sealed class BenchOptions
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
+        var ratesGiven = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
             switch (args[i])
             {
-                case "--rates":
+                case "--rates" or "--rate":
+                    ratesGiven = true;
                     options.Rates = Next().Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToList();
                     break;
                 case "--duration":
@@ -167,6 +193,18 @@ public sealed class BenchOptions
                 case "--slow":
                     options.SlowConsumers = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
+                case "--users":
+                    options.ReactionUsers = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--keys":
+                    options.ReactionKeys = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--watchers":
+                    options.Watchers = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--rich":
+                    options.Rich = true;
+                    break;
                 case "--warmup":
                     options.WarmUp = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture));
                     break;
@@ -188,7 +226,11 @@ public sealed class BenchOptions
                     options.IdleConnections = 50;
                     options.SourceAddresses = 2;
                     options.SlowConsumers = 2;
+                    options.ReactionUsers = 6;
+                    options.ReactionKeys = 2;
+                    options.Watchers = 2;
                     options.Smoke = true;
+                    ratesGiven = true;
                     break;
                 case "--":
                     options.ServerArgs.AddRange(args[(i + 1)..]);
@@ -209,6 +251,17 @@ public sealed class BenchOptions
             || options.Devices < 2 || options.GroupSize < 2 || options.Backlog < 1 || options.IdleConnections < 1 || options.SourceAddresses is < 1 or > 250)
         {
             throw new ArgumentException("Rates, duration, connections and conversations must be positive");
+        }
+
+        if (options.ReactionUsers is < 2 or > 1000 || options.ReactionKeys < 1 || options.ReactionKeys > ReactionModel.Keys.Count
+            || options.Watchers < 1 || options.Watchers > options.ReactionUsers)
+        {
+            throw new ArgumentException($"--users must be 2 to 1000, --keys 1 to {ReactionModel.Keys.Count}, --watchers 1 to --users");
+        }
+
+        if (options.Scenario == "reactions" && !ratesGiven)
+        {
+            options.Rates = [2000];
         }
 
         return options;

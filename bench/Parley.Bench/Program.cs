@@ -14,6 +14,7 @@ namespace Parley.Bench
             ["history"] = HistoryScenario.RunAsync,
             ["connections"] = ConnectionsScenario.RunAsync,
             ["slow"] = SlowConsumersScenario.RunAsync,
+            ["reactions"] = ReactionsScenario.RunAsync,
         };
 
         public static async Task<int> RunAsync(string[] args, TextWriter output)
@@ -44,6 +45,7 @@ namespace Parley.Bench
 
             await using var engines = await BenchEngines.PrepareAsync(options, Progress);
             var run = options.Scenario == "all" ? Scenarios.Keys.ToList() : [options.Scenario];
+            var exit = 0;
             foreach (var scenario in run)
             {
                 Progress($"== {scenario} ({options.Engine}) ==");
@@ -55,9 +57,17 @@ namespace Parley.Bench
                 {
                     await output.WriteLineAsync($"stages:  {stages} (and {Path.GetFileName(files.StagesSvg)})");
                 }
+
+                // A scenario that checks its outcome (reactions: the final counts against the model) reports what was wrong.
+                var mismatches = results.Sum(r => r.Figures?.GetValueOrDefault("mismatches") ?? 0);
+                if (mismatches > 0)
+                {
+                    await output.WriteLineAsync($"error: {scenario}: {mismatches} mismatches between the server's final state and the model (see above)");
+                    exit = 1;
+                }
             }
 
-            return 0;
+            return exit;
         }
     }
 }

@@ -25,6 +25,40 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task History_smoke_run_with_rich_pages_reads_both_kinds_in_each_step()
+    {
+        var results = await RunAsync("history", "--rich");
+
+        Assert.Equal(["parley", "parley-rich"], results.Select(r => r.GetProperty("target").GetString()));
+        Assert.All(results, r => Assert.True(r.GetProperty("succeeded").GetInt64() > 0));
+        Assert.All(results, r => Assert.Equal(0, r.GetProperty("failed").GetInt64()));
+        Assert.True(results[1].GetProperty("figures").GetProperty("p99VsPlain").GetDouble() > 0);
+        // The plain pages carry none of the new fields, the rich ones mostly all of them.
+        double Figure(int result, string name) => results[result].GetProperty("figures").GetProperty(name).GetDouble();
+        Assert.Equal(50, Figure(0, "pageMessages"));
+        Assert.Equal((0, 0, 0), (Figure(0, "pageWithReplyTo"), Figure(0, "pageWithReactions"), Figure(0, "pageWithMyReactions")));
+        Assert.Equal(50, Figure(1, "pageMessages"));
+        Assert.InRange(Figure(1, "pageWithReplyTo"), 30, 45);
+        Assert.Equal(40, Figure(1, "pageWithReactions"));
+        Assert.InRange(Figure(1, "pageWithMyReactions"), 20, 40);
+    }
+
+    [Fact]
+    public async Task Reactions_smoke_run_ends_with_exactly_the_counts_the_acknowledged_requests_leave()
+    {
+        var result = Assert.Single(await RunAsync("reactions"));
+
+        Assert.Equal("parley", result.GetProperty("target").GetString());
+        Assert.Equal(0, result.GetProperty("failed").GetInt64());
+        var figures = result.GetProperty("figures");
+        Assert.Equal(0, figures.GetProperty("mismatches").GetDouble());
+        Assert.Equal(result.GetProperty("succeeded").GetInt64(), figures.GetProperty("applied").GetDouble());
+        Assert.Equal(1, figures.GetProperty("devicesCaughtUp").GetDouble());
+        Assert.Equal(1, figures.GetProperty("storeCaughtUp").GetDouble());
+        Assert.Equal(0, figures.GetProperty("watchersLost").GetDouble());
+    }
+
+    [Fact]
     public async Task E2e_smoke_run_times_every_device_for_both_protocols_and_the_group_fanout()
     {
         var results = await RunAsync("e2e");
