@@ -268,7 +268,7 @@ public static class HistoryScenario
             Kind = MessageChangeKinds.Reaction,
             TargetId = message,
             ReactionKey = key,
-            ReactionAdded = true,
+            Added = true,
         };
     }
 

@@ -67,9 +67,16 @@ internal static class PostgresRows
     /// after <see cref="MessageColumns"/> (read with <see cref="WithViewer"/>), and the filter that leaves out what they
     /// deleted for themselves. <c>{0}</c> is the viewer's parameter.
     /// </summary>
-    public const string ViewerColumn = "(SELECT array_agg(r.key ORDER BY r.key COLLATE \"C\") FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0})";
+    /// <remarks>
+    /// Both are per row, so both are skipped where they cannot matter (measured: a history page cost up to a third more
+    /// CPU with them unconditional): the reader's keys only for a row with reactions; the hidden check only when the
+    /// reader has hidden something (an uncorrelated test the planner evaluates once per query).
+    /// </remarks>
+    public const string ViewerColumn =
+        "CASE WHEN m.reactions IS NULL THEN NULL ELSE (SELECT array_agg(r.key ORDER BY r.key COLLATE \"C\") FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0}) END";
 
-    public const string ViewerFilter = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0} AND h.message_id = m.id)";
+    public const string ViewerFilter =
+        "(NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0}) OR NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0} AND h.message_id = m.id))";
 
     public static StoredMessage WithViewer(NpgsqlDataReader r, StoredMessage message, int ordinal, bool viewer) =>
         !viewer ? message : message with { MyReactions = r.IsDBNull(ordinal) ? [] : r.GetFieldValue<string[]>(ordinal) };

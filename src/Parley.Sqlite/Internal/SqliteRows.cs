@@ -83,9 +83,12 @@ internal static class SqliteRows
     /// What a history read adds for its viewer (<c>$viewer</c>, null for none): their own reaction keys, one column after
     /// <see cref="MessageColumns"/> (read with <see cref="WithViewer"/>), and the filter that leaves out what they deleted for themselves.
     /// </summary>
-    public const string ViewerColumn = "(SELECT group_concat(r.key, char(31)) FROM reactions r WHERE r.message_id = m.id AND r.user_id = $viewer)";
+    /// <remarks>Each skipped where it cannot matter: keys only for a row with reactions, the hidden check only for a reader who hid something.</remarks>
+    public const string ViewerColumn =
+        "CASE WHEN m.reactions IS NULL THEN NULL ELSE (SELECT group_concat(r.key, char(31)) FROM reactions r WHERE r.message_id = m.id AND r.user_id = $viewer) END";
 
-    public const string ViewerFilter = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $viewer AND h.message_id = m.id)";
+    public const string ViewerFilter =
+        "(NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $viewer) OR NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $viewer AND h.message_id = m.id))";
 
     public static StoredMessage WithViewer(SqliteDataReader r, StoredMessage message, int ordinal, bool viewer) =>
         !viewer ? message : message with { MyReactions = r.IsDBNull(ordinal) ? [] : [.. r.GetString(ordinal).Split('\u001f').Order(StringComparer.Ordinal)] };
