@@ -559,7 +559,7 @@ public abstract class BadInputTests(TestServer server)
         {
             var message = (await HistoryItemsAsync(viewer, target.ConversationId)).Single(m => m.GetProperty("id").GetGuid() == target.MessageId);
             Assert.Equal((deleted ? "" : target.Content, 0, deleted),
-                (message.GetProperty("content").GetString(), message.GetProperty("editCount").GetInt32(), message.GetProperty("deleted").GetBoolean()));
+                (message.GetProperty("content").GetString(), message.Count("editCount"), message.Flag("deleted")));
             Assert.False(message.TryGetProperty("editedAt", out _));
             Assert.False(message.TryGetProperty("reactions", out _));
             Assert.True(!message.TryGetProperty("myReactions", out var mine) || mine.GetArrayLength() == 0, mine.ToString());
@@ -661,7 +661,7 @@ public abstract class BadInputTests(TestServer server)
             Assert.Equal(HttpStatusCode.Accepted, deleted.StatusCode);
         }
 
-        await Eventually.TrueAsync(async () => (await HistoryItemsAsync(target.Sender, target.ConversationId)).Single().GetProperty("deleted").GetBoolean(), "the delete stored");
+        await Eventually.TrueAsync(async () => (await HistoryItemsAsync(target.Sender, target.ConversationId)).Single().Flag("deleted"), "the delete stored");
         await ExpectAsync(HttpMethod.Patch, target.Path, target.Sender, """{"content":"back again"}""", HttpStatusCode.Conflict, "MESSAGE_DELETED");
         await ExpectAsync(HttpMethod.Put, target.Path + "/reactions/:ok:", target.Other, null, HttpStatusCode.Conflict, "MESSAGE_DELETED");
         await ExpectAsync(HttpMethod.Delete, target.Path + "/reactions/:ok:", target.Other, null, HttpStatusCode.Conflict, "MESSAGE_DELETED");

@@ -300,8 +300,8 @@ public abstract class ChangesCrashRecoveryTests(string engine) : IDisposable
             expected += Counts(sent.Reactions.GroupBy(r => r.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count())));
             var actual = !stored.TryGetValue(sent.Id, out var view)
                 ? "not stored"
-                : (view.GetProperty("deleted").GetBoolean() ? "deleted " : "") + $"'{view.GetProperty("content").GetString()}' "
-                    + (view.GetProperty("deleted").GetBoolean() ? "" : $"{view.GetProperty("editCount").GetInt32()} edits ")
+                : (view.Flag("deleted") ? "deleted " : "") + $"'{view.GetProperty("content").GetString()}' "
+                    + (view.Flag("deleted") ? "" : $"{view.Count("editCount")} edits ")
                     + Counts(view.TryGetProperty("reactions", out var r) ? r.EnumerateArray().Select(k => (k.GetProperty("key").GetString()!, k.GetProperty("count").GetInt32())) : []);
             if (!string.Equals(expected, actual, StringComparison.Ordinal))
             {
