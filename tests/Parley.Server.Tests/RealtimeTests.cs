@@ -406,7 +406,9 @@ public sealed class RealtimeTests
             await client.SendAsync(peer, conversation.Id, content + n);
         }
 
-        await Until(() => fast.Messages.Count >= 1200, seconds: 60);
+        // 10 MB through a 16-event queue: seconds alone, but over a minute in a full run on two busy cores (it missed a
+        // 60 s deadline at 788 messages once); the deadline bounds a hang, not the speed.
+        await Until(() => fast.Messages.Count >= 1200, seconds: 240);
         Assert.Equal(1200, fast.Messages.Select(m => m.Sequence).Distinct().Count());
         await Until(() => metrics.GetMeasurementSnapshot().Count > 0, seconds: 30);
         Assert.Equal(1, metrics.GetMeasurementSnapshot().Sum(m => m.Value));
