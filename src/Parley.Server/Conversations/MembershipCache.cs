@@ -36,6 +36,22 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
     /// </summary>
     private readonly ConcurrentDictionary<Guid, long> _invalidatedAt = new();
 
+    /// <summary>
+    /// The caller's access to a message of <paramref name="conversationId"/>: as <see cref="RequireMemberAsync"/>, but any
+    /// refusal is 404 MESSAGE_NOT_FOUND, so someone else's message is never confirmed to exist (a 403 would).
+    /// </summary>
+    public async ValueTask<ConversationAccess> RequireMessageAccessAsync(Guid conversationId, Guid messageId, Guid userId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RequireMemberAsync(conversationId, userId, cancellationToken);
+        }
+        catch (ParleyException)
+        {
+            throw Errors.MessageNotFound(messageId).ToException();
+        }
+    }
+
     /// <summary>The caller's access, if they are a member; the documented 404 / 403 otherwise.</summary>
     public async ValueTask<ConversationAccess> RequireMemberAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {

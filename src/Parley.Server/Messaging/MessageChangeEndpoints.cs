@@ -192,15 +192,7 @@ public static class MessageChangeEndpoints
     private static async Task<StoredMessage> ReadableAsync(Guid messageId, Guid me, IMessageStore messages, MembershipCache membership, CancellationToken ct)
     {
         var message = await messages.GetMessageAsync(messageId, ct) ?? throw Errors.MessageNotFound(messageId).ToException();
-        try
-        {
-            await membership.RequireMemberAsync(message.ConversationId, me, ct);
-        }
-        catch (ParleyException)
-        {
-            throw Errors.MessageNotFound(messageId).ToException();
-        }
-
+        await membership.RequireMessageAccessAsync(message.ConversationId, messageId, me, ct);
         return message;
     }
 }

@@ -149,28 +149,15 @@ public static class MessageEndpoints
         var status = await messages.GetMessageStatusAsync(messageId, ct);
         if (status is not null)
         {
-            await RequireVisibleAsync(status.Message.ConversationId);
+            await membership.RequireMessageAccessAsync(status.Message.ConversationId, messageId, me, ct);
             var m = status.Message;
             return Results.Ok(new MessageStatusView(m.Id, m.ConversationId, status.State.ToWire(), m.Sequence, m.AcceptedAt, m.StoredAt,
                 status.RecipientCount, status.DeliveredCount, status.ReadCount));
         }
 
         var logged = await log.FindAsync(messageId, ct) ?? throw Errors.MessageNotFound(messageId).ToException();
-        await RequireVisibleAsync(logged.ConversationId);
+        await membership.RequireMessageAccessAsync(logged.ConversationId, messageId, me, ct);
         var state = logged.State == LoggedMessageState.DeadLettered ? MessageState.Failed : MessageState.Pending;
         return Results.Ok(new MessageStatusView(logged.MessageId, logged.ConversationId, state.ToWire(), null, logged.AcceptedAt, null, 0, 0, 0));
-
-        async Task RequireVisibleAsync(Guid conversationId)
-        {
-            try
-            {
-                await membership.RequireMemberAsync(conversationId, me, ct);
-            }
-            catch (ParleyException)
-            {
-                // Someone else's message: do not confirm it exists.
-                throw Errors.MessageNotFound(messageId).ToException();
-            }
-        }
     }
 }

@@ -183,16 +183,7 @@ public sealed class MessageIngress(
             throw Errors.MessageNotFound(request.MessageId).ToException();
         }
 
-        try
-        {
-            await membership.RequireMemberAsync(target.ConversationId, actorId, cancellationToken);
-        }
-        catch (ParleyException)
-        {
-            // Someone else's message: do not confirm it exists.
-            throw Errors.MessageNotFound(request.MessageId).ToException();
-        }
-
+        await membership.RequireMessageAccessAsync(target.ConversationId, request.MessageId, actorId, cancellationToken);
         var own = target.SenderId == actorId;
         var action = request.Kind switch
         {

@@ -40,14 +40,7 @@ public static class PersonalEndpoints
         var me = CurrentUser.Id(context.User);
         var messageId = JsonRequest.RouteId(id, "messageId");
         var message = await messages.GetMessageAsync(messageId, ct) ?? throw Errors.MessageNotFound(messageId).ToException();
-        try
-        {
-            await membership.RequireMemberAsync(message.ConversationId, me, ct);
-        }
-        catch (ParleyException)
-        {
-            throw Errors.MessageNotFound(messageId).ToException();
-        }
+        await membership.RequireMessageAccessAsync(message.ConversationId, messageId, me, ct);
 
         var (bookmark, _) = await personal.AddBookmarkAsync(me, message, time.GetUtcNow(), EventContext.New(me), ct);
         return Results.Ok(BookmarkView.From(bookmark));
