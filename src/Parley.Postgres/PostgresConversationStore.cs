@@ -124,8 +124,9 @@ public sealed class PostgresConversationStore(NpgsqlDataSource dataSource) : ICo
         if (plan.ConversationUpdate is { } u)
         {
             write.BatchCommands.Add(Command("""
-                UPDATE conversations SET title = $2, description = $3, avatar_url = $4, metadata = $5::json, visibility = $6, status = $7 WHERE id = $1
-                """, conversationId, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status));
+                UPDATE conversations SET title = $2, description = $3, avatar_url = $4, metadata = $5::json, visibility = $6, status = $7, message_ttl_seconds = $8::int
+                WHERE id = $1
+                """, conversationId, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status, u.MessageTtlSeconds));
             foreach (var p in write.BatchCommands[^1].Parameters.Skip(1).Take(4))
             {
                 p.NpgsqlDbType = NpgsqlDbType.Text;

@@ -32,19 +32,19 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions)
+                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
                        idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                        reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions
+                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
                             $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[],
                             $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[], $25::timestamptz[], $26::uuid[],
-                            $27::uuid[], $28::uuid[], $29::uuid[], $30::text[])
+                            $27::uuid[], $28::uuid[], $29::uuid[], $30::text[], $31::timestamptz[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                           idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                           reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions)
+                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
@@ -57,7 +57,8 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 inserts.Select(i => i.Message.DeletedBy).ToArray(), inserts.Select(i => ReactionCountsJson.Format(i.Message.Reactions)).ToArray(),
                 inserts.Select(i => i.Message.PinnedAt).ToArray(), inserts.Select(i => i.Message.PinnedBy).ToArray(),
                 inserts.Select(i => i.Message.ForwardedFrom?.MessageId).ToArray(), inserts.Select(i => i.Message.ForwardedFrom?.ConversationId).ToArray(),
-                inserts.Select(i => i.Message.ForwardedFrom?.SenderId).ToArray(), inserts.Select(i => MentionsJson.Format(i.Message.Mentions)).ToArray()));
+                inserts.Select(i => i.Message.ForwardedFrom?.SenderId).ToArray(), inserts.Select(i => MentionsJson.Format(i.Message.Mentions)).ToArray(),
+                inserts.Select(i => i.Message.ExpiresAt).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
@@ -109,7 +110,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         // Locked in id order, so concurrent batches cannot deadlock.
-        read.BatchCommands.Add(Command("SELECT id, last_sequence, last_change_seq FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
+        read.BatchCommands.Add(Command("SELECT id, last_sequence, last_change_seq, message_ttl_seconds FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE", conversationIds));
         read.BatchCommands.Add(Command("SELECT conversation_id, user_id, side FROM participants WHERE conversation_id = ANY($1) ORDER BY joined_at, user_id", conversationIds));
         read.BatchCommands.Add(Command($"SELECT {MessageColumns}, m.idempotency_key FROM messages m WHERE m.id = ANY($1) OR m.idempotency_key = ANY($2)",
             batch.Select(e => e.MessageId).ToArray(), batch.Select(e => e.IdempotencyKey).ToArray()));
@@ -137,10 +138,16 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         var changeSequences = new Dictionary<Guid, long>();
+        var ttls = new Dictionary<Guid, int>();
         while (await reader.ReadAsync(cancellationToken))
         {
             sequences[reader.GetGuid(0)] = reader.GetInt64(1);
             changeSequences[reader.GetGuid(0)] = reader.GetInt64(2);
+            if (!reader.IsDBNull(3))
+            {
+                ttls[reader.GetGuid(0)] = reader.GetInt32(3);
+            }
+
             members[reader.GetGuid(0)] = [];
         }
 
@@ -165,6 +172,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         {
             Sides = sides.GetValueOrDefault(s.Key) ?? ConversationSnapshot.NoSides,
             LastChangeSequence = changeSequences[s.Key],
+            MessageTtlSeconds = ttls.TryGetValue(s.Key, out var ttl) ? ttl : null,
         }), existing);
         return changes ? await PostgresMessageChanges.ReadLoadsAsync(reader, state, cancellationToken) : state;
     }
@@ -238,6 +246,24 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         return changes;
+    }
+
+    public async Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, conversation_id, expires_at FROM messages
+            WHERE expires_at IS NOT NULL AND deleted_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2
+            """);
+        command.Parameters.Add(new() { Value = now.ToUniversalTime() });
+        command.Parameters.Add(new() { Value = limit });
+        var due = new List<ExpiringMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            due.Add(new ExpiringMessage(reader.GetGuid(0), reader.GetGuid(1), Time(reader, 2)));
+        }
+
+        return due;
     }
 
     public async Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken)

@@ -97,9 +97,9 @@ public sealed class SqliteConversationStore(SqliteDatabase db) : IConversationSt
             {
                 await connection.ExecuteAsync(new CommandDefinition("""
                     UPDATE conversations SET title = @Title, description = @Description, avatar_url = @AvatarUrl, metadata = @Metadata,
-                        visibility = @Visibility, status = @Status
+                        visibility = @Visibility, status = @Status, message_ttl_seconds = @MessageTtlSeconds
                     WHERE id = @c
-                    """, new { c, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status }, transaction, cancellationToken: cancellationToken));
+                    """, new { c, u.Title, u.Description, u.AvatarUrl, u.Metadata, u.Visibility, u.Status, u.MessageTtlSeconds }, transaction, cancellationToken: cancellationToken));
             }
 
             if (plan.InviteInsert is { } created)

@@ -151,6 +151,25 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
             return edits;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<ExpiringMessage>>(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection, """
+                SELECT id, conversation_id, expires_at FROM messages
+                WHERE expires_at IS NOT NULL AND deleted_at IS NULL AND expires_at <= $now ORDER BY expires_at LIMIT $n
+                """);
+            command.Parameters.AddWithValue("$now", SqliteTime.Ms(now));
+            command.Parameters.AddWithValue("$n", limit);
+            var due = new List<ExpiringMessage>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                due.Add(new ExpiringMessage(Guid.Parse(reader.GetString(0)), Guid.Parse(reader.GetString(1)), SqliteTime.FromMs(reader.GetInt64(2))));
+            }
+
+            return due;
+        }, cancellationToken);
+
     public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>
         QueryMessageAsync("m.id = $v", messageId.ToString(), cancellationToken);
 

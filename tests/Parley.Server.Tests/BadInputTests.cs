@@ -252,6 +252,7 @@ public abstract class BadInputTests(TestServer server)
         await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"direct","memberIds":["{{{other.UserId}}}"],"context":{"type":"BOOKING","id":"b"}}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"group","memberIds":[],"context":{"type":"BOOKING","id":"b"},"sides":{"{{{me.UserId}}}":"seller"}}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ExpectAsync(Post, "/api/v1/conversations", me, $$$"""{"type":"group","memberIds":[],"metadata":{"k":"{{{new string('m', 17000)}}}"}}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Post, "/api/v1/conversations", me, """{"type":"group","memberIds":[],"messageTtlSeconds":60}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
     }
 
     [Theory]
@@ -260,6 +261,10 @@ public abstract class BadInputTests(TestServer server)
     [InlineData("PATCH", "", """{"visibility":"public"}""", "INVALID_FIELD_VALUE")]
     [InlineData("PATCH", "", """{"title":["x"]}""", "INVALID_FIELD_TYPE")]
     [InlineData("PATCH", "", """{"avatarUrl":"/x.png"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """{"messageTtlSeconds":0}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """{"messageTtlSeconds":31536001}""", "INVALID_FIELD_VALUE")]
+    [InlineData("PATCH", "", """{"messageTtlSeconds":1.5}""", "INVALID_FIELD_TYPE")]
+    [InlineData("PATCH", "", """{"messageTtlSeconds":"60"}""", "INVALID_FIELD_TYPE")]
     [InlineData("PATCH", "", """[1]""", "INVALID_SCHEMA")]
     [InlineData("POST", "/members", """{"userIds":[]}""", "INVALID_RECIPIENT")]
     [InlineData("POST", "/members", """{"userIds":["nope"]}""", "INVALID_RECIPIENT")]
@@ -441,6 +446,10 @@ public abstract class BadInputTests(TestServer server)
         { """{"content":"hi","replyTo":"not-a-message"}""", "INVALID_FIELD_VALUE" },
         { """{"content":"hi","replyTo":""}""", "INVALID_FIELD_VALUE" },
         { """{"content":"hi","replyTo":"\ud800"}""", "INVALID_TEXT" },
+        { """{"content":"hi","expiresAt":"2020-01-01T00:00:00Z"}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"hi","expiresAt":"2999-01-01T00:00:00Z"}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"hi","expiresAt":"tomorrow"}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"hi","expiresAt":1767225600}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":7}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":{"messageId":"00000000-0000-0000-0000-000000000001"}}""", "INVALID_FIELD_TYPE" },
@@ -943,6 +952,7 @@ public abstract class BadInputTests(TestServer server)
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Ack>("SendMessage", (object?)null));
         await ExpectHubAsync("INVALID_FIELD_TYPE", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = "hi", Metadata = "[1]" }));
         await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = new string('x', 10_241) }));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<Ack>("SendMessage", new { ConversationId = mine.Id, Content = "hi", ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1) }));
         await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<Receipt>("MarkRead", mine.Id, -1L));
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<Receipt>("MarkRead", Guid.Empty, 1L));
         await ExpectHubAsync("CONVERSATION_NOT_FOUND", () => device.Connection.InvokeAsync<Receipt>("MarkRead", Guid.NewGuid(), 1L));

@@ -51,7 +51,7 @@ public abstract class MessageChangesTests(TestServer server)
         }
 
         var stored = (await _client.HistoryAsync(sender, group)).Items.Single();
-        var view = await MessageViewAsync(sender, group, stored.Sequence);
+        var view = await _client.MessageViewAsync(sender, group, stored.Sequence);
         Assert.True(view.Flag("deleted"));
         Assert.Equal("", view.GetProperty("content").GetString());
         Assert.False(view.TryGetProperty("reactions", out _));
@@ -68,8 +68,8 @@ public abstract class MessageChangesTests(TestServer server)
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", other, """{"content":"mine now"}"""),
             HttpStatusCode.Forbidden, "NOT_MESSAGE_SENDER");
 
-        await Eventually.TrueAsync(async () => (await MessageViewAsync(other, group, 1)).Count("editCount") == 2, "both edits stored");
-        var view = await MessageViewAsync(other, group, 1);
+        await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(other, group, 1)).Count("editCount") == 2, "both edits stored");
+        var view = await _client.MessageViewAsync(other, group, 1);
         Assert.Equal("v3", view.GetProperty("content").GetString());
         Assert.True(view.TryGetProperty("editedAt", out _));
         var edits = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{sent.MessageId}/edits", other);
@@ -80,7 +80,7 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.Equal(64, items[0].GetProperty("previousContentHash").GetString()!.Length);
 
         await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
-        await Eventually.TrueAsync(async () => (await MessageViewAsync(other, group, 1)).Flag("deleted"), "the delete stored");
+        await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(other, group, 1)).Flag("deleted"), "the delete stored");
         Assert.Empty((await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{sent.MessageId}/edits", other)).GetProperty("items").EnumerateArray());
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, """{"content":"back"}"""),
             HttpStatusCode.Conflict, "MESSAGE_DELETED");
@@ -106,10 +106,10 @@ public abstract class MessageChangesTests(TestServer server)
         await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[1].MessageId}?for=everyone", moderator);
         await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[2].MessageId}?for=everyone", reader);
 
-        await Eventually.TrueAsync(async () => (await UnreadAsync(idle, group)) == 1, "idle's unread count: only 'one' is left");
-        Assert.Equal(0, await UnreadAsync(sender, group));  // had read 1 and 2; 3 is gone
-        Assert.Equal(1, await UnreadAsync(moderator, group));
-        Assert.Equal(0, await UnreadAsync(reader, group));
+        await Eventually.TrueAsync(async () => (await _client.UnreadCountAsync(idle, group)) == 1, "idle's unread count: only 'one' is left");
+        Assert.Equal(0, await _client.UnreadCountAsync(sender, group));  // had read 1 and 2; 3 is gone
+        Assert.Equal(1, await _client.UnreadCountAsync(moderator, group));
+        Assert.Equal(0, await _client.UnreadCountAsync(reader, group));
 
         // The sequence stays: history still has 1, 2, 3, the last two as tombstones.
         var history = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{group}/messages", idle);
@@ -138,7 +138,7 @@ public abstract class MessageChangesTests(TestServer server)
 
         Assert.Equal(["keep"], (await _client.HistoryAsync(me, direct)).Items.Select(m => m.Content));
         Assert.Equal(["keep", "hide"], (await _client.HistoryAsync(sender, direct)).Items.Select(m => m.Content));
-        Assert.Equal(1, await UnreadAsync(me, direct));
+        Assert.Equal(1, await _client.UnreadCountAsync(me, direct));
         Assert.Equal(0, (await _client.ReadAsync(me, direct, 1)).UnreadCount);
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/messages/{first.MessageId}", me), HttpStatusCode.BadRequest, "MISSING_REQUIRED_FIELD");
     }
@@ -157,10 +157,10 @@ public abstract class MessageChangesTests(TestServer server)
         await Task.WhenAll(users.Take(3).Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:fire:", u)));
         await Task.WhenAll(users.Skip(40).Select(u => ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
 
-        await Eventually.TrueAsync(async () => Counts(await MessageViewAsync(sender, group, 1)) == ":fire:=3,🎉=40", "the final counts");
-        var mine = await MessageViewAsync(users[0], group, 1);
+        await Eventually.TrueAsync(async () => Counts(await _client.MessageViewAsync(sender, group, 1)) == ":fire:=3,🎉=40", "the final counts");
+        var mine = await _client.MessageViewAsync(users[0], group, 1);
         Assert.Equal([":fire:", "🎉"], mine.GetProperty("myReactions").EnumerateArray().Select(k => k.GetString()));
-        Assert.False((await MessageViewAsync(users[45], group, 1)).TryGetProperty("myReactions", out _));
+        Assert.False((await _client.MessageViewAsync(users[45], group, 1)).TryGetProperty("myReactions", out _));
 
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/hello", users[0]), HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/messages/{Guid.NewGuid()}/reactions/{party}", users[0]), HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
@@ -190,14 +190,14 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.Equal(["an answer", "a follow-up"], replies.Select(r => r.GetProperty("content").GetString()));
         Assert.All(replies, r => Assert.Equal(root.MessageId, r.GetProperty("threadRootId").GetGuid()));
         Assert.Equal("the question", replies[0].GetProperty("replyTo").GetProperty("preview").GetString());
-        Assert.Equal(2, (await MessageViewAsync(b, group, 1)).Count("replyCount"));
+        Assert.Equal(2, (await _client.MessageViewAsync(b, group, 1)).Count("replyCount"));
 
         // The preview follows an edit, and a delete erases it.
         await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{root.MessageId}", a, new { content = "the real question" });
-        await Eventually.TrueAsync(async () => (await MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").GetString() == "the real question", "the edited preview");
+        await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").GetString() == "the real question", "the edited preview");
         await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{root.MessageId}?for=everyone", a);
-        await Eventually.TrueAsync(async () => (await MessageViewAsync(b, group, 2)).GetProperty("replyTo").Flag("deleted"), "the erased preview");
-        Assert.Equal(JsonValueKind.Null, (await MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").ValueKind);
+        await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(b, group, 2)).GetProperty("replyTo").Flag("deleted"), "the erased preview");
+        Assert.Equal(JsonValueKind.Null, (await _client.MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").ValueKind);
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.All(again.GetProperty("items").EnumerateArray(), ack => Assert.True(ack.GetProperty("idempotentHit").GetBoolean()));
 
         await _client.WaitForStoredAsync(c, first, 1);
-        var copy = await MessageViewAsync(c, first, 1);
+        var copy = await _client.MessageViewAsync(c, first, 1);
         Assert.Equal(("worth sharing", b.UserId), (copy.GetProperty("content").GetString(), copy.GetProperty("senderId").GetGuid()));
         Assert.Equal((original.MessageId, source, a.UserId), (copy.GetProperty("forwardedFrom").GetProperty("messageId").GetGuid(),
             copy.GetProperty("forwardedFrom").GetProperty("conversationId").GetGuid(), copy.GetProperty("forwardedFrom").GetProperty("senderId").GetGuid()));
@@ -231,7 +231,7 @@ public abstract class MessageChangesTests(TestServer server)
         await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/messages/{copy.GetProperty("id").GetGuid()}/forward", c,
             new { conversationIds = new[] { notMine } }, HttpStatusCode.Accepted);
         await _client.WaitForStoredAsync(a, notMine, 1);
-        Assert.Equal(original.MessageId, (await MessageViewAsync(a, notMine, 1)).GetProperty("forwardedFrom").GetProperty("messageId").GetGuid());
+        Assert.Equal(original.MessageId, (await _client.MessageViewAsync(a, notMine, 1)).GetProperty("forwardedFrom").GetProperty("messageId").GetGuid());
         Assert.Empty((await _client.HistoryAsync(c, notMine, "?before=1")).Items);
     }
 
@@ -251,7 +251,7 @@ public abstract class MessageChangesTests(TestServer server)
 
         await Eventually.TrueAsync(async () => (await MentionsAsync()).Unread == 3, "three unread messages for b");
         Assert.Equal(2, (await MentionsAsync()).Mentions);
-        Assert.Equal([b.UserId], (await MessageViewAsync(b, group, 1)).GetProperty("mentions").EnumerateArray().Select(m => m.GetGuid()));
+        Assert.Equal([b.UserId], (await _client.MessageViewAsync(b, group, 1)).GetProperty("mentions").EnumerateArray().Select(m => m.GetGuid()));
         await _client.ReadAsync(b, group, 2);
         Assert.Equal((1L, 1L), await MentionsAsync());
 
@@ -284,7 +284,7 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.All(pinned.Where(x => x.Name == "messagePinned"), x => Assert.True(x.Payload.GetProperty("pinned").GetBoolean()));
         await Eventually.TrueAsync(async () => (await PinnedAsync()).Count == 2, "both pins stored");
         Assert.Equal(["and me", "pin me"], await PinnedAsync());
-        Assert.Equal(member.UserId, (await MessageViewAsync(owner, group, 1)).GetProperty("pinnedBy").GetGuid());
+        Assert.Equal(member.UserId, (await _client.MessageViewAsync(owner, group, 1)).GetProperty("pinnedBy").GetGuid());
 
         await ChangeAsync(HttpMethod.Delete, $"/api/v1/conversations/{group}/pins/{second.MessageId}", member);
         await Eventually.TrueAsync(async () => (await PinnedAsync()).Count == 1, "the unpin stored");
@@ -370,48 +370,4 @@ public abstract class MessageChangesTests(TestServer server)
 
     private Task<JsonElement> ReplyAsync(Session who, Guid conversation, string content, Guid replyTo) =>
         _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversation}/messages", who, new { content, replyTo }, HttpStatusCode.Accepted);
-
-    private async Task<JsonElement> MessageViewAsync(Session who, Guid conversation, long sequence)
-    {
-        var page = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversation}/messages?after={sequence - 1}&limit=1", who);
-        return page.GetProperty("items")[0];
-    }
-
-    private async Task<long> UnreadAsync(Session who, Guid conversation) =>
-        (await _client.ConversationsAsync(who)).Items.Single(c => c.Id == conversation).UnreadCount;
-
-    /// <summary>One device recording messages and changes in arrival order.</summary>
-    private sealed class EventLog : IAsyncDisposable
-    {
-        private readonly ConcurrentQueue<(string, JsonElement)> _events = new();
-
-        private EventLog(HubConnection connection)
-        {
-            Connection = connection;
-            foreach (var name in new[] { "messageCreated", "messageEdited", "messageDeleted", "reactionChanged", "messageHidden", "messagePinned" })
-            {
-                connection.On<JsonElement>(name, payload => _events.Enqueue((name, payload)));
-            }
-        }
-
-        public HubConnection Connection { get; }
-
-        public IReadOnlyList<(string Name, JsonElement Payload)> Events => [.. _events];
-
-        public static async Task<EventLog> ConnectAsync(ParleyClient client, Session who)
-        {
-            // Handlers of its own, registered before the start: SignalR binds a method's arguments by its first handler's types.
-            var log = new EventLog(client.BuildConnection(who));
-            await log.Connection.StartAsync();
-            return log;
-        }
-
-        public async Task<IReadOnlyList<(string Name, JsonElement Payload)>> WaitAsync(Func<IReadOnlyList<(string Name, JsonElement Payload)>, bool> done, string what)
-        {
-            await Eventually.TrueAsync(() => done(Events), what);
-            return Events;
-        }
-
-        public ValueTask DisposeAsync() => Connection.DisposeAsync();
-    }
 }

@@ -39,6 +39,9 @@ public enum ConversationAction
 
     /// <summary>Pin and unpin messages (everyone who reads the conversation sees its pins).</summary>
     Pin,
+
+    /// <summary>Turn disappearing messages on or off (the conversation's message TTL, M8).</summary>
+    SetMessageTtl,
 }
 
 /// <summary>
@@ -61,13 +64,14 @@ public static class ConversationPermissions
         [ConversationAction.CreateInvites] = ParticipantRoles.Admin,
         [ConversationAction.DeleteOthersMessages] = ParticipantRoles.Moderator,
         [ConversationAction.Pin] = ParticipantRoles.Moderator,
+        [ConversationAction.SetMessageTtl] = ParticipantRoles.Admin,
     };
 
     private static readonly Dictionary<string, Dictionary<ConversationAction, string?>> Table = new(StringComparer.Ordinal)
     {
         // A direct conversation is the pair's: both read and send, nobody manages it.
         [ConversationTypes.Direct] = Enum.GetValues<ConversationAction>().ToDictionary(a => a, a =>
-            a is ConversationAction.Read or ConversationAction.Send or ConversationAction.Pin ? ParticipantRoles.Member : (string?)null),
+            a is ConversationAction.Read or ConversationAction.Send or ConversationAction.Pin or ConversationAction.SetMessageTtl ? ParticipantRoles.Member : (string?)null),
         // In a group every member may pin, as in a direct conversation; channels and broadcasts leave it to moderators.
         [ConversationTypes.Group] = new(Managed) { [ConversationAction.Pin] = ParticipantRoles.Member },
         [ConversationTypes.Channel] = Managed,

@@ -22,6 +22,22 @@ public static class MessageChangeKinds
     public static readonly IReadOnlyList<string> All = [Edit, Delete, Reaction, Pin];
 }
 
+/// <summary>Who a change is by when no user made it.</summary>
+public static class ServerActors
+{
+    /// <summary>The expiry worker deleting a disappearing message: the nil UUID as <c>deletedBy</c>.</summary>
+    public static readonly Guid Expiry = Guid.Empty;
+}
+
+/// <summary>Disappearing messages (M8): the bounds of a conversation's message TTL.</summary>
+public static class MessageTtl
+{
+    public const int MinSeconds = 1;
+
+    /// <summary>A year, as the furthest <c>expiresAt</c>.</summary>
+    public const int MaxSeconds = 365 * 24 * 3600;
+}
+
 /// <summary><c>DELETE /messages/{id}?for=</c>: only the caller's own view, or everyone's.</summary>
 public static class DeleteScopes
 {

@@ -46,6 +46,9 @@ public sealed record MessageEnvelope
     /// <summary>A send that forwards a copy of another message (the ingress checked the sender may read it).</summary>
     public ForwardSource? ForwardedFrom { get; init; }
 
+    /// <summary>A send the sender made disappearing (checked at the ingress); the conversation's TTL is applied at persist time.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     [JsonIgnore]
     public bool IsChange => Kind is not null;
 

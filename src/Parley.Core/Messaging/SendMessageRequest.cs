@@ -15,6 +15,31 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
 
     public const int MaxMentions = 50;
 
+    /// <summary>Disappearing message (M8): deleted for everyone at this time (the conversation's TTL may make it sooner).</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>How far ahead an expiry may be: a year, as the longest conversation TTL.</summary>
+    public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(365);
+
+    /// <summary>An expiry must lie in the future, at most <see cref="MaxExpiry"/> after <paramref name="now"/>.</summary>
+    public static void RequireExpiry(DateTimeOffset? expiresAt, DateTimeOffset now)
+    {
+        if (expiresAt is not { } at)
+        {
+            return;
+        }
+
+        if (at <= now)
+        {
+            throw Errors.Errors.InvalidValue("expiresAt", "must be in the future").ToException();
+        }
+
+        if (at - now > MaxExpiry)
+        {
+            throw Errors.Errors.InvalidValue("expiresAt", $"must be at most {MaxExpiry.TotalDays:0} days ahead").ToException();
+        }
+    }
+
     /// <summary>Set by the forward endpoint only (never read from a client's body): the message this is a copy of.</summary>
     public ForwardSource? ForwardedFrom { get; init; }
 
@@ -28,6 +53,7 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
     {
         ReplyTo = body.OptionalGuid("replyTo"),
         Mentions = body.OptionalGuidArray("mentions", MaxMentions)?.Distinct().ToList(),
+        ExpiresAt = body.OptionalTimestamp("expiresAt"),
     };
 
     /// <summary>A message's content, sent or edited: not blank, storable on every engine, within the byte limit.</summary>

@@ -62,7 +62,10 @@ public static class ChangeEvents
     public static DomainEvent ConversationUpdated(ConversationRecord conversation, DateTimeOffset now, EventContext context) =>
         Create(AggregateTypes.Conversation, conversation.Id, DomainEventTypes.ConversationUpdated, context, now,
             JsonSerializer.Serialize(
-                new ConversationUpdatedData(conversation.Id, conversation.Title, conversation.Description, conversation.AvatarUrl, conversation.Visibility, conversation.Status, context.UserId),
+                new ConversationUpdatedData(conversation.Id, conversation.Title, conversation.Description, conversation.AvatarUrl, conversation.Visibility, conversation.Status, context.UserId)
+                {
+                    MessageTtlSeconds = conversation.MessageTtlSeconds,
+                },
                 ChangeEventsJson.Default.ConversationUpdatedData));
 
     /// <summary>Without the code: it is a secret that lets anyone in, and events reach files and consumers.</summary>
@@ -185,7 +188,10 @@ public sealed record MemberRemovedData(Guid ConversationId, Guid UserId, string 
 
 public sealed record MemberRoleChangedData(Guid ConversationId, Guid UserId, string Role, string PreviousRole, Guid? By);
 
-public sealed record ConversationUpdatedData(Guid ConversationId, string? Title, string? Description, string? AvatarUrl, string Visibility, string Status, Guid? By);
+public sealed record ConversationUpdatedData(Guid ConversationId, string? Title, string? Description, string? AvatarUrl, string Visibility, string Status, Guid? By)
+{
+    public int? MessageTtlSeconds { get; init; }
+}
 
 public sealed record InviteData(Guid ConversationId, DateTimeOffset? ExpiresAt, int? MaxUses, int Uses, Guid? By);
 

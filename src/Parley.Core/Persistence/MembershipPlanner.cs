@@ -167,6 +167,12 @@ public static class MembershipPlanner
                     return (noStatus, null);
                 }
 
+                if (e.MessageTtlSeconds.IsSet && edit.Action != ConversationAction.SetMessageTtl
+                    && Refuse(conversation, actor.Role, ConversationAction.SetMessageTtl) is { } noTtl)
+                {
+                    return (noTtl, null);
+                }
+
                 var visibility = e.Visibility.Or(conversation.Visibility);
                 if (string.Equals(visibility, ConversationVisibility.Public, StringComparison.Ordinal)
                     && !string.Equals(conversation.Type, ConversationTypes.Channel, StringComparison.Ordinal))
@@ -182,6 +188,7 @@ public static class MembershipPlanner
                     Metadata = e.Metadata.Or(conversation.Metadata),
                     Visibility = visibility,
                     Status = e.Status.Or(conversation.Status),
+                    MessageTtlSeconds = e.MessageTtlSeconds.Or(conversation.MessageTtlSeconds),
                 };
                 if (updated != conversation)
                 {

@@ -30,6 +30,9 @@ public sealed record ConversationSnapshot(long LastSequence, IReadOnlyList<Guid>
 
     /// <summary>The conversation's last change position (<see cref="StoredChange.ChangeSequence"/>).</summary>
     public long LastChangeSequence { get; init; }
+
+    /// <summary>The conversation's message TTL (<see cref="ConversationRecord.MessageTtlSeconds"/>) when the batch is stored.</summary>
+    public int? MessageTtlSeconds { get; init; }
 }
 
 /// <summary>What the engine writes for a batch, set-based, in one transaction; and what it returns.</summary>
@@ -170,6 +173,7 @@ public static class PersistPlanner
                 ForwardedFrom = envelope.ForwardedFrom,
                 // Members when stored: one who left since the send was accepted is not mentioned (nor counted).
                 Mentions = envelope.Mentions is { Count: > 0 } mentioned ? [.. mentioned.Where(conversation.Members.Contains)] : [],
+                ExpiresAt = ExpiryOf(envelope, conversation),
             };
 
             // A reply names a message of its conversation; the ingress checked that it exists (stored or in the log),
@@ -201,6 +205,14 @@ public static class PersistPlanner
         }
 
         return changes.Complete(new PersistPlan(results, inserts, [.. conversations.Values], [.. effects.Values], events), inserts, results);
+    }
+
+    /// <summary>The sooner of the sender's expiry and the conversation's TTL counted from acceptance; null when neither.</summary>
+    public static DateTimeOffset? ExpiryOf(MessageEnvelope envelope, ConversationSnapshot conversation)
+    {
+        var byTtl = conversation.MessageTtlSeconds is { } ttl ? envelope.AcceptedAt.AddSeconds(ttl) : (DateTimeOffset?)null;
+        var expiry = envelope.ExpiresAt is { } own && (byTtl is null || own < byTtl) ? own : byTtl;
+        return expiry is { } at ? StoreTime.Truncate(at) : null;
     }
 
     /// <summary>

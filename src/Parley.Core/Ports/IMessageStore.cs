@@ -59,4 +59,12 @@ public interface IMessageStore
 
     /// <summary>The replies in the thread <paramref name="rootId"/> starts, paged by sequence as history is.</summary>
     Task<MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Messages not yet deleted whose expiry is at or before <paramref name="now"/>, soonest first, at most
+    /// <paramref name="limit"/>: what the expiry worker deletes for everyone next.
+    /// </summary>
+    Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 }
+
+public sealed record ExpiringMessage(Guid MessageId, Guid ConversationId, DateTimeOffset ExpiresAt);

@@ -51,7 +51,8 @@ public sealed record ConversationEdit(
     FieldChange<string?> AvatarUrl,
     FieldChange<string?> Metadata,
     FieldChange<string> Visibility,
-    FieldChange<string> Status)
+    FieldChange<string> Status,
+    FieldChange<int?> MessageTtlSeconds = default)
 {
     public bool ChangesDetails => Title.IsSet || Description.IsSet || AvatarUrl.IsSet || Metadata.IsSet || Visibility.IsSet;
 }
@@ -118,7 +119,11 @@ public sealed record TransferOwnershipCommand(Guid Actor, Guid Target) : Members
 
 public sealed record EditConversationCommand(Guid Actor, ConversationEdit Edit) : MembershipCommand(Actor)
 {
-    public override ConversationAction Action => Edit.ChangesDetails ? ConversationAction.EditConversation : ConversationAction.ChangeStatus;
+    /// <summary>The action of the edit's main part; the planner asks about the others it also makes (status, message TTL).</summary>
+    public override ConversationAction Action =>
+        Edit.ChangesDetails ? ConversationAction.EditConversation
+        : Edit.MessageTtlSeconds.IsSet && !Edit.Status.IsSet ? ConversationAction.SetMessageTtl
+        : ConversationAction.ChangeStatus;
 }
 
 /// <summary>Joins the conversation of the invite <see cref="Code"/> names, as a member.</summary>

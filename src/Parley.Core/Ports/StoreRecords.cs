@@ -60,6 +60,9 @@ public sealed record ConversationRecord(
 
     /// <summary>The position of the last change to its messages (<see cref="StoredChange.ChangeSequence"/>); 0 before any.</summary>
     public long LastChangeSequence { get; init; }
+
+    /// <summary>Disappearing messages (M8): each message sent from now on expires this long after it was accepted; null: off.</summary>
+    public int? MessageTtlSeconds { get; init; }
 }
 
 /// <summary><see cref="Type"/> is one of <see cref="ContextTypes"/>; <see cref="Id"/> the caller's own id for the thing; <see cref="Metadata"/> JSON text.</summary>
@@ -217,6 +220,9 @@ public sealed record StoredMessage(
 
     public Guid? PinnedBy { get; init; }
 
+    /// <summary>When the expiry worker deletes it for everyone (the sender's expiresAt or the conversation's TTL); null: never.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     public bool Deleted => DeletedAt is not null;
 
     /// <summary>What deleting for everyone leaves: the sequence, sender, type and times; no content, metadata, edits or reactions.</summary>
@@ -233,6 +239,7 @@ public sealed record StoredMessage(
         PinnedAt = null,
         PinnedBy = null,
         Mentions = [],
+        ExpiresAt = null,
     };
 }
 

@@ -75,17 +75,17 @@ internal static class PostgresMessageChanges
             write.BatchCommands.Add(Command("""
                 UPDATE messages m SET content = t.content, metadata = t.metadata::json, content_hash = t.hash, size = t.size, edit_count = t.edits,
                     edited_at = t.edited, deleted_at = t.deleted, deleted_by = t.by, reactions = t.reactions, pinned_at = t.pinned_at, pinned_by = t.pinned_by,
-                    mentions = t.mentions
+                    mentions = t.mentions, expires_at = t.expires_at
                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::text[],
-                            $11::timestamptz[], $12::uuid[], $13::text[])
-                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by, mentions)
+                            $11::timestamptz[], $12::uuid[], $13::text[], $14::timestamptz[])
+                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by, mentions, expires_at)
                 WHERE m.id = t.id
                 """,
                 updates.Select(m => m.Id).ToArray(), updates.Select(m => m.Content).ToArray(), updates.Select(m => m.Metadata).ToArray(),
                 updates.Select(m => m.ContentHash).ToArray(), updates.Select(m => m.Size).ToArray(), updates.Select(m => m.EditCount).ToArray(),
                 updates.Select(m => m.EditedAt).ToArray(), updates.Select(m => m.DeletedAt).ToArray(), updates.Select(m => m.DeletedBy).ToArray(),
                 updates.Select(m => ReactionCountsJson.Format(m.Reactions)).ToArray(), updates.Select(m => m.PinnedAt).ToArray(), updates.Select(m => m.PinnedBy).ToArray(),
-                updates.Select(m => MentionsJson.Format(m.Mentions)).ToArray()));
+                updates.Select(m => MentionsJson.Format(m.Mentions)).ToArray(), updates.Select(m => m.ExpiresAt).ToArray()));
         }
 
         if (plan.Edits is { Count: > 0 } edits)

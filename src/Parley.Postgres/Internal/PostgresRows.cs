@@ -11,16 +11,16 @@ internal static class PostgresRows
     public const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
         "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions, m.pinned_at, m.pinned_by, " +
-        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions";
+        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions, m.expires_at";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int MessageColumnCount = 30;
+    public const int MessageColumnCount = 31;
 
     public const string ConversationColumns =
-        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text, c.last_change_seq";
+        "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text, c.last_change_seq, c.message_ttl_seconds";
 
     /// <summary>How many columns <see cref="ConversationColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int ConversationColumnCount = 16;
+    public const int ConversationColumnCount = 17;
 
     public static ConversationRecord ReadConversation(NpgsqlDataReader r, int o) => new(
         r.GetGuid(o), r.GetString(o + 1), r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.GetString(o + 3),
@@ -32,6 +32,7 @@ internal static class PostgresRows
         Visibility = r.GetString(o + 11),
         Context = r.IsDBNull(o + 12) ? null : new ConversationContext(r.GetString(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetString(o + 14)),
         LastChangeSequence = r.GetInt64(o + 15),
+        MessageTtlSeconds = r.IsDBNull(o + 16) ? null : r.GetInt32(o + 16),
     };
 
     /// <summary>A participant row's own settings (over <c>p</c>), read with <see cref="ReadSettings"/>.</summary>
@@ -60,6 +61,7 @@ internal static class PostgresRows
         PinnedAt = r.IsDBNull(o + 24) ? null : Time(r, o + 24),
         ForwardedFrom = r.IsDBNull(o + 26) ? null : new ForwardSource(r.GetGuid(o + 26), r.GetGuid(o + 27), r.GetGuid(o + 28)),
         PinnedBy = r.IsDBNull(o + 25) ? null : r.GetGuid(o + 25),
+        ExpiresAt = r.IsDBNull(o + 30) ? null : Time(r, o + 30),
     };
 
     /// <summary>

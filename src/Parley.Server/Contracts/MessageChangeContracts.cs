@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Parley.Core.Messaging;
 using Parley.Core.Ports;
 
 namespace Parley.Server.Contracts;
@@ -43,7 +44,12 @@ public sealed record MessageEditedView(Guid ConversationId, Guid MessageId, long
 /// <summary><c>Pinned</c> false: unpinned. <c>By</c> is who pinned or unpinned it.</summary>
 public sealed record MessagePinnedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, bool Pinned, Guid By, DateTimeOffset At);
 
-public sealed record MessageDeletedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, DateTimeOffset DeletedAt, Guid DeletedBy);
+/// <summary><c>Expired</c>: a disappearing message the server deleted on time (<c>DeletedBy</c> is then the nil UUID).</summary>
+public sealed record MessageDeletedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, DateTimeOffset DeletedAt, Guid DeletedBy)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Expired => DeletedBy == ServerActors.Expiry;
+}
 
 /// <summary><c>Count</c>: users with <c>Key</c> on the message after this change.</summary>
 public sealed record ReactionChangedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, string Key, Guid UserId, bool Added, int Count, DateTimeOffset At);

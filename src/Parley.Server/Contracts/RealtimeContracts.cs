@@ -73,6 +73,9 @@ public sealed class HubSendMessage
 
     /// <summary>Members mentioned (user ids).</summary>
     public Guid[]? Mentions { get; set; }
+
+    /// <summary>A disappearing message: deleted for everyone at this time.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
 }
 
 /// <summary>What a reconnecting device already has in one conversation.</summary>

@@ -91,6 +91,10 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? MyReactions { get; init; }
 
+    /// <summary>A disappearing message: deleted for everyone at this time (within seconds); absent when it does not expire.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     public static MessageView From(StoredMessage m) => new(
         m.Id, m.ConversationId, m.Sequence, m.SenderId, m.Type, m.Content, JsonText.From(m.Metadata), m.ClientMessageId,
         m.ContentHash, m.Size, m.CorrelationId, m.AcceptedAt, m.StoredAt)
@@ -110,6 +114,7 @@ public sealed record MessageView(
         Mentions = m.Mentions.Count == 0 ? null : m.Mentions,
         ForwardedFrom = m.ForwardedFrom is { } f ? new ForwardedFromView(f.MessageId, f.ConversationId, f.SenderId) : null,
         PinnedBy = m.PinnedBy,
+        ExpiresAt = m.ExpiresAt,
     };
 }
 
@@ -230,6 +235,10 @@ public sealed record ConversationView(
     /// <summary>The caller's unread messages that mention them (M7).</summary>
     public long UnreadMentions { get; init; }
 
+    /// <summary>Disappearing messages: each new message expires this many seconds after it is sent; absent when off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MessageTtlSeconds { get; init; }
+
     /// <summary>The caller's own settings (M5), as of the answer: a mute that has run out reads as none.</summary>
     public bool Muted { get; init; }
 
@@ -250,6 +259,7 @@ public sealed record ConversationView(
             Metadata = JsonText.From(c.Metadata),
             Visibility = c.Visibility,
             LastChangeSequence = c.LastChangeSequence,
+            MessageTtlSeconds = c.MessageTtlSeconds,
             Role = role,
             Context = ContextView.From(c.Context),
             Muted = settings?.Muted ?? false,
@@ -291,8 +301,15 @@ public sealed record ConversationDetailsView(
     int? MemberCount,
     ContextView? Context)
 {
+    /// <summary>Disappearing messages: each new message expires this many seconds after it is sent; absent when off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MessageTtlSeconds { get; init; }
+
     public static ConversationDetailsView From(ConversationRecord c, int? memberCount = null) =>
-        new(c.Id, c.Type, c.Title, c.Description, c.AvatarUrl, JsonText.From(c.Metadata), c.Visibility, c.Status, c.LastActivityAt, memberCount, ContextView.From(c.Context));
+        new(c.Id, c.Type, c.Title, c.Description, c.AvatarUrl, JsonText.From(c.Metadata), c.Visibility, c.Status, c.LastActivityAt, memberCount, ContextView.From(c.Context))
+        {
+            MessageTtlSeconds = c.MessageTtlSeconds,
+        };
 }
 
 public sealed record ChannelPageView(IReadOnlyList<ConversationDetailsView> Items, string? NextCursor);

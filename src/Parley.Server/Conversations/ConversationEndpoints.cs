@@ -62,6 +62,12 @@ public static class ConversationEndpoints
             throw Errors.InvalidValue("status", "a new conversation is active; change it afterwards with PATCH").ToException();
         }
 
+        if (fields.MessageTtlSeconds.IsSet)
+        {
+            // Turning disappearing messages on is a change every member is told about (conversationUpdated): one path for it.
+            throw Errors.InvalidValue("messageTtlSeconds", "turn disappearing messages on with PATCH once the conversation exists").ToException();
+        }
+
         if (direct && (fields.Title.Value is not null || fields.Description.Value is not null || fields.AvatarUrl.Value is not null
             || fields.Metadata.Value is not null || fields.Visibility.IsSet))
         {

@@ -15,7 +15,14 @@ public static class ConversationFields
         Avatar(body),
         Metadata(body, limits.MaxMetadataBytes),
         OneOf(body, "visibility", ConversationVisibility.All),
-        OneOf(body, "status", ConversationStatuses.All));
+        OneOf(body, "status", ConversationStatuses.All),
+        MessageTtl(body));
+
+    /// <summary><c>messageTtlSeconds</c>: seconds, or null to turn disappearing messages off.</summary>
+    private static FieldChange<int?> MessageTtl(JsonBody body) =>
+        body.Has("messageTtlSeconds")
+            ? FieldChange<int?>.To((int?)body.OptionalInt64("messageTtlSeconds", Core.Messaging.MessageTtl.MinSeconds, Core.Messaging.MessageTtl.MaxSeconds))
+            : default;
 
     private static FieldChange<string?> Text(JsonBody body, string field, int max) =>
         body.Has(field) ? FieldChange<string?>.To(body.OptionalString(field, max)) : default;

@@ -17,7 +17,7 @@ namespace Parley.Server.Conversations;
 public static class MemberEndpoints
 {
     public sealed record EditConversationBody(
-        string? Title, string? Description, string? AvatarUrl, System.Text.Json.JsonElement? Metadata, string? Visibility, string? Status);
+        string? Title, string? Description, string? AvatarUrl, System.Text.Json.JsonElement? Metadata, string? Visibility, string? Status, int? MessageTtlSeconds);
 
     public sealed record AddMembersBody(IReadOnlyList<Guid> UserIds, string? Role, string? Side);
 

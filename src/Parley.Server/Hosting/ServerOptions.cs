@@ -150,11 +150,27 @@ public sealed class MessagesOptions
     /// <summary>How long after sending a sender may edit a message; absent or zero: always.</summary>
     public TimeSpan? EditWindow { get; set; }
 
+    /// <summary>How often the expiry worker looks for disappearing messages that are due: the most they outlive their time by.</summary>
+    public TimeSpan ExpiryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The most expired messages one pass deletes; the next pass follows at once while there are more.</summary>
+    public int ExpiryBatch { get; set; } = 500;
+
     public IEnumerable<string> Validate()
     {
         if (EditWindow < TimeSpan.Zero)
         {
             yield return $"{Section}:EditWindow must not be negative (was {EditWindow}).";
+        }
+
+        if (ExpiryInterval < TimeSpan.FromMilliseconds(10) || ExpiryInterval > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{Section}:ExpiryInterval must be between 00:00:00.010 and 00:10:00 (was {ExpiryInterval}).";
+        }
+
+        if (ExpiryBatch is < 1 or > 10_000)
+        {
+            yield return $"{Section}:ExpiryBatch must be between 1 and 10000 (was {ExpiryBatch}).";
         }
     }
 }

@@ -12,7 +12,7 @@ namespace Parley.Server.Messaging;
 
 public static class MessageEndpoints
 {
-    public sealed record SendMessageBody(string Content, string? Type, string? ClientMessageId, object? Metadata);
+    public sealed record SendMessageBody(string Content, string? Type, string? ClientMessageId, object? Metadata, Guid? ReplyTo, IReadOnlyList<Guid>? Mentions, DateTimeOffset? ExpiresAt);
     public sealed record ReadBody(long UpToSequence);
 
     public static void MapMessageEndpoints(this IEndpointRouteBuilder app)

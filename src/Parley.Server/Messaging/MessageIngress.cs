@@ -96,9 +96,8 @@ public sealed class MessageIngress(
             }
         }
 
-        // Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.
-        var now = time.GetUtcNow();
-        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        var now = NowToTheMillisecond();
+        SendMessageRequest.RequireExpiry(request.ExpiresAt, now);
         var envelope = new MessageEnvelope
         {
             MessageId = Guid.CreateVersion7(now),
@@ -115,6 +114,7 @@ public sealed class MessageIngress(
             ReplyTo = request.ReplyTo,
             ForwardedFrom = request.ForwardedFrom,
             Mentions = request.Mentions is { Count: > 0 } ? request.Mentions : null,
+            ExpiresAt = request.ExpiresAt is { } expiry ? Core.Persistence.StoreTime.Truncate(expiry) : null,
         };
 
         // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead
@@ -221,8 +221,7 @@ public sealed class MessageIngress(
             await social.RequireNotBlockedAsync(conversation, actorId, cancellationToken);
         }
 
-        var now = time.GetUtcNow();
-        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        var now = NowToTheMillisecond();
         var changeId = Guid.CreateVersion7(now);
         var envelope = new MessageEnvelope
         {
@@ -247,6 +246,40 @@ public sealed class MessageIngress(
 
         return new ChangeAck(appended.MessageId, request.MessageId, target.ConversationId, request.Kind, Core.Messaging.MessageState.Pending.ToWire(),
             appended.AcceptedAt, envelope.IdempotencyKey, appended.Duplicate, appended.Partition);
+    }
+
+    /// <summary>
+    /// The expiry worker's delete for everyone of a disappearing message that is due: no user made it, so no rate limit,
+    /// permission or block applies. Its key is the message's own, so however often a pass or a node appends it (the
+    /// message stays due until the worker has applied it), it is applied once.
+    /// </summary>
+    public async Task<bool> ExpireAsync(ExpiringMessage due, CancellationToken cancellationToken)
+    {
+        var now = NowToTheMillisecond();
+        var changeId = Guid.CreateVersion7(now);
+        var envelope = new MessageEnvelope
+        {
+            MessageId = changeId,
+            ConversationId = due.ConversationId,
+            SenderId = ServerActors.Expiry,
+            Type = MessageChangeKinds.Delete,
+            Content = "",
+            IdempotencyKey = IdempotencyKeys.ForChange(due.ConversationId, ServerActors.Expiry, MessageChangeKinds.Delete, due.MessageId, "expiry", changeId),
+            CorrelationId = Guid.CreateVersion7(now),
+            AcceptedAt = now,
+            TraceParent = Activity.Current?.Id,
+            Kind = MessageChangeKinds.Delete,
+            TargetId = due.MessageId,
+        };
+        var appended = await log.AppendAsync(envelope, cancellationToken);
+        return !appended.Duplicate;
+    }
+
+    /// <summary>Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.</summary>
+    private DateTimeOffset NowToTheMillisecond()
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
     }
 
     /// <summary>The append every ack waits for; a failure the client cannot tell from success is ENQUEUE_FAILED (retry with the same id).</summary>

@@ -27,6 +27,8 @@ public sealed class DeliveryMetrics
     private readonly Histogram<double> _endToEnd;
     private readonly Histogram<double> _stepDuration;
     private readonly Histogram<double> _queueWait;
+    private readonly Counter<long> _expired;
+    private readonly Histogram<double> _expiryLate;
 
     public DeliveryMetrics(IMeterFactory meters, IngressMetrics ingress)
     {
@@ -54,8 +56,18 @@ public sealed class DeliveryMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
         _queueWait = delivery.CreateHistogram<double>("delivery_queue_wait_ms", description: "A message's time from acceptance to being read by a delivery worker, milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
+        _expired = delivery.CreateCounter<long>("message_expiry_appended", description: "Deletes of disappearing messages the expiry worker appended to the log");
+        _expiryLate = delivery.CreateHistogram<double>("message_expiry_delay_ms", description: "How long after its expiry a disappearing message's delete was appended, milliseconds",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
         _stepDuration = delivery.CreateHistogram<double>("delivery_pipeline_step_duration_ms", description: "Time per pipeline step (persist, fanout, ack), milliseconds",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.MillisecondBuckets });
+    }
+
+    /// <summary>The expiry worker appended the delete of a disappearing message <paramref name="late"/> after its expiry.</summary>
+    public void MessageExpired(TimeSpan late)
+    {
+        _expired.Add(1);
+        _expiryLate.Record(Math.Max(0, late.TotalMilliseconds));
     }
 
     /// <summary>A worker read a batch of <paramref name="count"/> entries.</summary>

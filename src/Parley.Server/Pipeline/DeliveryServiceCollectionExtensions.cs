@@ -4,7 +4,7 @@ public static class DeliveryServiceCollectionExtensions
 {
     /// <summary>
     /// Delivery from the log: partition ownership by lease, one worker loop per partition running the pipeline
-    /// (persist, fan out, acknowledge), the lag sampler, and their metrics.
+    /// (persist, fan out, acknowledge), the lag sampler, the expiry worker for disappearing messages, and their metrics.
     /// </summary>
     public static WebApplicationBuilder AddParleyDelivery(this WebApplicationBuilder builder)
     {
@@ -18,6 +18,7 @@ public static class DeliveryServiceCollectionExtensions
         services.AddSingleton<PartitionOwnership>();
         services.AddHostedService(sp => sp.GetRequiredService<PartitionOwnership>());
         services.AddHostedService<DeliveryWorker>();
+        services.AddHostedService<ExpiryWorker>();
         return builder;
     }
 }

@@ -103,5 +103,6 @@ public sealed class ChatHub(
         Mentions = message.Mentions is null ? null
             : message.Mentions.Length > SendMessageRequest.MaxMentions ? throw Errors.TooLong("mentions", SendMessageRequest.MaxMentions, message.Mentions.Length, "items").ToException()
             : [.. message.Mentions.Distinct()],
+        ExpiresAt = message.ExpiresAt,
     };
 }

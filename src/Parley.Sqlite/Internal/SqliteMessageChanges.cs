@@ -15,7 +15,7 @@ internal static class SqliteMessageChanges
         await ForEachAsync(connection, transaction, """
             UPDATE messages SET content = $content, metadata = $meta, content_hash = $hash, size = $size, edit_count = $edits,
                 edited_at = $edited, deleted_at = $deleted, deleted_by = $by, reactions = $reactions, pinned_at = $pinnedAt, pinned_by = $pinnedBy,
-                mentions = $mentions
+                mentions = $mentions, expires_at = $expires
             WHERE id = $id
             """, plan.Updates, (p, m) =>
         {
@@ -31,6 +31,7 @@ internal static class SqliteMessageChanges
             p["$pinnedAt"].Value = m.PinnedAt is { } pinned ? SqliteTime.Ms(pinned) : DBNull.Value;
             p["$pinnedBy"].Value = SqliteRows.OrNull(m.PinnedBy?.ToString());
             p["$mentions"].Value = SqliteRows.OrNull(MentionsJson.Format(m.Mentions));
+            p["$expires"].Value = m.ExpiresAt is { } x ? SqliteTime.Ms(x) : DBNull.Value;
             p["$id"].Value = m.Id.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """

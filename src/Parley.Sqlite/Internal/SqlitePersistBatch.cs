@@ -14,15 +14,15 @@ internal static class SqlitePersistBatch
     /// <summary>The batch's conversations (last sequence, members in join order) and the full rows of stored messages matching any id or key of the batch.</summary>
     public static async Task<PersistState> LoadStateAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<MessageEnvelope> batch, CancellationToken cancellationToken)
     {
-        var lastSequences = new Dictionary<Guid, (long Messages, long Changes)>();
+        var lastSequences = new Dictionary<Guid, (long Messages, long Changes, int? Ttl)>();
         await using (var command = SqliteDatabase.Command(connection,
-            "SELECT id, last_sequence, last_change_seq FROM conversations WHERE id IN (SELECT value FROM json_each($ids))", transaction))
+            "SELECT id, last_sequence, last_change_seq, message_ttl_seconds FROM conversations WHERE id IN (SELECT value FROM json_each($ids))", transaction))
         {
             command.Parameters.AddWithValue("$ids", SqliteRows.GuidsJson(batch.Select(e => e.ConversationId).Distinct()));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                lastSequences[Guid.Parse(reader.GetString(0))] = (reader.GetInt64(1), reader.GetInt64(2));
+                lastSequences[Guid.Parse(reader.GetString(0))] = (reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt32(3));
             }
         }
 
@@ -32,6 +32,7 @@ internal static class SqlitePersistBatch
         {
             Sides = sides.GetValueOrDefault(c.Key) ?? ConversationSnapshot.NoSides,
             LastChangeSequence = c.Value.Changes,
+            MessageTtlSeconds = c.Value.Ttl,
         });
 
         var existing = new List<(StoredMessage, string)>();
@@ -147,9 +148,9 @@ internal static class SqlitePersistBatch
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                   idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                                   reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions)
+                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at)
             VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side,
-                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender, $mentions)
+                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender, $mentions, $expires)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -181,6 +182,7 @@ internal static class SqlitePersistBatch
         var forwardedConversation = insert.Parameters.Add("$fwdConversation", SqliteType.Text);
         var forwardedSender = insert.Parameters.Add("$fwdSender", SqliteType.Text);
         var mentions = insert.Parameters.Add("$mentions", SqliteType.Text);
+        var expires = insert.Parameters.Add("$expires", SqliteType.Integer);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -214,6 +216,7 @@ internal static class SqlitePersistBatch
             forwardedConversation.Value = SqliteRows.OrNull(message.ForwardedFrom?.ConversationId.ToString());
             forwardedSender.Value = SqliteRows.OrNull(message.ForwardedFrom?.SenderId.ToString());
             mentions.Value = SqliteRows.OrNull(MentionsJson.Format(message.Mentions));
+            expires.Value = message.ExpiresAt is { } x ? SqliteTime.Ms(x) : DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -140,6 +140,16 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
         }
     }
 
+    /// <summary>The message at <paramref name="sequence"/> as the history page shows it to <paramref name="me"/>, every field as sent.</summary>
+    public async Task<JsonElement> MessageViewAsync(Session me, Guid conversationId, long sequence)
+    {
+        var page = await OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversationId}/messages?after={sequence - 1}&limit=1", me);
+        return page.GetProperty("items")[0];
+    }
+
+    public async Task<long> UnreadCountAsync(Session me, Guid conversationId) =>
+        (await ConversationsAsync(me)).Items.Single(c => c.Id == conversationId).UnreadCount;
+
     public Task<ConversationPage> ConversationsAsync(Session me, string query = "") =>
         OkAsync<ConversationPage>(HttpMethod.Get, $"/api/v1/conversations{query}", me);
 

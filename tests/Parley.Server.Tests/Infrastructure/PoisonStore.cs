@@ -35,6 +35,8 @@ internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageSt
     public virtual Task<IReadOnlyList<MessageEditRecord>> GetEditsAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetEditsAsync(messageId, cancellationToken);
 
     public virtual Task<Core.Ports.MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetThreadAsync(rootId, query, cancellationToken);
+
+    public virtual Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.GetExpiredAsync(now, limit, cancellationToken);
 }
 
 /// <summary>Delegates to the real store but throws for any batch holding a "poison" message.</summary>

@@ -70,3 +70,9 @@ CREATE TABLE hidden_messages (
     hidden_at       INTEGER NOT NULL,
     PRIMARY KEY (user_id, message_id)
 );
+
+-- Disappearing messages (M8): each message's expiry (the sender's or the conversation's TTL, whichever is sooner); the
+-- expiry worker reads the due ones in expiry order and deletes them for everyone through the log.
+ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+CREATE INDEX ix_messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL AND deleted_at IS NULL;
+ALTER TABLE conversations ADD COLUMN message_ttl_seconds INTEGER;
