@@ -32,19 +32,19 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                       idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                                       reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at)
+                                      forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at, poll)
                 SELECT id, conversation_id, sequence, sender_id, type, content, metadata::json, client_message_id,
                        idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                        reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at
+                       forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at, poll
                 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
                             $9::text[], $10::text[], $11::int[], $12::uuid[], $13::timestamptz[], $14::timestamptz[], $15::text[],
                             $16::uuid[], $17::uuid[], $18::text[], $19::uuid[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::text[], $25::timestamptz[], $26::uuid[],
-                            $27::uuid[], $28::uuid[], $29::uuid[], $30::text[], $31::timestamptz[])
+                            $27::uuid[], $28::uuid[], $29::uuid[], $30::text[], $31::timestamptz[], $32::text[])
                      AS t(id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                           idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                           reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at)
+                          forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at, poll)
                 """,
                 inserts.Select(i => i.Message.Id).ToArray(), inserts.Select(i => i.Message.ConversationId).ToArray(), inserts.Select(i => i.Message.Sequence).ToArray(),
                 inserts.Select(i => i.Message.SenderId).ToArray(), inserts.Select(i => i.Message.Type).ToArray(), inserts.Select(i => i.Message.Content).ToArray(),
@@ -58,7 +58,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
                 inserts.Select(i => i.Message.PinnedAt).ToArray(), inserts.Select(i => i.Message.PinnedBy).ToArray(),
                 inserts.Select(i => i.Message.ForwardedFrom?.MessageId).ToArray(), inserts.Select(i => i.Message.ForwardedFrom?.ConversationId).ToArray(),
                 inserts.Select(i => i.Message.ForwardedFrom?.SenderId).ToArray(), inserts.Select(i => MentionsJson.Format(i.Message.Mentions)).ToArray(),
-                inserts.Select(i => i.Message.ExpiresAt).ToArray()));
+                inserts.Select(i => i.Message.ExpiresAt).ToArray(), inserts.Select(i => PollJson.Format(i.Message.Poll)).ToArray()));
             var advances = plan.Conversations;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_sequence = t.seq, last_activity_at = GREATEST(c.last_activity_at, t.at), last_message_id = t.msg
@@ -264,6 +264,20 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
         }
 
         return due;
+    }
+
+    public async Task<IReadOnlyList<PollVote>> GetVotesAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT user_id, option_id, voted_at FROM poll_votes WHERE message_id = $1 ORDER BY option_id, voted_at, user_id");
+        command.Parameters.Add(new() { Value = messageId });
+        var votes = new List<PollVote>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            votes.Add(new PollVote(reader.GetGuid(0), reader.GetInt32(1), Time(reader, 2)));
+        }
+
+        return votes;
     }
 
     public async Task<IReadOnlyList<StoredMessage>> GetPinsAsync(Guid conversationId, int limit, CancellationToken cancellationToken)

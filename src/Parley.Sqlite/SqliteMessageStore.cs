@@ -170,6 +170,22 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
             return due;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<PollVote>> GetVotesAsync(Guid messageId, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<PollVote>>(async connection =>
+        {
+            await using var command = SqliteDatabase.Command(connection,
+                "SELECT user_id, option_id, voted_at FROM poll_votes WHERE message_id = $m ORDER BY option_id, voted_at, user_id");
+            command.Parameters.AddWithValue("$m", messageId.ToString());
+            var votes = new List<PollVote>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                votes.Add(new PollVote(Guid.Parse(reader.GetString(0)), reader.GetInt32(1), SqliteTime.FromMs(reader.GetInt64(2))));
+            }
+
+            return votes;
+        }, cancellationToken);
+
     public Task<StoredMessage?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken) =>
         QueryMessageAsync("m.id = $v", messageId.ToString(), cancellationToken);
 

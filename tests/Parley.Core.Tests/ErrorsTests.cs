@@ -88,6 +88,7 @@ public sealed class ErrorsTests
             TypeCode.Int64 => 2L,
             _ when parameter.ParameterType == typeof(Guid) => Id,
             _ when parameter.ParameterType == typeof(TimeSpan) => TimeSpan.FromSeconds(2),
+            _ when parameter.ParameterType == typeof(DateTimeOffset) => DateTimeOffset.UnixEpoch,
             _ => throw new NotSupportedException($"ErrorsTests cannot make a {parameter.ParameterType} for {parameter.Member.Name}({parameter.Name}): add it to Argument()"),
         };
 

@@ -450,6 +450,19 @@ public abstract class BadInputTests(TestServer server)
         { """{"content":"hi","expiresAt":"2999-01-01T00:00:00Z"}""", "INVALID_FIELD_VALUE" },
         { """{"content":"hi","expiresAt":"tomorrow"}""", "INVALID_FIELD_VALUE" },
         { """{"content":"hi","expiresAt":1767225600}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"q","poll":{"options":["a"]}}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"q","poll":{"options":["a","b","c","d","e","f","g","h","i","j","k"]}}""", "FIELD_TOO_LONG" },
+        { """{"content":"q","poll":{"options":["a","a"]}}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"q","poll":{"options":["a"," "]}}""", "INVALID_FIELD_VALUE" },
+        { $$$"""{"content":"q","poll":{"options":["a","{{{new string('o', 201)}}}"]}}""", "FIELD_TOO_LONG" },
+        { """{"content":"q","poll":{"options":["a","\ud800"]}}""", "INVALID_TEXT" },
+        { """{"content":"q","poll":{"options":["a",2]}}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"q","poll":{}}""", "MISSING_REQUIRED_FIELD" },
+        { """{"content":"q","poll":"a,b"}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"q","poll":{"options":["a","b"],"multipleAnswers":"yes"}}""", "INVALID_FIELD_TYPE" },
+        { """{"content":"q","poll":{"options":["a","b"],"closesAt":"2020-01-01T00:00:00Z"}}""", "INVALID_FIELD_VALUE" },
+        { """{"content":"q","type":"poll"}""", "MISSING_REQUIRED_FIELD" },
+        { """{"content":"q","type":"text","poll":{"options":["a","b"]}}""", "INVALID_FIELD_VALUE" },
         { """{"content":"hi","replyTo":7}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":["00000000-0000-0000-0000-000000000001"]}""", "INVALID_FIELD_TYPE" },
         { """{"content":"hi","replyTo":{"messageId":"00000000-0000-0000-0000-000000000001"}}""", "INVALID_FIELD_TYPE" },
@@ -631,6 +644,9 @@ public abstract class BadInputTests(TestServer server)
     [InlineData("GET", "/edits", null)]
     [InlineData("GET", "/thread", null)]
     [InlineData("POST", "/forward", """{"conversationIds":["00000000-0000-0000-0000-000000000001"]}""")]
+    [InlineData("POST", "/votes", """{"optionIds":[0]}""")]
+    [InlineData("DELETE", "/votes", null)]
+    [InlineData("GET", "/votes", null)]
     public async Task Message_routes_answer_malformed_unknown_and_foreign_ids_with_their_codes(string method, string suffix, string? json)
     {
         var target = await StoredMessageAsync();
@@ -846,6 +862,36 @@ public abstract class BadInputTests(TestServer server)
         { """{"conversationIds":["00000000-0000-0000-0000-000000000001"],""", HttpStatusCode.BadRequest, "INVALID_JSON" },
     };
 
+    public static TheoryData<string, string> BadVotes => new()
+    {
+        { "{}", "MISSING_REQUIRED_FIELD" },
+        { """{"optionIds":null}""", "MISSING_REQUIRED_FIELD" },
+        { """{"optionIds":"0"}""", "INVALID_FIELD_TYPE" },
+        { """{"optionIds":[1.5]}""", "INVALID_FIELD_TYPE" },
+        { """{"optionIds":["0"]}""", "INVALID_FIELD_TYPE" },
+        { """{"optionIds":[]}""", "INVALID_FIELD_VALUE" },
+        { """{"optionIds":[3]}""", "INVALID_FIELD_VALUE" },
+        { """{"optionIds":[-1]}""", "INVALID_FIELD_VALUE" },
+        { """{"optionIds":[0,1]}""", "INVALID_FIELD_VALUE" },
+        { """{"optionIds":[0,0]}""", "INVALID_FIELD_VALUE" },
+        { """{"optionIds":[0,1,2,3,4,5,6,7,8,9,10]}""", "FIELD_TOO_LONG" },
+        { """{"optionIds":[0],"clientChangeId":"  "}""", "INVALID_FIELD_VALUE" },
+        { """{"optionIds":[0],""", "INVALID_JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadVotes))]
+    public async Task Voting_rejects_bad_bodies_and_counts_nothing(string json, string code)
+    {
+        var (owner, voter) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var direct = (await _client.DirectAsync(owner, voter.UserId)).Id;
+        var poll = (await _client.OkAsync<JsonElement>(Post, $"/api/v1/conversations/{direct}/messages", owner,
+            new { content = "one answer", poll = new { options = new[] { "a", "b", "c" } } }, HttpStatusCode.Accepted)).GetProperty("messageId").GetGuid();
+        await _client.WaitForStoredAsync(voter, direct, 1);
+        await ExpectAsync(Post, $"/api/v1/messages/{poll}/votes", voter, json, HttpStatusCode.BadRequest, code);
+        Assert.Equal(0, (await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{poll}/votes", voter)).GetProperty("totalVoters").GetInt32());
+    }
+
     [Theory]
     [MemberData(nameof(BadForwards))]
     public async Task Forwarding_rejects_bad_bodies_and_sends_nothing(string json, HttpStatusCode status, string code)
@@ -1011,6 +1057,12 @@ public abstract class BadInputTests(TestServer server)
 
         await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("SetReaction", Guid.NewGuid(), "👍", true));
         await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("SetReaction", foreignMessage, ":ok:", false));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("Vote", Guid.Empty, new[] { 0 }, null));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("Vote", othersMessage, null, null));
+        await ExpectHubAsync("FIELD_TOO_LONG", () => device.Connection.InvokeAsync<object>("Vote", othersMessage, Enumerable.Range(0, 11).ToArray(), null));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("Vote", Guid.NewGuid(), new[] { 0 }, null));
+        await ExpectHubAsync("MESSAGE_NOT_FOUND", () => device.Connection.InvokeAsync<object>("Vote", foreignMessage, new[] { 0 }, null));
+        await ExpectHubAsync("NOT_A_POLL", () => device.Connection.InvokeAsync<object>("Vote", othersMessage, new[] { 0 }, null));
 
         // Arguments SignalR itself cannot bind (wrong count or type) never reach Parley: SignalR's own sentence, no code
         // (docs/errors.md says what a client does about it).

@@ -204,6 +204,8 @@ public sealed class GroupCommitTests
 
         public Task<Core.Ports.MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task<IReadOnlyList<PollVote>> GetVotesAsync(Guid messageId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         // The expiry worker asks every second; nothing here expires.
         public Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<ExpiringMessage>>([]);

@@ -56,7 +56,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "SearchUsersAsync", "SendFriendRequestAsync", "ListFriendRequestsAsync", "AcceptFriendRequestAsync", "DeclineFriendRequestAsync",
         "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
         "EditMessageAsync", "DeleteMessageAsync", "AddReactionAsync", "RemoveReactionAsync", "GetMessageEditsAsync", "GetThreadAsync",
-        "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync",
+        "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync", "VotePollAsync", "RetractVoteAsync", "GetPollResultsAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

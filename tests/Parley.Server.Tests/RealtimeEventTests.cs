@@ -48,6 +48,12 @@ public sealed class RealtimeEventTests
         new ReactionChangedEvent(new ReactionChangedView(Guid.NewGuid(), Guid.NewGuid(), 4, 11, "👍🏽", Guid.NewGuid(), true, 3, At)),
         new MessageHiddenEvent(new HiddenView(Guid.NewGuid(), Guid.NewGuid(), 5)),
         new MessagePinnedEvent(new MessagePinnedView(Guid.NewGuid(), Guid.NewGuid(), 4, 12, false, Guid.NewGuid(), At)),
+        new PollUpdatedEvent(new PollUpdatedView(Guid.NewGuid(), Guid.NewGuid(), 4, 13, [2, 0, 1], 3, At) { UserId = Guid.NewGuid(), OptionIds = [0, 2] }),
+        new MessageDeletedEvent(new MessageDeletedView(Guid.NewGuid(), Guid.NewGuid(), 4, 14, At, Guid.Empty)),
+        new MessageCreatedEvent(Message(null) with
+        {
+            Poll = new PollView([new PollOptionView(0, "pizza", 2), new PollOptionView(1, "süshi", 0)], true, false, At, 2) { MyVotes = [0] }, ExpiresAt = At,
+        }),
         new ConversationUpdatedEvent(new ConversationDetailsView(Guid.NewGuid(), "channel", "Ops", null, "https://cdn.example.com/c.png", JsonText.From("""{"k":1e400}"""),
             "public", "archived", At, 12, new ContextView("BOOKING", "4711", JsonText.From("""{"at":"10:00"}""")))),
     ];
@@ -69,7 +75,7 @@ public sealed class RealtimeEventTests
         Assert.Equal(realtimeEvent.Name, received.Event.Name);
         // Records compare by value; MessageView's metadata is a JsonText record, so this also compares its text. A list
         // inside a record compares by reference, so those payloads compare as their JSON.
-        if (realtimeEvent.Payload is MemberAddedView or MessageView { Reactions: not null })
+        if (realtimeEvent.Payload is MemberAddedView or MessageView { Reactions: not null } or MessageView { Poll: not null } or PollUpdatedView)
         {
             Assert.Equal(JsonSerializer.Serialize(realtimeEvent.Payload), JsonSerializer.Serialize(received.Event.Payload));
         }

@@ -47,6 +47,8 @@ public static class ErrorCodes
     public const string NotMessageSender = "NOT_MESSAGE_SENDER";
     public const string EditWindowClosed = "EDIT_WINDOW_CLOSED";
     public const string MessageDeleted = "MESSAGE_DELETED";
+    public const string PollClosed = "POLL_CLOSED";
+    public const string NotAPoll = "NOT_A_POLL";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -189,6 +191,12 @@ public static class Errors
             .With("messageId", messageId).With("editWindowSeconds", (int)window.TotalSeconds);
 
     /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
+    public static ParleyError PollClosed(Guid messageId, DateTimeOffset closedAt) =>
+        new ParleyError(409, ErrorCodes.PollClosed, "The poll is closed", "poll_closed").With("messageId", messageId).With("closedAt", closedAt);
+
+    public static ParleyError NotAPoll(Guid messageId) =>
+        new ParleyError(409, ErrorCodes.NotAPoll, "The message is not a poll", "not_a_poll").With("messageId", messageId);
+
     public static ParleyError MessageDeleted(Guid messageId) =>
         new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
 }

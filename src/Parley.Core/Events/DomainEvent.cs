@@ -92,6 +92,9 @@ public static class DomainEventTypes
     public const string MessagePinned = "message.pinned";
     public const string MessageUnpinned = "message.unpinned";
 
+    /// <summary>A vote in a poll was cast, changed or retracted; the voter is named only when the poll is not anonymous.</summary>
+    public const string PollVoted = "message.poll_voted";
+
     /// <summary>Deleted for one user only (M8 delete for me).</summary>
     public const string MessageHidden = "message.hidden";
 
@@ -114,7 +117,7 @@ public static class DomainEventTypes
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
-        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned];
+        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned, PollVoted];
 }
 
 public static class AggregateTypes

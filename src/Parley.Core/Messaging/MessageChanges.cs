@@ -19,7 +19,10 @@ public static class MessageChangeKinds
     /// <summary>Pin or unpin a message in its conversation (M9).</summary>
     public const string Pin = "pin";
 
-    public static readonly IReadOnlyList<string> All = [Edit, Delete, Reaction, Pin];
+    /// <summary>A vote in a poll, changed or retracted (M9): the voter's whole choice, replacing the previous one.</summary>
+    public const string Vote = "vote";
+
+    public static readonly IReadOnlyList<string> All = [Edit, Delete, Reaction, Pin, Vote];
 }
 
 /// <summary>Who a change is by when no user made it.</summary>
@@ -62,6 +65,9 @@ public sealed record MessageChangeRequest(string Kind, Guid MessageId)
 
     public Guid? ConversationId { get; init; }
 
+    /// <summary>A vote's options; empty retracts it.</summary>
+    public IReadOnlyList<int>? OptionIds { get; init; }
+
     /// <summary>Checks the values against the limits; throws the documented 400 for the first violation.</summary>
     public MessageChangeRequest Validate(int maxContentBytes)
     {
@@ -89,6 +95,10 @@ public sealed record MessageChangeRequest(string Kind, Guid MessageId)
             case MessageChangeKinds.Reaction:
                 ReactionKeys.Require(ReactionKey ?? "");
                 return this;
+            case MessageChangeKinds.Vote:
+                return OptionIds is null ? throw Errors.Errors.MissingField("optionIds").ToException()
+                    : OptionIds.Count > PollDefinition.MaxOptions ? throw Errors.Errors.TooLong("optionIds", PollDefinition.MaxOptions, OptionIds.Count, "items").ToException()
+                    : this;
             default:
                 return this;
         }

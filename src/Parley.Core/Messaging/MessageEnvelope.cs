@@ -46,6 +46,12 @@ public sealed record MessageEnvelope
     /// <summary>A send that forwards a copy of another message (the ingress checked the sender may read it).</summary>
     public ForwardSource? ForwardedFrom { get; init; }
 
+    /// <summary>A poll send's options (checked at the ingress).</summary>
+    public PollDefinition? Poll { get; init; }
+
+    /// <summary>A vote: the voter's options from now on (none: the vote is retracted).</summary>
+    public IReadOnlyList<int>? OptionIds { get; init; }
+
     /// <summary>A send the sender made disappearing (checked at the ingress); the conversation's TTL is applied at persist time.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 

@@ -15,6 +15,9 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
 
     public const int MaxMentions = 50;
 
+    /// <summary>A poll's options (type <see cref="MessageTypes.Poll"/>; the content is the question).</summary>
+    public PollDefinition? Poll { get; init; }
+
     /// <summary>Disappearing message (M8): deleted for everyone at this time (the conversation's TTL may make it sooner).</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
@@ -47,13 +50,14 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
     public static SendMessageRequest FromJson(Guid conversationId, JsonBody body) => new(
         conversationId,
         body.RequireString("content", int.MaxValue),
-        body.OptionalString("type", 64) ?? MessageTypes.Text,
+        body.OptionalString("type", 64) ?? (body.Has("poll") ? MessageTypes.Poll : MessageTypes.Text),
         body.OptionalString("clientMessageId", int.MaxValue),
         body.OptionalObjectJson("metadata", int.MaxValue))
     {
         ReplyTo = body.OptionalGuid("replyTo"),
         Mentions = body.OptionalGuidArray("mentions", MaxMentions)?.Distinct().ToList(),
         ExpiresAt = body.OptionalTimestamp("expiresAt"),
+        Poll = body.OptionalObject("poll") is { } poll ? PollDefinition.FromJson(poll) : null,
     };
 
     /// <summary>A message's content, sent or edited: not blank, storable on every engine, within the byte limit.</summary>
@@ -108,6 +112,17 @@ public sealed record SendMessageRequest(Guid ConversationId, string Content, str
         }
 
         RequireClientId("clientMessageId", ClientMessageId, maxClientMessageIdLength);
+
+        // A poll is a type with a body of its own: neither without the other.
+        if (string.Equals(Type, MessageTypes.Poll, StringComparison.Ordinal) && Poll is null)
+        {
+            throw Errors.Errors.MissingField("poll").ToException();
+        }
+
+        if (Poll is not null && !string.Equals(Type, MessageTypes.Poll, StringComparison.Ordinal))
+        {
+            throw Errors.Errors.InvalidValue("type", $"a message with a poll has type {MessageTypes.Poll}").ToException();
+        }
 
         if (Metadata is null)
         {

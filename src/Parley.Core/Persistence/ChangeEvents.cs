@@ -123,11 +123,12 @@ public static class ChangeEvents
                 MessageChangeKinds.Edit => DomainEventTypes.MessageEdited,
                 MessageChangeKinds.Delete => DomainEventTypes.MessageDeleted,
                 MessageChangeKinds.Pin => change.Added ? DomainEventTypes.MessagePinned : DomainEventTypes.MessageUnpinned,
+                MessageChangeKinds.Vote => DomainEventTypes.PollVoted,
                 _ => change.Added ? DomainEventTypes.ReactionAdded : DomainEventTypes.ReactionRemoved,
             },
-            new EventContext(correlationId, null, change.ActorId), storedAt,
+            new EventContext(correlationId, null, change.Anonymous ? null : change.ActorId), storedAt,
             JsonSerializer.Serialize(
-                new MessageChangedData(change.Message.Id, change.ConversationId, change.Message.Sequence, change.ChangeSequence, change.ActorId,
+                new MessageChangedData(change.Message.Id, change.ConversationId, change.Message.Sequence, change.ChangeSequence, change.VisibleActor,
                     change.Kind == MessageChangeKinds.Edit ? change.Message.EditCount : null, change.ReactionKey,
                     change.Kind == MessageChangeKinds.Reaction ? change.ReactionCount : null),
                 ChangeEventsJson.Default.MessageChangedData));

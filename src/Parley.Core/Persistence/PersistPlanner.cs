@@ -16,6 +16,9 @@ public sealed record PersistState(IReadOnlyDictionary<Guid, ConversationSnapshot
     /// <summary>Which of the batch's reactions (message, user, key) are stored already.</summary>
     public IReadOnlySet<(Guid MessageId, Guid UserId, string Key)> Reacted { get; init; } = new HashSet<(Guid, Guid, string)>();
 
+    /// <summary>The stored choice of each voter the batch's votes name (<see cref="PersistPlanner.VotersOf"/>); absent: no vote.</summary>
+    public IReadOnlyDictionary<(Guid MessageId, Guid UserId), IReadOnlyList<int>> Votes { get; init; } = new Dictionary<(Guid, Guid), IReadOnlyList<int>>();
+
     /// <summary>Stored changes whose idempotency key matches a change of the batch, by key.</summary>
     public IReadOnlyDictionary<string, StoredChange> ExistingChanges { get; init; } = new Dictionary<string, StoredChange>();
 }
@@ -50,6 +53,9 @@ public sealed record PersistPlan(
 
     public IReadOnlyList<ReactionWrite> Reactions { get; init; } = [];
 
+    /// <summary>Each voter's choice as the batch leaves it: the engine replaces that voter's rows with these (none: retracted).</summary>
+    public IReadOnlyList<VoteWrite> Votes { get; init; } = [];
+
     public IReadOnlyList<PlannedChange> Changes { get; init; } = [];
 
     /// <summary>Each conversation's new last change position.</summary>
@@ -75,6 +81,9 @@ public sealed record PersistPlan(
 }
 
 public sealed record UnreadDrop(Guid ConversationId, long Sequence, Guid SenderId, Guid MessageId, IReadOnlyList<Guid> Mentions);
+
+/// <summary>A voter's whole choice in a poll from now on; empty deletes their vote.</summary>
+public sealed record VoteWrite(Guid MessageId, Guid UserId, IReadOnlyList<int> OptionIds, DateTimeOffset At);
 
 /// <summary>A reaction row to insert (<see cref="Added"/>) or delete.</summary>
 public sealed record ReactionWrite(Guid MessageId, Guid UserId, string Key, bool Added, DateTimeOffset At);
@@ -111,6 +120,12 @@ public static class PersistPlanner
 
     public const string NotSender = "only the sender may edit a message";
 
+    public const string NotAPoll = "the message is not a poll";
+
+    public const string PollClosed = "the poll was closed when the vote was accepted";
+
+    public const string BadVote = "the vote does not fit the poll";
+
     /// <summary>The message ids a batch's changes and replies name: the engine loads these as <see cref="PersistState.Targets"/>.</summary>
     public static IReadOnlyList<Guid> Referenced(IReadOnlyList<MessageEnvelope> batch) =>
         [.. batch.Select(e => e.TargetId ?? e.ReplyTo).OfType<Guid>().Distinct()];
@@ -119,6 +134,10 @@ public static class PersistPlanner
     public static IReadOnlyList<(Guid MessageId, Guid UserId, string Key)> ReactionsOf(IReadOnlyList<MessageEnvelope> batch) =>
         [.. batch.Where(e => e.Kind == MessageChangeKinds.Reaction && e.TargetId is not null && e.ReactionKey is not null)
             .Select(e => (e.TargetId!.Value, e.SenderId, e.ReactionKey!)).Distinct()];
+
+    /// <summary>The voters a batch's votes name: the engine loads their stored choices as <see cref="PersistState.Votes"/>.</summary>
+    public static IReadOnlyList<(Guid MessageId, Guid UserId)> VotersOf(IReadOnlyList<MessageEnvelope> batch) =>
+        [.. batch.Where(e => e.Kind == MessageChangeKinds.Vote && e.TargetId is not null).Select(e => (e.TargetId!.Value, e.SenderId)).Distinct()];
 
     public static PersistPlan Plan(IReadOnlyList<MessageEnvelope> batch, PersistState state, DateTimeOffset storedAt)
     {
@@ -174,6 +193,7 @@ public static class PersistPlanner
                 // Members when stored: one who left since the send was accepted is not mentioned (nor counted).
                 Mentions = envelope.Mentions is { Count: > 0 } mentioned ? [.. mentioned.Where(conversation.Members.Contains)] : [],
                 ExpiresAt = ExpiryOf(envelope, conversation),
+                Poll = envelope.Poll is { } poll ? PollState.Open(poll) : null,
             };
 
             // A reply names a message of its conversation; the ingress checked that it exists (stored or in the log),
@@ -233,6 +253,8 @@ public static class PersistPlanner
         private readonly Dictionary<Guid, int> _replyCounts = [];
         private readonly List<UnreadDrop> _unreadDrops = [];
         private readonly HashSet<(Guid, Guid, string)> _reacted = [.. state.Reacted];
+        private readonly Dictionary<(Guid, Guid), IReadOnlyList<int>> _votes = new(state.Votes);
+        private readonly List<VoteWrite> _voteWrites = [];
         private readonly Dictionary<string, StoredChange> _keys = new(state.ExistingChanges, StringComparer.Ordinal);
 
         public void Inserted(int insert, int result, StoredMessage message) => _inserted[message.Id] = (insert, result);
@@ -317,6 +339,40 @@ public static class PersistPlanner
 
                     updated = target with { PinnedAt = pin ? at : null, PinnedBy = pin ? envelope.SenderId : null };
                     break;
+                case MessageChangeKinds.Vote when envelope.OptionIds is { } choice:
+                    if (target.Deleted)
+                    {
+                        return Unchanged(envelope, target, conversation);
+                    }
+
+                    // The ingress checked all three; a vote can still reach a poll that a later edit of the log made otherwise (or none).
+                    if (target.Poll is not { } poll)
+                    {
+                        return PersistResult.Rejected(envelope, NotAPoll);
+                    }
+
+                    if (poll.Definition.IsClosed(envelope.AcceptedAt))
+                    {
+                        return PersistResult.Rejected(envelope, PollClosed);
+                    }
+
+                    if (poll.Definition.ProblemWith(choice) is not null)
+                    {
+                        return PersistResult.Rejected(envelope, BadVote);
+                    }
+
+                    var voter = (target.Id, envelope.SenderId);
+                    var before = _votes.GetValueOrDefault(voter) ?? [];
+                    var after = choice.Order().ToList();
+                    if (before.SequenceEqual(after))
+                    {
+                        return Unchanged(envelope, target, conversation);
+                    }
+
+                    _votes[voter] = after;
+                    _voteWrites.Add(new VoteWrite(target.Id, envelope.SenderId, after, at));
+                    updated = target with { Poll = poll.Moved(before, after) };
+                    break;
                 default:
                     return PersistResult.Rejected(envelope, $"unknown change kind '{envelope.Kind}'");
             }
@@ -339,6 +395,7 @@ public static class PersistPlanner
                 ReactionKey = envelope.Kind == MessageChangeKinds.Reaction ? envelope.ReactionKey : null,
                 Added = envelope.Added ?? false,
                 ReactionCount = reactionCount,
+                OptionIds = envelope.Kind == MessageChangeKinds.Vote ? _votes[(target.Id, envelope.SenderId)] : [],
             };
             _keys[envelope.IdempotencyKey] = change;
             _changes.Add(new PlannedChange(change, envelope.IdempotencyKey));
@@ -368,6 +425,8 @@ public static class PersistPlanner
                 Updates = [.. _updates.Values],
                 Edits = _edits,
                 Reactions = reactions,
+                // The last choice per voter is the one that stands.
+                Votes = [.. _voteWrites.GroupBy(v => (v.MessageId, v.UserId)).Select(g => g.Last())],
                 Changes = _changes,
                 ChangeAdvances = [.. _changeSequences.Select(c => (c.Key, c.Value))],
                 Purges = _purges,

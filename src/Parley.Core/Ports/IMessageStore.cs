@@ -65,6 +65,11 @@ public interface IMessageStore
     /// <paramref name="limit"/>: what the expiry worker deletes for everyone next.
     /// </summary>
     Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Every vote in the poll <paramref name="messageId"/>: one per voter and chosen option, by option then time.</summary>
+    Task<IReadOnlyList<PollVote>> GetVotesAsync(Guid messageId, CancellationToken cancellationToken);
 }
+
+public sealed record PollVote(Guid UserId, int OptionId, DateTimeOffset VotedAt);
 
 public sealed record ExpiringMessage(Guid MessageId, Guid ConversationId, DateTimeOffset ExpiresAt);

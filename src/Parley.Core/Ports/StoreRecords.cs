@@ -220,6 +220,12 @@ public sealed record StoredMessage(
 
     public Guid? PinnedBy { get; init; }
 
+    /// <summary>A poll message's options and counts; null for any other message (and a deleted poll).</summary>
+    public PollState? Poll { get; init; }
+
+    /// <summary>The options the reading user voted for, when the read named a viewer and the message is a poll.</summary>
+    public IReadOnlyList<int>? MyVotes { get; init; }
+
     /// <summary>When the expiry worker deletes it for everyone (the sender's expiresAt or the conversation's TTL); null: never.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
@@ -240,6 +246,8 @@ public sealed record StoredMessage(
         PinnedBy = null,
         Mentions = [],
         ExpiresAt = null,
+        Poll = null,
+        MyVotes = MyVotes is null ? null : [],
     };
 }
 
@@ -284,6 +292,15 @@ public sealed record StoredChange(
 
     /// <summary>Users with <see cref="ReactionKey"/> on the message after this change.</summary>
     public int ReactionCount { get; init; }
+
+    /// <summary>A vote's options: the voter's choice from this change on (empty: retracted).</summary>
+    public IReadOnlyList<int> OptionIds { get; init; } = [];
+
+    /// <summary>A vote in an anonymous poll names nobody, wherever it is shown (events, sync, the outbox).</summary>
+    public bool Anonymous => Kind == MessageChangeKinds.Vote && Message.Poll?.Definition.Anonymous != false;
+
+    /// <summary>Who made the change as others may see it: the nil UUID for an anonymous vote.</summary>
+    public Guid VisibleActor => Anonymous ? Guid.Empty : ActorId;
 }
 
 /// <summary>One earlier version of an edited message: what it said before edit number <see cref="EditNumber"/>.</summary>

@@ -217,6 +217,52 @@ public readonly struct JsonBody
         return result;
     }
 
+    /// <summary>An array of strings, each checked as <see cref="OptionalString"/> checks one (field named <c>field[i]</c>).</summary>
+    public IReadOnlyList<string> RequireStringArray(string field, int maxItems, int maxLength)
+    {
+        var items = RequireArray(field, maxItems, "an array of strings");
+        var result = new List<string>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var name = $"{field}[{i}]";
+            if (items[i].ValueKind != JsonValueKind.String)
+            {
+                throw Errors.Errors.WrongType(field, "an array of strings").ToException();
+            }
+
+            var text = TextRules.Require(name, TextRules.ReadString(name, items[i]));
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw Errors.Errors.InvalidValue(name, "must not be empty").ToException();
+            }
+
+            result.Add(text.Length > maxLength ? throw Errors.Errors.TooLong(name, maxLength, text.Length).ToException() : text);
+        }
+
+        return result;
+    }
+
+    /// <summary>An array of integers (32-bit), at most <paramref name="maxItems"/>.</summary>
+    public IReadOnlyList<int> RequireInt32Array(string field, int maxItems) =>
+        [.. RequireArray(field, maxItems, "an array of integers").Select(item =>
+            item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var n) ? n : throw Errors.Errors.WrongType(field, "an array of integers").ToException())];
+
+    private List<JsonElement> RequireArray(string field, int maxItems, string expected)
+    {
+        if (!TryGet(field, out var value))
+        {
+            throw Errors.Errors.MissingField(field).ToException();
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw Errors.Errors.WrongType(field, expected).ToException();
+        }
+
+        var count = value.GetArrayLength();
+        return count > maxItems ? throw Errors.Errors.TooLong(field, maxItems, count, "items").ToException() : [.. value.EnumerateArray()];
+    }
+
     /// <summary>An optional ISO 8601 timestamp with an offset (e.g. <c>2026-11-23T08:00:00Z</c>).</summary>
     public DateTimeOffset? OptionalTimestamp(string field)
     {

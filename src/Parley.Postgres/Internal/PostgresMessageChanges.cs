@@ -13,9 +13,9 @@ namespace Parley.Postgres.Internal;
 /// </summary>
 internal static class PostgresMessageChanges
 {
-    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.added, c.reaction_count";
+    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.added, c.reaction_count, c.option_ids";
 
-    public const int ChangeColumnCount = 10;
+    public const int ChangeColumnCount = 11;
 
     public static StoredChange ReadChange(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetGuid(1), r.GetInt64(2), r.GetString(3), r.GetGuid(4), Time(r, 5), ReadMessage(r, ChangeColumnCount))
@@ -24,9 +24,10 @@ internal static class PostgresMessageChanges
         ReactionKey = r.IsDBNull(7) ? null : r.GetString(7),
         Added = r.GetBoolean(8),
         ReactionCount = r.GetInt32(9),
+        OptionIds = PollJson.ParseOptions(r.IsDBNull(10) ? null : r.GetString(10)),
     };
 
-    /// <summary>Three reads after the batch's others: the messages it names, its reactions already stored, its changes already applied.</summary>
+    /// <summary>Four reads after the batch's others: the messages it names, its reactions already stored, its voters' choices, its changes already applied.</summary>
     public static void AddLoads(NpgsqlBatch read, IReadOnlyList<MessageEnvelope> batch)
     {
         read.BatchCommands.Add(Command($"SELECT {MessageColumns} FROM messages m WHERE m.id = ANY($1)", PersistPlanner.Referenced(batch).ToArray()));
@@ -35,6 +36,11 @@ internal static class PostgresMessageChanges
             SELECT r.message_id, r.user_id, r.key FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(message_id, user_id, key)
             JOIN reactions r ON r.message_id = t.message_id AND r.key = t.key AND r.user_id = t.user_id
             """, reactions.Select(r => r.MessageId).ToArray(), reactions.Select(r => r.UserId).ToArray(), reactions.Select(r => r.Key).ToArray()));
+        var voters = PersistPlanner.VotersOf(batch);
+        read.BatchCommands.Add(Command("""
+            SELECT v.message_id, v.user_id, v.option_id FROM unnest($1::uuid[], $2::uuid[]) AS t(message_id, user_id)
+            JOIN poll_votes v ON v.message_id = t.message_id AND v.user_id = t.user_id ORDER BY v.option_id
+            """, voters.Select(v => v.MessageId).ToArray(), voters.Select(v => v.UserId).ToArray()));
         read.BatchCommands.Add(Command($"""
             SELECT {ChangeColumns}, {MessageColumns}, c.idempotency_key FROM message_changes c JOIN messages m ON m.id = c.message_id
             WHERE c.idempotency_key = ANY($1)
@@ -58,6 +64,14 @@ internal static class PostgresMessageChanges
             reacted.Add((reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2)));
         }
 
+        var votes = new Dictionary<(Guid, Guid), IReadOnlyList<int>>();
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var voter = (reader.GetGuid(0), reader.GetGuid(1));
+            votes[voter] = [.. votes.GetValueOrDefault(voter) ?? [], reader.GetInt32(2)];
+        }
+
         var changes = new Dictionary<string, StoredChange>(StringComparer.Ordinal);
         await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -65,7 +79,7 @@ internal static class PostgresMessageChanges
             changes[reader.GetString(ChangeColumnCount + MessageColumnCount)] = ReadChange(reader);
         }
 
-        return state with { Targets = targets, Reacted = reacted, ExistingChanges = changes };
+        return state with { Targets = targets, Reacted = reacted, Votes = votes, ExistingChanges = changes };
     }
 
     public static void Add(NpgsqlBatch write, PersistPlan plan)
@@ -75,17 +89,18 @@ internal static class PostgresMessageChanges
             write.BatchCommands.Add(Command("""
                 UPDATE messages m SET content = t.content, metadata = t.metadata::json, content_hash = t.hash, size = t.size, edit_count = t.edits,
                     edited_at = t.edited, deleted_at = t.deleted, deleted_by = t.by, reactions = t.reactions, pinned_at = t.pinned_at, pinned_by = t.pinned_by,
-                    mentions = t.mentions, expires_at = t.expires_at
+                    mentions = t.mentions, expires_at = t.expires_at, poll = t.poll
                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::text[],
-                            $11::timestamptz[], $12::uuid[], $13::text[], $14::timestamptz[])
-                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by, mentions, expires_at)
+                            $11::timestamptz[], $12::uuid[], $13::text[], $14::timestamptz[], $15::text[])
+                     AS t(id, content, metadata, hash, size, edits, edited, deleted, by, reactions, pinned_at, pinned_by, mentions, expires_at, poll)
                 WHERE m.id = t.id
                 """,
                 updates.Select(m => m.Id).ToArray(), updates.Select(m => m.Content).ToArray(), updates.Select(m => m.Metadata).ToArray(),
                 updates.Select(m => m.ContentHash).ToArray(), updates.Select(m => m.Size).ToArray(), updates.Select(m => m.EditCount).ToArray(),
                 updates.Select(m => m.EditedAt).ToArray(), updates.Select(m => m.DeletedAt).ToArray(), updates.Select(m => m.DeletedBy).ToArray(),
                 updates.Select(m => ReactionCountsJson.Format(m.Reactions)).ToArray(), updates.Select(m => m.PinnedAt).ToArray(), updates.Select(m => m.PinnedBy).ToArray(),
-                updates.Select(m => MentionsJson.Format(m.Mentions)).ToArray(), updates.Select(m => m.ExpiresAt).ToArray()));
+                updates.Select(m => MentionsJson.Format(m.Mentions)).ToArray(), updates.Select(m => m.ExpiresAt).ToArray(),
+                updates.Select(m => PollJson.Format(m.Poll)).ToArray()));
         }
 
         if (plan.Edits is { Count: > 0 } edits)
@@ -119,9 +134,22 @@ internal static class PostgresMessageChanges
                 removed.Select(r => r.MessageId).ToArray(), removed.Select(r => r.Key).ToArray(), removed.Select(r => r.UserId).ToArray()));
         }
 
+        if (plan.Votes is { Count: > 0 } votes)
+        {
+            // Each voter's rows replaced by their choice as the batch left it (none: retracted).
+            write.BatchCommands.Add(Command("""
+                DELETE FROM poll_votes v USING unnest($1::uuid[], $2::uuid[]) AS t(message_id, user_id) WHERE v.message_id = t.message_id AND v.user_id = t.user_id
+                """, votes.Select(v => v.MessageId).ToArray(), votes.Select(v => v.UserId).ToArray()));
+            var rows = votes.SelectMany(v => v.OptionIds.Select(o => (v.MessageId, v.UserId, Option: o, v.At))).ToList();
+            write.BatchCommands.Add(Command("""
+                INSERT INTO poll_votes (message_id, user_id, option_id, voted_at) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[])
+                """, rows.Select(r => r.MessageId).ToArray(), rows.Select(r => r.UserId).ToArray(), rows.Select(r => r.Option).ToArray(), rows.Select(r => r.At).ToArray()));
+        }
+
         if (plan.Purges is { Count: > 0 } purges)
         {
             var ids = purges.ToArray();
+            write.BatchCommands.Add(Command("DELETE FROM poll_votes WHERE message_id = ANY($1)", ids));
             write.BatchCommands.Add(Command("DELETE FROM message_edits WHERE message_id = ANY($1)", ids));
             write.BatchCommands.Add(Command("DELETE FROM reactions WHERE message_id = ANY($1)", ids));
             write.BatchCommands.Add(Command("UPDATE message_changes SET reason = NULL WHERE message_id = ANY($1) AND reason IS NOT NULL", ids));
@@ -144,13 +172,14 @@ internal static class PostgresMessageChanges
         if (plan.Changes is { Count: > 0 } changes)
         {
             write.BatchCommands.Add(Command("""
-                INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, added, reaction_count)
-                SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::boolean[], $12::int[])
+                INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, added, reaction_count, option_ids)
+                SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::boolean[], $12::int[], $13::text[])
                 """,
                 changes.Select(c => c.Change.ConversationId).ToArray(), changes.Select(c => c.Change.ChangeSequence).ToArray(), changes.Select(c => c.Change.Id).ToArray(),
                 changes.Select(c => c.Change.Message.Id).ToArray(), changes.Select(c => c.Change.Kind).ToArray(), changes.Select(c => c.Change.ActorId).ToArray(),
                 changes.Select(c => c.IdempotencyKey).ToArray(), changes.Select(c => c.Change.At).ToArray(), changes.Select(c => c.Change.Reason).ToArray(),
-                changes.Select(c => c.Change.ReactionKey).ToArray(), changes.Select(c => c.Change.Added).ToArray(), changes.Select(c => c.Change.ReactionCount).ToArray()));
+                changes.Select(c => c.Change.ReactionKey).ToArray(), changes.Select(c => c.Change.Added).ToArray(), changes.Select(c => c.Change.ReactionCount).ToArray(),
+                changes.Select(c => PollJson.FormatOptions(c.Change.OptionIds)).ToArray()));
             var advances = plan.ChangeAdvances;
             write.BatchCommands.Add(Command("""
                 UPDATE conversations c SET last_change_seq = t.seq FROM unnest($1::uuid[], $2::bigint[]) AS t(id, seq) WHERE c.id = t.id

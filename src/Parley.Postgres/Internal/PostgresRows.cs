@@ -11,10 +11,10 @@ internal static class PostgresRows
     public const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata::text, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
         "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions, m.pinned_at, m.pinned_by, " +
-        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions, m.expires_at";
+        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions, m.expires_at, m.poll";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of what a query selects after it.</summary>
-    public const int MessageColumnCount = 31;
+    public const int MessageColumnCount = 32;
 
     public const string ConversationColumns =
         "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata::text, c.visibility, c.context_type, c.context_id, c.context_metadata::text, c.last_change_seq, c.message_ttl_seconds";
@@ -62,6 +62,7 @@ internal static class PostgresRows
         ForwardedFrom = r.IsDBNull(o + 26) ? null : new ForwardSource(r.GetGuid(o + 26), r.GetGuid(o + 27), r.GetGuid(o + 28)),
         PinnedBy = r.IsDBNull(o + 25) ? null : r.GetGuid(o + 25),
         ExpiresAt = r.IsDBNull(o + 30) ? null : Time(r, o + 30),
+        Poll = PollJson.Parse(r.IsDBNull(o + 31) ? null : r.GetString(o + 31)),
     };
 
     /// <summary>
@@ -75,13 +76,18 @@ internal static class PostgresRows
     /// reader has hidden something (an uncorrelated test the planner evaluates once per query).
     /// </remarks>
     public const string ViewerColumn =
-        "CASE WHEN m.reactions IS NULL THEN NULL ELSE (SELECT array_agg(r.key ORDER BY r.key COLLATE \"C\") FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0}) END";
+        "CASE WHEN m.reactions IS NULL THEN NULL ELSE (SELECT array_agg(r.key ORDER BY r.key COLLATE \"C\") FROM reactions r WHERE r.message_id = m.id AND r.user_id = {0}) END, " +
+        "CASE WHEN m.poll IS NULL THEN NULL ELSE (SELECT array_agg(v.option_id ORDER BY v.option_id) FROM poll_votes v WHERE v.message_id = m.id AND v.user_id = {0}) END";
 
     public const string ViewerFilter =
         "(NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0}) OR NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = {0} AND h.message_id = m.id))";
 
     public static StoredMessage WithViewer(NpgsqlDataReader r, StoredMessage message, int ordinal, bool viewer) =>
-        !viewer ? message : message with { MyReactions = r.IsDBNull(ordinal) ? [] : r.GetFieldValue<string[]>(ordinal) };
+        !viewer ? message : message with
+        {
+            MyReactions = r.IsDBNull(ordinal) ? [] : r.GetFieldValue<string[]>(ordinal),
+            MyVotes = message.Poll is null ? null : r.IsDBNull(ordinal + 1) ? [] : r.GetFieldValue<int[]>(ordinal + 1),
+        };
 
     public static DateTimeOffset Time(NpgsqlDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 

@@ -77,3 +77,15 @@ CREATE TABLE hidden_messages (
 ALTER TABLE messages ADD COLUMN expires_at timestamptz;
 CREATE INDEX ix_messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL AND deleted_at IS NULL;
 ALTER TABLE conversations ADD COLUMN message_ttl_seconds integer;
+
+-- Polls (M9): the definition and per-option counts on the message row (a read model of poll_votes, kept by the persist
+-- planner with each vote), one row per voter and chosen option; a vote change's options on its change row.
+ALTER TABLE messages ADD COLUMN poll text;
+ALTER TABLE message_changes ADD COLUMN option_ids text;
+CREATE TABLE poll_votes (
+    message_id uuid NOT NULL,
+    user_id    uuid NOT NULL,
+    option_id  integer NOT NULL,
+    voted_at   timestamptz NOT NULL,
+    PRIMARY KEY (message_id, user_id, option_id)
+);

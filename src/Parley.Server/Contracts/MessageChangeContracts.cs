@@ -53,3 +53,35 @@ public sealed record MessageDeletedView(Guid ConversationId, Guid MessageId, lon
 
 /// <summary><c>Count</c>: users with <c>Key</c> on the message after this change.</summary>
 public sealed record ReactionChangedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, string Key, Guid UserId, bool Added, int Count, DateTimeOffset At);
+
+/// <summary>
+/// A vote cast, changed or retracted: the poll's counts after it (per option, in option order) and its voters. Who
+/// voted and for what only when the poll is not anonymous. Read back from the store to fill a gap, the counts are the
+/// current ones.
+/// </summary>
+public sealed record PollUpdatedView(Guid ConversationId, Guid MessageId, long Sequence, long ChangeSequence, IReadOnlyList<int> Counts, int TotalVoters, DateTimeOffset At)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? UserId { get; init; }
+
+    /// <summary>The voter's options from now on; empty: they retracted their vote.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? OptionIds { get; init; }
+
+    public static PollUpdatedView From(StoredChange change) =>
+        new(change.ConversationId, change.Message.Id, change.Message.Sequence, change.ChangeSequence, change.Message.Poll?.Counts ?? [], change.Message.Poll?.Voters ?? 0, change.At)
+        {
+            UserId = change.Anonymous ? null : change.ActorId,
+            OptionIds = change.Anonymous ? null : change.OptionIds,
+        };
+}
+
+/// <summary>GET /messages/{id}/votes: the results; voters per option only when the poll is not anonymous.</summary>
+public sealed record PollResultsView(Guid MessageId, Guid ConversationId, bool Closed, bool Anonymous, bool MultipleAnswers, DateTimeOffset? ClosesAt, int TotalVoters,
+    IReadOnlyList<PollOptionResultView> Options, IReadOnlyList<int> MyVotes);
+
+public sealed record PollOptionResultView(int Id, string Text, int Count)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Guid>? Voters { get; init; }
+}

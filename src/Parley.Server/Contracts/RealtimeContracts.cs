@@ -44,6 +44,7 @@ public static class RealtimeEvents
     public const string MessageDeleted = "messageDeleted";
     public const string ReactionChanged = "reactionChanged";
     public const string MessagePinned = "messagePinned";
+    public const string PollUpdated = "pollUpdated";
 
     /// <summary>To the user's own devices: a message deleted for them only.</summary>
     public const string MessageHidden = "messageHidden";
@@ -76,6 +77,17 @@ public sealed class HubSendMessage
 
     /// <summary>A disappearing message: deleted for everyone at this time.</summary>
     public DateTimeOffset? ExpiresAt { get; set; }
+
+    /// <summary>A poll (with <c>Type</c> "poll" or no type): its options; the content is the question.</summary>
+    public HubPoll? Poll { get; set; }
+}
+
+public sealed class HubPoll
+{
+    public string[]? Options { get; set; }
+    public bool MultipleAnswers { get; set; }
+    public bool Anonymous { get; set; }
+    public DateTimeOffset? ClosesAt { get; set; }
 }
 
 /// <summary>What a reconnecting device already has in one conversation.</summary>

@@ -34,6 +34,7 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(ReactionChangedEvent), RealtimeEvents.ReactionChanged)]
 [JsonDerivedType(typeof(MessageHiddenEvent), RealtimeEvents.MessageHidden)]
 [JsonDerivedType(typeof(MessagePinnedEvent), RealtimeEvents.MessagePinned)]
+[JsonDerivedType(typeof(PollUpdatedEvent), RealtimeEvents.PollUpdated)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -247,6 +248,7 @@ public abstract record MessageChangeEvent : RealtimeEvent
                 change.ActorId, change.At)),
             MessageChangeKinds.Delete => new MessageDeletedEvent(new MessageDeletedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, m.DeletedAt ?? change.At,
                 m.DeletedBy ?? change.ActorId)),
+            MessageChangeKinds.Vote => new PollUpdatedEvent(PollUpdatedView.From(change)),
             _ => new ReactionChangedEvent(new ReactionChangedView(change.ConversationId, m.Id, m.Sequence, change.ChangeSequence, change.ReactionKey ?? "", change.ActorId,
                 change.Added, change.ReactionCount, change.At)),
         };
@@ -323,6 +325,24 @@ public sealed record MessagePinnedEvent(MessagePinnedView Pin) : MessageChangeEv
 
     [JsonIgnore]
     public override object Payload => Pin;
+}
+
+public sealed record PollUpdatedEvent(PollUpdatedView Poll) : MessageChangeEvent
+{
+    [JsonIgnore]
+    public override Guid ConversationId => Poll.ConversationId;
+
+    [JsonIgnore]
+    public override long Sequence => Poll.Sequence;
+
+    [JsonIgnore]
+    public override long ChangeSequence => Poll.ChangeSequence;
+
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.PollUpdated;
+
+    [JsonIgnore]
+    public override object Payload => Poll;
 }
 
 /// <summary>To the user's own devices: they deleted a message for themselves (on this device or another).</summary>

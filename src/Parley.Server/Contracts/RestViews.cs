@@ -91,6 +91,10 @@ public sealed record MessageView(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? MyReactions { get; init; }
 
+    /// <summary>A poll's options with their counts; absent for any other message.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PollView? Poll { get; init; }
+
     /// <summary>A disappearing message: deleted for everyone at this time (within seconds); absent when it does not expire.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? ExpiresAt { get; init; }
@@ -115,8 +119,22 @@ public sealed record MessageView(
         ForwardedFrom = m.ForwardedFrom is { } f ? new ForwardedFromView(f.MessageId, f.ConversationId, f.SenderId) : null,
         PinnedBy = m.PinnedBy,
         ExpiresAt = m.ExpiresAt,
+        Poll = PollView.From(m.Poll, m.MyVotes),
     };
 }
+
+/// <summary>A poll as a message shows it: options with their counts; <c>MyVotes</c> where the message is read for a user.</summary>
+public sealed record PollView(IReadOnlyList<PollOptionView> Options, bool MultipleAnswers, bool Anonymous, DateTimeOffset? ClosesAt, int TotalVoters)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? MyVotes { get; init; }
+
+    public static PollView? From(PollState? poll, IReadOnlyList<int>? mine) => poll is null ? null
+        : new([.. poll.Definition.Options.Select((text, i) => new PollOptionView(i, text, poll.Counts[i]))], poll.Definition.MultipleAnswers, poll.Definition.Anonymous,
+            poll.Definition.ClosesAt, poll.Voters) { MyVotes = mine };
+}
+
+public sealed record PollOptionView(int Id, string Text, int Count);
 
 public sealed record ReplyPreviewView(Guid MessageId, Guid SenderId, string? Preview, bool Deleted)
 {
@@ -160,11 +178,16 @@ public sealed record SyncChangeView(long ChangeSequence, string Kind, Guid Messa
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? ReactionCount { get; init; }
 
-    public static SyncChangeView From(StoredChange c) => new(c.ChangeSequence, c.Kind, c.Message.Id, c.Message.Sequence, c.ActorId, c.At, MessageView.From(c.Message))
+    /// <summary>A vote's options, when the poll is not anonymous (then <c>ActorId</c> is the voter; otherwise the nil UUID).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? OptionIds { get; init; }
+
+    public static SyncChangeView From(StoredChange c) => new(c.ChangeSequence, c.Kind, c.Message.Id, c.Message.Sequence, c.VisibleActor, c.At, MessageView.From(c.Message))
     {
         ReactionKey = c.ReactionKey,
         Added = c.Kind is Core.Messaging.MessageChangeKinds.Reaction or Core.Messaging.MessageChangeKinds.Pin ? c.Added : null,
         ReactionCount = c.Kind == Core.Messaging.MessageChangeKinds.Reaction ? c.ReactionCount : null,
+        OptionIds = c.Kind == Core.Messaging.MessageChangeKinds.Vote && !c.Anonymous ? c.OptionIds : null,
     };
 }
 

@@ -110,6 +110,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.NotMessageSender] = 403,
         [ErrorCodes.EditWindowClosed] = 409,
         [ErrorCodes.MessageDeleted] = 409,
+        [ErrorCodes.PollClosed] = 409,
+        [ErrorCodes.NotAPoll] = 409,
     };
 
     private static readonly string[] BodyCodes =

@@ -20,6 +20,8 @@ public static class MessageChangeEndpoints
 {
     public sealed record EditBody(string Content, string? Reason, string? ClientChangeId);
 
+    public sealed record VoteBody(IReadOnlyList<int> OptionIds, string? ClientChangeId);
+
     public sealed record ForwardBody(IReadOnlyList<Guid> ConversationIds, string? ClientForwardId);
 
     /// <summary>Most conversations one forward reaches: each is a send of its own, with its own ack.</summary>
@@ -50,6 +52,11 @@ public static class MessageChangeEndpoints
         message.MapPost("/forward", ForwardAsync).Accepts<ForwardBody>("application/json").Produces<ForwardView>(StatusCodes.Status202Accepted).WithName("forwardMessage")
             .WithErrors(ErrorCodes.MessageNotFound, ErrorCodes.MessageDeleted, ErrorCodes.NotConversationMember, ErrorCodes.ConversationNotFound, ErrorCodes.ConversationInactive,
                 ErrorCodes.ForbiddenRole, ErrorCodes.UserBlocked, ErrorCodes.RateLimited, ErrorCodes.EnqueueFailed);
+        string[] vote = [.. change, ErrorCodes.MessageDeleted, ErrorCodes.UserBlocked, ErrorCodes.PollClosed, ErrorCodes.NotAPoll];
+        message.MapPost("/votes", VoteAsync).Accepts<VoteBody>("application/json").Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("votePoll").WithErrors(vote);
+        message.MapDelete("/votes", (string id, HttpContext context, MessageIngress ingress, CancellationToken ct) => RetractAsync(id, context, ingress, ct))
+            .Produces<ChangeAck>(StatusCodes.Status202Accepted).WithName("retractVote").WithErrors(vote);
+        message.MapGet("/votes", VotesAsync).Produces<PollResultsView>().WithName("getPollResults").WithErrors(ErrorCodes.MessageNotFound, ErrorCodes.NotAPoll);
         message.MapGet("/edits", EditsAsync).Produces<MessageEditsView>().WithName("getMessageEdits").WithErrors(ErrorCodes.MessageNotFound);
         message.MapGet("/thread", ThreadAsync).Produces<MessagePageView>().WithName("getThread").WithErrors(ErrorCodes.MessageNotFound)
             .WithQuery("before", "integer", "Only replies with a sequence below this (exclusive). Without after, the page is the newest replies below it.", minimum: 1, maximum: long.MaxValue)
@@ -92,6 +99,46 @@ public static class MessageChangeEndpoints
         }
 
         return Results.Ok(hidden);
+    }
+
+    /// <summary>Casts or changes the caller's vote: their whole choice, replacing what they chose before.</summary>
+    private static async Task<IResult> VoteAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(request.HttpContext.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var body = await JsonRequest.ReadAsync(request, ct);
+        var ack = await ingress.ChangeAsync(me, () =>
+        {
+            var options = body.RequireInt32Array("optionIds", PollDefinition.MaxOptions);
+            return options.Count == 0
+                ? throw Errors.InvalidValue("optionIds", "must name at least one option (DELETE retracts a vote)").ToException()
+                : new MessageChangeRequest(MessageChangeKinds.Vote, messageId) { OptionIds = options };
+        }, body.OptionalString("clientChangeId", int.MaxValue), ct);
+        return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> RetractAsync(string id, HttpContext context, MessageIngress ingress, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var messageId = JsonRequest.RouteId(id, "messageId");
+        var ack = await ingress.ChangeAsync(me, () => new MessageChangeRequest(MessageChangeKinds.Vote, messageId) { OptionIds = [] }, null, ct);
+        return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>The poll's results as stored; who chose each option only when the poll is not anonymous.</summary>
+    private static async Task<IResult> VotesAsync(string id, HttpContext context, IMessageStore messages, MembershipCache membership, TimeProvider time, CancellationToken ct)
+    {
+        var me = CurrentUser.Id(context.User);
+        var message = await ReadableAsync(JsonRequest.RouteId(id, "messageId"), me, messages, membership, ct);
+        var poll = message.Poll?.Definition ?? throw Errors.NotAPoll(message.Id).ToException();
+        var votes = await messages.GetVotesAsync(message.Id, ct);
+        var options = poll.Options.Select((text, i) =>
+        {
+            var voters = votes.Where(v => v.OptionId == i).Select(v => v.UserId).ToList();
+            return new PollOptionResultView(i, text, voters.Count) { Voters = poll.Anonymous ? null : voters };
+        }).ToList();
+        return Results.Ok(new PollResultsView(message.Id, message.ConversationId, poll.IsClosed(time.GetUtcNow()), poll.Anonymous, poll.MultipleAnswers, poll.ClosesAt,
+            votes.Select(v => v.UserId).Distinct().Count(), options, [.. votes.Where(v => v.UserId == me).Select(v => v.OptionId)]));
     }
 
     private static async Task<IResult> ReactAsync(string id, string key, bool added, HttpContext context, MessageIngress ingress, CancellationToken ct)

@@ -98,6 +98,7 @@ public sealed class MessageIngress(
 
         var now = NowToTheMillisecond();
         SendMessageRequest.RequireExpiry(request.ExpiresAt, now);
+        var poll = request.Poll?.Validate(now);
         var envelope = new MessageEnvelope
         {
             MessageId = Guid.CreateVersion7(now),
@@ -115,6 +116,7 @@ public sealed class MessageIngress(
             ForwardedFrom = request.ForwardedFrom,
             Mentions = request.Mentions is { Count: > 0 } ? request.Mentions : null,
             ExpiresAt = request.ExpiresAt is { } expiry ? Core.Persistence.StoreTime.Truncate(expiry) : null,
+            Poll = poll is null ? null : poll with { ClosesAt = poll.ClosesAt is { } closes ? Core.Persistence.StoreTime.Truncate(closes) : null },
         };
 
         // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead
@@ -222,6 +224,11 @@ public sealed class MessageIngress(
         }
 
         var now = NowToTheMillisecond();
+        if (request.Kind == MessageChangeKinds.Vote)
+        {
+            RequireVote(target, request, now);
+        }
+
         var changeId = Guid.CreateVersion7(now);
         var envelope = new MessageEnvelope
         {
@@ -240,6 +247,7 @@ public sealed class MessageIngress(
             Reason = request.Reason,
             ReactionKey = request.Kind == MessageChangeKinds.Reaction ? request.ReactionKey : null,
             Added = request.Kind is MessageChangeKinds.Reaction or MessageChangeKinds.Pin ? request.Added : null,
+            OptionIds = request.Kind == MessageChangeKinds.Vote ? request.OptionIds : null,
         };
 
         var appended = await AppendAsync(envelope, cancellationToken);
@@ -275,6 +283,28 @@ public sealed class MessageIngress(
         return !appended.Duplicate;
     }
 
+    /// <summary>A vote must name a poll that is open and options it has (one, unless it takes several); a retraction (none) always fits.</summary>
+    private static void RequireVote(Target target, MessageChangeRequest request, DateTimeOffset now)
+    {
+        if (target.Stored && target.Poll is null)
+        {
+            throw Errors.NotAPoll(request.MessageId).ToException();
+        }
+
+        if (target.Poll is { } poll)
+        {
+            if (poll.IsClosed(now))
+            {
+                throw Errors.PollClosed(request.MessageId, poll.ClosesAt!.Value).ToException();
+            }
+
+            if (poll.ProblemWith(request.OptionIds ?? []) is { } problem)
+            {
+                throw Errors.InvalidValue("optionIds", problem).ToException();
+            }
+        }
+    }
+
     /// <summary>Millisecond precision: the log and store keep milliseconds, so a replayed ack matches the first one exactly.</summary>
     private DateTimeOffset NowToTheMillisecond()
     {
@@ -297,8 +327,14 @@ public sealed class MessageIngress(
         }
     }
 
-    /// <summary>What a change or a reply needs to know about the message it names.</summary>
-    private sealed record Target(Guid ConversationId, Guid SenderId, DateTimeOffset AcceptedAt, bool Deleted);
+    /// <summary>
+    /// What a change or a reply needs to know about the message it names. <see cref="Stored"/> false: still in the log,
+    /// where its poll is not known (a vote on it is checked when it is applied).
+    /// </summary>
+    private sealed record Target(Guid ConversationId, Guid SenderId, DateTimeOffset AcceptedAt, bool Deleted, bool Stored = true, PollDefinition? Poll = null)
+    {
+        public static Target Of(StoredMessage m) => new(m.ConversationId, m.SenderId, m.AcceptedAt, m.Deleted, Poll: m.Poll?.Definition);
+    }
 
     /// <summary>
     /// The message a change or reply names: stored, or still in the log (sent a moment ago; the change will be applied
@@ -308,19 +344,19 @@ public sealed class MessageIngress(
     {
         if (await store.GetMessageAsync(messageId, cancellationToken) is { } stored)
         {
-            return new Target(stored.ConversationId, stored.SenderId, stored.AcceptedAt, stored.Deleted);
+            return Target.Of(stored);
         }
 
         if (await log.FindAsync(messageId, cancellationToken) is { } logged)
         {
             return logged.State == LoggedMessageState.Pending
-                ? new Target(logged.ConversationId, logged.SenderId, logged.AcceptedAt, false)
+                ? new Target(logged.ConversationId, logged.SenderId, logged.AcceptedAt, false, Stored: false)
                 : throw Errors.MessageNotFound(messageId).ToException();
         }
 
         // Stored and acknowledged between the two reads: the log forgets an entry only after the store has it.
         return await store.GetMessageAsync(messageId, cancellationToken) is { } justStored
-            ? new Target(justStored.ConversationId, justStored.SenderId, justStored.AcceptedAt, justStored.Deleted)
+            ? Target.Of(justStored)
             : throw Errors.MessageNotFound(messageId).ToException();
     }
 

@@ -81,6 +81,13 @@ public sealed class ChatHub(
             Added = added,
         }, null, Context.ConnectionAborted);
 
+    /// <summary>Votes in a poll as POST /messages/{id}/votes does; no options retracts the vote, as DELETE does.</summary>
+    public Task<ChangeAck> Vote(Guid messageId, int[]? optionIds, string? clientChangeId) =>
+        ingress.ChangeAsync(CurrentUser.Id(Context.User), () => new MessageChangeRequest(MessageChangeKinds.Vote, RequireId(messageId))
+        {
+            OptionIds = optionIds ?? throw Errors.MissingField("optionIds").ToException(),
+        }, clientChangeId, Context.ConnectionAborted);
+
     private static Guid RequireId(Guid messageId) => messageId == Guid.Empty ? throw Errors.MissingField("messageId").ToException() : messageId;
 
     /// <summary>A device confirms it has everything in the conversation up to <paramref name="sequence"/>.</summary>
@@ -95,7 +102,7 @@ public sealed class ChatHub(
     private static SendMessageRequest ToRequest(HubSendMessage message) => new(
         message.ConversationId == Guid.Empty ? throw Errors.MissingField("conversationId").ToException() : message.ConversationId,
         message.Content ?? throw Errors.MissingField("content").ToException(),
-        message.Type ?? MessageTypes.Text,
+        message.Type ?? (message.Poll is null ? MessageTypes.Text : MessageTypes.Poll),
         message.ClientMessageId,
         message.Metadata)
     {
@@ -104,5 +111,7 @@ public sealed class ChatHub(
             : message.Mentions.Length > SendMessageRequest.MaxMentions ? throw Errors.TooLong("mentions", SendMessageRequest.MaxMentions, message.Mentions.Length, "items").ToException()
             : [.. message.Mentions.Distinct()],
         ExpiresAt = message.ExpiresAt,
+        Poll = message.Poll is not { } poll ? null
+            : new PollDefinition(poll.Options ?? throw Errors.MissingField("poll.options").ToException(), poll.MultipleAnswers, poll.Anonymous, poll.ClosesAt),
     };
 }

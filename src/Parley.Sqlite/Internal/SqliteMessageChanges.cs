@@ -15,7 +15,7 @@ internal static class SqliteMessageChanges
         await ForEachAsync(connection, transaction, """
             UPDATE messages SET content = $content, metadata = $meta, content_hash = $hash, size = $size, edit_count = $edits,
                 edited_at = $edited, deleted_at = $deleted, deleted_by = $by, reactions = $reactions, pinned_at = $pinnedAt, pinned_by = $pinnedBy,
-                mentions = $mentions, expires_at = $expires
+                mentions = $mentions, expires_at = $expires, poll = $poll
             WHERE id = $id
             """, plan.Updates, (p, m) =>
         {
@@ -32,6 +32,7 @@ internal static class SqliteMessageChanges
             p["$pinnedBy"].Value = SqliteRows.OrNull(m.PinnedBy?.ToString());
             p["$mentions"].Value = SqliteRows.OrNull(MentionsJson.Format(m.Mentions));
             p["$expires"].Value = m.ExpiresAt is { } x ? SqliteTime.Ms(x) : DBNull.Value;
+            p["$poll"].Value = SqliteRows.OrNull(PollJson.Format(m.Poll));
             p["$id"].Value = m.Id.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """
@@ -59,8 +60,20 @@ internal static class SqliteMessageChanges
             p["$at"].Value = SqliteTime.Ms(r.At);
             p["$added"].Value = r.Added ? 1 : 0;
         }, cancellationToken);
+        // A voter's rows replaced by their choice as the batch left it (none: retracted).
+        await ForEachAsync(connection, transaction, """
+            DELETE FROM poll_votes WHERE message_id = $id AND user_id = $user;
+            INSERT INTO poll_votes (message_id, user_id, option_id, voted_at) SELECT $id, $user, value, $at FROM json_each($options)
+            """, plan.Votes, (p, v) =>
+        {
+            p["$id"].Value = v.MessageId.ToString();
+            p["$user"].Value = v.UserId.ToString();
+            p["$options"].Value = PollJson.FormatOptions(v.OptionIds) ?? "[]";
+            p["$at"].Value = SqliteTime.Ms(v.At);
+        }, cancellationToken);
         await ForEachAsync(connection, transaction, """
             DELETE FROM message_edits WHERE message_id = $id;
+            DELETE FROM poll_votes WHERE message_id = $id;
             DELETE FROM reactions WHERE message_id = $id;
             UPDATE message_changes SET reason = NULL WHERE message_id = $id AND reason IS NOT NULL
             """, plan.Purges, (p, id) => p["$id"].Value = id.ToString(), cancellationToken);
@@ -75,8 +88,8 @@ internal static class SqliteMessageChanges
             p["$id"].Value = r.RootId.ToString();
         }, cancellationToken);
         await ForEachAsync(connection, transaction, """
-            INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, added, reaction_count)
-            VALUES ($c, $seq, $id, $m, $kind, $actor, $key, $at, $reason, $rkey, $added, $count)
+            INSERT INTO message_changes (conversation_id, change_seq, id, message_id, kind, actor_id, idempotency_key, created_at, reason, reaction_key, added, reaction_count, option_ids)
+            VALUES ($c, $seq, $id, $m, $kind, $actor, $key, $at, $reason, $rkey, $added, $count, $options)
             """, plan.Changes, (p, planned) =>
         {
             var c = planned.Change;
@@ -92,6 +105,7 @@ internal static class SqliteMessageChanges
             p["$rkey"].Value = SqliteRows.OrNull(c.ReactionKey);
             p["$added"].Value = c.Added ? 1 : 0;
             p["$count"].Value = c.ReactionCount;
+            p["$options"].Value = SqliteRows.OrNull(PollJson.FormatOptions(c.OptionIds));
         }, cancellationToken);
         await ForEachAsync(connection, transaction, "UPDATE conversations SET last_change_seq = $seq WHERE id = $c", plan.ChangeAdvances, (p, a) =>
         {

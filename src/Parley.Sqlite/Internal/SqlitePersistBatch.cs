@@ -56,6 +56,7 @@ internal static class SqlitePersistBatch
             {
                 Targets = await LoadTargetsAsync(connection, transaction, PersistPlanner.Referenced(batch), cancellationToken),
                 Reacted = await LoadReactedAsync(connection, transaction, PersistPlanner.ReactionsOf(batch), cancellationToken),
+                Votes = await LoadVotesAsync(connection, transaction, PersistPlanner.VotersOf(batch), cancellationToken),
                 ExistingChanges = await LoadChangesAsync(connection, transaction, [.. batch.Where(e => e.IsChange).Select(e => e.IdempotencyKey)], cancellationToken),
             }
             : new PersistState(conversations, existing);
@@ -98,6 +99,30 @@ internal static class SqlitePersistBatch
         }
 
         return reacted;
+    }
+
+    private static async Task<IReadOnlyDictionary<(Guid, Guid), IReadOnlyList<int>>> LoadVotesAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(Guid MessageId, Guid UserId)> voters, CancellationToken cancellationToken)
+    {
+        var votes = new Dictionary<(Guid, Guid), IReadOnlyList<int>>();
+        if (voters.Count == 0)
+        {
+            return votes;
+        }
+
+        await using var command = SqliteDatabase.Command(connection, """
+            SELECT v.message_id, v.user_id, v.option_id FROM json_each($voters) t
+            JOIN poll_votes v ON v.message_id = json_extract(t.value, '$[0]') AND v.user_id = json_extract(t.value, '$[1]')
+            ORDER BY v.option_id
+            """, transaction);
+        command.Parameters.AddWithValue("$voters", SqliteRows.StringArraysJson(voters.Select(v => new[] { v.MessageId.ToString(), v.UserId.ToString() })));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var voter = (Guid.Parse(reader.GetString(0)), Guid.Parse(reader.GetString(1)));
+            votes[voter] = [.. votes.GetValueOrDefault(voter) ?? [], reader.GetInt32(2)];
+        }
+
+        return votes;
     }
 
     private static async Task<IReadOnlyDictionary<string, StoredChange>> LoadChangesAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<string> keys, CancellationToken cancellationToken)
@@ -148,9 +173,9 @@ internal static class SqlitePersistBatch
             INSERT INTO messages (id, conversation_id, sequence, sender_id, type, content, metadata, client_message_id,
                                   idempotency_key, content_hash, size, correlation_id, accepted_at, stored_at, sender_side,
                                   reply_to, reply_sender_id, reply_preview, thread_root_id, edit_count, edited_at, deleted_at, deleted_by, reactions, pinned_at, pinned_by,
-                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at)
+                                  forwarded_from_id, forwarded_from_conversation_id, forwarded_from_sender_id, mentions, expires_at, poll)
             VALUES ($id, $c, $seq, $s, $type, $content, $meta, $cmid, $key, $hash, $size, $corr, $acc, $stored, $side,
-                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender, $mentions, $expires)
+                    $rto, $rsender, $rpreview, $root, $edits, $edited, $deleted, $deletedBy, $reactions, $pinnedAt, $pinnedBy, $fwd, $fwdConversation, $fwdSender, $mentions, $expires, $poll)
             """, transaction);
         var id = insert.Parameters.Add("$id", SqliteType.Text);
         var conversation = insert.Parameters.Add("$c", SqliteType.Text);
@@ -183,6 +208,7 @@ internal static class SqlitePersistBatch
         var forwardedSender = insert.Parameters.Add("$fwdSender", SqliteType.Text);
         var mentions = insert.Parameters.Add("$mentions", SqliteType.Text);
         var expires = insert.Parameters.Add("$expires", SqliteType.Integer);
+        var poll = insert.Parameters.Add("$poll", SqliteType.Text);
         foreach (var (message, idempotencyKey) in inserts)
         {
             id.Value = message.Id.ToString();
@@ -217,6 +243,7 @@ internal static class SqlitePersistBatch
             forwardedSender.Value = SqliteRows.OrNull(message.ForwardedFrom?.SenderId.ToString());
             mentions.Value = SqliteRows.OrNull(MentionsJson.Format(message.Mentions));
             expires.Value = message.ExpiresAt is { } x ? SqliteTime.Ms(x) : DBNull.Value;
+            poll.Value = SqliteRows.OrNull(PollJson.Format(message.Poll));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }

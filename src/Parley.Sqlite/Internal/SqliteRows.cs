@@ -13,10 +13,10 @@ internal static class SqliteRows
     public const string MessageColumns =
         "m.id, m.conversation_id, m.sequence, m.sender_id, m.type, m.content, m.metadata, m.client_message_id, m.content_hash, m.size, m.correlation_id, m.accepted_at, m.stored_at, m.sender_side, " +
         "m.reply_to, m.reply_sender_id, m.reply_preview, m.thread_root_id, m.reply_count, m.edit_count, m.edited_at, m.deleted_at, m.deleted_by, m.reactions, m.pinned_at, m.pinned_by, " +
-        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions, m.expires_at";
+        "m.forwarded_from_id, m.forwarded_from_conversation_id, m.forwarded_from_sender_id, m.mentions, m.expires_at, m.poll";
 
     /// <summary>How many columns <see cref="MessageColumns"/> has: the ordinal of whatever a query selects after them.</summary>
-    public const int MessageColumnCount = 31;
+    public const int MessageColumnCount = 32;
 
     public const string ConversationColumns =
         "c.id, c.type, c.title, c.status, c.created_by, c.created_at, c.last_activity_at, c.last_sequence, c.description, c.avatar_url, c.metadata, c.visibility, c.context_type, c.context_id, c.context_metadata, c.last_change_seq, c.message_ttl_seconds";
@@ -64,12 +64,13 @@ internal static class SqliteRows
         ForwardedFrom = r.IsDBNull(o + 26) ? null : new ForwardSource(Guid.Parse(r.GetString(o + 26)), Guid.Parse(r.GetString(o + 27)), Guid.Parse(r.GetString(o + 28))),
         PinnedBy = r.IsDBNull(o + 25) ? null : Guid.Parse(r.GetString(o + 25)),
         ExpiresAt = r.IsDBNull(o + 30) ? null : SqliteTime.FromMs(r.GetInt64(o + 30)),
+        Poll = PollJson.Parse(r.IsDBNull(o + 31) ? null : r.GetString(o + 31)),
     };
 
     /// <summary>A change row (over <c>c</c>), read with <see cref="ReadChange"/> followed by <see cref="MessageColumns"/> of its message.</summary>
-    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.added, c.reaction_count";
+    public const string ChangeColumns = "c.id, c.conversation_id, c.change_seq, c.kind, c.actor_id, c.created_at, c.reason, c.reaction_key, c.added, c.reaction_count, c.option_ids";
 
-    public const int ChangeColumnCount = 10;
+    public const int ChangeColumnCount = 11;
 
     public static StoredChange ReadChange(SqliteDataReader r) => new(
         Guid.Parse(r.GetString(0)), Guid.Parse(r.GetString(1)), r.GetInt64(2), r.GetString(3), Guid.Parse(r.GetString(4)), SqliteTime.FromMs(r.GetInt64(5)),
@@ -79,6 +80,7 @@ internal static class SqliteRows
         ReactionKey = r.IsDBNull(7) ? null : r.GetString(7),
         Added = r.GetInt64(8) != 0,
         ReactionCount = r.GetInt32(9),
+        OptionIds = PollJson.ParseOptions(r.IsDBNull(10) ? null : r.GetString(10)),
     };
 
     /// <summary>
@@ -87,13 +89,18 @@ internal static class SqliteRows
     /// </summary>
     /// <remarks>Each skipped where it cannot matter: keys only for a row with reactions, the hidden check only for a reader who hid something.</remarks>
     public const string ViewerColumn =
-        "CASE WHEN m.reactions IS NULL THEN NULL ELSE (SELECT group_concat(r.key, char(31)) FROM reactions r WHERE r.message_id = m.id AND r.user_id = $viewer) END";
+        "CASE WHEN m.reactions IS NULL THEN NULL ELSE (SELECT group_concat(r.key, char(31)) FROM reactions r WHERE r.message_id = m.id AND r.user_id = $viewer) END, " +
+        "CASE WHEN m.poll IS NULL THEN NULL ELSE (SELECT json_group_array(v.option_id) FROM poll_votes v WHERE v.message_id = m.id AND v.user_id = $viewer) END";
 
     public const string ViewerFilter =
         "(NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $viewer) OR NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $viewer AND h.message_id = m.id))";
 
     public static StoredMessage WithViewer(SqliteDataReader r, StoredMessage message, int ordinal, bool viewer) =>
-        !viewer ? message : message with { MyReactions = r.IsDBNull(ordinal) ? [] : [.. r.GetString(ordinal).Split('\u001f').Order(StringComparer.Ordinal)] };
+        !viewer ? message : message with
+        {
+            MyReactions = r.IsDBNull(ordinal) ? [] : [.. r.GetString(ordinal).Split('\u001f').Order(StringComparer.Ordinal)],
+            MyVotes = message.Poll is null ? null : [.. PollJson.ParseOptions(r.IsDBNull(ordinal + 1) ? null : r.GetString(ordinal + 1)).Order()],
+        };
 
     /// <summary>One JSON array parameter instead of a parameter per value (read with json_each): SQLite caps the number of parameters.</summary>
     public static string GuidsJson(IEnumerable<Guid> ids) =>

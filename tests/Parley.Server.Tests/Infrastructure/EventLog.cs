@@ -9,7 +9,7 @@ internal sealed class EventLog : IAsyncDisposable
 {
     /// <summary>Messages, the changes to them, and conversation changes that alter what a device shows.</summary>
     private static readonly string[] Names =
-        ["messageCreated", "messageEdited", "messageDeleted", "reactionChanged", "messageHidden", "messagePinned", "conversationUpdated"];
+        ["messageCreated", "messageEdited", "messageDeleted", "reactionChanged", "messageHidden", "messagePinned", "pollUpdated", "conversationUpdated"];
 
     private readonly ConcurrentQueue<(string, JsonElement)> _events = new();
 

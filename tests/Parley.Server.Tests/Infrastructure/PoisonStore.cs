@@ -36,6 +36,8 @@ internal abstract class DelegatingMessageStore(IMessageStore inner) : IMessageSt
 
     public virtual Task<Core.Ports.MessagePage> GetThreadAsync(Guid rootId, HistoryQuery query, CancellationToken cancellationToken) => inner.GetThreadAsync(rootId, query, cancellationToken);
 
+    public virtual Task<IReadOnlyList<PollVote>> GetVotesAsync(Guid messageId, CancellationToken cancellationToken) => inner.GetVotesAsync(messageId, cancellationToken);
+
     public virtual Task<IReadOnlyList<ExpiringMessage>> GetExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.GetExpiredAsync(now, limit, cancellationToken);
 }
 
