@@ -104,6 +104,10 @@ public sealed class MetricsTests
         {
         }
 
+        // A disappearing message, for the expiry worker's metrics.
+        await client.OkAsync<System.Text.Json.JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversation.Id}/messages", alice,
+            new { content = "gone soon", expiresAt = DateTimeOffset.UtcNow.AddMilliseconds(500) }, System.Net.HttpStatusCode.Accepted);
+
         await client.WaitForStoredAsync(alice, conversation.Id, 1);
         // realtime_outbound_wait_ms is recorded when a live message has been written to a device.
         await bobDevice.WaitForMessagesAsync(m => m.Count > 0);
@@ -117,6 +121,7 @@ public sealed class MetricsTests
             await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
+        await Eventually.TrueAsync(async () => (await client.HistoryAsync(alice, conversation.Id)).Items.Any(m => m.Content == "" ), "the disappearing message to expire");
         var log = server.Services.GetRequiredService<IMessageLog>();
         await Eventually.TrueAsync(async () => (await log.ListDeadLettersAsync(1, default)).Count > 0, "the poison message to be dead-lettered");
 

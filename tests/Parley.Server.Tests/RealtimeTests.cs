@@ -400,15 +400,21 @@ public sealed class RealtimeTests
         var metrics = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
             server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Parley.Realtime", "realtime_slow_consumer_disconnects");
 
+        // Paced by what the fast device has: at most 8 of its events outstanding, so a starved test process (a full run
+        // on two busy cores) cannot make the reading device the slow consumer too (it was cut off at 432 of 1,200 once).
+        // The device that never reads still falls behind by the whole 10 MB.
         var content = new string('x', 8000);
         for (var n = 0; n < 1200; n++)
         {
             await client.SendAsync(peer, conversation.Id, content + n);
+            if (n % 4 == 3)
+            {
+                var sent = n + 1;
+                await Until(() => fast.Messages.Count >= sent - 4, seconds: 60);
+            }
         }
 
-        // 10 MB through a 16-event queue: seconds alone, but over a minute in a full run on two busy cores (it missed a
-        // 60 s deadline at 788 messages once); the deadline bounds a hang, not the speed.
-        await Until(() => fast.Messages.Count >= 1200, seconds: 240);
+        await Until(() => fast.Messages.Count >= 1200, seconds: 60);
         Assert.Equal(1200, fast.Messages.Select(m => m.Sequence).Distinct().Count());
         await Until(() => metrics.GetMeasurementSnapshot().Count > 0, seconds: 30);
         Assert.Equal(1, metrics.GetMeasurementSnapshot().Sum(m => m.Value));

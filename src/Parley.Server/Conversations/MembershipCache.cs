@@ -46,8 +46,9 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
         {
             return await RequireMemberAsync(conversationId, userId, cancellationToken);
         }
-        catch (ParleyException)
+        catch (ParleyException ex) when (ex.Error.Code is ErrorCodes.NotConversationMember or ErrorCodes.ConversationNotFound)
         {
+            // An outsider learns nothing about the message; a store outage stays a 503 the client retries.
             throw Errors.MessageNotFound(messageId).ToException();
         }
     }
