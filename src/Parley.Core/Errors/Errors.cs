@@ -47,6 +47,10 @@ public static class ErrorCodes
     public const string NotMessageSender = "NOT_MESSAGE_SENDER";
     public const string EditWindowClosed = "EDIT_WINDOW_CLOSED";
     public const string MessageDeleted = "MESSAGE_DELETED";
+
+    // Reports and moderation (M9).
+    public const string ReportNotFound = "REPORT_NOT_FOUND";
+    public const string ReportAlreadyResolved = "REPORT_ALREADY_RESOLVED";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -191,4 +195,10 @@ public static class Errors
     /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
     public static ParleyError MessageDeleted(Guid messageId) =>
         new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
+
+    public static ParleyError ReportNotFound(Guid reportId) =>
+        new ParleyError(404, ErrorCodes.ReportNotFound, "Report not found", "report_not_found").With("reportId", reportId);
+
+    public static ParleyError ReportAlreadyResolved(Guid reportId, string? action) =>
+        new ParleyError(409, ErrorCodes.ReportAlreadyResolved, "The report was already resolved", "report_already_resolved").With("reportId", reportId).With("action", action);
 }

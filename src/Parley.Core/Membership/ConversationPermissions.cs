@@ -39,6 +39,9 @@ public enum ConversationAction
 
     /// <summary>Pin and unpin messages (everyone who reads the conversation sees its pins).</summary>
     Pin,
+
+    /// <summary>See the conversation's reported messages in the moderation queue and resolve them (M9).</summary>
+    ModerateReports,
 }
 
 /// <summary>
@@ -61,6 +64,7 @@ public static class ConversationPermissions
         [ConversationAction.CreateInvites] = ParticipantRoles.Admin,
         [ConversationAction.DeleteOthersMessages] = ParticipantRoles.Moderator,
         [ConversationAction.Pin] = ParticipantRoles.Moderator,
+        [ConversationAction.ModerateReports] = ParticipantRoles.Moderator,
     };
 
     private static readonly Dictionary<string, Dictionary<ConversationAction, string?>> Table = new(StringComparer.Ordinal)
@@ -77,6 +81,10 @@ public static class ConversationPermissions
     /// <summary>The lowest role that may do <paramref name="action"/> in a conversation of <paramref name="kind"/>; null when no role may.</summary>
     public static string? MinimumRole(string kind, ConversationAction action) =>
         Table.TryGetValue(kind, out var row) ? row.GetValueOrDefault(action) : null;
+
+    /// <summary>Every (kind, role) pair that may do <paramref name="action"/>: for a store query that filters by the table.</summary>
+    public static IReadOnlyList<(string Kind, string Role)> Grants(ConversationAction action) =>
+        [.. ConversationTypes.All.SelectMany(kind => ParticipantRoles.All.Where(role => Can(kind, role, action)).Select(role => (kind, role)))];
 
     public static bool Can(string kind, string role, ConversationAction action) =>
         MinimumRole(kind, action) is { } minimum && ParticipantRoles.Rank(role) >= ParticipantRoles.Rank(minimum);
