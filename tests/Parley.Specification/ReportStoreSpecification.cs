@@ -78,7 +78,8 @@ public abstract class ReportStoreSpecification
         var events = await EventsAsync(h);
         Assert.Equal([DomainEventTypes.MessageReported, DomainEventTypes.MessageReported, DomainEventTypes.MessageReported, DomainEventTypes.ReportResolved,
             DomainEventTypes.ReportResolved, DomainEventTypes.MessageReported], events.Select(e => e.Type));
-        Assert.All(events, e => Assert.Equal(group.Id.ToString(), e.AggregateId));
+        Assert.All(events, e => Assert.Equal((AggregateTypes.Conversation, group.Id.ToString()), (e.AggregateType, e.AggregateId)));
+        Assert.Equal([reporter, owner, reporter, owner, owner, reporter], events.Select(e => e.UserId!.Value));
         Assert.Equal([first.Id, byOwner.Id], events.Where(e => e.Type == DomainEventTypes.ReportResolved).Select(e => Guid.Parse(System.Text.Json.JsonDocument.Parse(e.Data).RootElement.GetProperty("reportId").GetString()!)));
         var text = string.Join(' ', events.Select(e => e.Data));
         Assert.DoesNotContain("rude", text, StringComparison.Ordinal);
