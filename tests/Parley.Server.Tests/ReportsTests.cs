@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Options;
 using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;
@@ -44,6 +45,21 @@ public sealed class ProductionModerationServer() : ModerationServerBase(TestEngi
 public sealed class EmbeddedReportsTests(EmbeddedModerationServer fixture) : ReportsTests(fixture.Server, fixture.Admin), IClassFixture<EmbeddedModerationServer>;
 
 public sealed class ProductionReportsTests(ProductionModerationServer fixture) : ReportsTests(fixture.Server, fixture.Admin), IClassFixture<ProductionModerationServer>;
+
+public sealed class ServerAdminSettingsTests
+{
+    [Theory]
+    [InlineData("bad name!")]
+    [InlineData("ab")]
+    [InlineData("a-name-much-longer-than-thirty-two-characters")]
+    public async Task A_malformed_admin_name_stops_the_start_and_names_the_setting(string name)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Admins:0"] = "alice", ["Parley:Admins:1"] = name }));
+        Assert.Contains("Parley:Admins:1", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parley:Admins:0", error.Message, StringComparison.Ordinal);
+    }
+}
 
 /// <summary>
 /// Reports and moderation (M9) end to end: a member reports, the conversation's moderators and the server admins see the
@@ -169,6 +185,35 @@ public abstract class ReportsTests(TestServer server, Session admin)
             HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
         Assert.False((await MessageAsync(owner, channel, bySender)).Flag("deleted"));
         Assert.Equal([byOwner], await QueueAsync(moderator));
+    }
+
+    [Fact]
+    public async Task A_server_admin_removes_any_sender_but_an_owner_and_nobody_from_a_direct_conversation()
+    {
+        var (owner, sender, reporter) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(owner, "admin removes", sender.UserId, reporter.UserId)).Id;
+        var direct = (await _client.DirectAsync(reporter, sender.UserId)).Id;
+        // An admin of the group: no moderator of it could remove them, a server admin can.
+        await _client.OkAsync<JsonElement>(HttpMethod.Patch, $"/api/v1/conversations/{group}/members/{sender.UserId}", owner, new { role = "admin" });
+        var reports = new List<Guid>();
+        foreach (var (who, conversation) in new[] { (sender, group), (owner, group), (sender, direct) })
+        {
+            var message = await StoredAsync(who, conversation, "reported");
+            reports.Add((await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/messages/{message}/reports", reporter, new { reason = "abuse" }, HttpStatusCode.Created))
+                .GetProperty("id").GetGuid());
+        }
+
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/moderation/reports/{reports[1]}/resolve", admin, """{"action":"remove_member"}"""),
+            HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/moderation/reports/{reports[2]}/resolve", admin, """{"action":"remove_member"}"""),
+            HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/moderation/reports/{reports[0]}/resolve", admin, new { action = "remove_member" });
+        var members = (await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{group}", owner)).GetProperty("memberIds").EnumerateArray().Select(m => m.GetGuid()).ToList();
+        Assert.Equal(new[] { owner.UserId, reporter.UserId }.Order(), members.Order());
+        Assert.Equal("dismiss", (await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/moderation/reports/{reports[2]}/resolve", admin, new { action = "dismiss" }))
+            .GetProperty("report").GetProperty("action").GetString());
+        Assert.Equal([reports[1]], (await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/moderation/reports?conversationId={group}", admin)).GetProperty("items")
+            .EnumerateArray().Select(i => i.GetProperty("id").GetGuid()));
     }
 
     /// <summary>Sends and waits until the message is stored (a report names a stored message).</summary>
