@@ -113,6 +113,7 @@ public static class ParleyApp
         app.MapMessageEndpoints();
         app.MapMessageChangeEndpoints();
         app.MapPersonalEndpoints();
+        app.MapReportEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();
         app.MapChatHub();

@@ -24,7 +24,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
         return harness;
     }
 
-    private sealed class Harness(PostgresInstance server, string connectionString, string schema) : IStoreHarness
+    internal sealed class Harness(PostgresInstance? server, string connectionString, string schema) : IStoreHarness
     {
         private NpgsqlDataSource? _dataSource;
 
@@ -44,6 +44,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IPersonalStore Personal { get; private set; } = null!;
 
+        public IReportStore Reports { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -55,10 +57,16 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Events = new PostgresDomainEventStore(_dataSource);
             Social = new PostgresSocialStore(_dataSource);
             Personal = new PostgresPersonalStore(_dataSource);
+            Reports = new PostgresReportStore(_dataSource);
         }
 
         public async Task RestartAsync()
         {
+            if (server is null)
+            {
+                throw new InvalidOperationException("A harness on the shared server cannot restart it.");
+            }
+
             await _dataSource!.DisposeAsync();
             await server.StopAsync();
             await server.StartAsync();
@@ -74,6 +82,17 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
             await _dataSource.DisposeAsync();
         }
+    }
+}
+
+/// <summary>The report specification on the shared throwaway PostgreSQL (it never restarts it), each test in a schema of its own.</summary>
+public sealed class PostgresReportStoreSpecification : ReportStoreSpecification
+{
+    protected override async Task<IStoreHarness> CreateAsync()
+    {
+        var harness = new PostgresStoreSpecification.Harness(null, await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        await harness.OpenAsync();
+        return harness;
     }
 }
 

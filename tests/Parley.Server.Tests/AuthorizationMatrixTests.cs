@@ -186,6 +186,7 @@ public abstract class AuthorizationMatrixTests(TestServer server) : IAsyncLifeti
             ConversationAction.Pin => (HttpMethod.Put, $"{c}/pins/{await OthersMessageAsync(id, who)}", null),
             ConversationAction.DeleteOthersMessages => (HttpMethod.Delete, $"/api/v1/messages/{await OthersMessageAsync(id, who)}?for=everyone", null),
             ConversationAction.SetMessageTtl => (HttpMethod.Patch, c, new { messageTtlSeconds = 86400 }),
+            ConversationAction.ModerateReports => (HttpMethod.Get, $"/api/v1/moderation/reports?conversationId={id}", null),
             _ => throw new InvalidOperationException($"The matrix has no call for {action}: add one (and its row in docs/permissions.md)."),
         };
 

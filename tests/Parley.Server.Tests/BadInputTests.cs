@@ -677,6 +677,72 @@ public abstract class BadInputTests(TestServer server)
         await AssertUntouchedAsync(target);
     }
 
+    // Reports and the moderation queue (M9).
+
+    [Theory]
+    [InlineData("""{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"reason":null}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"reason":7}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"reason":""}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"reason":"   "}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"reason":"\u0000"}""", "INVALID_TEXT")]
+    [InlineData("""["reason"]""", "INVALID_SCHEMA")]
+    [InlineData("""{"reason":""", "INVALID_JSON")]
+    public async Task Reporting_a_message_rejects_bad_bodies(string json, string code)
+    {
+        var target = await StoredMessageAsync();
+        await ExpectAsync(Post, $"{target.Path}/reports", target.Other, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(Post, $"{target.Path}/reports", null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Theory]
+    [InlineData("""{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"action":7}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"action":"ban"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"action":"Dismiss"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"action":""}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""[]""", "INVALID_SCHEMA")]
+    [InlineData("""{"action":""", "INVALID_JSON")]
+    public async Task Resolving_a_report_rejects_bad_bodies(string json, string code)
+    {
+        var target = await StoredMessageAsync();
+        var report = (await _client.OkAsync<JsonElement>(Post, $"{target.Path}/reports", target.Other, new { reason = "spam" }, HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await ExpectAsync(Post, $"/api/v1/moderation/reports/{report}/resolve", target.Sender, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(Post, $"/api/v1/moderation/reports/{report}/resolve", null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Reports_and_the_moderation_queue_reject_bad_ids_sizes_queries_and_strangers()
+    {
+        var target = await StoredMessageAsync();
+        var stranger = await _client.SignUpAsync();
+        await ExpectAsync(Post, "/api/v1/messages/not-an-id/reports", target.Other, """{"reason":"spam"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, $"/api/v1/messages/{Guid.NewGuid()}/reports", target.Other, """{"reason":"spam"}""", HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await ExpectAsync(Post, $"{target.Path}/reports", stranger, """{"reason":"spam"}""", HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
+        await ExpectAsync(Post, $"{target.Path}/reports", target.Other, $$"""{"reason":"{{new string('r', 501)}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Post, $"{target.Path}/reports", target.Other, "reason=spam", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded");
+
+        foreach (var query in new[] { "status=closed", "status=OPEN", "status=open&status=resolved", "conversationId=nope", "cursor=nope", "limit=0" })
+        {
+            await ExpectAsync(Get, $"/api/v1/moderation/reports?{query}", target.Other, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        }
+
+        await ExpectAsync(Get, "/api/v1/moderation/reports?limit=abc", target.Other, null, HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ExpectAsync(Get, $"/api/v1/moderation/reports?conversationId={Guid.NewGuid()}", target.Other, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Get, $"/api/v1/moderation/reports?conversationId={target.ConversationId}", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Get, $"/api/v1/moderation/reports?conversationId={target.ConversationId}", target.Other, null, HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await ExpectAsync(Get, "/api/v1/moderation/reports", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        Assert.Empty((await _client.OkAsync<JsonElement>(Get, "/api/v1/moderation/reports", target.Other)).GetProperty("items").EnumerateArray());
+
+        await ExpectAsync(Post, "/api/v1/moderation/reports/not-an-id/resolve", target.Sender, """{"action":"dismiss"}""", HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Post, $"/api/v1/moderation/reports/{Guid.NewGuid()}/resolve", target.Sender, """{"action":"dismiss"}""", HttpStatusCode.NotFound, "REPORT_NOT_FOUND");
+        // In a direct conversation nobody moderates: only a server admin may resolve its reports.
+        var report = (await _client.OkAsync<JsonElement>(Post, $"{target.Path}/reports", target.Other, new { reason = "spam" }, HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await ExpectAsync(Post, $"/api/v1/moderation/reports/{report}/resolve", target.Sender, """{"action":"dismiss"}""", HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
+        await ExpectAsync(Post, $"/api/v1/moderation/reports/{report}/resolve", stranger, """{"action":"dismiss"}""", HttpStatusCode.NotFound, "REPORT_NOT_FOUND");
+        await AssertUntouchedAsync(target);
+    }
+
     [Fact]
     public async Task A_deleted_message_refuses_edits_and_reactions()
     {

@@ -46,7 +46,7 @@ public abstract class PollsTests(TestServer server)
         Assert.Equal(["pizza:1", "sushi:2", "tacos:2"], shown.GetProperty("options").EnumerateArray().Select(o => $"{o.GetProperty("text").GetString()}:{o.GetProperty("count").GetInt32()}"));
         Assert.Equal([1, 2], shown.GetProperty("myVotes").EnumerateArray().Select(o => o.GetInt32()));
         var results = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{poll}/votes", owner);
-        Assert.Equal([voters[0].UserId, voters[2].UserId], results.GetProperty("options")[2].GetProperty("voters").EnumerateArray().Select(v => v.GetGuid()).Order());
+        Assert.Equal(new[] { voters[0].UserId, voters[2].UserId }.Order(), results.GetProperty("options")[2].GetProperty("voters").EnumerateArray().Select(v => v.GetGuid()).Order());
         Assert.False(results.GetProperty("closed").GetBoolean());
     }
 

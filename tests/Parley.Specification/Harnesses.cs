@@ -30,6 +30,8 @@ public interface IStoreHarness : IAsyncDisposable
 
     IPersonalStore Personal { get; }
 
+    IReportStore Reports { get; }
+
     Task RestartAsync();
 }
 

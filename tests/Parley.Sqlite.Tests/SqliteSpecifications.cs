@@ -53,42 +53,52 @@ public sealed class SqliteMessageLogSpecification : MessageLogSpecification
 
 public sealed class SqliteStoreSpecification : MessageStoreSpecification
 {
-    protected override async Task<IStoreHarness> CreateAsync()
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
+public sealed class SqliteReportStoreSpecification : ReportStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
+/// <summary>Every store over a fresh file in a directory of its own, removed afterwards.</summary>
+internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores) : IStoreHarness
+{
+    public static async Task<IStoreHarness> OpenAsync()
     {
         var dir = new TempDirectory();
         return new SqliteStoreHarness(dir, await SqliteStores.OpenAsync(System.IO.Path.Combine(dir.Path, "parley.db")));
     }
 
-    private sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores) : IStoreHarness
+    public IUserStore Users => stores.Users;
+
+    public ISessionStore Sessions => stores.Sessions;
+
+    public IConversationStore Conversations => stores.Conversations;
+
+    public IMessageStore Messages => stores.Messages;
+
+    public IReceiptStore Receipts => stores.Receipts;
+
+    public IDomainEventStore Events => stores.Events;
+
+    public ISocialStore Social => stores.Social;
+
+    public IPersonalStore Personal => stores.Personal;
+
+    public IReportStore Reports => stores.Reports;
+
+    public async Task RestartAsync()
     {
-        public IUserStore Users => stores.Users;
+        var path = stores.Database.Path;
+        stores.Dispose();
+        stores = await SqliteStores.OpenAsync(path);
+    }
 
-        public ISessionStore Sessions => stores.Sessions;
-
-        public IConversationStore Conversations => stores.Conversations;
-
-        public IMessageStore Messages => stores.Messages;
-
-        public IReceiptStore Receipts => stores.Receipts;
-
-        public IDomainEventStore Events => stores.Events;
-
-        public ISocialStore Social => stores.Social;
-
-        public IPersonalStore Personal => stores.Personal;
-
-        public async Task RestartAsync()
-        {
-            var path = stores.Database.Path;
-            stores.Dispose();
-            stores = await SqliteStores.OpenAsync(path);
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            stores.Dispose();
-            dir.Dispose();
-            return ValueTask.CompletedTask;
-        }
+    public ValueTask DisposeAsync()
+    {
+        stores.Dispose();
+        dir.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -49,6 +49,10 @@ public static class ErrorCodes
     public const string MessageDeleted = "MESSAGE_DELETED";
     public const string PollClosed = "POLL_CLOSED";
     public const string NotAPoll = "NOT_A_POLL";
+
+    // Reports and moderation (M9).
+    public const string ReportNotFound = "REPORT_NOT_FOUND";
+    public const string ReportAlreadyResolved = "REPORT_ALREADY_RESOLVED";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -190,13 +194,19 @@ public static class Errors
         new ParleyError(409, ErrorCodes.EditWindowClosed, $"A message can be edited for {(int)window.TotalSeconds} seconds after it was sent", "edit_window_closed")
             .With("messageId", messageId).With("editWindowSeconds", (int)window.TotalSeconds);
 
-    /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
     public static ParleyError PollClosed(Guid messageId, DateTimeOffset closedAt) =>
         new ParleyError(409, ErrorCodes.PollClosed, "The poll is closed", "poll_closed").With("messageId", messageId).With("closedAt", closedAt);
 
     public static ParleyError NotAPoll(Guid messageId) =>
         new ParleyError(409, ErrorCodes.NotAPoll, "The message is not a poll", "not_a_poll").With("messageId", messageId);
 
+    /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
     public static ParleyError MessageDeleted(Guid messageId) =>
         new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
+
+    public static ParleyError ReportNotFound(Guid reportId) =>
+        new ParleyError(404, ErrorCodes.ReportNotFound, "Report not found", "report_not_found").With("reportId", reportId);
+
+    public static ParleyError ReportAlreadyResolved(Guid reportId, string? action) =>
+        new ParleyError(409, ErrorCodes.ReportAlreadyResolved, "The report was already resolved", "report_already_resolved").With("reportId", reportId).With("action", action);
 }

@@ -104,6 +104,10 @@ public static class DomainEventTypes
     public const string DraftSaved = "draft.saved";
     public const string DraftDeleted = "draft.deleted";
 
+    // Reports and their moderation (M9).
+    public const string MessageReported = "message.reported";
+    public const string ReportResolved = "report.resolved";
+
     // Friends and blocks (M3).
     public const string FriendRequested = "friend.requested";
     public const string FriendAccepted = "friend.accepted";
@@ -117,7 +121,8 @@ public static class DomainEventTypes
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
-        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned, PollVoted];
+        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned,
+        PollVoted, MessageReported, ReportResolved];
 }
 
 public static class AggregateTypes

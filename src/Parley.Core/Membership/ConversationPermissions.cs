@@ -42,6 +42,8 @@ public enum ConversationAction
 
     /// <summary>Turn disappearing messages on or off (the conversation's message TTL, M8).</summary>
     SetMessageTtl,
+    /// <summary>See the conversation's reported messages in the moderation queue and resolve them (M9).</summary>
+    ModerateReports,
 }
 
 /// <summary>
@@ -65,6 +67,7 @@ public static class ConversationPermissions
         [ConversationAction.DeleteOthersMessages] = ParticipantRoles.Moderator,
         [ConversationAction.Pin] = ParticipantRoles.Moderator,
         [ConversationAction.SetMessageTtl] = ParticipantRoles.Admin,
+        [ConversationAction.ModerateReports] = ParticipantRoles.Moderator,
     };
 
     private static readonly Dictionary<string, Dictionary<ConversationAction, string?>> Table = new(StringComparer.Ordinal)
@@ -81,6 +84,10 @@ public static class ConversationPermissions
     /// <summary>The lowest role that may do <paramref name="action"/> in a conversation of <paramref name="kind"/>; null when no role may.</summary>
     public static string? MinimumRole(string kind, ConversationAction action) =>
         Table.TryGetValue(kind, out var row) ? row.GetValueOrDefault(action) : null;
+
+    /// <summary>Every (kind, role) pair that may do <paramref name="action"/>: for a store query that filters by the table.</summary>
+    public static IReadOnlyList<(string Kind, string Role)> Grants(ConversationAction action) =>
+        [.. ConversationTypes.All.SelectMany(kind => ParticipantRoles.All.Where(role => Can(kind, role, action)).Select(role => (kind, role)))];
 
     public static bool Can(string kind, string role, ConversationAction action) =>
         MinimumRole(kind, action) is { } minimum && ParticipantRoles.Rank(role) >= ParticipantRoles.Rank(minimum);

@@ -138,6 +138,19 @@ public static class ChangeEvents
         Create(AggregateTypes.User, userId, DomainEventTypes.MessageHidden, context with { UserId = context.UserId ?? userId }, now,
             JsonSerializer.Serialize(new BookmarkData(userId, message.Id, message.ConversationId), ChangeEventsJson.Default.BookmarkData));
 
+    /// <summary>message.reported: without the reason (the reporter's words, for the moderators) and without the message's content.</summary>
+    public static DomainEvent MessageReported(ReportRecord report, EventContext context) =>
+        Report(DomainEventTypes.MessageReported, report, report.CreatedAt, context with { UserId = context.UserId ?? report.ReporterId });
+
+    /// <summary>report.resolved, one per report a resolution closed, by the moderator who resolved it.</summary>
+    public static DomainEvent ReportResolved(ReportRecord report, EventContext context) =>
+        Report(DomainEventTypes.ReportResolved, report, report.ResolvedAt ?? report.CreatedAt, context with { UserId = context.UserId ?? report.ResolvedBy });
+
+    private static DomainEvent Report(string type, ReportRecord report, DateTimeOffset at, EventContext context) =>
+        Create(AggregateTypes.Conversation, report.ConversationId, type, context, at,
+            JsonSerializer.Serialize(new ReportData(report.Id, report.MessageId, report.ConversationId, report.ReporterId, report.ResolvedBy, report.Action),
+                ChangeEventsJson.Default.ReportData));
+
     public static DomainEvent ReceiptAdvanced(ReceiptUpdate update, DateTimeOffset now, EventContext context) =>
         Create(AggregateTypes.Conversation, update.ConversationId, DomainEventTypes.ReceiptAdvanced, context with { UserId = context.UserId ?? update.UserId }, now,
             JsonSerializer.Serialize(
@@ -210,6 +223,11 @@ public sealed record MessageChangedData(Guid MessageId, Guid ConversationId, lon
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReactionKey,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ReactionCount);
 
+/// <param name="ResolvedBy">For report.resolved, with <paramref name="Action"/>.</param>
+public sealed record ReportData(Guid ReportId, Guid MessageId, Guid ConversationId, Guid ReporterId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? ResolvedBy,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Action);
+
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
 
 public sealed record FriendRequestData(Guid RequestId, Guid SenderId, Guid RecipientId);
@@ -241,4 +259,5 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(FriendRequestData))]
 [JsonSerializable(typeof(FriendRemovedData))]
 [JsonSerializable(typeof(BlockData))]
+[JsonSerializable(typeof(ReportData))]
 public sealed partial class ChangeEventsJson : JsonSerializerContext;

@@ -61,6 +61,11 @@ public static class MembershipPlanner
             return JoinByInvite(state, byInvite, now, context);
         }
 
+        if (command is RemoveMemberCommand { AsServerAdmin: true } moderation)
+        {
+            return RemoveAsServerAdmin(state, moderation, now, context);
+        }
+
         if (actor is null)
         {
             return (Errors.Errors.NotMember(conversationId), null);
@@ -286,6 +291,34 @@ public static class MembershipPlanner
             plan.UpdateInvite(invite with { Uses = invite.Uses + 1 }, revoked: false);
         }
 
+        return (null, plan.Build());
+    }
+
+    /// <summary>
+    /// A server admin resolving a report (M9) need not be a member and outranks every role but the owner's: an owner
+    /// leaves by their own choice (ownership then passes on), and a direct conversation is its pair's, so neither is
+    /// taken from them.
+    /// </summary>
+    private static (ParleyError? Error, MembershipPlan? Plan) RemoveAsServerAdmin(MembershipState state, RemoveMemberCommand remove, DateTimeOffset now, EventContext context)
+    {
+        var conversation = state.Conversation;
+        if (!state.Members.TryGetValue(remove.Target, out var removed))
+        {
+            return (Errors.Errors.MemberNotFound(conversation.Id, remove.Target), null);
+        }
+
+        if (string.Equals(conversation.Type, ConversationTypes.Direct, StringComparison.Ordinal))
+        {
+            return (Forbidden(conversation, "remove a member of a direct conversation", "server admin"), null);
+        }
+
+        if (string.Equals(removed.Role, ParticipantRoles.Owner, StringComparison.Ordinal))
+        {
+            return (Forbidden(conversation, "remove an owner", "server admin"), null);
+        }
+
+        var plan = new Builder(conversation, now, context);
+        plan.Remove(removed.UserId, MembershipChange.ReasonRemoved);
         return (null, plan.Build());
     }
 

@@ -92,6 +92,12 @@ public sealed record JoinCommand(Guid Actor, int MaxMembers) : MembershipCommand
 
 public sealed record RemoveMemberCommand(Guid Actor, Guid Target) : MembershipCommand(Actor)
 {
+    /// <summary>
+    /// The actor is a server admin (<c>Parley:Admins</c>) resolving a report: no membership or rank of theirs is
+    /// needed, and any member but an owner may be removed (see the membership planner).
+    /// </summary>
+    public bool AsServerAdmin { get; init; }
+
     public override IEnumerable<Guid> Involved => [Actor, Target];
 
     public override ConversationAction Action => ConversationAction.RemoveMembers;

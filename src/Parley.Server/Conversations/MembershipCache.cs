@@ -53,6 +53,13 @@ public sealed class MembershipCache(IConversationStore store, IMemoryCache cache
         }
     }
 
+    /// <summary>
+    /// The conversation itself, for an actor who need not be a member (a server admin resolving a report). Read from the
+    /// store each time: moderation is rare, and the cache's entries are per member.
+    /// </summary>
+    public async ValueTask<ConversationRecord> RequireConversationAsync(Guid conversationId, CancellationToken cancellationToken) =>
+        await store.GetConversationAsync(conversationId, cancellationToken) ?? throw Errors.ConversationNotFound(conversationId).ToException();
+
     /// <summary>The caller's access, if they are a member; the documented 404 / 403 otherwise.</summary>
     public async ValueTask<ConversationAccess> RequireMemberAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {

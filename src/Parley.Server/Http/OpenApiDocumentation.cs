@@ -112,6 +112,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.MessageDeleted] = 409,
         [ErrorCodes.PollClosed] = 409,
         [ErrorCodes.NotAPoll] = 409,
+        [ErrorCodes.ReportNotFound] = 404,
+        [ErrorCodes.ReportAlreadyResolved] = 409,
     };
 
     private static readonly string[] BodyCodes =

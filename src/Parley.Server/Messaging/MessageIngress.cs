@@ -151,7 +151,19 @@ public sealed class MessageIngress(
     /// it on this message), then appended to the conversation's partition, so the worker applies it after the message
     /// it changes, even when that message is still in the log. The ack means durable, as for a send.
     /// </summary>
-    public async Task<ChangeAck> ChangeAsync(Guid actorId, Func<MessageChangeRequest> read, string? clientChangeId, CancellationToken cancellationToken)
+    public Task<ChangeAck> ChangeAsync(Guid actorId, Func<MessageChangeRequest> read, string? clientChangeId, CancellationToken cancellationToken) =>
+        ChangeAsync(actorId, read, clientChangeId, moderated: false, cancellationToken);
+
+    /// <summary>
+    /// A delete for everyone that moderation decided (a report resolved with <c>delete_message</c>). The caller has
+    /// established the actor's right (a moderator of the conversation, or a server admin, who need not be a member), so
+    /// the membership and role checks are skipped; everything else is as for any delete: the rate limit, the target,
+    /// the conversation's status, the log, the ack, and the worker applying it after the message.
+    /// </summary>
+    public Task<ChangeAck> ModerationDeleteAsync(Guid moderatorId, Guid messageId, string clientChangeId, CancellationToken cancellationToken) =>
+        ChangeAsync(moderatorId, () => new MessageChangeRequest(MessageChangeKinds.Delete, messageId), clientChangeId, moderated: true, cancellationToken);
+
+    private async Task<ChangeAck> ChangeAsync(Guid actorId, Func<MessageChangeRequest> read, string? clientChangeId, bool moderated, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         using var activity = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Change);
@@ -159,7 +171,7 @@ public sealed class MessageIngress(
         {
             var request = read();
             activity?.SetTag(ParleyActivities.Tags.MessageId, request.MessageId);
-            var ack = await AcceptChangeAsync(actorId, request, clientChangeId, cancellationToken);
+            var ack = await AcceptChangeAsync(actorId, request, clientChangeId, moderated, cancellationToken);
             metrics.Accepted(request.Kind, ack.IdempotentHit, ack.IdempotentHit ? "log" : "", ack.Partition, time.GetElapsedTime(started));
             activity?.SetTag(ParleyActivities.Tags.ConversationId, ack.ConversationId).SetTag(ParleyActivities.Tags.Partition, ack.Partition);
             return ack;
@@ -172,7 +184,7 @@ public sealed class MessageIngress(
         }
     }
 
-    private async Task<ChangeAck> AcceptChangeAsync(Guid actorId, MessageChangeRequest request, string? clientChangeId, CancellationToken cancellationToken)
+    private async Task<ChangeAck> AcceptChangeAsync(Guid actorId, MessageChangeRequest request, string? clientChangeId, bool moderated, CancellationToken cancellationToken)
     {
         rateLimiter.Acquire(actorId);
         request = request.Validate(limits.Value.MaxContentBytes);
@@ -185,16 +197,25 @@ public sealed class MessageIngress(
             throw Errors.MessageNotFound(request.MessageId).ToException();
         }
 
-        await membership.RequireMessageAccessAsync(target.ConversationId, request.MessageId, actorId, cancellationToken);
         var own = target.SenderId == actorId;
-        var action = request.Kind switch
+        ConversationRecord conversation;
+        if (moderated)
         {
-            MessageChangeKinds.Edit => ConversationAction.Send,
-            MessageChangeKinds.Delete when !own => ConversationAction.DeleteOthersMessages,
-            MessageChangeKinds.Pin => ConversationAction.Pin,
-            _ => ConversationAction.Read,
-        };
-        var conversation = (await membership.RequireAsync(target.ConversationId, actorId, action, cancellationToken)).Conversation;
+            conversation = await membership.RequireConversationAsync(target.ConversationId, cancellationToken);
+        }
+        else
+        {
+            await membership.RequireMessageAccessAsync(target.ConversationId, request.MessageId, actorId, cancellationToken);
+            var action = request.Kind switch
+            {
+                MessageChangeKinds.Edit => ConversationAction.Send,
+                MessageChangeKinds.Delete when !own => ConversationAction.DeleteOthersMessages,
+                MessageChangeKinds.Pin => ConversationAction.Pin,
+                _ => ConversationAction.Read,
+            };
+            conversation = (await membership.RequireAsync(target.ConversationId, actorId, action, cancellationToken)).Conversation;
+        }
+
         if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
         {
             throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();

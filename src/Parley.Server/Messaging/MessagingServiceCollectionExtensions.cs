@@ -14,6 +14,8 @@ public static class MessagingServiceCollectionExtensions
     {
         var services = builder.Services;
         services.AddValidatedSettings<MessagesOptions>(builder.Configuration, MessagesOptions.Section, o => o.Validate());
+        services.AddValidatedSettings<ModerationOptions>(builder.Configuration, ModerationOptions.Section, o => o.Validate());
+        services.AddSingleton<ServerAdmins>();
         services.AddSingleton<MembershipCache>();
         services.AddHostedService<MembershipListener>();
         services.AddSingleton<MembershipChanges>();
