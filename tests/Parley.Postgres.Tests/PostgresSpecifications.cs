@@ -16,7 +16,10 @@ namespace Parley.Postgres.Tests;
 /// </summary>
 public sealed class PostgresStoreSpecification(DedicatedPostgres server) : MessageStoreSpecification, IClassFixture<DedicatedPostgres>
 {
-    protected override async Task<IStoreHarness> CreateAsync()
+    protected override Task<IStoreHarness> CreateAsync() => OpenHarnessAsync(server);
+
+    /// <summary>Every store in a fresh schema of <paramref name="server"/>, dropped with the harness.</summary>
+    internal static async Task<IStoreHarness> OpenHarnessAsync(DedicatedPostgres server)
     {
         var instance = await server.InstanceAsync();
         var harness = new Harness(instance, instance.ConnectionString, "t_" + Guid.NewGuid().ToString("N"));
@@ -44,6 +47,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IPersonalStore Personal { get; private set; } = null!;
 
+        public IScheduledMessageStore Scheduled { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -55,6 +60,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Events = new PostgresDomainEventStore(_dataSource);
             Social = new PostgresSocialStore(_dataSource);
             Personal = new PostgresPersonalStore(_dataSource);
+            Scheduled = new PostgresScheduledMessageStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -75,6 +81,11 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             await _dataSource.DisposeAsync();
         }
     }
+}
+
+public sealed class PostgresScheduledMessageStoreSpecification(DedicatedPostgres server) : ScheduledMessageStoreSpecification, IClassFixture<DedicatedPostgres>
+{
+    protected override Task<IStoreHarness> CreateAsync() => PostgresStoreSpecification.OpenHarnessAsync(server);
 }
 
 public sealed class PostgresMigrationTests

@@ -39,6 +39,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["deleteMessage"] = [("for", "string"), ("clientChangeId", "string")],
         ["getThread"] = [("before", "integer"), ("after", "integer"), ("limit", "integer")],
         ["listPins"] = [("limit", "integer")],
+        ["listScheduledMessages"] = [("limit", "integer"), ("cursor", "string")],
     };
 
     /// <summary>The query parameters an endpoint cannot do without (every other one is optional).</summary>
@@ -57,6 +58,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
         "EditMessageAsync", "DeleteMessageAsync", "AddReactionAsync", "RemoveReactionAsync", "GetMessageEditsAsync", "GetThreadAsync",
         "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync",
+        "ListScheduledMessagesAsync", "GetScheduledMessageAsync", "CancelScheduledMessageAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

@@ -48,6 +48,11 @@ public sealed class RealtimeEventTests
         new ReactionChangedEvent(new ReactionChangedView(Guid.NewGuid(), Guid.NewGuid(), 4, 11, "👍🏽", Guid.NewGuid(), true, 3, At)),
         new MessageHiddenEvent(new HiddenView(Guid.NewGuid(), Guid.NewGuid(), 5)),
         new MessagePinnedEvent(new MessagePinnedView(Guid.NewGuid(), Guid.NewGuid(), 4, 12, false, Guid.NewGuid(), At)),
+        new ScheduledMessageUpdatedEvent(new ScheduledMessageView(Guid.NewGuid(), Guid.NewGuid(), At, "sent", At.AddHours(-1), "text", "lätér", JsonText.From("""{"k":1e400}"""), "c-9")
+        {
+            ReplyTo = Guid.NewGuid(), MessageId = Guid.NewGuid(),
+        }),
+        new ScheduledMessageUpdatedEvent(new ScheduledMessageView(Guid.NewGuid(), Guid.NewGuid(), At, "failed", At, "text", "x", null, null) { FailureReason = "NOT_CONVERSATION_MEMBER" }),
         new ConversationUpdatedEvent(new ConversationDetailsView(Guid.NewGuid(), "channel", "Ops", null, "https://cdn.example.com/c.png", JsonText.From("""{"k":1e400}"""),
             "public", "archived", At, 12, new ContextView("BOOKING", "4711", JsonText.From("""{"at":"10:00"}""")))),
     ];

@@ -30,6 +30,8 @@ public interface IStoreHarness : IAsyncDisposable
 
     IPersonalStore Personal { get; }
 
+    IScheduledMessageStore Scheduled { get; }
+
     Task RestartAsync();
 }
 

@@ -108,7 +108,7 @@ public sealed class SqliteMigrationTests
 
         using var stores = await SqliteStores.OpenAsync(path);
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], await VersionsAsync(stores.Database));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 13L], await VersionsAsync(stores.Database));
         Assert.Equal(new UserRecord(userA, "alice", "Alice", "hash", created), await stores.Users.GetUserAsync(userA, default));
 
         // Users from before 005 are found by display name: plain ASCII names folded by the migration, the rest by the
@@ -144,7 +144,7 @@ public sealed class SqliteMigrationTests
     [Fact]
     public async Task Migrating_again_applies_nothing_and_the_embedded_scripts_are_numbered_from_one()
     {
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], SqliteMigrations.Store.Select(m => m.Version));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13], SqliteMigrations.Store.Select(m => m.Version));
         Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile", "005_social", "006_conversation_details", "007_member_settings", "008_invites", "009_conversation_context", "010_bookmarks_drafts", "011_message_changes"], SqliteMigrations.Store.Select(m => m.Name));
         Assert.Equal([1], SqliteMigrations.Log.Select(m => m.Version));
 
@@ -152,7 +152,7 @@ public sealed class SqliteMigrationTests
         using var database = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
         Assert.Equal(11, await database.MigrateAsync(SqliteMigrations.Store, default));
         Assert.Equal(0, await database.MigrateAsync(SqliteMigrations.Store, default));
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], await VersionsAsync(database));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 13L], await VersionsAsync(database));
         // Migration is where the file is switched to WAL now that the constructor no longer opens it.
         Assert.Equal("wal", await database.ReadAsync(async connection =>
         {
@@ -203,7 +203,7 @@ public sealed class SqliteMigrationTests
         await using var log = new SqliteMessageLog(Path.Combine(dir.Path, "log.db"), new LogOptions { Partitions = 2 });
         await new SqliteStartup(store, log, Options.Create(new ParleyOptions { DataDirectory = dir.Path })).StartingAsync(default);
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], await VersionsAsync(store));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 13L], await VersionsAsync(store));
         Assert.Equal(2, (await log.GetLagAsync(default)).Count);
     }
 

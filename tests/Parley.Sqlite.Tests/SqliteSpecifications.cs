@@ -53,7 +53,10 @@ public sealed class SqliteMessageLogSpecification : MessageLogSpecification
 
 public sealed class SqliteStoreSpecification : MessageStoreSpecification
 {
-    protected override async Task<IStoreHarness> CreateAsync()
+    protected override Task<IStoreHarness> CreateAsync() => OpenHarnessAsync();
+
+    /// <summary>Every store over a fresh file in a directory of its own, removed with the harness.</summary>
+    internal static async Task<IStoreHarness> OpenHarnessAsync()
     {
         var dir = new TempDirectory();
         return new SqliteStoreHarness(dir, await SqliteStores.OpenAsync(System.IO.Path.Combine(dir.Path, "parley.db")));
@@ -77,6 +80,8 @@ public sealed class SqliteStoreSpecification : MessageStoreSpecification
 
         public IPersonalStore Personal => stores.Personal;
 
+        public IScheduledMessageStore Scheduled => stores.Scheduled;
+
         public async Task RestartAsync()
         {
             var path = stores.Database.Path;
@@ -91,4 +96,9 @@ public sealed class SqliteStoreSpecification : MessageStoreSpecification
             return ValueTask.CompletedTask;
         }
     }
+}
+
+public sealed class SqliteScheduledMessageStoreSpecification : ScheduledMessageStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreSpecification.OpenHarnessAsync();
 }

@@ -14,6 +14,7 @@ internal sealed class SqliteStores : IDisposable
         Events = new SqliteDomainEventStore(database, time);
         Social = new SqliteSocialStore(database);
         Personal = new SqlitePersonalStore(database);
+        Scheduled = new SqliteScheduledMessageStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -33,6 +34,8 @@ internal sealed class SqliteStores : IDisposable
     public SqliteSocialStore Social { get; }
 
     public SqlitePersonalStore Personal { get; }
+
+    public SqliteScheduledMessageStore Scheduled { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

@@ -47,6 +47,10 @@ public static class ErrorCodes
     public const string NotMessageSender = "NOT_MESSAGE_SENDER";
     public const string EditWindowClosed = "EDIT_WINDOW_CLOSED";
     public const string MessageDeleted = "MESSAGE_DELETED";
+
+    // Scheduled sends (M8).
+    public const string ScheduledNotFound = "SCHEDULED_NOT_FOUND";
+    public const string ScheduledAlreadySent = "SCHEDULED_ALREADY_SENT";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -191,4 +195,12 @@ public static class Errors
     /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
     public static ParleyError MessageDeleted(Guid messageId) =>
         new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
+
+    /// <summary>Unknown, or scheduled by someone else: the same answer, so ids of others' scheduled messages reveal nothing.</summary>
+    public static ParleyError ScheduledNotFound(Guid scheduledId) =>
+        new ParleyError(404, ErrorCodes.ScheduledNotFound, "Scheduled message not found", "scheduled_not_found").With("scheduledId", scheduledId);
+
+    public static ParleyError ScheduledAlreadySent(Guid scheduledId, Guid? messageId = null) =>
+        new ParleyError(409, ErrorCodes.ScheduledAlreadySent, "The scheduled message has already been sent or is being sent", "scheduled_already_sent")
+            .With("scheduledId", scheduledId).With("messageId", messageId);
 }

@@ -101,6 +101,12 @@ public static class DomainEventTypes
     public const string DraftSaved = "draft.saved";
     public const string DraftDeleted = "draft.deleted";
 
+    // Scheduled sends (M8): the sender's own until released; the release itself is a message.stored.
+    public const string MessageScheduled = "message.scheduled";
+    public const string ScheduleCancelled = "message.schedule_cancelled";
+    public const string ScheduleSent = "message.schedule_sent";
+    public const string ScheduleFailed = "message.schedule_failed";
+
     // Friends and blocks (M3).
     public const string FriendRequested = "friend.requested";
     public const string FriendAccepted = "friend.accepted";
@@ -114,7 +120,8 @@ public static class DomainEventTypes
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
-        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned];
+        MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned,
+        MessageScheduled, ScheduleCancelled, ScheduleSent, ScheduleFailed];
 }
 
 public static class AggregateTypes

@@ -150,11 +150,38 @@ public sealed class MessagesOptions
     /// <summary>How long after sending a sender may edit a message; absent or zero: always.</summary>
     public TimeSpan? EditWindow { get; set; }
 
+    /// <summary>How far ahead a send may be scheduled (<c>sendAt</c>).</summary>
+    public TimeSpan MaxScheduleAhead { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often each node looks for scheduled messages that are due: a message goes out up to this late.</summary>
+    public TimeSpan ScheduleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a node's claim on a due scheduled message holds. A node that dies holding one delays that message by up
+    /// to this much; another node then sends it, and its idempotency key folds a second append into the first.
+    /// </summary>
+    public TimeSpan ScheduleClaimTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public IEnumerable<string> Validate()
     {
         if (EditWindow < TimeSpan.Zero)
         {
             yield return $"{Section}:EditWindow must not be negative (was {EditWindow}).";
+        }
+
+        if (MaxScheduleAhead < TimeSpan.FromMinutes(1))
+        {
+            yield return $"{Section}:MaxScheduleAhead must be at least 00:01:00 (was {MaxScheduleAhead}).";
+        }
+
+        if (ScheduleInterval < TimeSpan.FromMilliseconds(10) || ScheduleInterval > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{Section}:ScheduleInterval must be between 00:00:00.010 and 00:10:00 (was {ScheduleInterval}).";
+        }
+
+        if (ScheduleClaimTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Section}:ScheduleClaimTimeout must be at least 00:00:01 (was {ScheduleClaimTimeout}).";
         }
     }
 }

@@ -110,6 +110,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.NotMessageSender] = 403,
         [ErrorCodes.EditWindowClosed] = 409,
         [ErrorCodes.MessageDeleted] = 409,
+        [ErrorCodes.ScheduledNotFound] = 404,
+        [ErrorCodes.ScheduledAlreadySent] = 409,
     };
 
     private static readonly string[] BodyCodes =
