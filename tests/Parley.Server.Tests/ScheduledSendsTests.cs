@@ -168,10 +168,8 @@ public sealed class ProductionScheduledRestartTests() : ScheduledRestartTests(Te
 /// A scheduled message is in the store, so it outlives the server; and its release is at most once even when the server
 /// dies between appending it to the log and marking it sent (the next release's idempotency key folds into the first).
 /// </summary>
-public abstract class ScheduledRestartTests(string engine) : IDisposable
+public abstract class ScheduledRestartTests(string engine) : ScratchDirectoryTest("parley-scheduled-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("parley-scheduled-").FullName;
-
     private async Task<Dictionary<string, string?>> SettingsAsync()
     {
         var settings = await TestEngines.SettingsAsync(engine);
@@ -187,7 +185,7 @@ public abstract class ScheduledRestartTests(string engine) : IDisposable
         Session sender;
         Guid group, id;
         // Stopped, not disposed: disposing a test server deletes its data.
-        var first = await TestServer.StartAsync(settings, _data);
+        var first = await TestServer.StartAsync(settings, Data);
         try
         {
             var client = first.Client();
@@ -200,7 +198,7 @@ public abstract class ScheduledRestartTests(string engine) : IDisposable
             await first.DisposeStoppedAsync();
         }
 
-        await using var second = await TestServer.StartAsync(settings, _data);
+        await using var second = await TestServer.StartAsync(settings, Data);
         var again = second.Client();
         Assert.Equal("scheduled", (await ScheduledSendsTests.ScheduledAsync(again, sender, id)).GetProperty("status").GetString());
         await Eventually.TrueAsync(async () => (await ScheduledSendsTests.ScheduledAsync(again, sender, id)).GetProperty("status").GetString() == "sent", "sent after the restart");
@@ -215,7 +213,7 @@ public abstract class ScheduledRestartTests(string engine) : IDisposable
         var appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Session sender;
         Guid group, id;
-        var first = await TestServer.StartAsync(settings, _data, services => CrashBeforeMark.Install(services, appended));
+        var first = await TestServer.StartAsync(settings, Data, services => CrashBeforeMark.Install(services, appended));
         try
         {
             var client = first.Client();
@@ -229,7 +227,7 @@ public abstract class ScheduledRestartTests(string engine) : IDisposable
             await first.DisposeStoppedAsync();
         }
 
-        await using var second = await TestServer.StartAsync(settings, _data);
+        await using var second = await TestServer.StartAsync(settings, Data);
         var again = second.Client();
         await Eventually.TrueAsync(async () => (await ScheduledSendsTests.ScheduledAsync(again, sender, id)).GetProperty("status").GetString() == "sent", "sent by the next server");
         var stored = await again.WaitForStoredAsync(sender, group, 1);
@@ -237,18 +235,6 @@ public abstract class ScheduledRestartTests(string engine) : IDisposable
         Assert.Equal(stored[0].Id, (await ScheduledSendsTests.ScheduledAsync(again, sender, id)).GetProperty("messageId").GetGuid());
         // Nothing more arrives later either: the status is final and every append after the first carried its key.
         Assert.Single(await again.AllMessagesAsync(sender, group));
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort, as for every test server's directory.
-        }
     }
 
     /// <summary>The engine's store, except that marking a release sent fails: the process "dies" after the append.</summary>
@@ -285,5 +271,45 @@ public abstract class ScheduledRestartTests(string engine) : IDisposable
 
         public Task<bool> MarkFailedAsync(Guid id, string reason, DateTimeOffset now, EventContext context, CancellationToken cancellationToken) =>
             inner.MarkFailedAsync(id, reason, now, context, cancellationToken);
+    }
+}
+
+/// <summary>Two production nodes release the same due rows: claims split them, and each is sent once.</summary>
+public sealed class ScheduledAcrossNodesTests() : ScratchDirectoryTest("parley-scheduled-nodes-")
+{
+    [Fact]
+    public async Task Two_nodes_releasing_the_same_due_messages_send_each_once()
+    {
+        var settings = await TestEngines.SettingsAsync(TestEngines.Production);
+        settings["Parley:Messages:ScheduleInterval"] = "00:00:00.020";
+        await using var a = await TestServer.StartAsync(settings, Data);
+        await using var b = await TestServer.StartAsync(settings, Data);
+        var client = a.Client();
+        var (sender, other) = (await client.SignUpAsync(), await client.SignUpAsync());
+        var group = (await client.GroupAsync(sender, "two nodes", other.UserId)).Id;
+
+        // 40 send times 25 ms apart: both nodes poll every 20 ms, so their claims interleave over the second it takes.
+        const int count = 40;
+        var start = DateTimeOffset.UtcNow.AddSeconds(3);
+        var ids = new List<Guid>();
+        for (var i = 0; i < count; i++)
+        {
+            var sendAt = (start + TimeSpan.FromMilliseconds(25 * i)).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+            ids.Add((await client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{group}/messages", sender,
+                new { content = $"m{i:00}", sendAt }, HttpStatusCode.Accepted)).GetProperty("scheduledId").GetGuid());
+        }
+
+        var stored = await client.WaitForStoredAsync(sender, group, count, TimeSpan.FromSeconds(60));
+        // Each once; not necessarily in send-time order: two nodes release rows 25 ms apart side by side.
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"m{i:00}"), stored.Select(m => m.Content).Order(StringComparer.Ordinal));
+        var released = new List<Guid>();
+        foreach (var id in ids)
+        {
+            await Eventually.TrueAsync(async () => (await ScheduledSendsTests.ScheduledAsync(client, sender, id)).GetProperty("status").GetString() == "sent", $"{id} marked sent");
+            released.Add((await ScheduledSendsTests.ScheduledAsync(client, sender, id)).GetProperty("messageId").GetGuid());
+        }
+
+        Assert.Equal(stored.Select(m => m.Id).Order(), released.Order());
+        Assert.Equal(count, (await client.AllMessagesAsync(sender, group)).Count);
     }
 }
