@@ -13,6 +13,9 @@ public sealed class SqliteScheduledMessageStore(SqliteDatabase db) : IScheduledM
         id, conversation_id, sender_id, send_at, client_message_id, request, created_at, status, message_id, failure_reason, finished_at, claimed_by
         """;
 
+    /// <summary>Due at <c>$now</c> and not held by a live claim.</summary>
+    private const string DueCondition = "status = 'scheduled' AND send_at <= $now AND (claimed_until IS NULL OR claimed_until < $now)";
+
     public Task<(ScheduledMessage Scheduled, bool Created)> ScheduleAsync(ScheduledMessage message, EventContext context, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, transaction) =>
         {
@@ -98,14 +101,27 @@ public sealed class SqliteScheduledMessageStore(SqliteDatabase db) : IScheduledM
             return outcome;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<ScheduledMessage>> ClaimDueAsync(DateTimeOffset now, string claimant, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Every node polls this about once a second, nearly always for nothing: a read (on the partial index of due rows)
+    /// answers that without taking the write gate the persist batches queue on.
+    /// </summary>
+    public async Task<IReadOnlyList<ScheduledMessage>> ClaimDueAsync(DateTimeOffset now, string claimant, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken)
+    {
+        var anyDue = await db.ReadAsync(async connection =>
+        {
+            await using var probe = SqliteDatabase.Command(connection, $"SELECT EXISTS (SELECT 1 FROM scheduled_messages WHERE {DueCondition})");
+            probe.Parameters.AddWithValue("$now", SqliteTime.Ms(now));
+            return Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }, cancellationToken);
+        return anyDue ? await ClaimAsync(now, claimant, claimUntil, limit, cancellationToken) : [];
+    }
+
+    private Task<IReadOnlyList<ScheduledMessage>> ClaimAsync(DateTimeOffset now, string claimant, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken) =>
         db.WriteAsync<IReadOnlyList<ScheduledMessage>>(async (connection, transaction) =>
         {
             var claimed = await QueryAsync(connection, transaction, $"""
                 UPDATE scheduled_messages SET claimed_by = $me, claimed_until = $until
-                WHERE id IN (SELECT id FROM scheduled_messages
-                             WHERE status = 'scheduled' AND send_at <= $now AND (claimed_until IS NULL OR claimed_until < $now)
-                             ORDER BY send_at, id LIMIT $n)
+                WHERE id IN (SELECT id FROM scheduled_messages WHERE {DueCondition} ORDER BY send_at, id LIMIT $n)
                 RETURNING {Columns}
                 """, p =>
                 {
