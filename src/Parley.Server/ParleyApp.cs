@@ -112,6 +112,7 @@ public static class ParleyApp
         app.MapChannelEndpoints();
         app.MapMessageEndpoints();
         app.MapMessageChangeEndpoints();
+        app.MapScheduledEndpoints();
         app.MapPersonalEndpoints();
         app.MapReportEndpoints();
         app.MapUnreadEndpoints();

@@ -34,6 +34,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<ISocialStore>(sp => new SqliteSocialStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IPersonalStore>(sp => new SqlitePersonalStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IReportStore>(sp => new SqliteReportStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IScheduledMessageStore>(sp => new SqliteScheduledMessageStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

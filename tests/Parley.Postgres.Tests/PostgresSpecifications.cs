@@ -16,7 +16,10 @@ namespace Parley.Postgres.Tests;
 /// </summary>
 public sealed class PostgresStoreSpecification(DedicatedPostgres server) : MessageStoreSpecification, IClassFixture<DedicatedPostgres>
 {
-    protected override async Task<IStoreHarness> CreateAsync()
+    protected override Task<IStoreHarness> CreateAsync() => OpenHarnessAsync(server);
+
+    /// <summary>Every store in a schema of its own on <paramref name="server"/>, which the harness may restart.</summary>
+    internal static async Task<IStoreHarness> OpenHarnessAsync(DedicatedPostgres server)
     {
         var instance = await server.InstanceAsync();
         var harness = new Harness(instance, instance.ConnectionString, "t_" + Guid.NewGuid().ToString("N"));
@@ -46,6 +49,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IReportStore Reports { get; private set; } = null!;
 
+        public IScheduledMessageStore Scheduled { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -58,6 +63,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Social = new PostgresSocialStore(_dataSource);
             Personal = new PostgresPersonalStore(_dataSource);
             Reports = new PostgresReportStore(_dataSource);
+            Scheduled = new PostgresScheduledMessageStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -94,6 +100,12 @@ public sealed class PostgresReportStoreSpecification : ReportStoreSpecification
         await harness.OpenAsync();
         return harness;
     }
+}
+
+/// <summary>The scheduled-message specification on a server of its own: it restarts it to prove a schedule survives.</summary>
+public sealed class PostgresScheduledMessageStoreSpecification(DedicatedPostgres server) : ScheduledMessageStoreSpecification, IClassFixture<DedicatedPostgres>
+{
+    protected override Task<IStoreHarness> CreateAsync() => PostgresStoreSpecification.OpenHarnessAsync(server);
 }
 
 public sealed class PostgresMigrationTests

@@ -1255,4 +1255,70 @@ public abstract class BadInputTests(TestServer server)
         using var unblocked = await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/blocks/{unknown}", me);
         Assert.Equal(HttpStatusCode.NoContent, unblocked.StatusCode);
     }
+
+    [Theory]
+    [InlineData("""{"content":"x","sendAt":"tomorrow"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"content":"x","sendAt":"2030-01-01T08:00:00"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"content":"x","sendAt":1893484800}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"content":"x","sendAt":"PAST"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"content":"x","sendAt":"NOW"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"content":"x","sendAt":"TOO_FAR"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"sendAt":"SOON"}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"content":" ","sendAt":"SOON"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"content":"x","type":"system","sendAt":"SOON"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"content":"x","metadata":[1],"sendAt":"SOON"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"content":"x","clientMessageId":"","sendAt":"SOON"}""", "INVALID_FIELD_VALUE")]
+    public async Task Scheduling_a_send_rejects_bad_send_times_and_every_bad_field_a_send_now_rejects(string json, string code)
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var group = (await _client.GroupAsync(me, "schedule", other.UserId)).Id;
+        var body = json.Replace("PAST", ScheduledSendsTests.At(TimeSpan.FromMinutes(-1)), StringComparison.Ordinal)
+            .Replace("NOW", ScheduledSendsTests.At(TimeSpan.Zero), StringComparison.Ordinal)
+            .Replace("TOO_FAR", ScheduledSendsTests.At(TimeSpan.FromDays(31)), StringComparison.Ordinal)
+            .Replace("SOON", ScheduledSendsTests.At(TimeSpan.FromMinutes(1)), StringComparison.Ordinal);
+        await ExpectAsync(Post, $"/api/v1/conversations/{group}/messages", me, body, HttpStatusCode.BadRequest, code);
+        Assert.Equal(0, (await _client.OkAsync<JsonElement>(Get, $"/api/v1/conversations/{group}/scheduled", me)).GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Listing_reading_and_cancelling_scheduled_messages_reject_bad_ids_cursors_strangers_and_anonymous_callers()
+    {
+        var me = await _client.SignUpAsync();
+        var stranger = await _client.SignUpAsync();
+        var group = (await _client.GroupAsync(me, "scheduled", stranger.UserId)).Id;
+        await _client.OkAsync<JsonElement>(Post, $"/api/v1/conversations/{group}/leave", stranger);
+        var unknown = Guid.NewGuid();
+
+        await ExpectAsync(Get, "/api/v1/conversations/nope/scheduled", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations/{group}/scheduled?limit=0", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations/{group}/scheduled?cursor=nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(Get, $"/api/v1/conversations/{unknown}/scheduled", me, null, HttpStatusCode.NotFound, "CONVERSATION_NOT_FOUND");
+        await ExpectAsync(Get, $"/api/v1/conversations/{group}/scheduled", stranger, null, HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        await ExpectAsync(Get, $"/api/v1/conversations/{group}/scheduled", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        await ExpectAsync(Post, $"/api/v1/conversations/{group}/messages", stranger, $$"""{"content":"x","sendAt":"{{ScheduledSendsTests.At(TimeSpan.FromMinutes(1))}}"}""",
+            HttpStatusCode.Forbidden, "NOT_CONVERSATION_MEMBER");
+        foreach (var method in new[] { Get, HttpMethod.Delete })
+        {
+            await ExpectAsync(method, "/api/v1/scheduled/nope", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+            await ExpectAsync(method, $"/api/v1/scheduled/{unknown}", me, null, HttpStatusCode.NotFound, "SCHEDULED_NOT_FOUND");
+            await ExpectAsync(method, $"/api/v1/scheduled/{unknown}", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        }
+    }
+
+    [Fact]
+    public async Task The_hubs_schedule_method_rejects_what_rest_rejects()
+    {
+        var me = await _client.SignUpAsync();
+        var other = await _client.SignUpAsync();
+        var group = (await _client.GroupAsync(me, "hub schedule", other.UserId)).Id;
+        await using var device = await _client.ConnectAsync(me);
+        var message = new { conversationId = group, content = "x" };
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("ScheduleMessage", message, null));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("ScheduleMessage", message, "tomorrow"));
+        await ExpectHubAsync("INVALID_FIELD_VALUE", () => device.Connection.InvokeAsync<object>("ScheduleMessage", message, ScheduledSendsTests.At(TimeSpan.FromMinutes(-1))));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("ScheduleMessage", null, ScheduledSendsTests.At(TimeSpan.FromMinutes(1))));
+        await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("ScheduleMessage",
+            new { conversationId = group }, ScheduledSendsTests.At(TimeSpan.FromMinutes(1))));
+    }
 }

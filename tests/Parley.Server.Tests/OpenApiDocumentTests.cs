@@ -40,6 +40,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["getThread"] = [("before", "integer"), ("after", "integer"), ("limit", "integer")],
         ["listPins"] = [("limit", "integer")],
         ["listReports"] = [("status", "string"), ("conversationId", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listScheduledMessages"] = [("limit", "integer"), ("cursor", "string")],
     };
 
     /// <summary>The query parameters an endpoint cannot do without (every other one is optional).</summary>
@@ -59,6 +60,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "EditMessageAsync", "DeleteMessageAsync", "AddReactionAsync", "RemoveReactionAsync", "GetMessageEditsAsync", "GetThreadAsync",
         "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync", "VotePollAsync", "RetractVoteAsync", "GetPollResultsAsync",
         "ReportMessageAsync", "ListReportsAsync", "ResolveReportAsync",
+        "ListScheduledMessagesAsync", "GetScheduledMessageAsync", "CancelScheduledMessageAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

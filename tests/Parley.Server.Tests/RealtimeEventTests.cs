@@ -54,6 +54,11 @@ public sealed class RealtimeEventTests
         {
             Poll = new PollView([new PollOptionView(0, "pizza", 2), new PollOptionView(1, "süshi", 0)], true, false, At, 2) { MyVotes = [0] }, ExpiresAt = At,
         }),
+        new ScheduledMessageUpdatedEvent(new ScheduledMessageView(Guid.NewGuid(), Guid.NewGuid(), At, "sent", At.AddHours(-1), "text", "lätér", JsonText.From("""{"k":1e400}"""), "c-9")
+        {
+            ReplyTo = Guid.NewGuid(), MessageId = Guid.NewGuid(),
+        }),
+        new ScheduledMessageUpdatedEvent(new ScheduledMessageView(Guid.NewGuid(), Guid.NewGuid(), At, "failed", At, "text", "x", null, null) { FailureReason = "NOT_CONVERSATION_MEMBER" }),
         new ConversationUpdatedEvent(new ConversationDetailsView(Guid.NewGuid(), "channel", "Ops", null, "https://cdn.example.com/c.png", JsonText.From("""{"k":1e400}"""),
             "public", "archived", At, 12, new ContextView("BOOKING", "4711", JsonText.From("""{"at":"10:00"}""")))),
     ];

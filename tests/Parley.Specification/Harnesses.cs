@@ -31,6 +31,7 @@ public interface IStoreHarness : IAsyncDisposable
     IPersonalStore Personal { get; }
 
     IReportStore Reports { get; }
+    IScheduledMessageStore Scheduled { get; }
 
     Task RestartAsync();
 }

@@ -8,7 +8,7 @@ namespace Parley.Specification;
 /// <summary>The outbox: every committed change has exactly one domain event, in order, and a change that did not happen has none.</summary>
 public abstract partial class MessageStoreSpecification
 {
-    private static async Task<IReadOnlyList<DomainEvent>> AllEventsAsync(IStoreHarness h, EventCursor? after = null)
+    internal static async Task<IReadOnlyList<DomainEvent>> AllEventsAsync(IStoreHarness h, EventCursor? after = null)
     {
         var all = new List<DomainEvent>();
         var cursor = after ?? EventCursor.Start;

@@ -10,18 +10,18 @@ public abstract partial class MessageStoreSpecification
 {
     protected abstract Task<IStoreHarness> CreateAsync();
 
-    private static DateTimeOffset Now => Envelopes.TruncatedNow();
+    internal static DateTimeOffset Now => Envelopes.TruncatedNow();
 
-    private static EventContext Ctx => EventContext.New();
+    internal static EventContext Ctx => EventContext.New();
 
-    private static async Task<Guid> UserAsync(IStoreHarness h, string? name = null)
+    internal static async Task<Guid> UserAsync(IStoreHarness h, string? name = null)
     {
         var user = new UserRecord(Guid.CreateVersion7(), name ?? "u" + Guid.NewGuid().ToString("N")[..12], "User", "hash", Now);
         Assert.True(await h.Users.CreateUserAsync(user, Ctx, default));
         return user.Id;
     }
 
-    private static async Task<(Guid Conversation, Guid A, Guid B)> DirectAsync(IStoreHarness h)
+    internal static async Task<(Guid Conversation, Guid A, Guid B)> DirectAsync(IStoreHarness h)
     {
         var a = await UserAsync(h);
         var b = await UserAsync(h);

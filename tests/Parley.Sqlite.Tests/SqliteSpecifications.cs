@@ -61,6 +61,11 @@ public sealed class SqliteReportStoreSpecification : ReportStoreSpecification
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
 }
 
+public sealed class SqliteScheduledMessageStoreSpecification : ScheduledMessageStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
 /// <summary>Every store over a fresh file in a directory of its own, removed afterwards.</summary>
 internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores) : IStoreHarness
 {
@@ -87,6 +92,8 @@ internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores)
     public IPersonalStore Personal => stores.Personal;
 
     public IReportStore Reports => stores.Reports;
+
+    public IScheduledMessageStore Scheduled => stores.Scheduled;
 
     public async Task RestartAsync()
     {

@@ -15,6 +15,7 @@ internal sealed class SqliteStores : IDisposable
         Social = new SqliteSocialStore(database);
         Personal = new SqlitePersonalStore(database);
         Reports = new SqliteReportStore(database);
+        Scheduled = new SqliteScheduledMessageStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -36,6 +37,7 @@ internal sealed class SqliteStores : IDisposable
     public SqlitePersonalStore Personal { get; }
 
     public SqliteReportStore Reports { get; }
+    public SqliteScheduledMessageStore Scheduled { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

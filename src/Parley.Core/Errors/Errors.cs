@@ -53,6 +53,10 @@ public static class ErrorCodes
     // Reports and moderation (M9).
     public const string ReportNotFound = "REPORT_NOT_FOUND";
     public const string ReportAlreadyResolved = "REPORT_ALREADY_RESOLVED";
+
+    // Scheduled sends (M8).
+    public const string ScheduledNotFound = "SCHEDULED_NOT_FOUND";
+    public const string ScheduledAlreadySent = "SCHEDULED_ALREADY_SENT";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -209,4 +213,12 @@ public static class Errors
 
     public static ParleyError ReportAlreadyResolved(Guid reportId, string? action) =>
         new ParleyError(409, ErrorCodes.ReportAlreadyResolved, "The report was already resolved", "report_already_resolved").With("reportId", reportId).With("action", action);
+
+    /// <summary>Unknown, or scheduled by someone else: the same answer, so ids of others' scheduled messages reveal nothing.</summary>
+    public static ParleyError ScheduledNotFound(Guid scheduledId) =>
+        new ParleyError(404, ErrorCodes.ScheduledNotFound, "Scheduled message not found", "scheduled_not_found").With("scheduledId", scheduledId);
+
+    public static ParleyError ScheduledAlreadySent(Guid scheduledId, Guid? messageId = null) =>
+        new ParleyError(409, ErrorCodes.ScheduledAlreadySent, "The scheduled message has already been sent or is being sent", "scheduled_already_sent")
+            .With("scheduledId", scheduledId).With("messageId", messageId);
 }

@@ -107,6 +107,11 @@ public static class DomainEventTypes
     // Reports and their moderation (M9).
     public const string MessageReported = "message.reported";
     public const string ReportResolved = "report.resolved";
+    // Scheduled sends (M8): the sender's own until released; the release itself is a message.stored.
+    public const string MessageScheduled = "message.scheduled";
+    public const string ScheduleCancelled = "message.schedule_cancelled";
+    public const string ScheduleSent = "message.schedule_sent";
+    public const string ScheduleFailed = "message.schedule_failed";
 
     // Friends and blocks (M3).
     public const string FriendRequested = "friend.requested";
@@ -122,7 +127,7 @@ public static class DomainEventTypes
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
         MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned,
-        PollVoted, MessageReported, ReportResolved];
+        PollVoted, MessageReported, ReportResolved, MessageScheduled, ScheduleCancelled, ScheduleSent, ScheduleFailed];
 }
 
 public static class AggregateTypes

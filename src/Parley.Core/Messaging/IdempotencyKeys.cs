@@ -22,6 +22,12 @@ public static class IdempotencyKeys
             : FromClientMessageId(conversationId, senderId, clientMessageId);
 
     /// <summary>
+    /// The release of a scheduled message without a client message id: one key per scheduled row, so a release repeated
+    /// after a crash between the append and marking the row sent is folded into the first.
+    /// </summary>
+    public static string ForScheduled(Guid scheduledId) => "s:" + Hash($"{scheduledId:N}");
+
+    /// <summary>
     /// A change's key: with the client's id for it, its actor, kind, target and that id, so a resent change is folded like
     /// a resent send. Without one, the change's own id: unlike a send, a change is not folded by its content, because
     /// add, remove and add again within a second are three changes; each kind is idempotent by itself instead (a

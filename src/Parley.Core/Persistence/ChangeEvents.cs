@@ -99,6 +99,24 @@ public static class ChangeEvents
         Create(AggregateTypes.User, userId, DomainEventTypes.DraftDeleted, context with { UserId = context.UserId ?? userId }, now,
             JsonSerializer.Serialize(new DraftData(userId, conversationId, 0), ChangeEventsJson.Default.DraftData));
 
+    /// <summary>Without the content: until its time a scheduled message is the sender's words alone.</summary>
+    public static DomainEvent MessageScheduled(ScheduledMessage scheduled, EventContext context) =>
+        Scheduled(DomainEventTypes.MessageScheduled, scheduled, scheduled.CreatedAt, context);
+
+    public static DomainEvent ScheduleCancelled(ScheduledMessage scheduled, DateTimeOffset now, EventContext context) =>
+        Scheduled(DomainEventTypes.ScheduleCancelled, scheduled, now, context);
+
+    public static DomainEvent ScheduleSent(ScheduledMessage scheduled, Guid messageId, DateTimeOffset now, EventContext context) =>
+        Scheduled(DomainEventTypes.ScheduleSent, scheduled with { MessageId = messageId }, now, context);
+
+    public static DomainEvent ScheduleFailed(ScheduledMessage scheduled, string reason, DateTimeOffset now, EventContext context) =>
+        Scheduled(DomainEventTypes.ScheduleFailed, scheduled with { FailureReason = reason }, now, context);
+
+    private static DomainEvent Scheduled(string type, ScheduledMessage s, DateTimeOffset at, EventContext context) =>
+        Create(AggregateTypes.User, s.SenderId, type, context with { UserId = context.UserId ?? s.SenderId }, at,
+            JsonSerializer.Serialize(new ScheduledData(s.Id, s.ConversationId, s.SenderId, s.SendAt, s.ClientMessageId, s.MessageId, s.FailureReason),
+                ChangeEventsJson.Default.ScheduledData));
+
     private static DomainEvent Bookmark(string type, Guid userId, Guid messageId, Guid conversationId, DateTimeOffset at, EventContext context) =>
         Create(AggregateTypes.User, userId, type, context with { UserId = context.UserId ?? userId }, at,
             JsonSerializer.Serialize(new BookmarkData(userId, messageId, conversationId), ChangeEventsJson.Default.BookmarkData));
@@ -213,6 +231,13 @@ public sealed record MemberSettingsChangedData(Guid ConversationId, Guid UserId,
 
 public sealed record BookmarkData(Guid UserId, Guid MessageId, Guid ConversationId);
 
+/// <param name="MessageId">Once sent: the message it became.</param>
+/// <param name="Reason">Once failed: the error code the release got.</param>
+public sealed record ScheduledData(Guid ScheduledId, Guid ConversationId, Guid SenderId, DateTimeOffset SendAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMessageId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? MessageId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason);
+
 public sealed record DraftData(Guid UserId, Guid ConversationId, int Length);
 
 public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
@@ -252,6 +277,7 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(MemberSettingsChangedData))]
 [JsonSerializable(typeof(BookmarkData))]
 [JsonSerializable(typeof(DraftData))]
+[JsonSerializable(typeof(ScheduledData))]
 [JsonSerializable(typeof(MessageStoredData))]
 [JsonSerializable(typeof(ReceiptAdvancedData))]
 [JsonSerializable(typeof(MessageChangedData))]

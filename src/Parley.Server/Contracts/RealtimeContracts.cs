@@ -32,6 +32,9 @@ public static class RealtimeEvents
     /// <summary>To the user's own devices: their draft in a conversation was saved or deleted (on another device, or this one).</summary>
     public const string DraftUpdated = "draftUpdated";
 
+    /// <summary>To the scheduler's own devices: a scheduled send was made, cancelled, sent or failed at its time.</summary>
+    public const string ScheduledMessageUpdated = "scheduledMessageUpdated";
+
     // Friends (M3): to the user concerned only.
     public const string FriendRequest = "friendRequest";
     public const string FriendRequestAccepted = "friendRequestAccepted";

@@ -35,6 +35,7 @@ namespace Parley.Server.Contracts;
 [JsonDerivedType(typeof(MessageHiddenEvent), RealtimeEvents.MessageHidden)]
 [JsonDerivedType(typeof(MessagePinnedEvent), RealtimeEvents.MessagePinned)]
 [JsonDerivedType(typeof(PollUpdatedEvent), RealtimeEvents.PollUpdated)]
+[JsonDerivedType(typeof(ScheduledMessageUpdatedEvent), RealtimeEvents.ScheduledMessageUpdated)]
 public abstract record RealtimeEvent
 {
     private protected RealtimeEvent()
@@ -215,6 +216,16 @@ public sealed record DraftUpdatedEvent(DraftView Draft) : RealtimeEvent
 
     [JsonIgnore]
     public override object Payload => Draft;
+}
+
+/// <summary>The scheduler's scheduled message as it now is (<c>status</c> says what happened), so their other devices keep their list.</summary>
+public sealed record ScheduledMessageUpdatedEvent(ScheduledMessageView Scheduled) : RealtimeEvent
+{
+    [JsonIgnore]
+    public override string Name => RealtimeEvents.ScheduledMessageUpdated;
+
+    [JsonIgnore]
+    public override object Payload => Scheduled;
 }
 
 /// <summary>

@@ -156,6 +156,18 @@ public sealed class MessagesOptions
     /// <summary>The most expired messages one pass deletes; the next pass follows at once while there are more.</summary>
     public int ExpiryBatch { get; set; } = 500;
 
+    /// <summary>How far ahead a send may be scheduled (<c>sendAt</c>).</summary>
+    public TimeSpan MaxScheduleAhead { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often each node looks for scheduled messages that are due: a message goes out up to this late.</summary>
+    public TimeSpan ScheduleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a node's claim on a due scheduled message holds. A node that dies holding one delays that message by up
+    /// to this much; another node then sends it, and its idempotency key folds a second append into the first.
+    /// </summary>
+    public TimeSpan ScheduleClaimTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public IEnumerable<string> Validate()
     {
         if (EditWindow < TimeSpan.Zero)
@@ -171,6 +183,21 @@ public sealed class MessagesOptions
         if (ExpiryBatch is < 1 or > 10_000)
         {
             yield return $"{Section}:ExpiryBatch must be between 1 and 10000 (was {ExpiryBatch}).";
+        }
+
+        if (MaxScheduleAhead < TimeSpan.FromMinutes(1))
+        {
+            yield return $"{Section}:MaxScheduleAhead must be at least 00:01:00 (was {MaxScheduleAhead}).";
+        }
+
+        if (ScheduleInterval < TimeSpan.FromMilliseconds(10) || ScheduleInterval > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{Section}:ScheduleInterval must be between 00:00:00.010 and 00:10:00 (was {ScheduleInterval}).";
+        }
+
+        if (ScheduleClaimTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Section}:ScheduleClaimTimeout must be at least 00:00:01 (was {ScheduleClaimTimeout}).";
         }
     }
 }

@@ -114,6 +114,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.NotAPoll] = 409,
         [ErrorCodes.ReportNotFound] = 404,
         [ErrorCodes.ReportAlreadyResolved] = 409,
+        [ErrorCodes.ScheduledNotFound] = 404,
+        [ErrorCodes.ScheduledAlreadySent] = 409,
     };
 
     private static readonly string[] BodyCodes =

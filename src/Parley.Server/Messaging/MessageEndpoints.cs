@@ -12,7 +12,9 @@ namespace Parley.Server.Messaging;
 
 public static class MessageEndpoints
 {
-    public sealed record SendMessageBody(string Content, string? Type, string? ClientMessageId, object? Metadata, Guid? ReplyTo, IReadOnlyList<Guid>? Mentions, DateTimeOffset? ExpiresAt);
+    /// <param name="SendAt">Schedules the send for then instead of sending now: the answer is then a scheduled message (ScheduledMessageView), not a SendAck.</param>
+    public sealed record SendMessageBody(string Content, string? Type, string? ClientMessageId, object? Metadata, Guid? ReplyTo, IReadOnlyList<Guid>? Mentions,
+        DateTimeOffset? ExpiresAt, object? Poll, DateTimeOffset? SendAt);
     public sealed record ReadBody(long UpToSequence);
 
     public static void MapMessageEndpoints(this IEndpointRouteBuilder app)
@@ -96,11 +98,18 @@ public static class MessageEndpoints
         }
     }
 
-    private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, CancellationToken ct)
+    /// <summary>A send now (SendAck), or with <c>sendAt</c> a scheduled send (ScheduledMessageView); both 202.</summary>
+    private static async Task<IResult> SendAsync(string id, HttpRequest request, MessageIngress ingress, ScheduledSends scheduled, CancellationToken ct)
     {
         var sender = CurrentUser.Id(request.HttpContext.User);
         var conversationId = JsonRequest.RouteId(id, "conversationId");
         var body = await JsonRequest.ReadAsync(request, ct);
+        if (body.OptionalTimestamp("sendAt") is { } sendAt)
+        {
+            var view = await scheduled.ScheduleAsync(sender, () => SendMessageRequest.FromJson(conversationId, body), sendAt, ct);
+            return Results.Json(view, statusCode: StatusCodes.Status202Accepted);
+        }
+
         var ack = await ingress.SendAsync(sender, () => SendMessageRequest.FromJson(conversationId, body), ct);
         return Results.Json(ack, statusCode: StatusCodes.Status202Accepted);
     }

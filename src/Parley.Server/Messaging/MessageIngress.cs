@@ -44,21 +44,35 @@ public sealed class MessageIngress(
         SendAsync(senderId, () => request, cancellationToken);
 
     /// <summary>Sends what <paramref name="read"/> produces; a request that fails to parse counts as a rejection too.</summary>
-    public async Task<SendAck> SendAsync(Guid senderId, Func<SendMessageRequest> read, CancellationToken cancellationToken)
-    {
-        var started = time.GetTimestamp();
-        using var activity = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Send);
-        try
+    public Task<SendAck> SendAsync(Guid senderId, Func<SendMessageRequest> read, CancellationToken cancellationToken) =>
+        MeasuredAsync(ParleyActivities.Names.Send, async activity =>
         {
             var request = read();
             activity?.SetTag(ParleyActivities.Tags.ConversationId, request.ConversationId);
             var (ack, hitSource) = await AcceptAsync(senderId, request, cancellationToken);
-            metrics.Accepted(request.Type, ack.IdempotentHit, hitSource, ack.Partition, time.GetElapsedTime(started));
             activity?.SetTag(ParleyActivities.Tags.MessageId, ack.MessageId)
                 .SetTag(ParleyActivities.Tags.CorrelationId, ack.CorrelationId)
                 .SetTag(ParleyActivities.Tags.IdempotentHit, ack.IdempotentHit)
                 .SetTag(ParleyActivities.Tags.Partition, ack.Partition);
-            return ack;
+            return new Measured<SendAck>(ack, request.Type, ack.IdempotentHit, hitSource, ack.Partition);
+        });
+
+    /// <summary>What an accepted request reports to the ingress metrics besides its result.</summary>
+    private readonly record struct Measured<T>(T Result, string Type, bool Hit, string HitSource, int Partition);
+
+    /// <summary>
+    /// Runs one acceptance in its activity and records it in the ingress metrics: accepted (type, idempotent hit, where
+    /// the hit was found, partition) or rejected (the error's label and status, the activity marked with its code).
+    /// </summary>
+    private async Task<T> MeasuredAsync<T>(string activityName, Func<Activity?, Task<Measured<T>>> accept)
+    {
+        var started = time.GetTimestamp();
+        using var activity = ParleyActivities.Ingress.StartActivity(activityName);
+        try
+        {
+            var measured = await accept(activity);
+            metrics.Accepted(measured.Type, measured.Hit, measured.HitSource, measured.Partition, time.GetElapsedTime(started));
+            return measured.Result;
         }
         catch (ParleyException ex)
         {
@@ -72,52 +86,8 @@ public sealed class MessageIngress(
     private async Task<(SendAck Ack, string HitSource)> AcceptAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
     {
         rateLimiter.Acquire(senderId);
-        var l = limits.Value;
-        request = request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
-
-        var conversation = (await membership.RequireAsync(request.ConversationId, senderId, ConversationAction.Send, cancellationToken)).Conversation;
-        if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
-        {
-            throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();
-        }
-
-        await social.RequireNotBlockedAsync(conversation, senderId, cancellationToken);
-        if (request.ReplyTo is { } replyTo && (await FindTargetAsync(replyTo, cancellationToken)).ConversationId != request.ConversationId)
-        {
-            throw Errors.MessageNotFound(replyTo).ToException();
-        }
-
-        if (request.Mentions is { Count: > 0 } mentions)
-        {
-            var members = await membership.MembersAsync(request.ConversationId, cancellationToken);
-            if (mentions.Where(m => !members.Contains(m)).Take(1).ToList() is [var stranger])
-            {
-                throw Errors.InvalidValue("mentions", $"{stranger} is not a member of this conversation").ToException();
-            }
-        }
-
-        var now = NowToTheMillisecond();
-        SendMessageRequest.RequireExpiry(request.ExpiresAt, now);
-        var poll = request.Poll?.Validate(now);
-        var envelope = new MessageEnvelope
-        {
-            MessageId = Guid.CreateVersion7(now),
-            ConversationId = request.ConversationId,
-            SenderId = senderId,
-            Type = request.Type,
-            Content = request.Content,
-            Metadata = request.Metadata,
-            ClientMessageId = request.ClientMessageId,
-            IdempotencyKey = IdempotencyKeys.For(request.ConversationId, senderId, request.ClientMessageId, request.Type, request.Content, now),
-            CorrelationId = Guid.CreateVersion7(now),
-            AcceptedAt = now,
-            TraceParent = Activity.Current?.Id,
-            ReplyTo = request.ReplyTo,
-            ForwardedFrom = request.ForwardedFrom,
-            Mentions = request.Mentions is { Count: > 0 } ? request.Mentions : null,
-            ExpiresAt = request.ExpiresAt is { } expiry ? Core.Persistence.StoreTime.Truncate(expiry) : null,
-            Poll = poll is null ? null : poll with { ClosesAt = poll.ClosesAt is { } closes ? Core.Persistence.StoreTime.Truncate(closes) : null },
-        };
+        request = await CheckSendAsync(senderId, request, cancellationToken);
+        var envelope = Envelope(senderId, request, key: null);
 
         // The store's key check runs beside the append, not after it: the ack waits for the slower of the two instead
         // of their sum. Its answer is used only when the log calls the send new (see StoredDuplicateAsync). It never
@@ -147,6 +117,88 @@ public sealed class MessageIngress(
     }
 
     /// <summary>
+    /// Every check of a send but the rate limit, without appending: values, the sender's right to send in the
+    /// conversation, that it is active, blocks, the message replied to and the mentions. Returns the request with its
+    /// values normalized (what is appended, or what a scheduled send keeps for its release).
+    /// </summary>
+    public async Task<SendMessageRequest> CheckSendAsync(Guid senderId, SendMessageRequest request, CancellationToken cancellationToken)
+    {
+        var l = limits.Value;
+        request = request.Validate(l.MaxContentBytes, l.MaxMetadataBytes, l.MaxClientMessageIdLength);
+
+        var conversation = (await membership.RequireAsync(request.ConversationId, senderId, ConversationAction.Send, cancellationToken)).Conversation;
+        if (!string.Equals(conversation.Status, ConversationStatuses.Active, StringComparison.Ordinal))
+        {
+            throw Errors.ConversationInactive(conversation.Id, conversation.Status).ToException();
+        }
+
+        await social.RequireNotBlockedAsync(conversation, senderId, cancellationToken);
+        if (request.ReplyTo is { } replyTo && (await FindTargetAsync(replyTo, cancellationToken)).ConversationId != request.ConversationId)
+        {
+            throw Errors.MessageNotFound(replyTo).ToException();
+        }
+
+        if (request.Mentions is { Count: > 0 } mentions)
+        {
+            var members = await membership.MembersAsync(request.ConversationId, cancellationToken);
+            if (mentions.Where(m => !members.Contains(m)).Take(1).ToList() is [var stranger])
+            {
+                throw Errors.InvalidValue("mentions", $"{stranger} is not a member of this conversation").ToException();
+            }
+        }
+
+        // Kept to the millisecond, as the log and store keep times.
+        var now = NowToTheMillisecond();
+        SendMessageRequest.RequireExpiry(request.ExpiresAt, now);
+        var poll = request.Poll?.Validate(now);
+        return request with
+        {
+            ExpiresAt = request.ExpiresAt is { } expiry ? Core.Persistence.StoreTime.Truncate(expiry) : null,
+            Poll = poll is null ? null : poll with { ClosesAt = poll.ClosesAt is { } closes ? Core.Persistence.StoreTime.Truncate(closes) : null },
+        };
+    }
+
+    /// <summary>
+    /// The send of a scheduled message at its time: checked again (the sender may have left, been blocked, or the
+    /// conversation closed since), not rate limited (the sender paid when scheduling), and appended under
+    /// <paramref name="idempotencyKey"/>, so a release repeated after a crash is the same message, not a second one.
+    /// </summary>
+    public Task<AppendResult> ReleaseScheduledAsync(Guid senderId, SendMessageRequest request, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasuredAsync(ParleyActivities.Names.Send, async activity =>
+        {
+            activity?.SetTag(ParleyActivities.Tags.ConversationId, request.ConversationId);
+            var checkedRequest = await CheckSendAsync(senderId, request, cancellationToken);
+            var appended = await AppendAsync(Envelope(senderId, checkedRequest, idempotencyKey), cancellationToken);
+            activity?.SetTag(ParleyActivities.Tags.MessageId, appended.MessageId).SetTag(ParleyActivities.Tags.IdempotentHit, appended.Duplicate);
+            return new Measured<AppendResult>(appended, checkedRequest.Type, appended.Duplicate, appended.Duplicate ? "log" : "", appended.Partition);
+        });
+
+    /// <summary>A checked send as a log entry, accepted now; <paramref name="key"/> null means the send's own key (client id or content).</summary>
+    private MessageEnvelope Envelope(Guid senderId, SendMessageRequest request, string? key)
+    {
+        var now = NowToTheMillisecond();
+        return new MessageEnvelope
+        {
+            MessageId = Guid.CreateVersion7(now),
+            ConversationId = request.ConversationId,
+            SenderId = senderId,
+            Type = request.Type,
+            Content = request.Content,
+            Metadata = request.Metadata,
+            ClientMessageId = request.ClientMessageId,
+            IdempotencyKey = key ?? IdempotencyKeys.For(request.ConversationId, senderId, request.ClientMessageId, request.Type, request.Content, now),
+            CorrelationId = Guid.CreateVersion7(now),
+            AcceptedAt = now,
+            TraceParent = Activity.Current?.Id,
+            ReplyTo = request.ReplyTo,
+            ForwardedFrom = request.ForwardedFrom,
+            Mentions = request.Mentions is { Count: > 0 } ? request.Mentions : null,
+            ExpiresAt = request.ExpiresAt,
+            Poll = request.Poll,
+        };
+    }
+
+    /// <summary>
     /// An edit, a delete for everyone or a reaction: checked like a send (rate limit, values, the actor's right to make
     /// it on this message), then appended to the conversation's partition, so the worker applies it after the message
     /// it changes, even when that message is still in the log. The ack means durable, as for a send.
@@ -163,26 +215,15 @@ public sealed class MessageIngress(
     public Task<ChangeAck> ModerationDeleteAsync(Guid moderatorId, Guid messageId, string clientChangeId, CancellationToken cancellationToken) =>
         ChangeAsync(moderatorId, () => new MessageChangeRequest(MessageChangeKinds.Delete, messageId), clientChangeId, moderated: true, cancellationToken);
 
-    private async Task<ChangeAck> ChangeAsync(Guid actorId, Func<MessageChangeRequest> read, string? clientChangeId, bool moderated, CancellationToken cancellationToken)
-    {
-        var started = time.GetTimestamp();
-        using var activity = ParleyActivities.Ingress.StartActivity(ParleyActivities.Names.Change);
-        try
+    private Task<ChangeAck> ChangeAsync(Guid actorId, Func<MessageChangeRequest> read, string? clientChangeId, bool moderated, CancellationToken cancellationToken) =>
+        MeasuredAsync(ParleyActivities.Names.Change, async activity =>
         {
             var request = read();
             activity?.SetTag(ParleyActivities.Tags.MessageId, request.MessageId);
             var ack = await AcceptChangeAsync(actorId, request, clientChangeId, moderated, cancellationToken);
-            metrics.Accepted(request.Kind, ack.IdempotentHit, ack.IdempotentHit ? "log" : "", ack.Partition, time.GetElapsedTime(started));
             activity?.SetTag(ParleyActivities.Tags.ConversationId, ack.ConversationId).SetTag(ParleyActivities.Tags.Partition, ack.Partition);
-            return ack;
-        }
-        catch (ParleyException ex)
-        {
-            metrics.Rejected(ex.Error.TelemetryLabel, ex.Error.Status, time.GetElapsedTime(started));
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Error.Code);
-            throw;
-        }
-    }
+            return new Measured<ChangeAck>(ack, request.Kind, ack.IdempotentHit, ack.IdempotentHit ? "log" : "", ack.Partition);
+        });
 
     private async Task<ChangeAck> AcceptChangeAsync(Guid actorId, MessageChangeRequest request, string? clientChangeId, bool moderated, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ public static class MessagingServiceCollectionExtensions
 {
     /// <summary>
     /// The send path (membership cache, per-user send limit, resend lookups, the ingress and its metrics), the receipts
-    /// service and the recovery planner: what REST and the hub both call.
+    /// service, the recovery planner, scheduled sends and their release loop: what REST and the hub both call.
     /// </summary>
     public static WebApplicationBuilder AddParleyMessaging(this WebApplicationBuilder builder)
     {
@@ -25,6 +25,8 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<MessageIngress>();
         services.AddSingleton<Receipts>();
         services.AddSingleton<RecoveryPlanner>();
+        services.AddSingleton<ScheduledSends>();
+        services.AddHostedService<ScheduledReleaser>();
         return builder;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.SignalR;
 using Parley.Core.Errors;
 using Parley.Core.Messaging;
 using Parley.Core.Ports;
+using Parley.Core.Validation;
 using Parley.Server.Auth;
 using Parley.Server.Contracts;
 using Parley.Server.Messaging;
@@ -16,6 +17,7 @@ namespace Parley.Server.Realtime;
 [Authorize]
 public sealed class ChatHub(
     MessageIngress ingress,
+    ScheduledSends scheduled,
     Receipts receipts,
     DeviceSessions sessions,
     DeviceRecovery recovery,
@@ -60,6 +62,14 @@ public sealed class ChatHub(
     public Task<SendAck> SendMessage(HubSendMessage message) => message is null
         ? throw Errors.MissingField("message").ToException()
         : ingress.SendAsync(CurrentUser.Id(Context.User), () => ToRequest(message), Context.ConnectionAborted);
+
+    /// <summary>
+    /// Schedules a send for <paramref name="sendAt"/> (ISO 8601 with an offset) exactly as POST /conversations/{id}/messages
+    /// with sendAt does, and returns the same scheduled message.
+    /// </summary>
+    public Task<ScheduledMessageView> ScheduleMessage(HubSendMessage message, string sendAt) => message is null
+        ? throw Errors.MissingField("message").ToException()
+        : scheduled.ScheduleAsync(CurrentUser.Id(Context.User), () => ToRequest(message), IsoTimestamp.Parse("sendAt", sendAt), Context.ConnectionAborted);
 
     /// <summary>Edits a message exactly as PATCH /messages/{id} does (the sender only) and returns the same ack.</summary>
     public Task<ChangeAck> EditMessage(Guid messageId, string content, string? reason, string? clientChangeId) =>

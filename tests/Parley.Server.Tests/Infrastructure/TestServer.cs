@@ -57,6 +57,7 @@ public sealed class TestServer : IAsyncDisposable
         ["Parley:RateLimits:MessagesPerSecond"] = "100000",
         ["Parley:RateLimits:MessageBurst"] = "100000",
         ["Parley:RateLimits:AuthPerMinute"] = "100000",
+        ["Parley:Messages:ScheduleInterval"] = "00:00:00.200",
     };
 
     public ParleyClient Client() => new(BaseAddress);
