@@ -171,6 +171,24 @@ public abstract class MessageChangesTests(TestServer server)
     }
 
     [Fact]
+    public async Task A_reaction_just_after_a_delete_is_refused_or_changes_nothing_though_the_ingress_read_the_message_a_moment_ago()
+    {
+        var (sender, reader) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var direct = (await _client.DirectAsync(sender, reader.UserId)).Id;
+        var sent = await _client.SendAsync(sender, direct, "react, then gone");
+        await _client.WaitForStoredAsync(reader, direct, 1);
+        await ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:ok:", reader);
+        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
+        await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(reader, direct, 1)).Flag("deleted"), "the delete stored");
+
+        using var late = await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:fire:", reader);
+        Assert.True(late.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Accepted, $"got {late.StatusCode}");
+        await _client.SendAsync(sender, direct, "after");
+        await _client.WaitForStoredAsync(reader, direct, 2);
+        Assert.False((await _client.MessageViewAsync(reader, direct, 1)).TryGetProperty("reactions", out _));
+    }
+
+    [Fact]
     public async Task Replies_form_a_thread_under_the_first_message_and_show_what_they_answer()
     {
         var (a, b, outsider) = (await _client.SignUpAsync(), await _client.SignUpAsync(), await _client.SignUpAsync());

@@ -28,6 +28,7 @@ public sealed class MessageIngress(
     IOptions<MessagesOptions> messageOptions,
     TimeProvider time,
     IngressMetrics metrics,
+    RecentTargets recentTargets,
     ILogger<MessageIngress> logger)
 {
     /// <summary>
@@ -231,7 +232,7 @@ public sealed class MessageIngress(
         request = request.Validate(limits.Value.MaxContentBytes);
         SendMessageRequest.RequireClientId("clientChangeId", clientChangeId, limits.Value.MaxClientMessageIdLength);
 
-        var target = await FindTargetAsync(request.MessageId, cancellationToken);
+        var target = await FindTargetAsync(request.MessageId, cancellationToken, recent: request.Kind is MessageChangeKinds.Reaction or MessageChangeKinds.Vote);
         if (request.ConversationId is { } named && named != target.ConversationId)
         {
             // A pin names the conversation too: a message of another one is not in this one, whatever the caller may see.
@@ -402,11 +403,25 @@ public sealed class MessageIngress(
     /// The message a change or reply names: stored, or still in the log (sent a moment ago; the change will be applied
     /// after it, being in the same partition). Unknown, or dead-lettered (it will never be stored): not found.
     /// </summary>
-    private async Task<Target> FindTargetAsync(Guid messageId, CancellationToken cancellationToken)
+    /// <param name="recent">A read of the last <see cref="RecentTargets.Ttl"/> will do: for the kinds that come in floods
+    /// (reactions, votes), where a change accepted just after a delete is left unchanged when applied. Edits, deletes and
+    /// pins always read the store, so their MESSAGE_DELETED is exact.</param>
+    private async Task<Target> FindTargetAsync(Guid messageId, CancellationToken cancellationToken, bool recent = false)
     {
+        if (recent && recentTargets.TryGet(messageId, out Target? known) && known is not null)
+        {
+            return known;
+        }
+
         if (await store.GetMessageAsync(messageId, cancellationToken) is { } stored)
         {
-            return Target.Of(stored);
+            var target = Target.Of(stored);
+            if (recent && !target.Deleted)
+            {
+                recentTargets.Remember(messageId, target);
+            }
+
+            return target;
         }
 
         if (await log.FindAsync(messageId, cancellationToken) is { } logged)

@@ -22,6 +22,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<SendRateLimiter>();
         services.AddSingleton<StoredKeyLookup>();
         services.AddSingleton<IngressMetrics>();
+        services.AddSingleton<RecentTargets>();
         services.AddSingleton<MessageIngress>();
         services.AddSingleton<Receipts>();
         services.AddSingleton<RecoveryPlanner>();

@@ -19,6 +19,7 @@ public sealed class DeliveryPipeline(
     IMessageLog log,
     PersistGroupCommit store,
     IRealtimeFanout fanout,
+    Messaging.RecentTargets recentTargets,
     TransientErrors transient,
     PipelineStatus status,
     DeliveryMetrics metrics,
@@ -162,6 +163,12 @@ public sealed class DeliveryPipeline(
             {
                 await DeadLetterAsync(entries[i], result.Envelope, "Rejected", result.RejectReason ?? "rejected by the store", CancellationToken.None);
                 continue;
+            }
+
+            if (result.Envelope is { Kind: Core.Messaging.MessageChangeKinds.Delete, TargetId: { } deleted })
+            {
+                // The ingress here answers MESSAGE_DELETED from now on instead of a recent read that says otherwise.
+                recentTargets.Forget(deleted);
             }
 
             if (result.Outcome != PersistOutcome.Unchanged)
