@@ -187,11 +187,14 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
     /// A page of the messages whose <paramref name="scope"/> column is <paramref name="id"/> (a conversation, or a thread's
     /// replies) in one round trip, walking the (scope, sequence) index; an around page reads both sides from the anchor.
     /// </summary>
-    private async Task<MessagePage> GetPageAsync(string scope, Guid id, HistoryQuery query, CancellationToken cancellationToken)
+    /// <summary>The page queries by scope and direction, built once: composed per request they were kilobytes of garbage a page.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Scope, string Direction), string> PageSql = new();
+
+    private static string PageQuery(string scope, string direction) => PageSql.GetOrAdd((scope, direction), static key =>
     {
         var columns = $"{MessageColumns}, {string.Format(System.Globalization.CultureInfo.InvariantCulture, ViewerColumn, "$2::uuid")}";
-        var filter = $"{scope} = $1 AND {string.Format(System.Globalization.CultureInfo.InvariantCulture, ViewerFilter, "$2::uuid")}";
-        await using var command = dataSource.CreateCommand(query.Around is not null
+        var filter = $"{key.Scope} = $1 AND {string.Format(System.Globalization.CultureInfo.InvariantCulture, ViewerFilter, "$2::uuid")}";
+        return key.Direction == "AROUND"
             ? $"""
                 (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence < $3 ORDER BY m.sequence DESC LIMIT $4)
                 UNION ALL
@@ -200,8 +203,13 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             : $"""
                 SELECT {columns} FROM messages m
                 WHERE {filter} AND m.sequence > $3 AND m.sequence < $4
-                ORDER BY m.sequence {(query.After is not null ? "ASC" : "DESC")} LIMIT $5
-                """);
+                ORDER BY m.sequence {key.Direction} LIMIT $5
+                """;
+    });
+
+    private async Task<MessagePage> GetPageAsync(string scope, Guid id, HistoryQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(PageQuery(scope, query.Around is not null ? "AROUND" : query.After is not null ? "ASC" : "DESC"));
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = (object?)query.Viewer ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         if (query.Around is { } around)
@@ -217,7 +225,7 @@ public sealed class PostgresMessageStore(NpgsqlDataSource dataSource, TimeProvid
             command.Parameters.Add(new() { Value = query.Limit + 1 });
         }
 
-        var items = new List<StoredMessage>();
+        var items = new List<StoredMessage>(query.Around is not null ? query.AroundOlder + query.AroundNewer + 2 : query.Limit + 1);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))

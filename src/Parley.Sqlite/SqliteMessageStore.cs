@@ -53,23 +53,31 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
     /// A page of the messages whose <paramref name="scope"/> column is <paramref name="id"/> (a conversation, or a thread's
     /// replies), walking the (scope, sequence) index; an around page reads both sides in one statement.
     /// </summary>
+    /// <summary>The page queries by scope and direction, built once: composed per request they were kilobytes of garbage a page.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Scope, string Direction), string> PageSql = new();
+
+    private static string PageQuery(string scope, string direction) => PageSql.GetOrAdd((scope, direction), static key =>
+    {
+        const string columns = $"{SqliteRows.MessageColumns}, {SqliteRows.ViewerColumn}";
+        var filter = $"{key.Scope} = $c AND {SqliteRows.ViewerFilter}";
+        return key.Direction == "AROUND"
+            ? $"""
+                SELECT * FROM (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence < $around ORDER BY m.sequence DESC LIMIT $older)
+                UNION ALL
+                SELECT * FROM (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence >= $around ORDER BY m.sequence ASC LIMIT $newer)
+                """
+            : $"""
+                SELECT {columns} FROM messages m
+                WHERE {filter} AND m.sequence > $after AND m.sequence < $before
+                ORDER BY m.sequence {key.Direction} LIMIT $n
+                """;
+    });
+
     private Task<MessagePage> GetPageAsync(string scope, Guid id, HistoryQuery query, CancellationToken cancellationToken) =>
         db.ReadAsync(async connection =>
         {
-            const string columns = $"{SqliteRows.MessageColumns}, {SqliteRows.ViewerColumn}";
-            var filter = $"{scope} = $c AND {SqliteRows.ViewerFilter}";
-            await using var command = SqliteDatabase.Command(connection, query.Around is not null
-                ? $"""
-                    SELECT * FROM (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence < $around ORDER BY m.sequence DESC LIMIT $older)
-                    UNION ALL
-                    SELECT * FROM (SELECT {columns} FROM messages m WHERE {filter} AND m.sequence >= $around ORDER BY m.sequence ASC LIMIT $newer)
-                    """
-                // Walking forward from 'after' is catch-up; otherwise the page ends just below 'before' (or at the newest).
-                : $"""
-                    SELECT {columns} FROM messages m
-                    WHERE {filter} AND m.sequence > $after AND m.sequence < $before
-                    ORDER BY m.sequence {(query.After is not null ? "ASC" : "DESC")} LIMIT $n
-                    """);
+            // Walking forward from 'after' is catch-up; otherwise the page ends just below 'before' (or at the newest).
+            await using var command = SqliteDatabase.Command(connection, PageQuery(scope, query.Around is not null ? "AROUND" : query.After is not null ? "ASC" : "DESC"));
             command.Parameters.AddWithValue("$c", id.ToString());
             command.Parameters.AddWithValue("$viewer", SqliteRows.OrNull(query.Viewer?.ToString()));
             if (query.Around is { } around)
@@ -85,7 +93,7 @@ public sealed class SqliteMessageStore(SqliteDatabase db, TimeProvider? time = n
                 command.Parameters.AddWithValue("$n", query.Limit + 1);
             }
 
-            var items = new List<StoredMessage>();
+            var items = new List<StoredMessage>(query.Around is not null ? query.AroundOlder + query.AroundNewer + 2 : query.Limit + 1);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
