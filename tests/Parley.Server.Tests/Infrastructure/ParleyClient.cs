@@ -140,11 +140,25 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
         }
     }
 
-    /// <summary>The message at <paramref name="sequence"/> as the history page shows it to <paramref name="me"/>, every field as sent.</summary>
+    /// <summary>
+    /// The message at <paramref name="sequence"/> as the history page shows it to <paramref name="me"/>, every field as
+    /// sent, once it is stored: callers poll it right after a send (a page without it threw inside their waits).
+    /// </summary>
     public async Task<JsonElement> MessageViewAsync(Session me, Guid conversationId, long sequence)
     {
-        var page = await OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversationId}/messages?after={sequence - 1}&limit=1", me);
-        return page.GetProperty("items")[0];
+        JsonElement found = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            var items = (await OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/conversations/{conversationId}/messages?after={sequence - 1}&limit=1", me)).GetProperty("items");
+            if (items.GetArrayLength() == 0)
+            {
+                return false;
+            }
+
+            found = items[0];
+            return true;
+        }, $"message {sequence} of conversation {conversationId} to be stored");
+        return found;
     }
 
     public async Task<long> UnreadCountAsync(Session me, Guid conversationId) =>
