@@ -13,7 +13,10 @@ namespace Parley.Postgres;
 /// </summary>
 public sealed class PostgresDomainEventStore(NpgsqlDataSource dataSource) : IDomainEventStore
 {
-    public async Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(after, limit, EventFilter.None, cancellationToken);
+
+    public async Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, EventFilter filter, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT transaction_id::text::bigint, position, id, aggregate_type, aggregate_id, type, version, correlation_id, causation_id, user_id,
@@ -21,12 +24,15 @@ public sealed class PostgresDomainEventStore(NpgsqlDataSource dataSource) : IDom
             FROM domain_events
             WHERE (transaction_id, position) > ($1::text::xid8, $2)
               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              AND ($4::text IS NULL OR aggregate_id = $4) AND ($5::text IS NULL OR type = $5)
             ORDER BY transaction_id, position
             LIMIT $3
             """);
         command.Parameters.Add(new() { Value = after.Transaction.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         command.Parameters.Add(new() { Value = after.Position });
         command.Parameters.Add(new() { Value = limit });
+        command.Parameters.Add(new() { Value = (object?)filter.AggregateId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)filter.Type ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         var events = new List<DomainEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

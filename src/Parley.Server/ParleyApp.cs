@@ -115,6 +115,7 @@ public static class ParleyApp
         app.MapScheduledEndpoints();
         app.MapPersonalEndpoints();
         app.MapReportEndpoints();
+        app.MapAdminEventEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();
         app.MapChatHub();

@@ -14,13 +14,17 @@ public sealed class SqliteDomainEventStore(SqliteDatabase db, TimeProvider? time
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(after, limit, EventFilter.None, cancellationToken);
+
+    public Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, EventFilter filter, CancellationToken cancellationToken) =>
         db.ReadAsync<IReadOnlyList<DomainEvent>>(async connection =>
         {
             var rows = await connection.QueryAsync<EventRow>(new CommandDefinition("""
                 SELECT position AS Position, id AS Id, aggregate_type AS AggregateType, aggregate_id AS AggregateId, type AS Type, version AS Version,
                        correlation_id AS CorrelationId, causation_id AS CausationId, user_id AS UserId, occurred_at AS OccurredAt, data AS Data, metadata AS Metadata
-                FROM domain_events WHERE position > @After ORDER BY position LIMIT @Limit
-                """, new { After = after.Position, Limit = limit }, cancellationToken: cancellationToken));
+                FROM domain_events WHERE position > @After AND (@AggregateId IS NULL OR aggregate_id = @AggregateId) AND (@Type IS NULL OR type = @Type)
+                ORDER BY position LIMIT @Limit
+                """, new { After = after.Position, Limit = limit, filter.AggregateId, filter.Type }, cancellationToken: cancellationToken));
             return [.. rows.Select(r => r.ToEvent())];
         }, cancellationToken);
 

@@ -40,6 +40,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["getThread"] = [("before", "integer"), ("after", "integer"), ("limit", "integer")],
         ["listPins"] = [("limit", "integer")],
         ["listReports"] = [("status", "string"), ("conversationId", "string"), ("limit", "integer"), ("cursor", "string")],
+        ["listEvents"] = [("aggregateId", "string"), ("type", "string"), ("after", "string"), ("limit", "integer")],
         ["listScheduledMessages"] = [("limit", "integer"), ("cursor", "string")],
     };
 
@@ -59,7 +60,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "CancelFriendRequestAsync", "ListFriendsAsync", "RemoveFriendAsync", "BlockUserAsync", "ListBlocksAsync", "UnblockUserAsync",
         "EditMessageAsync", "DeleteMessageAsync", "AddReactionAsync", "RemoveReactionAsync", "GetMessageEditsAsync", "GetThreadAsync",
         "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync", "VotePollAsync", "RetractVoteAsync", "GetPollResultsAsync",
-        "ReportMessageAsync", "ListReportsAsync", "ResolveReportAsync",
+        "ReportMessageAsync", "ListReportsAsync", "ResolveReportAsync", "ListEventsAsync",
         "ListScheduledMessagesAsync", "GetScheduledMessageAsync", "CancelScheduledMessageAsync",
     ];
 

@@ -27,6 +27,30 @@ public abstract partial class MessageStoreSpecification
     }
 
     [Fact]
+    public async Task A_filtered_read_returns_only_the_events_of_that_aggregate_or_type_in_the_same_order_and_pages_on_from_its_cursor()
+    {
+        await using var h = await CreateAsync();
+        var (c, a, b) = await DirectAsync(h);
+        var (other, _, _) = await DirectAsync(h);
+        await h.Messages.PersistBatchAsync([Envelopes.New(c, a, "one"), Envelopes.New(other, a, "elsewhere"), Envelopes.New(c, b, "two"), Envelopes.New(c, a, "three")], default);
+        var all = await AllEventsAsync(h);
+
+        var stored = await h.Events.ReadAsync(EventCursor.Start, 100, new EventFilter(c.ToString(), DomainEventTypes.MessageStored), default);
+        Assert.Equal(all.Where(e => e.AggregateId == c.ToString() && e.Type == DomainEventTypes.MessageStored).Select(e => e.Id), stored.Select(e => e.Id));
+        Assert.Equal(3, stored.Count);
+        var ofOther = await h.Events.ReadAsync(EventCursor.Start, 100, new EventFilter(other.ToString()), default);
+        Assert.Equal(all.Where(e => e.AggregateId == other.ToString()).Select(e => e.Id), ofOther.Select(e => e.Id));
+        Assert.Equal(all.Count(e => e.Type == DomainEventTypes.MessageStored),
+            (await h.Events.ReadAsync(EventCursor.Start, 100, new EventFilter(Type: DomainEventTypes.MessageStored), default)).Count);
+
+        // Paged: the second page starts after the first one's last cursor.
+        var first = await h.Events.ReadAsync(EventCursor.Start, 2, new EventFilter(c.ToString(), DomainEventTypes.MessageStored), default);
+        var second = await h.Events.ReadAsync(first[^1].Cursor, 2, new EventFilter(c.ToString(), DomainEventTypes.MessageStored), default);
+        Assert.Equal(stored.Select(e => e.Id), first.Concat(second).Select(e => e.Id));
+        Assert.Empty(await h.Events.ReadAsync(EventCursor.Start, 10, new EventFilter(Guid.NewGuid().ToString()), default));
+    }
+
+    [Fact]
     public async Task Every_committed_change_records_exactly_one_domain_event_in_order()
     {
         await using var h = await CreateAsync();

@@ -15,8 +15,17 @@ public interface IDomainEventStore
     /// </summary>
     Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, CancellationToken cancellationToken);
 
+    /// <summary>As the unfiltered read, only the events <paramref name="filter"/> matches (the admin events API, E1).</summary>
+    Task<IReadOnlyList<DomainEvent>> ReadAsync(EventCursor after, int limit, EventFilter filter, CancellationToken cancellationToken);
+
     /// <summary>Where <paramref name="consumer"/> got to; <see cref="EventCursor.Start"/> for a new consumer.</summary>
     Task<EventCursor> GetCheckpointAsync(string consumer, CancellationToken cancellationToken);
 
     Task SaveCheckpointAsync(string consumer, EventCursor cursor, CancellationToken cancellationToken);
+}
+
+/// <summary>Which events a read returns: those of one aggregate, of one type, or both; null matches any.</summary>
+public sealed record EventFilter(string? AggregateId = null, string? Type = null)
+{
+    public static readonly EventFilter None = new();
 }

@@ -1,0 +1,30 @@
+using Parley.Core.Events;
+
+namespace Parley.Server.Contracts;
+
+/// <summary>One domain event as the admin events API shows it: the outbox row, its data as the JSON it was written as.</summary>
+public sealed record EventView(Guid Id, string AggregateType, string AggregateId, string Type, int Version, Guid CorrelationId, Guid? CausationId, Guid? UserId,
+    DateTimeOffset OccurredAt, JsonText Data, JsonText? Metadata, string Cursor)
+{
+    public static EventView From(DomainEvent e) => new(e.Id, e.AggregateType, e.AggregateId, e.Type, e.Version, e.CorrelationId, e.CausationId, e.UserId,
+        e.OccurredAt, new JsonText(e.Data), JsonText.From(e.Metadata), EventCursors.Format(e.Cursor));
+}
+
+/// <summary><c>NextCursor</c>: pass it as <c>after</c> for the next page; null when this page was not full.</summary>
+public sealed record EventPageView(IReadOnlyList<EventView> Items, string? NextCursor);
+
+/// <summary>An outbox position on the wire: <c>{transaction}_{position}</c> (the transaction is 0 on SQLite).</summary>
+public static class EventCursors
+{
+    public static string Format(EventCursor cursor) => FormattableString.Invariant($"{cursor.Transaction}_{cursor.Position}");
+
+    public static EventCursor? TryParse(string text)
+    {
+        var parts = text.Split('_');
+        return parts.Length == 2
+            && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var transaction)
+            && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position)
+            ? new EventCursor(transaction, position)
+            : null;
+    }
+}
