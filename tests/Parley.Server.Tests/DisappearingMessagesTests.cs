@@ -26,7 +26,7 @@ public abstract class DisappearingMessagesTests(TestServer server)
         var direct = (await _client.DirectAsync(sender, reader.UserId)).Id;
         await using var readerPhone = await EventLog.ConnectAsync(_client, reader);
         var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
-        var sent = await SendAsync(sender, direct, new { content = "gone soon", expiresAt });
+        var sent = await _client.SendBodyAsync(sender, direct, new { content = "gone soon", expiresAt });
         await _client.SendAsync(sender, direct, "stays");
         await _client.WaitForStoredAsync(reader, direct, 2);
         var view = await _client.MessageViewAsync(reader, direct, 1);
@@ -66,13 +66,13 @@ public abstract class DisappearingMessagesTests(TestServer server)
             .EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == group).GetProperty("messageTtlSeconds").GetInt32());
 
         // Even a sender's later expiry gives way to the TTL.
-        var first = await SendAsync(owner, group, new { content = "one second", expiresAt = DateTimeOffset.UtcNow.AddHours(1) });
+        var first = await _client.SendBodyAsync(owner, group, new { content = "one second", expiresAt = DateTimeOffset.UtcNow.AddHours(1) });
         await memberPhone.WaitAsync(e => e.Any(x => x.Name == "messageDeleted" && x.Payload.GetProperty("messageId").GetGuid() == first), "the TTL's expiry");
         Assert.True((await _client.MessageViewAsync(member, group, 1)).Flag("deleted"));
 
         var off = await _client.OkAsync<JsonElement>(HttpMethod.Patch, $"/api/v1/conversations/{group}", owner, new { messageTtlSeconds = (int?)null });
         Assert.False(off.TryGetProperty("messageTtlSeconds", out _));
-        await SendAsync(owner, group, new { content = "kept" });
+        await _client.SendBodyAsync(owner, group, new { content = "kept" });
         var kept = (await _client.WaitForStoredAsync(member, group, 2))[^1];
         Assert.False((await _client.MessageViewAsync(member, group, kept.Sequence)).TryGetProperty("expiresAt", out _));
     }
@@ -93,8 +93,4 @@ public abstract class DisappearingMessagesTests(TestServer server)
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/conversations/{direct}", a,
             JsonSerializer.Serialize(new { title = "ours", messageTtlSeconds = 60 })), HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
     }
-
-    private async Task<Guid> SendAsync(Session who, Guid conversation, object body) =>
-        (await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversation}/messages", who, body, HttpStatusCode.Accepted))
-        .GetProperty("messageId").GetGuid();
 }

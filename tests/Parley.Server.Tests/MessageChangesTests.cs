@@ -31,11 +31,11 @@ public abstract class MessageChangesTests(TestServer server)
 
         // No wait between them: the changes are accepted while the message may still be in the log.
         var sent = await _client.SendAsync(sender, group, "first words");
-        var edit = await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "better words", reason = "typo" });
+        var edit = await _client.ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "better words", reason = "typo" });
         Assert.Equal("edit", edit.GetProperty("kind").GetString());
         Assert.Equal(sent.MessageId, edit.GetProperty("messageId").GetGuid());
-        await Task.WhenAll(reactors.Select(r => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{Uri.EscapeDataString("👍")}", r)));
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
+        await Task.WhenAll(reactors.Select(r => _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{Uri.EscapeDataString("👍")}", r)));
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
 
         foreach (var device in new[] { senderPhone, readerPhone })
         {
@@ -63,8 +63,8 @@ public abstract class MessageChangesTests(TestServer server)
         var (sender, other) = (await _client.SignUpAsync(), await _client.SignUpAsync());
         var group = (await _client.GroupAsync(sender, "edits", other.UserId)).Id;
         var sent = await _client.SendAsync(sender, group, "v1");
-        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "v2", reason = "clearer" });
-        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "v3" });
+        await _client.ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "v2", reason = "clearer" });
+        await _client.ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, new { content = "v3" });
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", other, """{"content":"mine now"}"""),
             HttpStatusCode.Forbidden, "NOT_MESSAGE_SENDER");
 
@@ -79,7 +79,7 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.Equal(sender.UserId, items[0].GetProperty("editedBy").GetGuid());
         Assert.Equal(64, items[0].GetProperty("previousContentHash").GetString()!.Length);
 
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
         await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(other, group, 1)).Flag("deleted"), "the delete stored");
         Assert.Empty((await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{sent.MessageId}/edits", other)).GetProperty("items").EnumerateArray());
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Patch, $"/api/v1/messages/{sent.MessageId}", sender, """{"content":"back"}"""),
@@ -103,8 +103,8 @@ public abstract class MessageChangesTests(TestServer server)
 
         // A member may not delete someone else's message; a moderator may.
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[1].MessageId}?for=everyone", idle), HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[1].MessageId}?for=everyone", moderator);
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[2].MessageId}?for=everyone", reader);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[1].MessageId}?for=everyone", moderator);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent[2].MessageId}?for=everyone", reader);
 
         await Eventually.TrueAsync(async () => (await _client.UnreadCountAsync(idle, group)) == 1, "idle's unread count: only 'one' is left");
         Assert.Equal(0, await _client.UnreadCountAsync(sender, group));  // had read 1 and 2; 3 is gone
@@ -151,11 +151,11 @@ public abstract class MessageChangesTests(TestServer server)
         var group = (await _client.GroupAsync(sender, "flood", [.. users.Select(u => u.UserId)])).Id;
         var sent = await _client.SendAsync(sender, group, "react to me");
         var party = Uri.EscapeDataString("🎉");
-        await Task.WhenAll(users.Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
+        await Task.WhenAll(users.Select(u => _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
         // Twice the same, and a second key from a few: still one per user per key.
-        await Task.WhenAll(users.Take(5).Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
-        await Task.WhenAll(users.Take(3).Select(u => ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:fire:", u)));
-        await Task.WhenAll(users.Skip(40).Select(u => ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
+        await Task.WhenAll(users.Take(5).Select(u => _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
+        await Task.WhenAll(users.Take(3).Select(u => _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:fire:", u)));
+        await Task.WhenAll(users.Skip(40).Select(u => _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}/reactions/{party}", u)));
 
         await Eventually.TrueAsync(async () => Counts(await _client.MessageViewAsync(sender, group, 1)) == ":fire:=3,🎉=40", "the final counts");
         var mine = await _client.MessageViewAsync(users[0], group, 1);
@@ -177,8 +177,8 @@ public abstract class MessageChangesTests(TestServer server)
         var direct = (await _client.DirectAsync(sender, reader.UserId)).Id;
         var sent = await _client.SendAsync(sender, direct, "react, then gone");
         await _client.WaitForStoredAsync(reader, direct, 1);
-        await ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:ok:", reader);
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
+        await _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:ok:", reader);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{sent.MessageId}?for=everyone", sender);
         await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(reader, direct, 1)).Flag("deleted"), "the delete stored");
 
         using var late = await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/messages/{sent.MessageId}/reactions/:fire:", reader);
@@ -211,9 +211,9 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.Equal(2, (await _client.MessageViewAsync(b, group, 1)).Count("replyCount"));
 
         // The preview follows an edit, and a delete erases it.
-        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{root.MessageId}", a, new { content = "the real question" });
+        await _client.ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{root.MessageId}", a, new { content = "the real question" });
         await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").GetString() == "the real question", "the edited preview");
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{root.MessageId}?for=everyone", a);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{root.MessageId}?for=everyone", a);
         await Eventually.TrueAsync(async () => (await _client.MessageViewAsync(b, group, 2)).GetProperty("replyTo").Flag("deleted"), "the erased preview");
         Assert.Equal(JsonValueKind.Null, (await _client.MessageViewAsync(b, group, 2)).GetProperty("replyTo").GetProperty("preview").ValueKind);
     }
@@ -293,8 +293,8 @@ public abstract class MessageChangesTests(TestServer server)
         var second = await _client.SendAsync(member, group, "and me");
         var news = await _client.SendAsync(owner, channel, "announcement");
 
-        await ChangeAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{first.MessageId}", member);
-        await ChangeAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{second.MessageId}", owner);
+        await _client.ChangeAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{first.MessageId}", member);
+        await _client.ChangeAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{second.MessageId}", owner);
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/conversations/{channel}/pins/{news.MessageId}", member), HttpStatusCode.Forbidden, "FORBIDDEN_ROLE");
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Put, $"/api/v1/conversations/{group}/pins/{news.MessageId}", owner), HttpStatusCode.NotFound, "MESSAGE_NOT_FOUND");
 
@@ -304,7 +304,7 @@ public abstract class MessageChangesTests(TestServer server)
         Assert.Equal(["and me", "pin me"], await PinnedAsync());
         Assert.Equal(member.UserId, (await _client.MessageViewAsync(owner, group, 1)).GetProperty("pinnedBy").GetGuid());
 
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/conversations/{group}/pins/{second.MessageId}", member);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/conversations/{group}/pins/{second.MessageId}", member);
         await Eventually.TrueAsync(async () => (await PinnedAsync()).Count == 1, "the unpin stored");
 
         async Task<List<string?>> PinnedAsync() =>
@@ -321,15 +321,15 @@ public abstract class MessageChangesTests(TestServer server)
         var first = await _client.SendAsync(a, group, "one");
         await online.WaitAsync(e => e.Count >= 1, "the first message");
         var offline = await EventLog.ConnectAsync(_client, b);
-        await ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{first.MessageId}/reactions/:wave:", b);
+        await _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{first.MessageId}/reactions/:wave:", b);
         await offline.WaitAsync(e => e.Any(x => x.Name == "reactionChanged"), "the first change on the device about to go offline");
         await offline.DisposeAsync();
 
         var second = await _client.SendAsync(a, group, "two");
-        await ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{first.MessageId}", a, new { content = "one, edited" });
-        await ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{second.MessageId}/reactions/:ok:", a);
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{second.MessageId}?for=everyone", a);
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{first.MessageId}/reactions/:wave:", b);
+        await _client.ChangeAsync(HttpMethod.Patch, $"/api/v1/messages/{first.MessageId}", a, new { content = "one, edited" });
+        await _client.ChangeAsync(HttpMethod.Put, $"/api/v1/messages/{second.MessageId}/reactions/:ok:", a);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{second.MessageId}?for=everyone", a);
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{first.MessageId}/reactions/:wave:", b);
         await online.WaitAsync(e => e.Count(x => x.Name != "messageCreated") == 5, "every change on the online device");
 
         await using var back = await EventLog.ConnectAsync(_client, b);
@@ -382,9 +382,6 @@ public abstract class MessageChangesTests(TestServer server)
             return string.Join("|", content.Select(c => $"{c.Key}={c.Value}")) + "#" + string.Join("|", reactions.Where(r => r.Value > 0).Select(r => r.Key));
         }
     }
-
-    private async Task<JsonElement> ChangeAsync(HttpMethod method, string path, Session who, object? body = null) =>
-        await _client.OkAsync<JsonElement>(method, path, who, body, HttpStatusCode.Accepted);
 
     private Task<JsonElement> ReplyAsync(Session who, Guid conversation, string content, Guid replyTo) =>
         _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversation}/messages", who, new { content, replyTo }, HttpStatusCode.Accepted);

@@ -26,10 +26,10 @@ public abstract class PollsTests(TestServer server)
         var group = (await _client.GroupAsync(owner, "lunch", [.. voters.Select(v => v.UserId)])).Id;
         await using var phone = await EventLog.ConnectAsync(_client, voters[4]);
 
-        var poll = await SendAsync(owner, group, new { content = "Lunch?", poll = new { options = new[] { "pizza", "sushi", "tacos" }, multipleAnswers = true } });
+        var poll = await _client.SendBodyAsync(owner, group, new { content = "Lunch?", poll = new { options = new[] { "pizza", "sushi", "tacos" }, multipleAnswers = true } });
         await Task.WhenAll(voters.Select((v, i) => VoteAsync(v, poll, i % 3)));
         await VoteAsync(voters[0], poll, 1, 2);                       // changes its vote
-        await ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{poll}/votes", voters[1]);  // retracts
+        await _client.ChangeAsync(HttpMethod.Delete, $"/api/v1/messages/{poll}/votes", voters[1]);  // retracts
 
         var events = await phone.WaitAsync(e => e.Count(x => x.Name == "pollUpdated") == 7, "seven vote changes on a device");
         Assert.Equal("messageCreated", events[0].Name);
@@ -57,7 +57,7 @@ public abstract class PollsTests(TestServer server)
         var direct = (await _client.DirectAsync(owner, voter.UserId)).Id;
         await using var phone = await EventLog.ConnectAsync(_client, owner);
         var closesAt = DateTimeOffset.UtcNow.AddSeconds(3);
-        var poll = await SendAsync(owner, direct, new { content = "Secret ballot", poll = new { options = new[] { "yes", "no" }, anonymous = true, closesAt } });
+        var poll = await _client.SendBodyAsync(owner, direct, new { content = "Secret ballot", poll = new { options = new[] { "yes", "no" }, anonymous = true, closesAt } });
         await _client.WaitForStoredAsync(voter, direct, 1);
 
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/messages/{poll}/votes", voter,
@@ -83,13 +83,6 @@ public abstract class PollsTests(TestServer server)
         Assert.True((await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/messages/{poll}/votes", owner)).GetProperty("closed").GetBoolean());
     }
 
-    private async Task<Guid> SendAsync(Session who, Guid conversation, object body) =>
-        (await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversation}/messages", who, body, HttpStatusCode.Accepted))
-        .GetProperty("messageId").GetGuid();
-
     private Task<JsonElement> VoteAsync(Session who, Guid poll, params int[] optionIds) =>
-        ChangeAsync(HttpMethod.Post, $"/api/v1/messages/{poll}/votes", who, new { optionIds });
-
-    private Task<JsonElement> ChangeAsync(HttpMethod method, string path, Session who, object? body = null) =>
-        _client.OkAsync<JsonElement>(method, path, who, body, HttpStatusCode.Accepted);
+        _client.ChangeAsync(HttpMethod.Post, $"/api/v1/messages/{poll}/votes", who, new { optionIds });
 }

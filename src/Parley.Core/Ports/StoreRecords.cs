@@ -191,17 +191,8 @@ public sealed record StoredMessage(
     /// </summary>
     private MessageFeatures? _features;
 
-    private void Set<T>(T value, Func<MessageFeatures, T> get, Func<MessageFeatures, T, MessageFeatures> with)
-    {
-        var current = _features ?? MessageFeatures.None;
-        var now = get(current);
-        if (EqualityComparer<T>.Default.Equals(now, value) || (now is System.Collections.ICollection { Count: 0 } && value is System.Collections.ICollection { Count: 0 }))
-        {
-            return;
-        }
-
-        _features = with(current, value);
-    }
+    private void Set<T>(T value, Func<MessageFeatures, T> get, Func<MessageFeatures, T, MessageFeatures> with) =>
+        _features = OptionalParts.With(_features, MessageFeatures.None, value, get, with);
 
     /// <summary>The sender's side (<see cref="MemberSides"/>) in a context conversation when the message was stored; null elsewhere.</summary>
     public string? SenderSide

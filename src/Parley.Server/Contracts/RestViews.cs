@@ -43,14 +43,8 @@ public sealed record MessageView(
     /// </summary>
     private MessageViewFeatures? _features;
 
-    private void Set<T>(T value, Func<MessageViewFeatures, T> get, Func<MessageViewFeatures, T, MessageViewFeatures> with)
-    {
-        var current = _features ?? MessageViewFeatures.None;
-        if (!EqualityComparer<T>.Default.Equals(get(current), value))
-        {
-            _features = with(current, value);
-        }
-    }
+    private void Set<T>(T value, Func<MessageViewFeatures, T> get, Func<MessageViewFeatures, T, MessageViewFeatures> with) =>
+        _features = OptionalParts.With(_features, MessageViewFeatures.None, value, get, with);
 
     /// <summary>The sender's side in a context conversation when the message was stored.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

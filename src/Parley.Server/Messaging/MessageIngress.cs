@@ -292,27 +292,7 @@ public sealed class MessageIngress(
             RequireVote(target, request, now);
         }
 
-        var changeId = Guid.CreateVersion7(now);
-        var envelope = new MessageEnvelope
-        {
-            MessageId = changeId,
-            ConversationId = target.ConversationId,
-            SenderId = actorId,
-            Type = request.Kind,
-            Content = request.Kind == MessageChangeKinds.Edit ? request.Content! : "",
-            ClientMessageId = clientChangeId,
-            IdempotencyKey = IdempotencyKeys.ForChange(target.ConversationId, actorId, request.Kind, request.MessageId, clientChangeId, changeId),
-            CorrelationId = Guid.CreateVersion7(now),
-            AcceptedAt = now,
-            TraceParent = Activity.Current?.Id,
-            Kind = request.Kind,
-            TargetId = request.MessageId,
-            Reason = request.Reason,
-            ReactionKey = request.Kind == MessageChangeKinds.Reaction ? request.ReactionKey : null,
-            Added = request.Kind is MessageChangeKinds.Reaction or MessageChangeKinds.Pin ? request.Added : null,
-            OptionIds = request.Kind == MessageChangeKinds.Vote ? request.OptionIds : null,
-        };
-
+        var envelope = ChangeEnvelope(target.ConversationId, actorId, request, clientChangeId, now);
         var appended = await AppendAsync(envelope, cancellationToken);
 
         return new ChangeAck(appended.MessageId, request.MessageId, target.ConversationId, request.Kind, Core.Messaging.MessageState.Pending.ToWire(),
@@ -326,24 +306,35 @@ public sealed class MessageIngress(
     /// </summary>
     public async Task<bool> ExpireAsync(ExpiringMessage due, CancellationToken cancellationToken)
     {
-        var now = NowToTheMillisecond();
+        var envelope = ChangeEnvelope(due.ConversationId, ServerActors.Expiry, new MessageChangeRequest(MessageChangeKinds.Delete, due.MessageId), "expiry",
+            NowToTheMillisecond());
+        var appended = await log.AppendAsync(envelope, cancellationToken);
+        return !appended.Duplicate;
+    }
+
+    /// <summary>A checked change as a log entry accepted at <paramref name="now"/>, carrying only the fields of its kind.</summary>
+    private static MessageEnvelope ChangeEnvelope(Guid conversationId, Guid actorId, MessageChangeRequest request, string? clientChangeId, DateTimeOffset now)
+    {
         var changeId = Guid.CreateVersion7(now);
-        var envelope = new MessageEnvelope
+        return new MessageEnvelope
         {
             MessageId = changeId,
-            ConversationId = due.ConversationId,
-            SenderId = ServerActors.Expiry,
-            Type = MessageChangeKinds.Delete,
-            Content = "",
-            IdempotencyKey = IdempotencyKeys.ForChange(due.ConversationId, ServerActors.Expiry, MessageChangeKinds.Delete, due.MessageId, "expiry", changeId),
+            ConversationId = conversationId,
+            SenderId = actorId,
+            Type = request.Kind,
+            Content = request.Kind == MessageChangeKinds.Edit ? request.Content! : "",
+            ClientMessageId = clientChangeId,
+            IdempotencyKey = IdempotencyKeys.ForChange(conversationId, actorId, request.Kind, request.MessageId, clientChangeId, changeId),
             CorrelationId = Guid.CreateVersion7(now),
             AcceptedAt = now,
             TraceParent = Activity.Current?.Id,
-            Kind = MessageChangeKinds.Delete,
-            TargetId = due.MessageId,
+            Kind = request.Kind,
+            TargetId = request.MessageId,
+            Reason = request.Reason,
+            ReactionKey = request.Kind == MessageChangeKinds.Reaction ? request.ReactionKey : null,
+            Added = request.Kind is MessageChangeKinds.Reaction or MessageChangeKinds.Pin ? request.Added : null,
+            OptionIds = request.Kind == MessageChangeKinds.Vote ? request.OptionIds : null,
         };
-        var appended = await log.AppendAsync(envelope, cancellationToken);
-        return !appended.Duplicate;
     }
 
     /// <summary>A vote must name a poll that is open and options it has (one, unless it takes several); a retraction (none) always fits.</summary>

@@ -140,6 +140,14 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
         }
     }
 
+    /// <summary>A send with a body of the caller's making (replyTo, expiresAt, poll, …): the accepted message's id.</summary>
+    public async Task<Guid> SendBodyAsync(Session me, Guid conversationId, object body) =>
+        (await OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/conversations/{conversationId}/messages", me, body, HttpStatusCode.Accepted)).GetProperty("messageId").GetGuid();
+
+    /// <summary>A change through the log (edit, delete, reaction, pin, vote): its 202 ack.</summary>
+    public Task<JsonElement> ChangeAsync(HttpMethod method, string path, Session me, object? body = null) =>
+        OkAsync<JsonElement>(method, path, me, body, HttpStatusCode.Accepted);
+
     /// <summary>
     /// The message at <paramref name="sequence"/> as the history page shows it to <paramref name="me"/>, every field as
     /// sent, once it is stored: callers poll it right after a send (a page without it threw inside their waits).
