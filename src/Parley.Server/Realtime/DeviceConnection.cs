@@ -225,7 +225,9 @@ public sealed class DeviceConnection
         EndQueue();
         _ = Task.Run(async () =>
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            // Long enough for a reading client on a busy node (1 s was missed under a full test run on two cores, and
+            // the client lost its reason); a client that does not read is aborted after it all the same.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
                 await SendAsync(new DisconnectingEvent(new DisconnectingView(reason, message)), timeout.Token);
