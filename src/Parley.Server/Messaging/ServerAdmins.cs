@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
 using Parley.Hosting;
+using Parley.Server.Http;
 
 namespace Parley.Server.Messaging;
 
@@ -70,4 +71,24 @@ public sealed class ServerAdmins(IUserStore users, IOptions<ModerationOptions> o
 
         return _resolved.Values.Contains(userId);
     }
+}
+
+public static class ServerAdminEndpoints
+{
+    /// <summary>
+    /// Every <c>/api/v1/admin/…</c> endpoint: signed in, and a server admin (<c>Parley:Admins</c>), else 403 FORBIDDEN
+    /// before the handler runs.
+    /// </summary>
+    public static RouteHandlerBuilder RequireServerAdmin(this RouteHandlerBuilder endpoint) =>
+        endpoint.RequireAuthorization().WithTags("Admin").WithErrors(Parley.Core.Errors.ErrorCodes.Forbidden).AddEndpointFilter(static async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var admins = http.RequestServices.GetRequiredService<ServerAdmins>();
+            if (!await admins.IsAdminAsync(Parley.Server.Auth.CurrentUser.Id(http.User), http.RequestAborted))
+            {
+                throw Parley.Core.Errors.Errors.Forbidden("Only server admins (Parley:Admins) may use the admin API").ToException();
+            }
+
+            return await next(context);
+        });
 }
