@@ -33,6 +33,7 @@ public static class RedisServiceCollectionExtensions
         services.AddSingleton<IPresenceStore>(sp => new RedisPresenceStore(sp.GetRequiredService<RedisConnection>(), KeyPrefix(sp)));
         services.AddSingleton<IPartitionLeases>(sp => new RedisPartitionLeases(sp.GetRequiredService<RedisConnection>(), KeyPrefix(sp)));
         services.AddSingleton<IRealtimeBus>(sp => new RedisRealtimeBus(sp.GetRequiredService<RedisConnection>(), KeyPrefix(sp)));
+        services.AddSingleton<IPushQueue>(sp => new RedisPushQueue(sp.GetRequiredService<RedisConnection>(), KeyPrefix(sp)));
         services.AddSingleton<IClusterInvalidation>(sp => new RedisClusterInvalidation(sp.GetRequiredService<RedisConnection>(), KeyPrefix(sp)));
         return builder;
     }

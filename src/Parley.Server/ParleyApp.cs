@@ -13,6 +13,7 @@ using Parley.Server.Http;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Pipeline;
+using Parley.Server.Push;
 using Parley.Server.Realtime;
 using Parley.Server.Social;
 using Parley.Postgres;
@@ -80,6 +81,7 @@ public static class ParleyApp
         builder.Services.AddParleyRealtime(builder.Configuration);
         builder.Services.AddParleyEvents(builder.Configuration);
         builder.AddParleyDelivery();
+        builder.AddParleyPush();
         builder.AddParleyObservability();
         return builder;
     }
@@ -116,6 +118,7 @@ public static class ParleyApp
         app.MapPersonalEndpoints();
         app.MapReportEndpoints();
         app.MapAdminEventEndpoints();
+        app.MapDeviceEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();
         app.MapChatHub();

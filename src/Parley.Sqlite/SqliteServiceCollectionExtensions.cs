@@ -11,7 +11,7 @@ public static class SqliteServiceCollectionExtensions
 {
     /// <summary>
     /// The embedded engine: the store in {DataDirectory}/parley.db (one <see cref="SqliteDatabase"/>, so one write gate,
-    /// shared by every store concern) and the durable log in {DataDirectory}/log.db. Nothing is opened here or in a
+    /// shared by every store concern) the durable log in {DataDirectory}/log.db and the push queue in {DataDirectory}/push.db. Nothing is opened here or in a
     /// constructor: <see cref="SqliteStartup"/>, registered first, migrates both files as the host starts.
     /// </summary>
     public static IHostApplicationBuilder AddParleySqlite(this IHostApplicationBuilder builder)
@@ -41,6 +41,9 @@ public static class SqliteServiceCollectionExtensions
             return new SqliteMessageLog(Path.Combine(dir, "log.db"), sp.GetRequiredService<IOptions<LogOptions>>().Value, sp.GetService<TimeProvider>());
         });
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<SqliteMessageLog>());
+        services.AddSingleton(sp => new SqlitePushQueue(Path.Combine(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory, "push.db")));
+        services.AddSingleton<IPushQueue>(sp => sp.GetRequiredService<SqlitePushQueue>());
+        services.AddSingleton<IPushDeviceStore>(sp => new SqlitePushDeviceStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<ITransientErrorClassifier, SqliteTransientErrors>();
         return builder;
     }

@@ -11,7 +11,7 @@ namespace Parley.Sqlite;
 /// service's StartAsync), so no constructor touches the disk and a data directory that cannot be used stops start-up
 /// with a message that names the setting.
 /// </summary>
-public sealed class SqliteStartup(SqliteDatabase store, SqliteMessageLog log, IOptions<ParleyOptions> options) : IHostedLifecycleService
+public sealed class SqliteStartup(SqliteDatabase store, SqliteMessageLog log, SqlitePushQueue push, IOptions<ParleyOptions> options) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -19,6 +19,7 @@ public sealed class SqliteStartup(SqliteDatabase store, SqliteMessageLog log, IO
         {
             await store.MigrateAsync(SqliteMigrations.Store, cancellationToken);
             await log.MigrateAsync(cancellationToken);
+            await push.MigrateAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SqliteException { SqliteErrorCode: 3 or 8 or 10 or 14 })
         {

@@ -51,6 +51,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IScheduledMessageStore Scheduled { get; private set; } = null!;
 
+        public IPushDeviceStore PushDevices { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -64,6 +66,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Personal = new PostgresPersonalStore(_dataSource);
             Reports = new PostgresReportStore(_dataSource);
             Scheduled = new PostgresScheduledMessageStore(_dataSource);
+            PushDevices = new PostgresPushDeviceStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -254,5 +257,16 @@ public sealed class DedicatedPostgres : IAsyncLifetime
         {
             await (await _instance.Value).DisposeAsync();
         }
+    }
+}
+
+/// <summary>The push device specification on the shared throwaway PostgreSQL, each test in a schema of its own.</summary>
+public sealed class PostgresPushDeviceStoreSpecification : PushDeviceStoreSpecification
+{
+    protected override async Task<IStoreHarness> CreateAsync()
+    {
+        var harness = new PostgresStoreSpecification.Harness(null, await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        await harness.OpenAsync();
+        return harness;
     }
 }

@@ -235,3 +235,41 @@ public sealed class RedisRealtimeBusSpecification : MultiNodeRealtimeBusSpecific
         }
     }
 }
+
+/// <summary>The push queue on real Redis (appendonly), each test under a key prefix of its own; a restart is a new connection.</summary>
+public sealed class RedisPushQueueSpecification : PushQueueSpecification
+{
+    protected override async Task<IPushQueueHarness> CreateAsync()
+    {
+        var harness = new Harness(new RedisOptions { Configuration = await ExternalServers.RedisAsync(), KeyPrefix = "t" + Guid.NewGuid().ToString("N") });
+        await harness.RestartAsync();
+        return harness;
+    }
+
+    private sealed class Harness(RedisOptions options) : IPushQueueHarness
+    {
+        private RedisConnection? _connection;
+
+        public IPushQueue Queue { get; private set; } = null!;
+
+        public async Task RestartAsync()
+        {
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync();
+            }
+
+            _connection = new RedisConnection(options);
+            await _connection.ConnectAsync(default);
+            Queue = new RedisPushQueue(_connection, options.KeyPrefix);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync();
+            }
+        }
+    }
+}

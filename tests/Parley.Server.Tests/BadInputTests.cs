@@ -36,6 +36,9 @@ public abstract class BadInputTests(TestServer server)
         Assert.True(error.Message.Contains($"HubException: {code}: ", StringComparison.Ordinal), error.Message);
     }
 
+    /// <summary>A well-formed subscription key: a P-256 point's 65 bytes, base64url.</summary>
+    private static readonly string ValidP256dh = System.Buffers.Text.Base64Url.EncodeToString([0x04, .. new byte[64]]);
+
     private static string Name(string prefix = "u") => prefix + Guid.NewGuid().ToString("N")[..12];
 
     [Theory]
@@ -709,6 +712,50 @@ public abstract class BadInputTests(TestServer server)
         var report = (await _client.OkAsync<JsonElement>(Post, $"{target.Path}/reports", target.Other, new { reason = "spam" }, HttpStatusCode.Created)).GetProperty("id").GetGuid();
         await ExpectAsync(Post, $"/api/v1/moderation/reports/{report}/resolve", target.Sender, json, HttpStatusCode.BadRequest, code);
         await ExpectAsync(Post, $"/api/v1/moderation/reports/{report}/resolve", null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Theory]
+    [InlineData("""{}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"platform":"sms","token":"abc"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":"FCM","token":"abc"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":7,"token":"abc"}""", "INVALID_FIELD_TYPE")]
+    [InlineData("""{"platform":"fcm"}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"platform":"fcm","token":""}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":"fcm","token":"has space"}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":"fcm","token":"ok-but-no-provider"}""", "PUSH_PLATFORM_UNAVAILABLE")]
+    [InlineData("""{"platform":"apns","token":"abcdef"}""", "PUSH_PLATFORM_UNAVAILABLE")]
+    [InlineData("""{"platform":"webhook","token":"abcdef"}""", "PUSH_PLATFORM_UNAVAILABLE")]
+    [InlineData("""{"platform":"webpush"}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"platform":"webpush","subscription":{"endpoint":"https://fcm.googleapis.com/fcm/send/x"}}""", "MISSING_REQUIRED_FIELD")]
+    [InlineData("""{"platform":"webpush","subscription":{"endpoint":"http://169.254.169.254/latest","keys":{"p256dh":"KEY65","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":"webpush","subscription":{"endpoint":"not a url","keys":{"p256dh":"KEY65","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":"webpush","subscription":{"endpoint":"https://fcm.googleapis.com/fcm/send/x","keys":{"p256dh":"short","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""{"platform":"webpush","subscription":{"endpoint":"https://fcm.googleapis.com/fcm/send/x","keys":{"p256dh":"KEY65","auth":"!!!"}}}""", "INVALID_FIELD_VALUE")]
+    [InlineData("""[]""", "INVALID_SCHEMA")]
+    [InlineData("""{"platform":""", "INVALID_JSON")]
+    public async Task Registering_a_push_device_rejects_bad_bodies(string json, string code)
+    {
+        var me = await _client.SignUpAsync();
+        json = json.Replace("KEY65", ValidP256dh, StringComparison.Ordinal);
+        await ExpectAsync(Post, "/api/v1/devices", me, json, HttpStatusCode.BadRequest, code);
+        await ExpectAsync(Post, "/api/v1/devices", null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task Push_devices_reject_bad_ids_long_tokens_strangers_and_forms()
+    {
+        var (me, other) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        await ExpectAsync(Post, "/api/v1/devices", me, $$"""{"platform":"fcm","token":"{{new string('t', 4097)}}"}""", HttpStatusCode.BadRequest, "FIELD_TOO_LONG");
+        await ExpectAsync(Post, "/api/v1/devices", me, "platform=fcm", HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded");
+        await ExpectAsync(HttpMethod.Delete, "/api/v1/devices/not-an-id", me, null, HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/devices/{Guid.NewGuid()}", me, null, HttpStatusCode.NotFound, "DEVICE_NOT_FOUND");
+        var mine = await _client.OkAsync<JsonElement>(Post, "/api/v1/devices", me, new
+        {
+            platform = "webpush",
+            subscription = new { endpoint = "https://fcm.googleapis.com/fcm/send/" + Guid.NewGuid().ToString("N"), keys = new { p256dh = ValidP256dh, auth = "AAAAAAAAAAAAAAAAAAAAAA" } },
+        }, HttpStatusCode.Created);
+        await ExpectAsync(HttpMethod.Delete, $"/api/v1/devices/{mine.GetProperty("id").GetGuid()}", other, null, HttpStatusCode.NotFound, "DEVICE_NOT_FOUND");
+        await ExpectAsync(Get, "/api/v1/devices", null, null, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
     }
 
     [Fact]

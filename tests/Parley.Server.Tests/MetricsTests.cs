@@ -78,6 +78,7 @@ public sealed class MetricsTests
             _ = server.Services.GetRequiredService<Parley.Server.Realtime.RealtimeMetrics>();
             _ = server.Services.GetRequiredService<Parley.Server.Pipeline.DeliveryMetrics>();
             _ = server.Services.GetRequiredService<Parley.Server.Messaging.IngressMetrics>();
+            _ = server.Services.GetRequiredService<Parley.Server.Push.PushResilience>();
         }
 
         var exported = published.Select(MetricsDoc.ExportedName).ToHashSet(StringComparer.Ordinal);
@@ -89,13 +90,27 @@ public sealed class MetricsTests
     [Fact]
     public async Task The_prometheus_endpoint_shows_every_documented_metric_after_a_short_mixed_load()
     {
+        // A push gateway that takes one device's pushes and refuses the other's for good (a dead letter at once).
+        await using var gateway = await PushReceiver.StartAsync();
+        gateway.Respond = r => r.Text.Contains("refused-token", StringComparison.Ordinal) ? (400, "{}") : (200, "");
         await using var server = await TestServer.StartAsync(
-            new Dictionary<string, string?> { ["Parley:Limits:MaxRealtimeFrameBytes"] = "4096" },
+            new Dictionary<string, string?>
+            {
+                ["Parley:Limits:MaxRealtimeFrameBytes"] = "4096",
+                ["Parley:Push:Webhook:Url"] = new Uri(gateway.BaseAddress, "/gateway").AbsoluteUri,
+                ["Parley:Push:Webhook:Secret"] = "gateway-secret-0123456789",
+                ["Parley:Push:CoalesceWindow"] = "00:00:00",
+            },
             services: s => s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<SqliteMessageStore>())));
         using var client = server.Client();
         var alice = await client.SignUpAsync();
         var bob = await client.SignUpAsync();
         var conversation = await client.DirectAsync(alice, bob.UserId);
+        var (carol, dave) = (await client.SignUpAsync(), await client.SignUpAsync());
+        await client.OkAsync<System.Text.Json.JsonElement>(HttpMethod.Post, "/api/v1/devices", carol, new { platform = "webhook", token = "taken-token" }, System.Net.HttpStatusCode.Created);
+        await client.OkAsync<System.Text.Json.JsonElement>(HttpMethod.Post, "/api/v1/devices", dave, new { platform = "webhook", token = "refused-token" }, System.Net.HttpStatusCode.Created);
+        var offline = await client.GroupAsync(alice, "offline", carol.UserId, dave.UserId);
+        await client.SendAsync(alice, offline.Id, "to the offline ones");
         await using var bobDevice = await client.ConnectAsync(bob);
         await client.SendAsync(alice, conversation.Id, "hello", "one");
         await client.SendAsync(alice, conversation.Id, "hello", "one");
@@ -124,14 +139,17 @@ public sealed class MetricsTests
         await Eventually.TrueAsync(async () => (await client.HistoryAsync(alice, conversation.Id)).Items.Any(m => m.Content == "" ), "the disappearing message to expire");
         var log = server.Services.GetRequiredService<IMessageLog>();
         await Eventually.TrueAsync(async () => (await log.ListDeadLettersAsync(1, default)).Count > 0, "the poison message to be dead-lettered");
+        var push = server.Services.GetRequiredService<IPushQueue>();
+        await Eventually.TrueAsync(async () => gateway.Requests.Count == 2 && await push.CountAsync(default) == 0, "both pushes sent or dead-lettered");
 
         var documented = MetricsDoc.Series();
         var text = await client.Http.GetStringAsync("/metrics");
         var shown = text.Split('\n').Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split('{', ' ')[0]).ToHashSet(StringComparer.Ordinal);
         // Counters appear in /metrics at their first event. These three count failures this load does not cause
-        // (a push that throws, a device that never reads, a token expiring mid-connection); RealtimeTests causes the
-        // slow-consumer one, and the instrument test above proves all three exist and are documented.
-        string[] notCausedHere = ["delivery_fanout_failed_total", "realtime_slow_consumer_disconnects_total", "realtime_token_expired_disconnects_total"];
+        // (a push that throws, a device that never reads, a token expiring mid-connection, a push provider down long
+        // enough to open its breaker); RealtimeTests and PushTests cause them, and the instrument test above proves all
+        // of them exist and are documented.
+        string[] notCausedHere = ["delivery_fanout_failed_total", "realtime_slow_consumer_disconnects_total", "realtime_token_expired_disconnects_total", "circuit_breaker_transitions_total"];
         Assert.All(notCausedHere, name => Assert.Contains(name, documented.Keys));
         var missing = documented.Where(d => !shown.Contains(d.Value) && !notCausedHere.Contains(d.Key)).Select(d => d.Key).ToList();
         Assert.True(missing.Count == 0, $"documented in docs/metrics.md but not in /metrics after the mixed load: {string.Join(", ", missing)}");

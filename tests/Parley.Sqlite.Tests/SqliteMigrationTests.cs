@@ -144,9 +144,10 @@ public sealed class SqliteMigrationTests
     [Fact]
     public async Task Migrating_again_applies_nothing_and_the_embedded_scripts_are_numbered_from_one()
     {
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], SqliteMigrations.Store.Select(m => m.Version));
-        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile", "005_social", "006_conversation_details", "007_member_settings", "008_invites", "009_conversation_context", "010_bookmarks_drafts", "011_message_changes", "012_reports", "013_scheduled_messages"], SqliteMigrations.Store.Select(m => m.Name));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], SqliteMigrations.Store.Select(m => m.Version));
+        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile", "005_social", "006_conversation_details", "007_member_settings", "008_invites", "009_conversation_context", "010_bookmarks_drafts", "011_message_changes", "012_reports", "013_scheduled_messages", "014_push_devices"], SqliteMigrations.Store.Select(m => m.Name));
         Assert.Equal([1], SqliteMigrations.Log.Select(m => m.Version));
+        Assert.Equal([1], SqliteMigrations.Push.Select(m => m.Version));
 
         using var dir = new TempDirectory();
         using var database = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
@@ -187,7 +188,8 @@ public sealed class SqliteMigrationTests
         await File.WriteAllTextAsync(data, "not a directory");
         using var store = new SqliteDatabase(Path.Combine(data, "parley.db"));
         await using var log = new SqliteMessageLog(Path.Combine(data, "log.db"), new LogOptions());
-        var startup = new SqliteStartup(store, log, Options.Create(new ParleyOptions { DataDirectory = data }));
+        using var push = new SqlitePushQueue(Path.Combine(data, "push.db"));
+        var startup = new SqliteStartup(store, log, push, Options.Create(new ParleyOptions { DataDirectory = data }));
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => startup.StartingAsync(default));
 
@@ -196,12 +198,14 @@ public sealed class SqliteMigrationTests
     }
 
     [Fact]
-    public async Task Start_up_migrates_the_store_and_the_log_before_anything_else_runs()
+    public async Task Start_up_migrates_the_store_the_log_and_the_push_queue_before_anything_else_runs()
     {
         using var dir = new TempDirectory();
         using var store = new SqliteDatabase(Path.Combine(dir.Path, "parley.db"));
         await using var log = new SqliteMessageLog(Path.Combine(dir.Path, "log.db"), new LogOptions { Partitions = 2 });
-        await new SqliteStartup(store, log, Options.Create(new ParleyOptions { DataDirectory = dir.Path })).StartingAsync(default);
+        using var push = new SqlitePushQueue(Path.Combine(dir.Path, "push.db"));
+        await new SqliteStartup(store, log, push, Options.Create(new ParleyOptions { DataDirectory = dir.Path })).StartingAsync(default);
+        Assert.Equal(0, await push.CountAsync(default));
 
         Assert.Equal(SqliteMigrations.Store.Select(m => (long)m.Version).ToList(), await VersionsAsync(store));
         Assert.Equal(2, (await log.GetLagAsync(default)).Count);

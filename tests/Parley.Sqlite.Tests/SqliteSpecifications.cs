@@ -66,6 +66,49 @@ public sealed class SqliteScheduledMessageStoreSpecification : ScheduledMessageS
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
 }
 
+public sealed class SqlitePushDeviceStoreSpecification : PushDeviceStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
+/// <summary>The push queue in its own file (push.db), as the embedded engine keeps it.</summary>
+public sealed class SqlitePushQueueSpecification : PushQueueSpecification
+{
+    protected override async Task<IPushQueueHarness> CreateAsync()
+    {
+        var dir = new TempDirectory();
+        var harness = new Harness(dir);
+        await harness.OpenAsync();
+        return harness;
+    }
+
+    private sealed class Harness(TempDirectory dir) : IPushQueueHarness
+    {
+        private SqlitePushQueue? _queue;
+
+        public IPushQueue Queue => _queue!;
+
+        public async Task OpenAsync()
+        {
+            _queue = new SqlitePushQueue(System.IO.Path.Combine(dir.Path, "push.db"));
+            await _queue.MigrateAsync(default);
+        }
+
+        public async Task RestartAsync()
+        {
+            _queue!.Dispose();
+            await OpenAsync();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _queue?.Dispose();
+            dir.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
 /// <summary>Every store over a fresh file in a directory of its own, removed afterwards.</summary>
 internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores) : IStoreHarness
 {
@@ -94,6 +137,8 @@ internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores)
     public IReportStore Reports => stores.Reports;
 
     public IScheduledMessageStore Scheduled => stores.Scheduled;
+
+    public IPushDeviceStore PushDevices => stores.PushDevices;
 
     public async Task RestartAsync()
     {

@@ -16,6 +16,7 @@ internal sealed class SqliteStores : IDisposable
         Personal = new SqlitePersonalStore(database);
         Reports = new SqliteReportStore(database);
         Scheduled = new SqliteScheduledMessageStore(database);
+        PushDevices = new SqlitePushDeviceStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -38,6 +39,8 @@ internal sealed class SqliteStores : IDisposable
 
     public SqliteReportStore Reports { get; }
     public SqliteScheduledMessageStore Scheduled { get; }
+
+    public SqlitePushDeviceStore PushDevices { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

@@ -54,6 +54,10 @@ public static class ErrorCodes
     public const string ReportNotFound = "REPORT_NOT_FOUND";
     public const string ReportAlreadyResolved = "REPORT_ALREADY_RESOLVED";
 
+    // Push targets (P5).
+    public const string DeviceNotFound = "DEVICE_NOT_FOUND";
+    public const string PushPlatformUnavailable = "PUSH_PLATFORM_UNAVAILABLE";
+
     // Scheduled sends (M8).
     public const string ScheduledNotFound = "SCHEDULED_NOT_FOUND";
     public const string ScheduledAlreadySent = "SCHEDULED_ALREADY_SENT";
@@ -207,6 +211,13 @@ public static class Errors
     /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
     public static ParleyError MessageDeleted(Guid messageId) =>
         new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
+
+    public static ParleyError DeviceNotFound(Guid deviceId) =>
+        new ParleyError(404, ErrorCodes.DeviceNotFound, "Device not found", "device_not_found").With("deviceId", deviceId);
+
+    /// <summary>The platform is known but this server has no provider set up for it (Parley:Push).</summary>
+    public static ParleyError PushPlatformUnavailable(string platform) =>
+        new ParleyError(400, ErrorCodes.PushPlatformUnavailable, "This server does not send pushes on that platform", "push_platform_unavailable").With("platform", platform);
 
     public static ParleyError ReportNotFound(Guid reportId) =>
         new ParleyError(404, ErrorCodes.ReportNotFound, "Report not found", "report_not_found").With("reportId", reportId);

@@ -113,6 +113,10 @@ public static class DomainEventTypes
     public const string ScheduleSent = "message.schedule_sent";
     public const string ScheduleFailed = "message.schedule_failed";
 
+    // Push targets (P5): registered by the user, removed by the user or because the provider reported the token gone.
+    public const string DeviceRegistered = "device.registered";
+    public const string DeviceRemoved = "device.removed";
+
     // Friends and blocks (M3).
     public const string FriendRequested = "friend.requested";
     public const string FriendAccepted = "friend.accepted";
@@ -127,7 +131,8 @@ public static class DomainEventTypes
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
         MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned,
-        PollVoted, MessageReported, ReportResolved, MessageScheduled, ScheduleCancelled, ScheduleSent, ScheduleFailed];
+        PollVoted, MessageReported, ReportResolved, MessageScheduled, ScheduleCancelled, ScheduleSent, ScheduleFailed,
+        DeviceRegistered, DeviceRemoved];
 }
 
 public static class AggregateTypes

@@ -112,6 +112,16 @@ public static class ChangeEvents
     public static DomainEvent ScheduleFailed(ScheduledMessage scheduled, string reason, DateTimeOffset now, EventContext context) =>
         Scheduled(DomainEventTypes.ScheduleFailed, scheduled with { FailureReason = reason }, now, context);
 
+    /// <summary>Without the token: it is the key to the user's lock screen.</summary>
+    public static DomainEvent DeviceRegistered(Parley.Core.Push.PushDevice device, EventContext context) =>
+        Create(AggregateTypes.User, device.UserId, DomainEventTypes.DeviceRegistered, context with { UserId = context.UserId ?? device.UserId }, device.CreatedAt,
+            JsonSerializer.Serialize(new DeviceData(device.Id, device.UserId, device.Platform, null), ChangeEventsJson.Default.DeviceData));
+
+    /// <summary><paramref name="reason"/>: <c>user</c> (removed by its owner) or <c>gone</c> (the provider reported the token invalid).</summary>
+    public static DomainEvent DeviceRemoved(Parley.Core.Push.PushDevice device, string reason, DateTimeOffset now, EventContext context) =>
+        Create(AggregateTypes.User, device.UserId, DomainEventTypes.DeviceRemoved, context, now,
+            JsonSerializer.Serialize(new DeviceData(device.Id, device.UserId, device.Platform, reason), ChangeEventsJson.Default.DeviceData));
+
     private static DomainEvent Scheduled(string type, ScheduledMessage s, DateTimeOffset at, EventContext context) =>
         Create(AggregateTypes.User, s.SenderId, type, context with { UserId = context.UserId ?? s.SenderId }, at,
             JsonSerializer.Serialize(new ScheduledData(s.Id, s.ConversationId, s.SenderId, s.SendAt, s.ClientMessageId, s.MessageId, s.FailureReason),
@@ -202,6 +212,8 @@ public static class ChangeEvents
     }
 }
 
+public sealed record DeviceData(Guid DeviceId, Guid UserId, string Platform, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason);
+
 public sealed record UserRegisteredData(Guid UserId, string Username, string DisplayName);
 
 public sealed record UserUpdatedData(Guid UserId, string DisplayName, string? AvatarUrl, bool EmailChanged);
@@ -286,4 +298,5 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(FriendRemovedData))]
 [JsonSerializable(typeof(BlockData))]
 [JsonSerializable(typeof(ReportData))]
+[JsonSerializable(typeof(DeviceData))]
 public sealed partial class ChangeEventsJson : JsonSerializerContext;

@@ -19,6 +19,9 @@ public sealed class FileEventSink(IOptions<EventsOptions> options, IOptions<Parl
 
     public string Name => "file";
 
+    // Each node writes its own file.
+    public bool SingleActive => false;
+
     public string Path => System.IO.Path.GetFullPath(options.Value.FilePath!, node.Value.ResolvedDataDirectory);
 
     public async Task HandleAsync(IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken)

@@ -13,6 +13,12 @@ public interface IDomainEventConsumer
     /// <summary>Stable: it names the consumer's stored position. Renaming it starts the consumer from the beginning.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// True when one node at a time may run this consumer (its effects leave the cluster: pushes, webhooks), so several
+    /// nodes following the shared position do not each act on the same events; false for a node's own sink (a file).
+    /// </summary>
+    bool SingleActive => true;
+
     /// <summary>Handles a batch, oldest first. Throwing retries the same batch after a backoff; the position does not move.</summary>
     Task HandleAsync(IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken);
 }

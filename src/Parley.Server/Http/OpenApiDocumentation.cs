@@ -113,6 +113,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.PollClosed] = 409,
         [ErrorCodes.NotAPoll] = 409,
         [ErrorCodes.ReportNotFound] = 404,
+        [ErrorCodes.DeviceNotFound] = 404,
+        [ErrorCodes.PushPlatformUnavailable] = 400,
         [ErrorCodes.ReportAlreadyResolved] = 409,
         [ErrorCodes.ScheduledNotFound] = 404,
         [ErrorCodes.ScheduledAlreadySent] = 409,

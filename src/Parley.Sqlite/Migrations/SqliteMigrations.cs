@@ -7,13 +7,15 @@ public sealed record SqliteMigration(int Version, string Name, string Sql);
 
 /// <summary>
 /// The embedded engine's schema as ordered .sql files (Migrations/Store/NNN_name.sql for parley.db,
-/// Migrations/Log/NNN_name.sql for log.db), embedded in the assembly like PostgreSQL's.
+/// Migrations/Log/NNN_name.sql for log.db, Migrations/Push/NNN_name.sql for push.db), embedded in the assembly like PostgreSQL's.
 /// </summary>
 public static class SqliteMigrations
 {
     public static IReadOnlyList<SqliteMigration> Store { get; } = Load("Store");
 
     public static IReadOnlyList<SqliteMigration> Log { get; } = Load("Log");
+
+    public static IReadOnlyList<SqliteMigration> Push { get; } = Load("Push");
 
     private static List<SqliteMigration> Load(string folder)
     {

@@ -11,8 +11,8 @@ public sealed class DependencyDirectionTests
     /// <summary>Bottom to top. A folder may use only the folders listed before it; "" is the project root.</summary>
     private static readonly Dictionary<string, string[]> Layers = new(StringComparer.Ordinal)
     {
-        ["Parley.Core"] = ["Errors", "Validation", "Partitioning", "Messaging", "Membership", "Events", "Ports", "Persistence"],
-        ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Social", "Conversations", "Messaging", "Pipeline", "Realtime", "Observability", ""],
+        ["Parley.Core"] = ["Errors", "Validation", "Partitioning", "Messaging", "Membership", "Events", "Push", "Ports", "Persistence"],
+        ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Social", "Conversations", "Messaging", "Push", "Pipeline", "Realtime", "Observability", ""],
     };
 
     [Theory]

@@ -1,0 +1,16 @@
+namespace Parley.Server.Hosting;
+
+internal static partial class Log
+{
+    [LoggerMessage(2400, LogLevel.Warning, "Push {JobId} to device {DeviceId} ({Platform}) failed (attempt {Attempt}, {ErrorType}): {Error}; next attempt at {RetryAt}")]
+    public static partial void PushRetrying(ILogger logger, Guid jobId, Guid deviceId, string platform, int attempt, string errorType, string error, DateTimeOffset retryAt);
+
+    [LoggerMessage(2401, LogLevel.Error, "Push {JobId} to device {DeviceId} ({Platform}) dead-lettered after {Attempts} attempt(s) ({ErrorType}): {Error}")]
+    public static partial void PushDeadLettered(ILogger logger, Guid jobId, Guid deviceId, string platform, int attempts, string errorType, string error);
+
+    [LoggerMessage(2402, LogLevel.Information, "Device {DeviceId} ({Platform}) of user {UserId} unregistered: the provider reported its token gone ({Error})")]
+    public static partial void PushDeviceGone(ILogger logger, Guid deviceId, string platform, Guid userId, string error);
+
+    [LoggerMessage(2403, LogLevel.Warning, "Push circuit breaker for {Platform} is {State}")]
+    public static partial void PushBreakerChanged(ILogger logger, string platform, string state);
+}
