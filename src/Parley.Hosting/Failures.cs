@@ -45,7 +45,7 @@ public static class Failures
     public static FailureKind OfErrorType(string errorType) => errorType switch
     {
         "Retryable" or "HttpRequestException" or "TaskCanceledException" or "TimeoutException" or "TimeoutRejectedException"
-            or "BrokenCircuitException" or "IsolatedCircuitException" or "DeliveryLimitExceeded" => FailureKind.Retryable,
+            or "BrokenCircuitException" or "IsolatedCircuitException" => FailureKind.Retryable,
         "Gone" => FailureKind.Gone,
         _ when errorType.StartsWith("Http5", StringComparison.Ordinal) || errorType is "Http408" or "Http425" or "Http429" => FailureKind.Retryable,
         _ when errorType is "Http404" or "Http410" => FailureKind.Gone,

@@ -36,10 +36,17 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         return n
         """;
 
+    // A replayed entry carries its replay count ('r'); its next dead letter keeps it.
     private const string DeadLetterScript = """
+        local replays = '0'
+        local current = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+        if #current > 0 then
+          local fields = current[1][2]
+          for i = 1, #fields, 2 do if fields[i] == 'r' then replays = fields[i + 1] end end
+        end
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
             'partition', ARGV[4], 'entry', ARGV[2], 'message', ARGV[5], 'type', ARGV[6], 'error', ARGV[7],
-            'attempts', ARGV[8], 'at', ARGV[9], 'p', ARGV[10])
+            'attempts', ARGV[8], 'at', ARGV[9], 'p', ARGV[10], 'r', replays)
         local state = redis.call('GET', KEYS[3])
         if state then redis.call('SET', KEYS[3], 'D' .. string.sub(state, 2), 'KEEPTTL') end
         redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -125,7 +132,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     private RedisKey Stream(int partition) => $"{Prefix}:log:{partition}";
 
-    private RedisKey DeadLetters => $"{Prefix}:dlq";
+    private RedisKey DeadLetterStream => $"{Prefix}:dlq";
 
     private RedisKey IdempotencyKey(string key) => $"{Prefix}:idem:{key}";
 
@@ -416,7 +423,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
         }
 
         await Db.ScriptEvaluateAsync(DeadLetterScript,
-            [Stream(entry.Partition), DeadLetters, messageId is null ? (RedisKey)$"{Prefix}:msg:none" : MessageKey(messageId.Value)],
+            [Stream(entry.Partition), DeadLetterStream, messageId is null ? (RedisKey)$"{Prefix}:msg:none" : MessageKey(messageId.Value)],
             [
                 _redisOptions.ConsumerGroup, entry.EntryId, _redisOptions.DeadLetterMaxLength, entry.Partition,
                 (messageId ?? Guid.Empty).ToString("N"), errorType, errorMessage, entry.DeliveryCount,
@@ -439,7 +446,7 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken)
     {
-        var entries = await Db.StreamRangeAsync(DeadLetters, "-", "+", limit, Order.Descending);
+        var entries = await Db.StreamRangeAsync(DeadLetterStream, "-", "+", limit, Order.Descending);
         return entries.Where(e => !e.IsNull).Select(e => new DeadLetter(
             (int)e["partition"],
             (string)e["entry"]!,
@@ -449,6 +456,86 @@ public sealed class RedisMessageLog : IMessageLog, IAsyncDisposable
             (int)e["attempts"],
             DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"]),
             (byte[])e["p"]!)).ToList();
+    }
+
+    // KEYS: dead letters, the partition's stream, the message's state, the wake-up channel. ARGV: dead letter id.
+    // Appends the payload again as a new entry (its delivery count starts again), marks the message pending, and
+    // removes the dead letter, in one step: a second replay finds nothing.
+    private const string ReplayScript = """
+        local dead = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+        if #dead == 0 then return 0 end
+        local fields = dead[1][2]
+        local payload, replays = nil, 0
+        for i = 1, #fields, 2 do
+          if fields[i] == 'p' then payload = fields[i + 1] end
+          if fields[i] == 'r' then replays = tonumber(fields[i + 1]) end
+        end
+        redis.call('XADD', KEYS[2], '*', 'p', payload, 'r', tostring(replays + 1))
+        local state = redis.call('GET', KEYS[3])
+        if state then redis.call('SET', KEYS[3], 'P' .. string.sub(state, 2), 'KEEPTTL') end
+        redis.call('XDEL', KEYS[1], ARGV[1])
+        redis.call('PUBLISH', KEYS[4], '1')
+        return 1
+        """;
+
+    public IDeadLetterKind DeadLetters => new DeadLetterKind(this);
+
+    /// <summary>The log's dead letters for the admin API (E2), by their id in the dead-letter stream.</summary>
+    private sealed class DeadLetterKind(RedisMessageLog log) : IDeadLetterKind
+    {
+        public string Kind => LogDeadLetters.Kind;
+
+        public async Task<IReadOnlyList<DeadLetterRecord>> ListAsync(DeadLetterQuery query, CancellationToken cancellationToken)
+        {
+            var records = new List<DeadLetterRecord>();
+            // Newest first, from just before the previous page's last id; filtered pages read on until full or done.
+            var end = query.After is { } after ? $"({after}" : "+";
+            while (records.Count < query.Limit)
+            {
+                var page = await log.Db.StreamRangeAsync(log.DeadLetterStream, "-", end, 200, Order.Descending);
+                if (page.Length == 0)
+                {
+                    break;
+                }
+
+                records.AddRange(page.Where(e => !e.IsNull).Select(Record).Where(r => query.ErrorType is null || r.ErrorType == query.ErrorType).Take(query.Limit - records.Count));
+                end = $"({page[^1].Id}";
+            }
+
+            return records;
+        }
+
+        public async Task<DeadLetterRecord?> GetAsync(string id, CancellationToken cancellationToken) =>
+            IsStreamId(id) && await log.Db.StreamRangeAsync(log.DeadLetterStream, id, id, 1) is [var entry] && !entry.IsNull ? Record(entry) : null;
+
+        public async Task<bool> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            if (await GetAsync(id, cancellationToken) is null)
+            {
+                return false;
+            }
+
+            var entry = (await log.Db.StreamRangeAsync(log.DeadLetterStream, id, id, 1))[0];
+            var partition = (int)entry["partition"];
+            if (partition < 0 || partition >= log._options.Partitions)
+            {
+                return false;
+            }
+
+            var message = (string?)entry["message"] ?? "";
+            RedisKey state = Guid.TryParseExact(message, "N", out var messageId) ? log.MessageKey(messageId) : $"{log.Prefix}:msg:none";
+            return (int)await log.Db.ScriptEvaluateAsync(ReplayScript,
+                [log.DeadLetterStream, log.Stream(partition), state, log.Prefix + ":appended:" + partition], [id]) == 1;
+        }
+
+        public async Task<bool> DiscardAsync(string id, CancellationToken cancellationToken) =>
+            IsStreamId(id) && await log.Db.StreamDeleteAsync(log.DeadLetterStream, [id]) == 1;
+
+        private static bool IsStreamId(string id) => id.Length is > 2 and < 42 && id.All(c => char.IsAsciiDigit(c) || c == '-') && id.Count(c => c == '-') == 1;
+
+        private static DeadLetterRecord Record(StreamEntry e) => LogDeadLetters.Record(
+            (string)e.Id!, (int)e["partition"], (string?)e["message"] ?? "", (string)e["type"]!, (string)e["error"]!, (int)e["attempts"],
+            DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"]), (byte[])e["p"]!, e["r"].IsNull ? 0 : (int)e["r"]);
     }
 
     public async ValueTask<LoggedMessage?> FindAsync(Guid messageId, CancellationToken cancellationToken)

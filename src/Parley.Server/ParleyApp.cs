@@ -118,6 +118,7 @@ public static class ParleyApp
         app.MapPersonalEndpoints();
         app.MapReportEndpoints();
         app.MapAdminEventEndpoints();
+        app.MapDeadLetterEndpoints();
         app.MapDeviceEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();

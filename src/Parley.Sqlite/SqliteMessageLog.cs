@@ -188,8 +188,8 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
         {
             var id = long.Parse(entry.EntryId, CultureInfo.InvariantCulture);
             await using (var insert = SqliteDatabase.Command(connection, """
-                INSERT INTO dead_letters (entry_id, partition, message_id, error_type, error_message, attempts, dead_at, payload)
-                SELECT id, partition, message_id, $type, $message, $attempts, $now, payload FROM entries WHERE id = $id
+                INSERT INTO dead_letters (entry_id, partition, message_id, error_type, error_message, attempts, dead_at, payload, replays)
+                SELECT id, partition, message_id, $type, $message, $attempts, $now, payload, replays FROM entries WHERE id = $id
                 ON CONFLICT (entry_id) DO NOTHING
                 """, transaction))
             {
@@ -251,6 +251,102 @@ public sealed class SqliteMessageLog : IMessageLog, IAsyncDisposable
 
             return result;
         }, cancellationToken);
+
+    public IDeadLetterKind DeadLetters => new DeadLetterKind(this);
+
+    /// <summary>
+    /// The log's dead letters for the admin API (E2). A replay puts the entry back as it was (same id, so its
+    /// partition's consumer takes it next; its delivery count starts again) and wakes that consumer.
+    /// </summary>
+    private sealed class DeadLetterKind(SqliteMessageLog log) : IDeadLetterKind
+    {
+        private const string Columns = "entry_id, partition, message_id, error_type, error_message, attempts, dead_at, payload, replays";
+
+        public string Kind => LogDeadLetters.Kind;
+
+        public Task<IReadOnlyList<DeadLetterRecord>> ListAsync(DeadLetterQuery query, CancellationToken cancellationToken) =>
+            log._db.ReadAsync<IReadOnlyList<DeadLetterRecord>>(async connection =>
+            {
+                await using var command = SqliteDatabase.Command(connection, $"""
+                    SELECT {Columns} FROM dead_letters
+                    WHERE ($type IS NULL OR error_type = $type)
+                      AND ($after IS NULL OR (dead_at, entry_id) < (SELECT dead_at, entry_id FROM dead_letters WHERE entry_id = $after))
+                    ORDER BY dead_at DESC, entry_id DESC LIMIT $n
+                    """);
+                command.Parameters.AddWithValue("$type", (object?)query.ErrorType ?? DBNull.Value);
+                command.Parameters.AddWithValue("$after", long.TryParse(query.After, NumberStyles.None, CultureInfo.InvariantCulture, out var after) ? after : DBNull.Value);
+                command.Parameters.AddWithValue("$n", query.Limit);
+                return await ReadAsync(command, cancellationToken);
+            }, cancellationToken);
+
+        public Task<DeadLetterRecord?> GetAsync(string id, CancellationToken cancellationToken) =>
+            long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var entryId)
+                ? log._db.ReadAsync(async connection =>
+                {
+                    await using var command = SqliteDatabase.Command(connection, $"SELECT {Columns} FROM dead_letters WHERE entry_id = $id");
+                    command.Parameters.AddWithValue("$id", entryId);
+                    return (await ReadAsync(command, cancellationToken)).SingleOrDefault();
+                }, cancellationToken)
+                : Task.FromResult<DeadLetterRecord?>(null);
+
+        public async Task<bool> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var entryId))
+            {
+                return false;
+            }
+
+            var partition = await log._db.WriteAsync(async (connection, transaction) =>
+            {
+                await using var delete = SqliteDatabase.Command(connection, "DELETE FROM dead_letters WHERE entry_id = $id RETURNING partition", transaction);
+                delete.Parameters.AddWithValue("$id", entryId);
+                if (await delete.ExecuteScalarAsync(cancellationToken) is not long p)
+                {
+                    return -1;
+                }
+
+                await using var revive = SqliteDatabase.Command(connection, "UPDATE entries SET state = 0, deliveries = 0, replays = replays + 1 WHERE id = $id AND state = 2", transaction);
+                revive.Parameters.AddWithValue("$id", entryId);
+                return await revive.ExecuteNonQueryAsync(cancellationToken) == 1 ? (int)p : -1;
+            }, cancellationToken);
+            if (partition < 0)
+            {
+                return false;
+            }
+
+            if (partition < log._signals.Length)
+            {
+                log._signals[partition].Signal();
+            }
+
+            return true;
+        }
+
+        public Task<bool> DiscardAsync(string id, CancellationToken cancellationToken) =>
+            long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var entryId)
+                ? log._db.WriteAsync(async (connection, transaction) =>
+                {
+                    await using var delete = SqliteDatabase.Command(connection, "DELETE FROM dead_letters WHERE entry_id = $id", transaction);
+                    delete.Parameters.AddWithValue("$id", entryId);
+                    // The entry stays dead-lettered (state 2), so the message still reads as failed, never pending.
+                    return await delete.ExecuteNonQueryAsync(cancellationToken) == 1;
+                }, cancellationToken)
+                : Task.FromResult(false);
+
+        private static async Task<IReadOnlyList<DeadLetterRecord>> ReadAsync(SqliteCommand command, CancellationToken cancellationToken)
+        {
+            var result = new List<DeadLetterRecord>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                result.Add(LogDeadLetters.Record(
+                    reader.GetInt64(0).ToString(CultureInfo.InvariantCulture), reader.GetInt32(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                    reader.GetInt32(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), (byte[])reader.GetValue(7), reader.GetInt32(8)));
+            }
+
+            return result;
+        }
+    }
 
     public async ValueTask<LoggedMessage?> FindAsync(Guid messageId, CancellationToken cancellationToken) =>
         await _db.ReadAsync(async connection =>

@@ -41,6 +41,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["listPins"] = [("limit", "integer")],
         ["listReports"] = [("status", "string"), ("conversationId", "string"), ("limit", "integer"), ("cursor", "string")],
         ["listEvents"] = [("aggregateId", "string"), ("type", "string"), ("after", "string"), ("limit", "integer")],
+        ["listDeadLetters"] = [("kind", "string"), ("errorType", "string"), ("after", "string"), ("limit", "integer")],
         ["listScheduledMessages"] = [("limit", "integer"), ("cursor", "string")],
     };
 

@@ -35,7 +35,8 @@ public sealed class PoisonMessageTests
         Assert.Contains("poisoned", dead.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(4, dead.Attempts);
         Assert.Equal("failed", (await client.StatusAsync(alice, poison.MessageId)).State);
-        Assert.Equal(0, (await log.GetLagAsync(default)).Sum(l => l.Pending));
+        // "fine" is readable once stored; its entry is acknowledged just after (a full run on two cores saw the gap).
+        await Eventually.TrueAsync(async () => (await log.GetLagAsync(default)).Sum(l => l.Pending) == 0, "every entry finished");
 
         // A dead letter waiting for an operator degrades readiness (the node still serves).
         using var ready = await client.Http.GetAsync("/health/ready");

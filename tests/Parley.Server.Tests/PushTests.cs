@@ -60,8 +60,19 @@ public abstract class PushServerBase(string engine) : IAsyncLifetime
         settings["Parley:Push:Apns:Endpoint"] = Apns.BaseAddress.AbsoluteUri.TrimEnd('/');
         FcmPublicKey = rsa.ExportSubjectPublicKeyInfo();
         ApnsPublicKey = p8.ExportSubjectPublicKeyInfo();
+        var adminName = "adm" + Guid.NewGuid().ToString("N")[..12];
+        settings["Parley:Admins:0"] = adminName;
         _server = await TestServer.StartAsync(settings, services: s => s.AddSingleton(new PushClock(Clock)));
+        using var client = _server.Client();
+        using (var register = await client.SendRawAsync(HttpMethod.Post, "/api/v1/auth/register", null, JsonSerializer.Serialize(new { username = adminName, password = "correct horse" })))
+        {
+            Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        }
+
+        Admin = await client.LoginAsync(adminName, "correct horse");
     }
+
+    public Session Admin { get; private set; } = null!;
 
     public byte[] FcmPublicKey { get; private set; } = [];
 
@@ -178,20 +189,25 @@ public abstract class PushTests(PushServerBase fixture)
 
         var attempts = GatewayPushes(token).Select(r => (r.At - first).TotalSeconds).ToList();
         Assert.Equal([0, 1, 6, 36], attempts);
-        var kind = fixture.Server.Services.GetServices<IDeadLetterKind>().Single(k => k.Kind == "push");
-        DeadLetterRecord? dead = null;
-        await Eventually.TrueAsync(async () => (dead = (await kind.ListAsync(new DeadLetterQuery(100), CancellationToken.None))
-            .FirstOrDefault(d => d.Payload.Contains(token, StringComparison.Ordinal))) is not null, "the push dead letter");
-        Assert.Equal(4, dead!.Attempts);
-        Assert.Equal("Http500", dead.ErrorType);
-        Assert.Contains("down", dead.Error, StringComparison.Ordinal);
+        JsonElement dead = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            var page = await _client.OkAsync<JsonElement>(HttpMethod.Get, "/api/v1/admin/dead-letters?kind=push&errorType=Http500&limit=100", fixture.Admin);
+            dead = page.GetProperty("items").EnumerateArray().FirstOrDefault(d => d.GetProperty("payload").GetProperty("token").GetString() == token);
+            return dead.ValueKind == JsonValueKind.Object;
+        }, "the push dead letter");
+        Assert.Equal(4, dead.GetProperty("attempts").GetInt32());
+        Assert.Equal("retryable", dead.GetProperty("failure").GetString());
+        Assert.Contains("down", dead.GetProperty("error").GetString(), StringComparison.Ordinal);
+        var id = dead.GetProperty("id").GetString()!;
+        Assert.StartsWith("push:", id, StringComparison.Ordinal);
 
         Volatile.Write(ref failing, false);
-        Assert.True(await kind.ReplayAsync(dead.Id, fixture.Clock.GetUtcNow(), CancellationToken.None));
+        await _client.OkAsync<JsonElement>(HttpMethod.Post, $"/api/v1/admin/dead-letters/{id}/replay", fixture.Admin);
         await Eventually.TrueAsync(() => GatewayPushes(token).Count == 5, "the replayed push");
         await DrainedAsync();
-        Assert.Null(await kind.GetAsync(dead.Id, CancellationToken.None));
-        Assert.False(await kind.ReplayAsync(dead.Id, fixture.Clock.GetUtcNow(), CancellationToken.None));
+        using var gone = await _client.SendRawAsync(HttpMethod.Post, $"/api/v1/admin/dead-letters/{id}/replay", fixture.Admin);
+        await ProblemAssert.IsAsync(gone, HttpStatusCode.NotFound, "DEAD_LETTER_NOT_FOUND");
     }
 
     [Fact]

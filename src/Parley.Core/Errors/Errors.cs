@@ -58,6 +58,9 @@ public static class ErrorCodes
     public const string DeviceNotFound = "DEVICE_NOT_FOUND";
     public const string PushPlatformUnavailable = "PUSH_PLATFORM_UNAVAILABLE";
 
+    // Dead letters (E2).
+    public const string DeadLetterNotFound = "DEAD_LETTER_NOT_FOUND";
+
     // Scheduled sends (M8).
     public const string ScheduledNotFound = "SCHEDULED_NOT_FOUND";
     public const string ScheduledAlreadySent = "SCHEDULED_ALREADY_SENT";
@@ -211,6 +214,9 @@ public static class Errors
     /// <summary>The message was deleted for everyone: nothing about it can change any more.</summary>
     public static ParleyError MessageDeleted(Guid messageId) =>
         new ParleyError(409, ErrorCodes.MessageDeleted, "The message was deleted", "message_deleted").With("messageId", messageId);
+
+    public static ParleyError DeadLetterNotFound(string id) =>
+        new ParleyError(404, ErrorCodes.DeadLetterNotFound, "Dead letter not found", "dead_letter_not_found").With("deadLetterId", id);
 
     public static ParleyError DeviceNotFound(Guid deviceId) =>
         new ParleyError(404, ErrorCodes.DeviceNotFound, "Device not found", "device_not_found").With("deviceId", deviceId);

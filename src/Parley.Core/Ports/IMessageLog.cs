@@ -55,6 +55,9 @@ public interface IMessageLog
 
     ValueTask<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken);
 
+    /// <summary>The log's dead letters as every dead-letter kind shows them (<see cref="IDeadLetterKind"/>, kind <c>message</c>).</summary>
+    IDeadLetterKind DeadLetters { get; }
+
     /// <summary>An accepted message the store does not have yet: pending in the log, or dead-lettered.</summary>
     ValueTask<LoggedMessage?> FindAsync(Guid messageId, CancellationToken cancellationToken);
 }
@@ -84,6 +87,29 @@ public sealed record MessageEnvelopeBytes(byte[] Bytes)
 public sealed record PartitionLag(int Partition, long Pending, DateTimeOffset? OldestAppendedAt);
 
 public sealed record DeadLetter(int Partition, string EntryId, Guid MessageId, string ErrorType, string ErrorMessage, int Attempts, DateTimeOffset DeadAt, byte[] Payload);
+
+/// <summary>The message log's kind of dead letter (E2): entries the delivery pipeline gave up on.</summary>
+public static class LogDeadLetters
+{
+    public const string Kind = "message";
+
+    /// <summary>A log dead letter as the admin API shows it; the payload (an envelope, JSON) as text, or base64 when it is not UTF-8 JSON.</summary>
+    public static DeadLetterRecord Record(string id, int partition, string messageId, string errorType, string error, int attempts, DateTimeOffset deadAt, byte[] payload, int replays)
+    {
+        string text;
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(payload);
+            text = System.Text.Encoding.UTF8.GetString(payload);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            text = System.Text.Json.JsonSerializer.Serialize(Convert.ToBase64String(payload));
+        }
+
+        return new DeadLetterRecord(id, Kind, errorType, error, attempts, replays, deadAt, $"partition {partition}, message {messageId}", text);
+    }
+}
 
 public enum LoggedMessageState
 {

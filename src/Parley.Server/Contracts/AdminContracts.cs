@@ -28,3 +28,16 @@ public static class EventCursors
             : null;
     }
 }
+
+/// <summary>
+/// One dead letter (E2), whatever its kind. <c>Id</c> is <c>{kind}:{id}</c>; <c>Failure</c> is what the one classifier
+/// makes of its error (<c>retryable</c> ones are reprocessed on a schedule, <c>permanent</c> and <c>gone</c> ones never);
+/// <c>Payload</c> is the work as it died (a message envelope, a push job, a webhook delivery).
+/// </summary>
+public sealed record DeadLetterView(string Id, string Kind, string ErrorType, string Error, string Failure, int Attempts, int Replays, DateTimeOffset DeadAt,
+    string? Subject, JsonText Payload);
+
+public sealed record DeadLetterPageView(IReadOnlyList<DeadLetterView> Items, string? NextCursor);
+
+/// <summary>What a replay did: the dead letter is gone and its work is queued again where it came from.</summary>
+public sealed record DeadLetterReplayView(string Id, bool Replayed);

@@ -14,3 +14,12 @@ internal static partial class Log
     [LoggerMessage(2403, LogLevel.Warning, "Push circuit breaker for {Platform} is {State}")]
     public static partial void PushBreakerChanged(ILogger logger, string platform, string state);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(2410, LogLevel.Information, "Dead letter {DeadLetterId} replayed ({By})")]
+    public static partial void DeadLetterReplayed(ILogger logger, string deadLetterId, string by);
+
+    [LoggerMessage(2411, LogLevel.Information, "Dead letter {DeadLetterId} discarded by an admin")]
+    public static partial void DeadLetterDiscarded(ILogger logger, string deadLetterId);
+}

@@ -114,6 +114,7 @@ public static class OpenApiDocumentation
         [ErrorCodes.NotAPoll] = 409,
         [ErrorCodes.ReportNotFound] = 404,
         [ErrorCodes.DeviceNotFound] = 404,
+        [ErrorCodes.DeadLetterNotFound] = 404,
         [ErrorCodes.PushPlatformUnavailable] = 400,
         [ErrorCodes.ReportAlreadyResolved] = 409,
         [ErrorCodes.ScheduledNotFound] = 404,

@@ -1,3 +1,4 @@
+using Parley.Core.Ports;
 using Parley.Hosting;
 using Parley.Server.Conversations;
 using Parley.Server.Hosting;
@@ -28,6 +29,9 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<RecoveryPlanner>();
         services.AddSingleton<ScheduledSends>();
         services.AddHostedService<ScheduledReleaser>();
+        services.AddValidatedSettings<DeadLettersOptions>(builder.Configuration, DeadLettersOptions.Section, o => o.Validate());
+        services.AddSingleton<IDeadLetterKind>(sp => sp.GetRequiredService<IMessageLog>().DeadLetters);
+        services.AddHostedService<DeadLetterReprocessor>();
         return builder;
     }
 }
