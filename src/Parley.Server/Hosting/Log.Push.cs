@@ -13,6 +13,9 @@ internal static partial class Log
 
     [LoggerMessage(2403, LogLevel.Warning, "Push circuit breaker for {Platform} is {State}")]
     public static partial void PushBreakerChanged(ILogger logger, string platform, string state);
+
+    [LoggerMessage(2404, LogLevel.Warning, "Finishing push {JobId} failed; it is claimed and sent again after {ClaimTimeout}")]
+    public static partial void PushFinishFailed(ILogger logger, Exception exception, Guid jobId, TimeSpan claimTimeout);
 }
 
 internal static partial class Log

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Parley.Core.Push;
+using Parley.Hosting;
 
 namespace Parley.Server.Push;
 
@@ -94,12 +95,26 @@ public sealed class FcmPushProvider(IHttpClientFactory clients, IOptions<PushOpt
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await client.SendAsync(request, cancellationToken);
-        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        if (response.IsSuccessStatusCode)
         {
-            _accessToken.Forget();
+            return PushResult.Sent;
         }
 
-        return response.IsSuccessStatusCode ? PushResult.Sent : PushResult.FromStatus(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        var detail = await response.Content.ReadAsStringAsync(cancellationToken);
+        return PushResult.FromStatus(response.StatusCode, detail, response.StatusCode switch
+        {
+            // The cached access token was refused: the next attempt fetches a new one.
+            HttpStatusCode.Unauthorized => ForgetToken(),
+            // Only FCM's own UNREGISTERED says the token is gone; a bare 404 is a wrong project or endpoint.
+            HttpStatusCode.NotFound => detail.Contains("UNREGISTERED", StringComparison.Ordinal) ? FailureKind.Gone : FailureKind.Permanent,
+            _ => Failures.OfStatus(response.StatusCode),
+        });
+    }
+
+    private FailureKind ForgetToken()
+    {
+        _accessToken.Forget();
+        return FailureKind.Retryable;
     }
 
     private async Task<(string, TimeSpan)> FetchAccessTokenAsync(HttpClient client, PushOptions.FcmSettings settings, CancellationToken cancellationToken)
@@ -185,12 +200,15 @@ public sealed class ApnsPushProvider(IHttpClientFactory clients, IOptions<PushOp
         var detail = await response.Content.ReadAsStringAsync(cancellationToken);
         if (response.StatusCode == HttpStatusCode.Forbidden && detail.Contains("ExpiredProviderToken", StringComparison.Ordinal))
         {
+            // A provider token Apple no longer takes: the next attempt signs a new one.
             _providerToken.Forget();
+            return PushResult.FromStatus(response.StatusCode, detail, FailureKind.Retryable);
         }
 
-        return response.StatusCode == HttpStatusCode.BadRequest && detail.Contains("BadDeviceToken", StringComparison.Ordinal)
-            ? new PushResult(Parley.Hosting.FailureKind.Gone, "Gone", $"APNs: {PushResult.Truncate(detail)}")
-            : PushResult.FromStatus(response.StatusCode, detail);
+        return PushResult.FromStatus(response.StatusCode, detail,
+            (response.StatusCode == HttpStatusCode.BadRequest && detail.Contains("BadDeviceToken", StringComparison.Ordinal)) || response.StatusCode == HttpStatusCode.Gone
+                ? FailureKind.Gone
+                : response.StatusCode == HttpStatusCode.NotFound ? FailureKind.Permanent : Failures.OfStatus(response.StatusCode));
     }
 
     private string ProviderToken(PushOptions.ApnsSettings settings)

@@ -20,10 +20,12 @@ public sealed class PushClock(TimeProvider time)
 }
 
 /// <summary>
-/// Sends due push jobs, in the consumer loop <c>push-dispatch</c> on every node: claim a batch, send each through its
-/// provider's breaker and timeout, concurrently, then finish each by what came of it (<see cref="Failures"/>): sent
-/// leaves the queue; gone unregisters the device; retryable comes back after 1 s, 5 s, then 30 s, and after the third
-/// retry (or at once when permanent) goes to the push dead letters. Nothing here is on the delivery path.
+/// Sends due push jobs, in the consumer loop <c>push-dispatch</c> on every node: claim as many as there are free
+/// sending slots (<see cref="PushOptions.MaxConcurrency"/>), send each through its provider's breaker and timeout
+/// without waiting for the others (a provider holding one call must not hold back the rest), then finish each by what
+/// came of it (<see cref="Failures"/>): sent leaves the queue; gone unregisters the device; retryable comes back after
+/// 1 s, 5 s, then 30 s, and after the third retry (or at once when permanent) goes to the push dead letters. Nothing
+/// here is on the delivery path.
 /// </summary>
 public sealed class PushDispatcher(
     IPushQueue queue,
@@ -41,29 +43,68 @@ public sealed class PushDispatcher(
     public const string LoopName = "push-dispatch";
 
     private readonly Dictionary<string, IPushProvider> _providers = providers.ToDictionary(p => p.Platform, StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, Task> _sending = new();
+    private readonly WakeupSignal _slotFreed = new();
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         loops.Create(LoopName, logger, time).RunAsync(async ct =>
         {
-            if (await DispatchDueAsync(ct) < options.Value.BatchSize)
+            var free = options.Value.MaxConcurrency - _sending.Count;
+            if (free <= 0)
+            {
+                await _slotFreed.WaitAsync(options.Value.PollInterval, ct);
+                return;
+            }
+
+            var wanted = Math.Min(free, options.Value.BatchSize);
+            if (await DispatchDueAsync(wanted, ct) < wanted)
             {
                 await Task.Delay(options.Value.PollInterval, time, ct);
             }
         }, stoppingToken);
 
-    /// <summary>One pass: sends what is due now and returns how many jobs it claimed.</summary>
-    public async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
+    /// <summary>Claims up to <paramref name="max"/> due jobs and starts sending each; returns how many it claimed.</summary>
+    private async Task<int> DispatchDueAsync(int max, CancellationToken stoppingToken)
     {
         var o = options.Value;
-        var leases = await queue.ClaimAsync(clock.Now, o.BatchSize, o.ClaimTimeout, cancellationToken);
-        metrics.QueueDepth(await queue.CountAsync(cancellationToken));
-        if (leases.Count > 0)
+        var leases = await queue.ClaimAsync(clock.Now, max, o.ClaimTimeout, stoppingToken);
+        metrics.QueueDepth(await queue.CountAsync(stoppingToken));
+        foreach (var lease in leases)
         {
-            await Parallel.ForEachAsync(leases, new ParallelOptions { MaxDegreeOfParallelism = o.MaxConcurrency, CancellationToken = cancellationToken },
-                async (lease, ct) => await SendAsync(lease, ct));
+            var key = Guid.NewGuid();
+            _sending[key] = Task.Run(async () =>
+            {
+                try
+                {
+                    await SendAsync(lease, stoppingToken);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // The job stays claimed and comes back when its claim runs out: at least once, never lost.
+                    Log.PushFinishFailed(logger, e, lease.Job.Id, o.ClaimTimeout);
+                }
+                finally
+                {
+                    _sending.TryRemove(key, out _);
+                    _slotFreed.Signal();
+                }
+            }, CancellationToken.None);
         }
 
         return leases.Count;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // Sends in flight end within the provider timeout; one cut short is claimed again after the claim timeout.
+        await Task.WhenAll(_sending.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    public override void Dispose()
+    {
+        _slotFreed.Dispose();
+        base.Dispose();
     }
 
     private async Task SendAsync(PushJobLease lease, CancellationToken cancellationToken)

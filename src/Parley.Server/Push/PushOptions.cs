@@ -59,16 +59,22 @@ public sealed class PushOptions
         /// <summary>Who runs this server, for the push services: a mailto: or https: URL.</summary>
         public string Subject { get; set; } = "mailto:admin@localhost";
 
-        /// <summary>
-        /// Where subscriptions may point: scheme and host, a leading <c>*.</c> for any subdomain. A subscription's endpoint
-        /// is a URL the client supplies; only the push services' own hosts are accepted, so the server cannot be made to
-        /// POST anywhere else.
-        /// </summary>
-        public string[] AllowedEndpoints { get; set; } =
+        /// <summary>The browsers' push services, allowed when <see cref="AllowedEndpoints"/> is not set.</summary>
+        public static readonly string[] KnownPushServices =
         [
             "https://fcm.googleapis.com", "https://updates.push.services.mozilla.com", "https://*.push.services.mozilla.com",
             "https://web.push.apple.com", "https://*.notify.windows.com",
         ];
+
+        /// <summary>
+        /// Where subscriptions may point: scheme and host, a leading <c>*.</c> for any subdomain; unset, the browsers' own
+        /// push services (<see cref="KnownPushServices"/>). A subscription's endpoint is a URL the client supplies; only
+        /// these hosts are accepted, so the server cannot be made to POST anywhere else. A list given here replaces the
+        /// default (null by default: the configuration binder would append to a list that had items).
+        /// </summary>
+        public string[]? AllowedEndpoints { get; set; }
+
+        public IReadOnlyList<string> EffectiveAllowedEndpoints => AllowedEndpoints is { Length: > 0 } configured ? configured : KnownPushServices;
     }
 
     public sealed class WebhookPushSettings
@@ -158,7 +164,7 @@ public sealed class PushOptions
             yield return $"{Section}:WebPush:Subject must be a mailto: or https: URL (was '{WebPush.Subject}').";
         }
 
-        foreach (var allowed in WebPush.AllowedEndpoints)
+        foreach (var allowed in WebPush.EffectiveAllowedEndpoints)
         {
             if (!Uri.TryCreate(allowed.Replace("*.", "", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.AbsolutePath != "/")
             {
@@ -193,7 +199,7 @@ public sealed class PushOptions
     }
 
     /// <summary>Whether a Web Push subscription endpoint is one of the allowed push services.</summary>
-    public bool AllowsEndpoint(Uri endpoint) => WebPush.AllowedEndpoints.Any(allowed =>
+    public bool AllowsEndpoint(Uri endpoint) => WebPush.EffectiveAllowedEndpoints.Any(allowed =>
     {
         var wildcard = allowed.Contains("://*.", StringComparison.Ordinal);
         var pattern = new Uri(allowed.Replace("*.", "", StringComparison.Ordinal));

@@ -16,8 +16,11 @@ public sealed record PushResult(FailureKind? Failure, string? ErrorType = null, 
 
     public bool Succeeded => Failure is null;
 
-    public static PushResult FromStatus(HttpStatusCode status, string? detail) =>
-        new(Failures.OfStatus(status), Failures.ErrorType(status), $"The provider answered {(int)status}{(string.IsNullOrWhiteSpace(detail) ? "" : $": {Truncate(detail)}")}");
+    public static PushResult FromStatus(HttpStatusCode status, string? detail) => FromStatus(status, detail, Failures.OfStatus(status));
+
+    /// <summary>A failed answer judged by the provider's own rules where they differ from the general ones.</summary>
+    public static PushResult FromStatus(HttpStatusCode status, string? detail, FailureKind kind) =>
+        new(kind, Failures.ErrorType(status), $"The provider answered {(int)status}{(string.IsNullOrWhiteSpace(detail) ? "" : $": {Truncate(detail)}")}");
 
     public static string Truncate(string text) => text.Length <= 500 ? text : text[..500];
 }
@@ -73,7 +76,8 @@ public static class PushPayload
 /// <summary>
 /// The generic push gateway (platform <c>webhook</c>): every push is POSTed, signed (<see cref="WebhookSignature"/>), to
 /// the one gateway URL in <c>Parley:Push:Webhook:Url</c> with the device's opaque token in the body; the gateway knows
-/// where the token leads. Never a URL a client supplied. A 404 or 410 from the gateway means the token is gone.
+/// where the token leads. Never a URL a client supplied. Only a 410 from the gateway means the token is gone: a 404 is
+/// more likely a wrong URL, and must not unregister every device it is asked about.
 /// </summary>
 public sealed class WebhookPushProvider(IHttpClientFactory clients, IOptions<PushOptions> options, TimeProvider time) : IPushProvider
 {
@@ -92,7 +96,10 @@ public sealed class WebhookPushProvider(IHttpClientFactory clients, IOptions<Pus
         request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(settings.Secret!, time.GetUtcNow(), body));
         request.Headers.Add("Parley-Push-Id", job.Id.ToString());
         using var response = await clients.CreateClient(ClientName).SendAsync(request, cancellationToken);
-        return response.IsSuccessStatusCode ? PushResult.Sent : PushResult.FromStatus(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        return response.IsSuccessStatusCode
+            ? PushResult.Sent
+            : PushResult.FromStatus(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken),
+                response.StatusCode == HttpStatusCode.NotFound ? FailureKind.Permanent : Failures.OfStatus(response.StatusCode));
     }
 }
 

@@ -14,7 +14,7 @@ public sealed class PushResilience
 {
     private readonly Dictionary<string, (ResiliencePipeline<PushResult> Pipeline, CircuitBreakerStateProvider State)> _providers = new(StringComparer.Ordinal);
 
-    public PushResilience(IEnumerable<IPushProvider> providers, IOptions<PushOptions> options, PushMetrics metrics, TimeProvider time)
+    public PushResilience(IEnumerable<IPushProvider> providers, IOptions<PushOptions> options, PushMetrics metrics, TimeProvider time, ILogger<PushResilience> logger)
     {
         var o = options.Value;
         foreach (var provider in providers)
@@ -38,16 +38,19 @@ public sealed class PushResilience
                     OnOpened = _ =>
                     {
                         metrics.BreakerChanged(platform, "open");
+                        Parley.Server.Hosting.Log.PushBreakerChanged(logger, platform, "open");
                         return ValueTask.CompletedTask;
                     },
                     OnClosed = _ =>
                     {
                         metrics.BreakerChanged(platform, "closed");
+                        Parley.Server.Hosting.Log.PushBreakerChanged(logger, platform, "closed");
                         return ValueTask.CompletedTask;
                     },
                     OnHalfOpened = _ =>
                     {
                         metrics.BreakerChanged(platform, "half_open");
+                        Parley.Server.Hosting.Log.PushBreakerChanged(logger, platform, "half_open");
                         return ValueTask.CompletedTask;
                     },
                 })
