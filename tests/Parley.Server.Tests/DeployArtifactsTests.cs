@@ -82,6 +82,7 @@ public sealed partial class DeployArtifactsTests
         _ = server.Services.GetService(typeof(Parley.Server.Realtime.RealtimeMetrics));
         _ = server.Services.GetService(typeof(Parley.Server.Pipeline.DeliveryMetrics));
         _ = server.Services.GetService(typeof(Parley.Server.Messaging.IngressMetrics));
+        _ = server.Services.GetService(typeof(Parley.Server.Push.PushMetrics));
         return names;
     }
 
@@ -89,6 +90,7 @@ public sealed partial class DeployArtifactsTests
     [GeneratedRegex("expr:\\s*(.+)")]
     private static partial Regex ExprPattern();
 
-    [GeneratedRegex("\\b(?:producer|stream|delivery|idempotency|realtime)_[a-z0-9_]+\\b")]
+    // push_ and circuit_breaker_ too: the push alerts and panels use push_queue_depth, push_dead_letter_total and circuit_breaker_state.
+    [GeneratedRegex("\\b(?:producer|stream|delivery|idempotency|realtime|push|circuit_breaker)_[a-z0-9_]+\\b")]
     private static partial Regex MetricPattern();
 }
