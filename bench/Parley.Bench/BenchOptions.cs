@@ -31,6 +31,9 @@ public sealed class BenchOptions
     /// <summary>connections: 127.0.0.x source addresses to spread the connections over (ephemeral ports run out near 28k per address).</summary>
     public int SourceAddresses { get; set; } = 8;
 
+    /// <summary>push: group members with a registered device and no connection.</summary>
+    public int OfflineRecipients { get; set; } = 1000;
+
     /// <summary>slow: group members whose device never reads.</summary>
     public int SlowConsumers { get; set; } = 50;
 
@@ -90,6 +93,10 @@ public sealed class BenchOptions
                         the last reactionChanged on --watchers connected devices and to the store holding the final
                         counts, and whether the counts in history and on the devices equal the model computed from
                         the acknowledged requests exactly (a figure "mismatches" above 0 makes the run exit 1).
+          push          Push to offline devices, against a server in its own process whose push gateway is a receiver
+                        in the bench: one message to a group of --offline members with a device and no connection
+                        (time to the last push at the gateway), then live delivery to up to 50 online devices at the
+                        first rate while pushes flow, with the gateway answering (baseline) and then hanging.
           all           Every scenario in turn, each into its own subdirectory of --out.
 
         Options:
@@ -106,6 +113,7 @@ public sealed class BenchOptions
           --idle N            connections: idle connections to reach (default 20000)
           --sources N         connections: 127.0.0.x source addresses (default 8)
           --slow N            slow: members whose devices never read (default 50)
+          --offline N         push: offline members with a registered device (default 1000)
           --users N           reactions: group members who react (default 500, at most 1000)
           --keys N            reactions: reaction keys each member toggles (default 4, at most 8)
           --watchers N        reactions: members with a connected device timing reactionChanged (default 4)
@@ -190,6 +198,9 @@ public sealed class BenchOptions
                 case "--sources":
                     options.SourceAddresses = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
+                case "--offline":
+                    options.OfflineRecipients = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
                 case "--slow":
                     options.SlowConsumers = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
@@ -257,6 +268,16 @@ public sealed class BenchOptions
             || options.Watchers < 1 || options.Watchers > options.ReactionUsers)
         {
             throw new ArgumentException($"--users must be 2 to 1000, --keys 1 to {ReactionModel.Keys.Count}, --watchers 1 to --users");
+        }
+
+        if (options.OfflineRecipients is < 1 or > 50_000)
+        {
+            throw new ArgumentException("--offline must be 1 to 50000");
+        }
+
+        if (options.Scenario == "push" && !ratesGiven)
+        {
+            options.Rates = [100];
         }
 
         if (options.Scenario == "reactions" && !ratesGiven)

@@ -15,6 +15,7 @@ namespace Parley.Bench
             ["connections"] = ConnectionsScenario.RunAsync,
             ["slow"] = SlowConsumersScenario.RunAsync,
             ["reactions"] = ReactionsScenario.RunAsync,
+            ["push"] = PushScenario.RunAsync,
         };
 
         public static async Task<int> RunAsync(string[] args, TextWriter output)

@@ -156,6 +156,17 @@ public sealed class BenchSmokeTests
         Assert.Equal(2, results[1].GetProperty("figures").GetProperty("slowDevices").GetDouble());
     }
 
+    [Fact]
+    public async Task Push_smoke_run_pushes_to_every_offline_member_and_delivers_live_with_the_gateway_answering_and_hanging()
+    {
+        var results = await RunAsync("push");
+
+        Assert.Equal(["push-20-offline", "live-baseline-provider-answering", "live-with-hanging-provider"], results.Select(r => r.GetProperty("target").GetString()));
+        Assert.Equal(20, results[0].GetProperty("succeeded").GetInt64());
+        Assert.All(results, r => Assert.Equal(0, r.GetProperty("failed").GetInt64()));
+        Assert.True(results[2].GetProperty("figures").GetProperty("pushRequestsHanging").GetDouble() > 0, "the gateway held pushes during the last step");
+    }
+
     private static async Task<List<JsonElement>> RunAsync(string scenario, params string[] extra)
     {
         var output = Directory.CreateTempSubdirectory("parley-bench-smoke-").FullName;
