@@ -15,6 +15,7 @@ using Parley.Server.Observability;
 using Parley.Server.Pipeline;
 using Parley.Server.Realtime;
 using Parley.Server.Social;
+using Parley.Server.Webhooks;
 using Parley.Postgres;
 using Parley.Sqlite;
 
@@ -79,6 +80,7 @@ public static class ParleyApp
 
         builder.Services.AddParleyRealtime(builder.Configuration);
         builder.Services.AddParleyEvents(builder.Configuration);
+        builder.AddParleyWebhooks();
         builder.AddParleyDelivery();
         builder.AddParleyObservability();
         return builder;
@@ -116,6 +118,7 @@ public static class ParleyApp
         app.MapPersonalEndpoints();
         app.MapReportEndpoints();
         app.MapAdminEventEndpoints();
+        app.MapWebhookEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();
         app.MapChatHub();

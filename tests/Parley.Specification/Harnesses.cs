@@ -33,6 +33,8 @@ public interface IStoreHarness : IAsyncDisposable
     IReportStore Reports { get; }
     IScheduledMessageStore Scheduled { get; }
 
+    IWebhookStore Webhooks { get; }
+
     Task RestartAsync();
 }
 

@@ -7,8 +7,9 @@ public static class Telemetry
     public const string LogMeter = "Parley.Log";
     public const string DeliveryMeter = "Parley.Delivery";
     public const string RealtimeMeter = "Parley.Realtime";
+    public const string WebhooksMeter = "Parley.Webhooks";
 
-    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter];
+    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter, WebhooksMeter];
 
     public static class Tags
     {

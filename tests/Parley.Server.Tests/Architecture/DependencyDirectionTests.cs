@@ -12,7 +12,7 @@ public sealed class DependencyDirectionTests
     private static readonly Dictionary<string, string[]> Layers = new(StringComparer.Ordinal)
     {
         ["Parley.Core"] = ["Errors", "Validation", "Partitioning", "Messaging", "Membership", "Events", "Ports", "Persistence"],
-        ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Social", "Conversations", "Messaging", "Pipeline", "Realtime", "Observability", ""],
+        ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Social", "Conversations", "Messaging", "Webhooks", "Pipeline", "Realtime", "Observability", ""],
     };
 
     [Theory]
