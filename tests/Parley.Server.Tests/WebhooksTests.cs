@@ -25,6 +25,8 @@ internal static class WebhookTestSettings
         ["Parley:Webhooks:MaxAttempts"] = "10",
         ["Parley:Webhooks:DisableAfterFailures"] = DisableAfterFailures.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Parley:Webhooks:Timeout"] = "00:00:05",
+        // A killed node's claims come back to the queue after this (WebhooksAcrossKillTests).
+        ["Parley:Webhooks:ClaimTimeout"] = "00:00:06",
     };
 }
 

@@ -107,6 +107,24 @@ public abstract class WebhookStoreSpecification
     }
 
     [Fact]
+    public async Task Claimants_at_once_never_take_one_delivery_twice_nor_anything_but_the_head_of_an_aggregate()
+    {
+        await using var h = await CreateAsync();
+        var s = await h.Webhooks.CreateSubscriptionAsync(Subscription(), Ctx, default);
+        var rows = Enumerable.Range(0, 48).Select(i => Delivery(s, $"agg-{i % 6}")).ToList();
+        await h.Webhooks.EnqueueAsync(rows, default);
+        var heads = rows.GroupBy(r => r.AggregateId).Select(g => g.First().Id).ToHashSet();
+        var now = Now;
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => ClaimAsync(h, now, $"node-{i}", limit: 2))));
+        var claimed = claims.SelectMany(c => c).Select(d => d.Id).ToList();
+        Assert.Equal(claimed.Count, claimed.Distinct().Count());
+        Assert.Subset(heads, claimed.ToHashSet());
+        var late = (await ClaimAsync(h, now, "node-late")).Select(d => d.Id);
+        Assert.Equal(heads, claimed.Concat(late).ToHashSet());
+    }
+
+    [Fact]
     public async Task A_failed_attempt_waits_for_its_backoff_holding_its_aggregate_and_a_dead_delivery_no_longer_holds_it()
     {
         await using var h = await CreateAsync();
