@@ -82,6 +82,7 @@ public sealed partial class DeployArtifactsTests
         _ = server.Services.GetService(typeof(Parley.Server.Realtime.RealtimeMetrics));
         _ = server.Services.GetService(typeof(Parley.Server.Pipeline.DeliveryMetrics));
         _ = server.Services.GetService(typeof(Parley.Server.Messaging.IngressMetrics));
+        _ = server.Services.GetService(typeof(Parley.Server.Webhooks.WebhookMetrics));
         return names;
     }
 
@@ -89,6 +90,6 @@ public sealed partial class DeployArtifactsTests
     [GeneratedRegex("expr:\\s*(.+)")]
     private static partial Regex ExprPattern();
 
-    [GeneratedRegex("\\b(?:producer|stream|delivery|idempotency|realtime)_[a-z0-9_]+\\b")]
+    [GeneratedRegex("\\b(?:producer|stream|delivery|idempotency|realtime|webhook)_[a-z0-9_]+\\b")]
     private static partial Regex MetricPattern();
 }

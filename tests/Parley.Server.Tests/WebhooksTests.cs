@@ -279,3 +279,31 @@ public abstract class WebhooksTests(TestServer server, Session admin)
         Assert.Contains((await _client.OkAsync<JsonElement>(HttpMethod.Get, Path, admin)).GetProperty("items").EnumerateArray(), w => w.GetProperty("id").GetGuid() == webhook);
     }
 }
+
+public sealed class WebhookSettingsTests
+{
+    [Theory]
+    [InlineData("Parley:Webhooks:ClaimTimeout", "00:00:05")]
+    [InlineData("Parley:Webhooks:MaxBackoff", "00:00:00.001")]
+    [InlineData("Parley:Webhooks:MaxAttempts", "0")]
+    [InlineData("Parley:Webhooks:Timeout", "00:00:00")]
+    public async Task A_bad_webhook_setting_stops_the_start_and_names_the_setting(string setting, string value)
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            TestServer.StartAsync(new Dictionary<string, string?> { [setting] = value }));
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_backoff_doubles_from_the_initial_wait_within_its_jitter_and_stops_at_the_cap()
+    {
+        var options = new Parley.Server.Webhooks.WebhooksOptions { InitialBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(30) };
+        foreach (var (attempt, seconds) in new[] { (1, 1.0), (2, 2.0), (3, 4.0), (5, 16.0) })
+        {
+            var wait = options.Backoff(attempt).TotalSeconds;
+            Assert.InRange(wait, seconds * 0.8, seconds * 1.2);
+        }
+
+        Assert.All(Enumerable.Range(6, 100), attempt => Assert.InRange(options.Backoff(attempt).TotalSeconds, 24, 30));
+    }
+}
