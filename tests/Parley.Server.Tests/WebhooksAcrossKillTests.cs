@@ -10,10 +10,8 @@ namespace Parley.Server.Tests;
 /// enqueued, claimed, in flight or not yet read by the enqueuer, all reach the receiver after the restart (at least
 /// once), and each conversation's events still arrive in order (a repeat only ever repeats the last one sent).
 /// </summary>
-public sealed class WebhooksAcrossKillTests : IDisposable
+public sealed class WebhooksAcrossKillTests() : ScratchDirectoryTest("parley-webhooks-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("parley-webhooks-").FullName;
-
     [Theory]
     [InlineData(TestEngines.Embedded)]
     [InlineData(TestEngines.Production)]
@@ -29,7 +27,7 @@ public sealed class WebhooksAcrossKillTests : IDisposable
         }
 
         settings["Parley:Admins:0"] = admin;
-        var server = await ServerProcess.StartAsync(_data, port, settings);
+        var server = await ServerProcess.StartAsync(Data, port, settings);
         using var client = new ParleyClient(server.BaseAddress);
         using (var register = await client.SendRawAsync(HttpMethod.Post, "/api/v1/auth/register", null, JsonSerializer.Serialize(new { username = admin, password = "correct horse" })))
         {
@@ -49,29 +47,17 @@ public sealed class WebhooksAcrossKillTests : IDisposable
         const int total = 60;
         var acked = new ConcurrentDictionary<string, Guid>();
         var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var senders = Enumerable.Range(0, 3).Select(s => Task.Run(async () =>
-        {
-            for (var i = s; i < total; i += 3)
-            {
-                if (i >= total / 2)
-                {
-                    await killed.Task;
-                }
-
-                var clientId = $"m{i:D4}";
-                acked[clientId] = (await client.SendUntilAcknowledgedAsync(alice, conversations[i % 3], $"message {i}", clientId, TimeSpan.FromSeconds(120))).MessageId;
-            }
-        })).ToList();
+        var senders = client.SendAcrossAKillAsync(alice, conversations, total, killed.Task, acked);
 
         // Kill while deliveries are going out: some are at the receiver, more are queued or not yet enqueued.
         await Eventually.TrueAsync(() => receiver.Received.Count >= 5, "the first deliveries at the receiver", TimeSpan.FromSeconds(60));
         await server.KillAsync();
         killed.SetResult();
         await Eventually.TrueAsync(() => TestServer.PortIsFree(port), $"port {port} to be free after the kill");
-        server = await ServerProcess.StartAsync(_data, port, settings);
+        server = await ServerProcess.StartAsync(Data, port, settings);
         await using (server)
         {
-            await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(120));
+            await senders.WaitAsync(TimeSpan.FromSeconds(120));
             await Eventually.TrueAsync(() => receiver.Received.Select(r => r.EventId).Distinct().Count() >= total, $"{total} distinct events at the receiver",
                 TimeSpan.FromSeconds(90));
 
@@ -84,18 +70,6 @@ public sealed class WebhooksAcrossKillTests : IDisposable
                     $"conversation {conversation} arrived out of order: {string.Join(",", sequences)}");
                 Assert.Equal(Enumerable.Range(1, total / 3).Select(i => (long)i), sequences.Distinct());
             }
-        }
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: the OS temp cleaner takes what a lingering handle kept.
         }
     }
 }
