@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -31,6 +32,9 @@ public static class PostgresServiceCollectionExtensions
         builder.Services.AddSingleton<IReportStore, PostgresReportStore>();
         builder.Services.AddSingleton<IScheduledMessageStore, PostgresScheduledMessageStore>();
         builder.Services.AddSingleton<IPushDeviceStore, PostgresPushDeviceStore>();
+        builder.Services.AddSingleton<PostgresWebhookStore>();
+        builder.Services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<PostgresWebhookStore>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeadLetterKind, PostgresWebhookStore>(sp => sp.GetRequiredService<PostgresWebhookStore>()));
         builder.Services.AddSingleton<ITransientErrorClassifier, PostgresTransientErrors>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;

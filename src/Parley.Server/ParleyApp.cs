@@ -16,6 +16,7 @@ using Parley.Server.Pipeline;
 using Parley.Server.Push;
 using Parley.Server.Realtime;
 using Parley.Server.Social;
+using Parley.Server.Webhooks;
 using Parley.Postgres;
 using Parley.Sqlite;
 
@@ -80,6 +81,7 @@ public static class ParleyApp
 
         builder.Services.AddParleyRealtime(builder.Configuration);
         builder.Services.AddParleyEvents(builder.Configuration);
+        builder.AddParleyWebhooks();
         builder.AddParleyDelivery();
         builder.AddParleyPush();
         builder.AddParleyObservability();
@@ -120,6 +122,7 @@ public static class ParleyApp
         app.MapAdminEventEndpoints();
         app.MapDeadLetterEndpoints();
         app.MapDeviceEndpoints();
+        app.MapWebhookEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();
         app.MapChatHub();

@@ -107,13 +107,7 @@ public sealed class SqliteScheduledMessageStore(SqliteDatabase db) : IScheduledM
     /// </summary>
     public async Task<IReadOnlyList<ScheduledMessage>> ClaimDueAsync(DateTimeOffset now, string claimant, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken)
     {
-        var anyDue = await db.ReadAsync(async connection =>
-        {
-            await using var probe = SqliteDatabase.Command(connection, $"SELECT EXISTS (SELECT 1 FROM scheduled_messages WHERE {DueCondition})");
-            probe.Parameters.AddWithValue("$now", SqliteTime.Ms(now));
-            return Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
-        }, cancellationToken);
-        return anyDue ? await ClaimAsync(now, claimant, claimUntil, limit, cancellationToken) : [];
+        return await db.AnyDueAsync("scheduled_messages", DueCondition, now, cancellationToken) ? await ClaimAsync(now, claimant, claimUntil, limit, cancellationToken) : [];
     }
 
     private Task<IReadOnlyList<ScheduledMessage>> ClaimAsync(DateTimeOffset now, string claimant, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken) =>

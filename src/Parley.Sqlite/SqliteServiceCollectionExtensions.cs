@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Parley.Core.Ports;
@@ -35,6 +36,9 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IPersonalStore>(sp => new SqlitePersonalStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IReportStore>(sp => new SqliteReportStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IScheduledMessageStore>(sp => new SqliteScheduledMessageStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<SqliteWebhookStore>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeadLetterKind, SqliteWebhookStore>(sp => sp.GetRequiredService<SqliteWebhookStore>()));
         services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

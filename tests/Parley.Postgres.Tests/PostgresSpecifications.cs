@@ -27,6 +27,14 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
         return harness;
     }
 
+    /// <summary>Every store in a schema of its own on the shared throwaway server, which the harness never restarts.</summary>
+    internal static async Task<IStoreHarness> OpenSharedHarnessAsync()
+    {
+        var harness = new Harness(null, await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        await harness.OpenAsync();
+        return harness;
+    }
+
     internal sealed class Harness(PostgresInstance? server, string connectionString, string schema) : IStoreHarness
     {
         private NpgsqlDataSource? _dataSource;
@@ -52,6 +60,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
         public IScheduledMessageStore Scheduled { get; private set; } = null!;
 
         public IPushDeviceStore PushDevices { get; private set; } = null!;
+        public IWebhookStore Webhooks { get; private set; } = null!;
 
         public async Task OpenAsync()
         {
@@ -67,6 +76,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Reports = new PostgresReportStore(_dataSource);
             Scheduled = new PostgresScheduledMessageStore(_dataSource);
             PushDevices = new PostgresPushDeviceStore(_dataSource);
+            Webhooks = new PostgresWebhookStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -97,12 +107,13 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 /// <summary>The report specification on the shared throwaway PostgreSQL (it never restarts it), each test in a schema of its own.</summary>
 public sealed class PostgresReportStoreSpecification : ReportStoreSpecification
 {
-    protected override async Task<IStoreHarness> CreateAsync()
-    {
-        var harness = new PostgresStoreSpecification.Harness(null, await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
-        await harness.OpenAsync();
-        return harness;
-    }
+    protected override Task<IStoreHarness> CreateAsync() => PostgresStoreSpecification.OpenSharedHarnessAsync();
+}
+
+/// <summary>The webhook specification on the shared throwaway PostgreSQL (it never restarts it), each test in a schema of its own.</summary>
+public sealed class PostgresWebhookStoreSpecification : WebhookStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => PostgresStoreSpecification.OpenSharedHarnessAsync();
 }
 
 /// <summary>The scheduled-message specification on a server of its own: it restarts it to prove a schedule survives.</summary>

@@ -1368,4 +1368,20 @@ public abstract class BadInputTests(TestServer server)
         await ExpectHubAsync("MISSING_REQUIRED_FIELD", () => device.Connection.InvokeAsync<object>("ScheduleMessage",
             new { conversationId = group }, ScheduledSendsTests.At(TimeSpan.FromMinutes(1))));
     }
+
+    /// <summary>The admin check comes first: a bad body or an unknown id from someone who is not a server admin reveals nothing.</summary>
+    [Theory]
+    [InlineData("GET", "")]
+    [InlineData("POST", "")]
+    [InlineData("PATCH", "/{id}")]
+    [InlineData("DELETE", "/{id}")]
+    [InlineData("GET", "/{id}/deliveries?status=lost")]
+    [InlineData("POST", "/{id}/deliveries/{id}/redeliver")]
+    public async Task Webhook_admin_endpoints_refuse_everyone_but_server_admins_before_reading_anything(string method, string path)
+    {
+        var me = await _client.SignUpAsync();
+        var url = "/api/v1/admin/webhooks" + path.Replace("{id}", Guid.NewGuid().ToString(), StringComparison.Ordinal);
+        await ExpectAsync(new HttpMethod(method), url, me, """{"url":"ftp://x","eventTypes":[]}""", HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectAsync(new HttpMethod(method), url, null, """{"url":"ftp://x","eventTypes":[]}""", HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
 }

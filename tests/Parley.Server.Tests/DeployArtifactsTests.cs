@@ -83,6 +83,7 @@ public sealed partial class DeployArtifactsTests
         _ = server.Services.GetService(typeof(Parley.Server.Pipeline.DeliveryMetrics));
         _ = server.Services.GetService(typeof(Parley.Server.Messaging.IngressMetrics));
         _ = server.Services.GetService(typeof(Parley.Server.Push.PushMetrics));
+        _ = server.Services.GetService(typeof(Parley.Server.Webhooks.WebhookMetrics));
         return names;
     }
 
@@ -91,6 +92,6 @@ public sealed partial class DeployArtifactsTests
     private static partial Regex ExprPattern();
 
     // push_ and circuit_breaker_ too: the push alerts and panels use push_queue_depth, push_dead_letter_total and circuit_breaker_state.
-    [GeneratedRegex("\\b(?:producer|stream|delivery|idempotency|realtime|push|circuit_breaker)_[a-z0-9_]+\\b")]
+    [GeneratedRegex("\\b(?:producer|stream|delivery|idempotency|realtime|push|circuit_breaker|webhook)_[a-z0-9_]+\\b")]
     private static partial Regex MetricPattern();
 }

@@ -43,6 +43,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         ["listEvents"] = [("aggregateId", "string"), ("type", "string"), ("after", "string"), ("limit", "integer")],
         ["listDeadLetters"] = [("kind", "string"), ("errorType", "string"), ("after", "string"), ("limit", "integer")],
         ["listScheduledMessages"] = [("limit", "integer"), ("cursor", "string")],
+        ["listWebhookDeliveries"] = [("status", "string"), ("limit", "integer"), ("cursor", "string")],
     };
 
     /// <summary>The query parameters an endpoint cannot do without (every other one is optional).</summary>
@@ -63,6 +64,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync", "VotePollAsync", "RetractVoteAsync", "GetPollResultsAsync",
         "ReportMessageAsync", "ListReportsAsync", "ResolveReportAsync", "ListEventsAsync",
         "ListScheduledMessagesAsync", "GetScheduledMessageAsync", "CancelScheduledMessageAsync",
+        "ListWebhooksAsync", "CreateWebhookAsync", "UpdateWebhookAsync", "DeleteWebhookAsync", "ListWebhookDeliveriesAsync", "RedeliverWebhookAsync",
     ];
 
     private static readonly string Root = RepositoryFiles.Root;

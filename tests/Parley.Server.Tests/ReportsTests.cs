@@ -7,8 +7,11 @@ using Parley.Server.Tests.Infrastructure;
 
 namespace Parley.Server.Tests;
 
-/// <summary>A server of its own per engine set, with one server admin configured (<c>Parley:Admins</c>) and registered before any request.</summary>
-public abstract class ModerationServerBase(string engine) : IAsyncLifetime
+/// <summary>
+/// A server of its own per engine set, with one server admin configured (<c>Parley:Admins</c>) and registered before any
+/// request, and the <paramref name="settings"/> a test class needs on top.
+/// </summary>
+public abstract class ModerationServerBase(string engine, IReadOnlyDictionary<string, string?>? settings = null) : IAsyncLifetime
 {
     private TestServer? _server;
 
@@ -19,10 +22,15 @@ public abstract class ModerationServerBase(string engine) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var name = "adm" + Guid.NewGuid().ToString("N")[..16];
-        var settings = await TestEngines.SettingsAsync(engine);
+        var all = await TestEngines.SettingsAsync(engine);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
         // Given in another case than it registers with: names are compared as the user store keeps them.
-        settings["Parley:Admins:0"] = name.ToUpperInvariant();
-        _server = await TestServer.StartAsync(settings);
+        all["Parley:Admins:0"] = name.ToUpperInvariant();
+        _server = await TestServer.StartAsync(all);
         using var client = _server.Client();
         using var register = await client.SendRawAsync(HttpMethod.Post, "/api/v1/auth/register", null, JsonSerializer.Serialize(new { username = name, password = "correct horse" }));
         Assert.Equal(HttpStatusCode.Created, register.StatusCode);

@@ -34,6 +34,7 @@ public interface IStoreHarness : IAsyncDisposable
     IScheduledMessageStore Scheduled { get; }
 
     IPushDeviceStore PushDevices { get; }
+    IWebhookStore Webhooks { get; }
 
     Task RestartAsync();
 }

@@ -61,6 +61,11 @@ public sealed class SqliteReportStoreSpecification : ReportStoreSpecification
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
 }
 
+public sealed class SqliteWebhookStoreSpecification : WebhookStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
 public sealed class SqliteScheduledMessageStoreSpecification : ScheduledMessageStoreSpecification
 {
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
@@ -139,6 +144,7 @@ internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores)
     public IScheduledMessageStore Scheduled => stores.Scheduled;
 
     public IPushDeviceStore PushDevices => stores.PushDevices;
+    public IWebhookStore Webhooks => stores.Webhooks;
 
     public async Task RestartAsync()
     {

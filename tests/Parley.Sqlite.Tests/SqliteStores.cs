@@ -17,6 +17,7 @@ internal sealed class SqliteStores : IDisposable
         Reports = new SqliteReportStore(database);
         Scheduled = new SqliteScheduledMessageStore(database);
         PushDevices = new SqlitePushDeviceStore(database);
+        Webhooks = new SqliteWebhookStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -41,6 +42,7 @@ internal sealed class SqliteStores : IDisposable
     public SqliteScheduledMessageStore Scheduled { get; }
 
     public SqlitePushDeviceStore PushDevices { get; }
+    public SqliteWebhookStore Webhooks { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

@@ -64,6 +64,10 @@ public static class ErrorCodes
     // Scheduled sends (M8).
     public const string ScheduledNotFound = "SCHEDULED_NOT_FOUND";
     public const string ScheduledAlreadySent = "SCHEDULED_ALREADY_SENT";
+
+    // Webhooks (E5).
+    public const string WebhookNotFound = "WEBHOOK_NOT_FOUND";
+    public const string WebhookDeliveryNotFound = "WEBHOOK_DELIVERY_NOT_FOUND";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -238,4 +242,11 @@ public static class Errors
     public static ParleyError ScheduledAlreadySent(Guid scheduledId, Guid? messageId = null) =>
         new ParleyError(409, ErrorCodes.ScheduledAlreadySent, "The scheduled message has already been sent or is being sent", "scheduled_already_sent")
             .With("scheduledId", scheduledId).With("messageId", messageId);
+
+    public static ParleyError WebhookNotFound(Guid webhookId) =>
+        new ParleyError(404, ErrorCodes.WebhookNotFound, "Webhook subscription not found", "webhook_not_found").With("webhookId", webhookId);
+
+    public static ParleyError WebhookDeliveryNotFound(Guid webhookId, Guid deliveryId) =>
+        new ParleyError(404, ErrorCodes.WebhookDeliveryNotFound, "Webhook delivery not found", "webhook_delivery_not_found")
+            .With("webhookId", webhookId).With("deliveryId", deliveryId);
 }

@@ -126,17 +126,24 @@ public static class DomainEventTypes
     public const string UserBlocked = "user.blocked";
     public const string UserUnblocked = "user.unblocked";
 
+    // Webhook subscriptions (E5), changed by server admins; disabled also by a run of failed deliveries.
+    public const string WebhookCreated = "webhook.created";
+    public const string WebhookUpdated = "webhook.updated";
+    public const string WebhookDeleted = "webhook.deleted";
+    public const string WebhookDisabled = "webhook.disabled";
+
     public static readonly IReadOnlyList<string> All =
         [UserRegistered, UserUpdated, SessionStarted, SessionRefreshed, SessionRevoked, SessionReuseDetected, ConversationCreated, MessageStored, ReceiptAdvanced,
         MembersAdded, MemberRemoved, MemberRoleChanged, ConversationUpdated, InviteCreated, InviteRevoked,
         FriendRequested, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved, UserBlocked, UserUnblocked, MemberSettingsChanged,
         MessageBookmarked, MessageUnbookmarked, DraftSaved, DraftDeleted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved, MessageHidden, MessagePinned, MessageUnpinned,
         PollVoted, MessageReported, ReportResolved, MessageScheduled, ScheduleCancelled, ScheduleSent, ScheduleFailed,
-        DeviceRegistered, DeviceRemoved];
+        DeviceRegistered, DeviceRemoved, WebhookCreated, WebhookUpdated, WebhookDeleted, WebhookDisabled];
 }
 
 public static class AggregateTypes
 {
     public const string User = "user";
     public const string Conversation = "conversation";
+    public const string Webhook = "webhook";
 }

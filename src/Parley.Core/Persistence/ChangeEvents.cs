@@ -179,6 +179,15 @@ public static class ChangeEvents
             JsonSerializer.Serialize(new ReportData(report.Id, report.MessageId, report.ConversationId, report.ReporterId, report.ResolvedBy, report.Action),
                 ChangeEventsJson.Default.ReportData));
 
+    /// <summary>
+    /// webhook.created, .updated, .deleted or .disabled (a run of failures; no acting user). Never the secret nor the
+    /// URL: events reach files and consumers, and a receiver's URL may carry a token of its own.
+    /// </summary>
+    public static DomainEvent Webhook(string type, WebhookSubscription subscription, DateTimeOffset at, EventContext context) =>
+        Create(AggregateTypes.Webhook, subscription.Id, type, context, at,
+            JsonSerializer.Serialize(new WebhookData(subscription.Id, subscription.EventTypes, subscription.Enabled, subscription.ConsecutiveFailures),
+                ChangeEventsJson.Default.WebhookData));
+
     public static DomainEvent ReceiptAdvanced(ReceiptUpdate update, DateTimeOffset now, EventContext context) =>
         Create(AggregateTypes.Conversation, update.ConversationId, DomainEventTypes.ReceiptAdvanced, context with { UserId = context.UserId ?? update.UserId }, now,
             JsonSerializer.Serialize(
@@ -265,6 +274,8 @@ public sealed record ReportData(Guid ReportId, Guid MessageId, Guid Conversation
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? ResolvedBy,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Action);
 
+public sealed record WebhookData(Guid SubscriptionId, IReadOnlyList<string> EventTypes, bool Enabled, int ConsecutiveFailures);
+
 public sealed record ReceiptAdvancedData(Guid ConversationId, Guid UserId, string Kind, long Delivered, long Read, long UnreadCount);
 
 public sealed record FriendRequestData(Guid RequestId, Guid SenderId, Guid RecipientId);
@@ -299,4 +310,5 @@ public sealed record TraceMetadata([property: JsonPropertyName("traceparent")] s
 [JsonSerializable(typeof(BlockData))]
 [JsonSerializable(typeof(ReportData))]
 [JsonSerializable(typeof(DeviceData))]
+[JsonSerializable(typeof(WebhookData))]
 public sealed partial class ChangeEventsJson : JsonSerializerContext;

@@ -8,8 +8,9 @@ public static class Telemetry
     public const string DeliveryMeter = "Parley.Delivery";
     public const string RealtimeMeter = "Parley.Realtime";
     public const string PushMeter = "Parley.Push";
+    public const string WebhooksMeter = "Parley.Webhooks";
 
-    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter, PushMeter];
+    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter, PushMeter, WebhooksMeter];
 
     public static class Tags
     {

@@ -119,6 +119,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.ReportAlreadyResolved] = 409,
         [ErrorCodes.ScheduledNotFound] = 404,
         [ErrorCodes.ScheduledAlreadySent] = 409,
+        [ErrorCodes.WebhookNotFound] = 404,
+        [ErrorCodes.WebhookDeliveryNotFound] = 404,
     };
 
     private static readonly string[] BodyCodes =

@@ -44,6 +44,18 @@ public sealed class SqliteDatabase : IDisposable
         return await work(connection);
     }
 
+    /// <summary>
+    /// Whether any row of <paramref name="table"/> matches <paramref name="condition"/> at <c>$now</c>: the read a claim
+    /// loop polls with, so an idle queue never takes the write gate the persist batches queue on.
+    /// </summary>
+    public Task<bool> AnyDueAsync(string table, string condition, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAsync(async connection =>
+        {
+            await using var probe = Command(connection, $"SELECT EXISTS (SELECT 1 FROM {table} WHERE {condition})");
+            probe.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }, cancellationToken);
+
     /// <summary>Runs <paramref name="work"/> in one IMMEDIATE transaction under the write gate and commits it, fsynced.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) =>
         WriteAsync(work, SqliteCommit.Fsynced, cancellationToken);

@@ -12,7 +12,7 @@ public sealed class DependencyDirectionTests
     private static readonly Dictionary<string, string[]> Layers = new(StringComparer.Ordinal)
     {
         ["Parley.Core"] = ["Errors", "Validation", "Partitioning", "Messaging", "Membership", "Events", "Push", "Ports", "Persistence"],
-        ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Social", "Conversations", "Messaging", "Push", "Pipeline", "Realtime", "Observability", ""],
+        ["Parley.Server"] = ["Contracts", "Hosting", "Http", "Embedded", "Events", "Auth", "Social", "Conversations", "Messaging", "Push", "Webhooks", "Pipeline", "Realtime", "Observability", ""],
     };
 
     [Theory]

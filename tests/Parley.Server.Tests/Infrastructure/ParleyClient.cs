@@ -95,6 +95,27 @@ public sealed class ParleyClient(Uri baseAddress) : IDisposable
         UntilAcknowledgedAsync(() => SendAsync(me, conversationId, content, clientMessageId), clientMessageId, within, failedAttempt);
 
     /// <summary>
+    /// Sends <paramref name="total"/> messages (client ids m0000, m0001, …) round-robin over <paramref name="conversations"/>,
+    /// one task per conversation, each as a client does across a crash, and records each acknowledged message id in
+    /// <paramref name="acked"/>. The second half first waits for <paramref name="secondHalf"/> (a kill): on a loaded
+    /// machine the first half could otherwise all be acknowledged before the kill, which then comes after the stream.
+    /// </summary>
+    public Task SendAcrossAKillAsync(Session sender, IReadOnlyList<Guid> conversations, int total, Task secondHalf, ConcurrentDictionary<string, Guid> acked) =>
+        Task.WhenAll(Enumerable.Range(0, conversations.Count).Select(s => Task.Run(async () =>
+        {
+            for (var i = s; i < total; i += conversations.Count)
+            {
+                if (i >= total / 2)
+                {
+                    await secondHalf;
+                }
+
+                var clientId = $"m{i:D4}";
+                acked[clientId] = (await SendUntilAcknowledgedAsync(sender, conversations[i % conversations.Count], $"message {i}", clientId, TimeSpan.FromSeconds(120))).MessageId;
+            }
+        })));
+
+    /// <summary>
     /// A change (PATCH, DELETE ?for=everyone, PUT or DELETE of a reaction) made as a real client makes it across a server
     /// crash: the same request (the same clientChangeId where it has one) until it is acknowledged with 202.
     /// </summary>
