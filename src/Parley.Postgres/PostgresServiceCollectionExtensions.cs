@@ -30,6 +30,8 @@ public static class PostgresServiceCollectionExtensions
         builder.Services.AddSingleton<IPersonalStore, PostgresPersonalStore>();
         builder.Services.AddSingleton<IReportStore, PostgresReportStore>();
         builder.Services.AddSingleton<IScheduledMessageStore, PostgresScheduledMessageStore>();
+        builder.Services.AddSingleton<IReadModelStore, PostgresReadModelStore>();
+        builder.Services.AddSingleton<IReconciliationStore, PostgresReconciliationStore>();
         builder.Services.AddSingleton<ITransientErrorClassifier, PostgresTransientErrors>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;

@@ -35,6 +35,8 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IPersonalStore>(sp => new SqlitePersonalStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IReportStore>(sp => new SqliteReportStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IScheduledMessageStore>(sp => new SqliteScheduledMessageStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IReadModelStore>(sp => new SqliteReadModelStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IReconciliationStore>(sp => new SqliteReconciliationStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

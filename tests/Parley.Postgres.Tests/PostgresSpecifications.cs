@@ -51,6 +51,8 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IScheduledMessageStore Scheduled { get; private set; } = null!;
 
+        public IReadModelStore ReadModels { get; private set; } = null!;
+
         public async Task OpenAsync()
         {
             _dataSource = await PostgresDataSources.CreateDataSourceAsync(connectionString, schema, migrate: true, default);
@@ -64,6 +66,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Personal = new PostgresPersonalStore(_dataSource);
             Reports = new PostgresReportStore(_dataSource);
             Scheduled = new PostgresScheduledMessageStore(_dataSource);
+            ReadModels = new PostgresReadModelStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -93,6 +96,17 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
 /// <summary>The report specification on the shared throwaway PostgreSQL (it never restarts it), each test in a schema of its own.</summary>
 public sealed class PostgresReportStoreSpecification : ReportStoreSpecification
+{
+    protected override async Task<IStoreHarness> CreateAsync()
+    {
+        var harness = new PostgresStoreSpecification.Harness(null, await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        await harness.OpenAsync();
+        return harness;
+    }
+}
+
+/// <summary>The read-model specification on the shared throwaway PostgreSQL, each test in a schema of its own.</summary>
+public sealed class PostgresReadModelStoreSpecification : ReadModelStoreSpecification
 {
     protected override async Task<IStoreHarness> CreateAsync()
     {

@@ -33,6 +33,8 @@ public interface IStoreHarness : IAsyncDisposable
     IReportStore Reports { get; }
     IScheduledMessageStore Scheduled { get; }
 
+    IReadModelStore ReadModels { get; }
+
     Task RestartAsync();
 }
 

@@ -61,6 +61,11 @@ public sealed class SqliteReportStoreSpecification : ReportStoreSpecification
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
 }
 
+public sealed class SqliteReadModelStoreSpecification : ReadModelStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
 public sealed class SqliteScheduledMessageStoreSpecification : ScheduledMessageStoreSpecification
 {
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
@@ -94,6 +99,8 @@ internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores)
     public IReportStore Reports => stores.Reports;
 
     public IScheduledMessageStore Scheduled => stores.Scheduled;
+
+    public IReadModelStore ReadModels => stores.ReadModels;
 
     public async Task RestartAsync()
     {

@@ -16,6 +16,7 @@ internal sealed class SqliteStores : IDisposable
         Personal = new SqlitePersonalStore(database);
         Reports = new SqliteReportStore(database);
         Scheduled = new SqliteScheduledMessageStore(database);
+        ReadModels = new SqliteReadModelStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -38,6 +39,8 @@ internal sealed class SqliteStores : IDisposable
 
     public SqliteReportStore Reports { get; }
     public SqliteScheduledMessageStore Scheduled { get; }
+
+    public SqliteReadModelStore ReadModels { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

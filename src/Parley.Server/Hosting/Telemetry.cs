@@ -7,8 +7,9 @@ public static class Telemetry
     public const string LogMeter = "Parley.Log";
     public const string DeliveryMeter = "Parley.Delivery";
     public const string RealtimeMeter = "Parley.Realtime";
+    public const string ReconciliationMeter = "Parley.Reconciliation";
 
-    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter];
+    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter, ReconciliationMeter];
 
     public static class Tags
     {
@@ -21,6 +22,7 @@ public static class Telemetry
         public const string Partition = "partition";
         public const string IdempotentHit = "idempotent_hit";
         public const string Step = "step";
+        public const string Check = "check";
     }
 
     /// <summary>Bucket bounds in milliseconds, from sub-millisecond acks to multi-second stalls.</summary>

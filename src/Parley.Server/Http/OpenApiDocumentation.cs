@@ -116,6 +116,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.ReportAlreadyResolved] = 409,
         [ErrorCodes.ScheduledNotFound] = 404,
         [ErrorCodes.ScheduledAlreadySent] = 409,
+        [ErrorCodes.EventHistoryIncomplete] = 409,
+        [ErrorCodes.ReconcileRunNotFound] = 404,
     };
 
     private static readonly string[] BodyCodes =

@@ -28,6 +28,10 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<RecoveryPlanner>();
         services.AddSingleton<ScheduledSends>();
         services.AddHostedService<ScheduledReleaser>();
+        services.AddValidatedSettings<ReconciliationOptions>(builder.Configuration, ReconciliationOptions.Section, o => o.Validate());
+        services.AddSingleton<ReconciliationMetrics>();
+        services.AddSingleton<Reconciler>();
+        services.AddHostedService<ReconciliationScheduler>();
         return builder;
     }
 }

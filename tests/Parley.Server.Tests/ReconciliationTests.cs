@@ -1,0 +1,164 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Parley.Core.Ports;
+using Parley.Server.Tests.Infrastructure;
+
+namespace Parley.Server.Tests;
+
+public sealed class EmbeddedReconciliationTests(EmbeddedModerationServer fixture) : ReconciliationTests(fixture.Server, fixture.Admin), IClassFixture<EmbeddedModerationServer>;
+
+public sealed class ProductionReconciliationTests(ProductionModerationServer fixture) : ReconciliationTests(fixture.Server, fixture.Admin), IClassFixture<ProductionModerationServer>;
+
+public sealed class ReconciliationSettingsTests
+{
+    [Theory]
+    [InlineData("Interval", "-00:00:01")]
+    [InlineData("PendingThreshold", "00:00:00")]
+    [InlineData("Samples", "-1")]
+    public async Task A_bad_reconciliation_setting_stops_the_start_and_names_the_setting(string setting, string value)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TestServer.StartAsync(new Dictionary<string, string?> { [$"Parley:Reconciliation:{setting}"] = value }));
+        Assert.Contains($"Parley:Reconciliation:{setting}", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>
+/// The read models rebuilt and reconciled end to end (issue 16, E1 and E4), on both engine sets: drift put straight into
+/// the store is reported by a run, repaired by a run with repair (and by a rebuild), and exported as metrics; only server
+/// admins may do any of it.
+/// </summary>
+public abstract class ReconciliationTests(TestServer server, Session admin)
+{
+    private readonly ParleyClient _client = server.Client();
+
+    private IReadModelStore ReadModels => server.Services.GetRequiredService<IReadModelStore>();
+
+    /// <summary>A group with traffic: three messages from a, the first read by b; returns the group and the read models once stored.</summary>
+    private async Task<(Guid Group, Session Reader, ReadModelSet Original)> TrafficAsync()
+    {
+        var (a, b) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var group = (await _client.GroupAsync(a, "reconcile", b.UserId)).Id;
+        for (var i = 0; i < 3; i++)
+        {
+            await _client.SendAsync(a, group, $"m{i}");
+        }
+
+        await _client.WaitForStoredAsync(b, group, 3);
+        await _client.ReadAsync(b, group, 1);
+        return (group, b, await ReadModels.ReadAsync(default));
+    }
+
+    /// <summary>Test-only damage straight in the store: b's unread count and the group's last activity made wrong.</summary>
+    private async Task DriftAsync(Guid group, Guid reader, ReadModelSet original)
+    {
+        await ReadModels.ReplaceAsync(new ReadModelSet(
+            new Dictionary<Guid, ConversationReadModel> { [group] = original.Conversations[group] with { LastActivityAt = DateTimeOffset.UnixEpoch } },
+            new Dictionary<(Guid, Guid), MemberReadModel> { [(group, reader)] = new(99, 7) },
+            new Dictionary<Guid, MessageReadModel>()), default);
+    }
+
+    private async Task<JsonElement> RunAsync(object? body)
+    {
+        using var response = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, body is null ? null : JsonSerializer.Serialize(body));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var started = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("running", started.GetProperty("status").GetString());
+        var runId = started.GetProperty("runId").GetGuid();
+        Assert.EndsWith($"/api/v1/admin/reconcile/{runId}", response.Headers.Location!.ToString(), StringComparison.Ordinal);
+        JsonElement run = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            run = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/admin/reconcile/{runId}", admin);
+            return run.GetProperty("status").GetString() != "running";
+        }, $"reconciliation run {runId} to finish");
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        return run;
+    }
+
+    /// <summary>The value /metrics shows for reconciliation_drift of <paramref name="check"/> (whatever other labels the exporter adds), or null.</summary>
+    private async Task<double?> DriftGaugeAsync(string check)
+    {
+        var line = (await _client.Http.GetStringAsync("/metrics")).Split('\n')
+            .FirstOrDefault(l => l.StartsWith("reconciliation_drift{", StringComparison.Ordinal) && l.Contains($"check=\"{check}\"", StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line[(line.IndexOf("} ", StringComparison.Ordinal) + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static JsonElement Check(JsonElement run, string name) => run.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+
+    [Fact]
+    public async Task Drift_put_in_the_store_is_reported_then_repaired_by_a_run_with_repair_and_exported_as_metrics()
+    {
+        var (group, reader, original) = await TrafficAsync();
+        await DriftAsync(group, reader.UserId, original);
+
+        var report = await RunAsync(new { repair = false });
+        Assert.False(report.GetProperty("repair").GetBoolean());
+        var readModels = Check(report, "read_models");
+        Assert.Equal(2, readModels.GetProperty("drift").GetInt64());
+        Assert.Equal(0, readModels.GetProperty("repaired").GetInt64());
+        var samples = readModels.GetProperty("samples").EnumerateArray().Select(s => s.GetString()!).ToList();
+        Assert.Contains(samples, s => s.StartsWith($"members {group}/{reader.UserId}: unread 99, mentions 7 -> unread 2, mentions 0", StringComparison.Ordinal));
+        Assert.Contains(samples, s => s.StartsWith($"conversations {group}: lastActivityAt 1970", StringComparison.Ordinal));
+        // The recount of the rows sees the same unread count, and the rest of the store is whole.
+        var counters = Check(report, "counters");
+        Assert.Equal(1, counters.GetProperty("drift").GetInt64());
+        Assert.Contains(counters.GetProperty("samples").EnumerateArray(), s => s.GetString() == $"member {group}/{reader.UserId}: unread_count 99, recounted 2");
+        Assert.Equal(0, Check(report, "sequences").GetProperty("drift").GetInt64());
+        Assert.Equal(0, Check(report, "log_vs_store").GetProperty("drift").GetInt64());
+        Assert.Equal((await ReadModels.ReadAsync(default)).Members[(group, reader.UserId)], new MemberReadModel(99, 7));
+
+        await Eventually.TrueAsync(async () => await DriftGaugeAsync("read_models") == 2, "reconciliation_drift{check=read_models} to show 2");
+        Assert.Contains((await _client.Http.GetStringAsync("/metrics")).Split('\n'), l => l.StartsWith("sync_lag_seconds", StringComparison.Ordinal));
+
+        var repaired = Check(await RunAsync(new { repair = true }), "read_models");
+        Assert.Equal((2L, 2L), (repaired.GetProperty("drift").GetInt64(), repaired.GetProperty("repaired").GetInt64()));
+        var after = await ReadModels.ReadAsync(default);
+        Assert.Equal(original.Members[(group, reader.UserId)], after.Members[(group, reader.UserId)]);
+        Assert.Equal(original.Conversations[group], after.Conversations[group]);
+        Assert.Equal(2, (await _client.ConversationsAsync(reader)).Items.Single(c => c.Id == group).UnreadCount);
+
+        // No body: a report without repair, and nothing left to report.
+        var clean = await RunAsync(null);
+        Assert.All(clean.GetProperty("checks").EnumerateArray(), c => Assert.Equal(0, c.GetProperty("drift").GetInt64()));
+        await Eventually.TrueAsync(async () => await DriftGaugeAsync("read_models") == 0, "reconciliation_drift{check=read_models} to show 0");
+    }
+
+    [Fact]
+    public async Task A_rebuild_writes_what_the_events_say_and_reports_what_it_changed()
+    {
+        var (group, reader, original) = await TrafficAsync();
+        await DriftAsync(group, reader.UserId, original);
+
+        var rebuilt = await _client.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/admin/read-models/rebuild", admin);
+        Assert.True(rebuilt.GetProperty("applied").GetBoolean());
+        Assert.Equal(2, rebuilt.GetProperty("drift").GetInt32());
+        Assert.True(rebuilt.GetProperty("eventsRead").GetInt64() > 0);
+        var members = rebuilt.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("model").GetString() == "members");
+        var sample = members.GetProperty("samples").EnumerateArray().Single();
+        Assert.Equal(($"{group}/{reader.UserId}", "unread 99, mentions 7", "unread 2, mentions 0"),
+            (sample.GetProperty("key").GetString(), sample.GetProperty("current").GetString(), sample.GetProperty("projected").GetString()));
+        var after = await ReadModels.ReadAsync(default);
+        Assert.Equal(original.Members[(group, reader.UserId)], after.Members[(group, reader.UserId)]);
+        Assert.Equal(original.Conversations[group], after.Conversations[group]);
+        Assert.Equal(0, (await _client.OkAsync<JsonElement>(HttpMethod.Post, "/api/v1/admin/read-models/rebuild", admin)).GetProperty("drift").GetInt32());
+    }
+
+    [Fact]
+    public async Task Only_server_admins_may_rebuild_or_reconcile_and_bad_requests_get_their_codes()
+    {
+        var someone = await _client.SignUpAsync();
+        var run = Guid.NewGuid();
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/read-models/rebuild", someone), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", someone, """{"repair":true}"""), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Get, $"/api/v1/admin/reconcile/{run}", someone), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", null), HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Get, $"/api/v1/admin/reconcile/{run}", admin), HttpStatusCode.NotFound, "RECONCILE_RUN_NOT_FOUND");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Get, "/api/v1/admin/reconcile/not-a-run", admin), HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, """{"repair":"yes"}"""), HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
+        await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, """{"repair":"""), HttpStatusCode.BadRequest, "INVALID_JSON");
+    }
+}
