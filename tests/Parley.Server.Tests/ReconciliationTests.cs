@@ -147,6 +147,25 @@ public abstract class ReconciliationTests(TestServer server, Session admin)
     }
 
     [Fact]
+    public async Task The_rebuild_command_prints_each_value_it_changed_and_a_check_changes_nothing()
+    {
+        var (group, reader, original) = await TrafficAsync();
+        await DriftAsync(group, reader.UserId, original);
+
+        using var check = new StringWriter();
+        Assert.Equal(0, await ReadModelCommand.RunAsync(ReadModels, apply: false, check));
+        Assert.Contains($"  members {group}/{reader.UserId}: unread 99, mentions 7 -> unread 2, mentions 0", check.ToString(), StringComparison.Ordinal);
+        Assert.Contains("2 value(s) differ; run without --check to write them.", check.ToString(), StringComparison.Ordinal);
+        Assert.Equal(new MemberReadModel(99, 7), (await ReadModels.ReadAsync(default)).Members[(group, reader.UserId)]);
+
+        using var rebuild = new StringWriter();
+        Assert.Equal(0, await ReadModelCommand.RunAsync(ReadModels, apply: true, rebuild));
+        Assert.Contains("members: ", rebuild.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Wrote 2 value(s) from the events.", rebuild.ToString(), StringComparison.Ordinal);
+        Assert.Equal(original.Members[(group, reader.UserId)], (await ReadModels.ReadAsync(default)).Members[(group, reader.UserId)]);
+    }
+
+    [Fact]
     public async Task Only_server_admins_may_rebuild_or_reconcile_and_bad_requests_get_their_codes()
     {
         var someone = await _client.SignUpAsync();
@@ -160,5 +179,26 @@ public abstract class ReconciliationTests(TestServer server, Session admin)
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Get, "/api/v1/admin/reconcile/not-a-run", admin), HttpStatusCode.BadRequest, "INVALID_FIELD_VALUE");
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, """{"repair":"yes"}"""), HttpStatusCode.BadRequest, "INVALID_FIELD_TYPE");
         await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, """{"repair":"""), HttpStatusCode.BadRequest, "INVALID_JSON");
+    }
+}
+
+public sealed class ReadModelCommandTests
+{
+    [Fact]
+    public async Task A_history_the_rebuild_cannot_use_exits_with_code_3_and_names_the_position()
+    {
+        using var output = new StringWriter();
+        Assert.Equal(ReadModelCommand.HistoryIncomplete, await ReadModelCommand.RunAsync(new UnusableHistory(), apply: true, output));
+        Assert.Contains("position 0:17", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private sealed class UnusableHistory : IReadModelStore
+    {
+        public Task<ReadModelSet> ReadAsync(CancellationToken cancellationToken) => Task.FromResult(ReadModelSet.Empty);
+
+        public Task<ReadModelReport> RebuildAsync(bool apply, CancellationToken cancellationToken) =>
+            throw new ReadModelHistoryException(new Parley.Core.Events.EventCursor(0, 17), "message.stored");
+
+        public Task ReplaceAsync(ReadModelSet values, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
