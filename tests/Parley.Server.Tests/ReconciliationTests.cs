@@ -202,3 +202,75 @@ public sealed class ReadModelCommandTests
         public Task ReplaceAsync(ReadModelSet values, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
+
+public sealed class EmbeddedReadModelHistoryTests(EmbeddedModerationServer fixture) : ReadModelHistoryTests(fixture.Server, fixture.Admin), IClassFixture<EmbeddedModerationServer>;
+
+public sealed class ProductionReadModelHistoryTests(ProductionModerationServer fixture) : ReadModelHistoryTests(fixture.Server, fixture.Admin), IClassFixture<ProductionModerationServer>;
+
+/// <summary>
+/// An outbox that starts before message.stored recorded mentions and thread roots (a server of its own: the old event
+/// stays): the rebuild refuses with 409 naming the position and writes nothing; reconciliation says why it cannot check
+/// the read models and still runs its other checks.
+/// </summary>
+public abstract class ReadModelHistoryTests(TestServer server, Session admin)
+{
+    private readonly ParleyClient _client = server.Client();
+
+    /// <summary>Test-only SQL: a message.stored event as version 1 wrote it before the read-model fields.</summary>
+    private async Task InsertLegacyEventAsync(Guid conversation)
+    {
+        var (id, message) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var data = $$"""{"messageId":"{{message}}","conversationId":"{{conversation}}","sequence":1,"senderId":"{{Guid.NewGuid()}}","type":"text","clientMessageId":null,"acceptedAt":"2026-01-01T00:00:00+00:00"}""";
+        if (server.Services.GetService<Parley.Sqlite.SqliteDatabase>() is { } sqlite)
+        {
+            await sqlite.WriteAsync(async (connection, transaction) =>
+            {
+                await using var insert = Parley.Sqlite.SqliteDatabase.Command(connection, """
+                    INSERT INTO domain_events (id, aggregate_type, aggregate_id, type, version, correlation_id, occurred_at, data)
+                    VALUES ($id, 'conversation', $c, 'message.stored', 1, $id, 0, $data)
+                    """, transaction);
+                insert.Parameters.AddWithValue("$id", id.ToString());
+                insert.Parameters.AddWithValue("$c", conversation.ToString());
+                insert.Parameters.AddWithValue("$data", data);
+                return await insert.ExecuteNonQueryAsync();
+            }, default);
+            return;
+        }
+
+        await using var command = server.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().CreateCommand("""
+            INSERT INTO domain_events (id, aggregate_type, aggregate_id, type, version, correlation_id, occurred_at, data)
+            VALUES ($1, 'conversation', $2, 'message.stored', 1, $1, now(), $3::json)
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = conversation.ToString() });
+        command.Parameters.Add(new() { Value = data });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task A_history_without_the_read_model_fields_is_refused_by_the_rebuild_and_reported_by_reconciliation()
+    {
+        var (a, b) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var direct = (await _client.DirectAsync(a, b.UserId)).Id;
+        await InsertLegacyEventAsync(direct);
+
+        var problem = await ProblemAssert.IsAsync(await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/read-models/rebuild", admin), HttpStatusCode.Conflict, "EVENT_HISTORY_INCOMPLETE");
+        Assert.Contains("cannot be rebuilt", problem.Detail, StringComparison.Ordinal);
+        Assert.Matches(@"the newest at position \d+:\d+", problem.Detail);
+
+        using var started = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var runId = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetGuid();
+        JsonElement run = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            run = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/admin/reconcile/{runId}", admin);
+            return run.GetProperty("status").GetString() != "running";
+        }, "the run to finish");
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        var checks = run.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+        Assert.Equal(["counters", "log_vs_store", "read_models", "sequences"], checks.Keys.Order());
+        Assert.Equal(0, checks["read_models"].GetProperty("examined").GetInt64());
+        Assert.Contains("cannot be rebuilt", checks["read_models"].GetProperty("samples")[0].GetString(), StringComparison.Ordinal);
+    }
+}
