@@ -23,6 +23,26 @@ public sealed class ReconciliationSettingsTests
             TestServer.StartAsync(new Dictionary<string, string?> { [$"Parley:Reconciliation:{setting}"] = value }));
         Assert.Contains($"Parley:Reconciliation:{setting}", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_scheduled_run_comes_every_interval_and_repairs_the_read_models_it_finds_drifted()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Reconciliation:Interval"] = "00:00:01" });
+        using var client = server.Client();
+        var (a, b) = (await client.SignUpAsync(), await client.SignUpAsync());
+        var direct = (await client.DirectAsync(a, b.UserId)).Id;
+        await client.SendAsync(a, direct, "hello");
+        await client.WaitForStoredAsync(b, direct, 1);
+        var readModels = server.Services.GetRequiredService<IReadModelStore>();
+        var original = (await readModels.ReadAsync(default)).Members[(direct, b.UserId)];
+        Assert.Equal(new MemberReadModel(1, 0), original);
+
+        // Test-only damage straight in the store; no request asks for a run.
+        await readModels.ReplaceAsync(new ReadModelSet(new Dictionary<Guid, ConversationReadModel>(),
+            new Dictionary<(Guid, Guid), MemberReadModel> { [(direct, b.UserId)] = new(40, 0) }, new Dictionary<Guid, MessageReadModel>()), default);
+        await Eventually.TrueAsync(async () => (await readModels.ReadAsync(default)).Members[(direct, b.UserId)] == original, "a scheduled run to repair the unread count");
+        Assert.Contains((await client.Http.GetStringAsync("/metrics")).Split('\n'), l => l.StartsWith("reconciliation_runs_total", StringComparison.Ordinal));
+    }
 }
 
 /// <summary>
