@@ -80,9 +80,12 @@ public abstract class ReconciliationTests(TestServer server, Session admin)
             new Dictionary<Guid, MessageReadModel>()), default);
     }
 
-    private async Task<JsonElement> RunAsync(object? body)
+    private Task<JsonElement> RunAsync(object? body) => ReconcileAsync(_client, admin, body);
+
+    /// <summary>Starts a run as <paramref name="admin"/>, checks the 202, and waits (with a deadline) for the run to complete.</summary>
+    internal static async Task<JsonElement> ReconcileAsync(ParleyClient client, Session admin, object? body)
     {
-        using var response = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, body is null ? null : JsonSerializer.Serialize(body));
+        using var response = await client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin, body is null ? null : JsonSerializer.Serialize(body));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var started = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("running", started.GetProperty("status").GetString());
@@ -91,7 +94,7 @@ public abstract class ReconciliationTests(TestServer server, Session admin)
         JsonElement run = default;
         await Eventually.TrueAsync(async () =>
         {
-            run = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/admin/reconcile/{runId}", admin);
+            run = await client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/admin/reconcile/{runId}", admin);
             return run.GetProperty("status").GetString() != "running";
         }, $"reconciliation run {runId} to finish");
         Assert.Equal("completed", run.GetProperty("status").GetString());
@@ -278,16 +281,7 @@ public abstract class ReadModelHistoryTests(TestServer server, Session admin)
         Assert.Contains("cannot be rebuilt", problem.Detail, StringComparison.Ordinal);
         Assert.Matches(@"the newest at position \d+:\d+", problem.Detail);
 
-        using var started = await _client.SendRawAsync(HttpMethod.Post, "/api/v1/admin/reconcile", admin);
-        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var runId = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetGuid();
-        JsonElement run = default;
-        await Eventually.TrueAsync(async () =>
-        {
-            run = await _client.OkAsync<JsonElement>(HttpMethod.Get, $"/api/v1/admin/reconcile/{runId}", admin);
-            return run.GetProperty("status").GetString() != "running";
-        }, "the run to finish");
-        Assert.Equal("completed", run.GetProperty("status").GetString());
+        var run = await ReconciliationTests.ReconcileAsync(_client, admin, null);
         var checks = run.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
         Assert.Equal(["counters", "log_vs_store", "read_models", "sequences"], checks.Keys.Order());
         Assert.Equal(0, checks["read_models"].GetProperty("examined").GetInt64());
