@@ -239,35 +239,57 @@ public abstract class ReadModelHistoryTests(TestServer server, Session admin)
 {
     private readonly ParleyClient _client = server.Client();
 
-    /// <summary>Test-only SQL: a message.stored event as version 1 wrote it before the read-model fields.</summary>
-    private async Task InsertLegacyEventAsync(Guid conversation)
+    /// <summary>Test-only SQL straight in the store, under the embedded engine's write gate; <paramref name="postgresSql"/> where the engines differ.</summary>
+    private async Task ExecuteAsync(string sql, string? postgresSql = null)
     {
-        var (id, message) = (Guid.CreateVersion7(), Guid.CreateVersion7());
-        var data = $$"""{"messageId":"{{message}}","conversationId":"{{conversation}}","sequence":1,"senderId":"{{Guid.NewGuid()}}","type":"text","clientMessageId":null,"acceptedAt":"2026-01-01T00:00:00+00:00"}""";
         if (server.Services.GetService<Parley.Sqlite.SqliteDatabase>() is { } sqlite)
         {
             await sqlite.WriteAsync(async (connection, transaction) =>
             {
-                await using var insert = Parley.Sqlite.SqliteDatabase.Command(connection, """
-                    INSERT INTO domain_events (id, aggregate_type, aggregate_id, type, version, correlation_id, occurred_at, data)
-                    VALUES ($id, 'conversation', $c, 'message.stored', 1, $id, 0, $data)
-                    """, transaction);
-                insert.Parameters.AddWithValue("$id", id.ToString());
-                insert.Parameters.AddWithValue("$c", conversation.ToString());
-                insert.Parameters.AddWithValue("$data", data);
-                return await insert.ExecuteNonQueryAsync();
+                await using var command = Parley.Sqlite.SqliteDatabase.Command(connection, sql, transaction);
+                return await command.ExecuteNonQueryAsync();
             }, default);
             return;
         }
 
-        await using var command = server.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().CreateCommand("""
-            INSERT INTO domain_events (id, aggregate_type, aggregate_id, type, version, correlation_id, occurred_at, data)
-            VALUES ($1, 'conversation', $2, 'message.stored', 1, $1, now(), $3::json)
-            """);
-        command.Parameters.Add(new() { Value = id });
-        command.Parameters.Add(new() { Value = conversation.ToString() });
-        command.Parameters.Add(new() { Value = data });
-        await command.ExecuteNonQueryAsync();
+        await using var postgres = server.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().CreateCommand(postgresSql ?? sql);
+        await postgres.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A message.stored event as version 1 wrote it before the read-model fields.</summary>
+    private Task InsertLegacyEventAsync(Guid conversation)
+    {
+        var id = Guid.CreateVersion7();
+        var data = $$"""{"messageId":"{{Guid.CreateVersion7()}}","conversationId":"{{conversation}}","sequence":1,"senderId":"{{Guid.NewGuid()}}","type":"text","clientMessageId":null,"acceptedAt":"2026-01-01T00:00:00+00:00"}""";
+        const string Insert = "INSERT INTO domain_events (id, aggregate_type, aggregate_id, type, version, correlation_id, occurred_at, data) VALUES ";
+        return ExecuteAsync($"{Insert}('{id}', 'conversation', '{conversation}', 'message.stored', 1, '{id}', 0, '{data}')",
+            $"{Insert}('{id}', 'conversation', '{conversation}', 'message.stored', 1, '{id}', now(), '{data}')");
+    }
+
+    [Fact]
+    public async Task A_gap_in_a_conversations_sequences_and_a_wrong_last_sequence_are_reported_and_left_alone()
+    {
+        var (a, b) = (await _client.SignUpAsync(), await _client.SignUpAsync());
+        var direct = (await _client.DirectAsync(a, b.UserId)).Id;
+        for (var i = 0; i < 3; i++)
+        {
+            await _client.SendAsync(a, direct, $"m{i}");
+        }
+
+        var last = (await _client.WaitForStoredAsync(b, direct, 3)).Single(m => m.Sequence == 3).Id;
+        await ExecuteAsync($"UPDATE messages SET sequence = 13 WHERE id = '{last}'");
+        try
+        {
+            var run = await ReconciliationTests.ReconcileAsync(_client, admin, new { repair = true });
+            var checks = run.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+            Assert.Contains(checks["sequences"].GetProperty("samples").EnumerateArray(), s => s.GetString() == $"conversation {direct}: 3 messages, highest sequence 13");
+            Assert.Contains(checks["counters"].GetProperty("samples").EnumerateArray(), s => s.GetString() == $"conversation {direct}: last_sequence 3, highest stored sequence 13");
+            Assert.Equal((0L, 0L), (checks["sequences"].GetProperty("repaired").GetInt64(), checks["counters"].GetProperty("repaired").GetInt64()));
+        }
+        finally
+        {
+            await ExecuteAsync($"UPDATE messages SET sequence = 3 WHERE id = '{last}'");
+        }
     }
 
     [Fact]
