@@ -25,6 +25,31 @@ public sealed class ReconciliationSettingsTests
     }
 
     [Fact]
+    public async Task A_dead_lettered_message_the_store_never_got_is_reported_as_log_vs_store_drift()
+    {
+        var name = "adm" + Guid.NewGuid().ToString("N")[..16];
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Admins:0"] = name },
+            services: s => s.AddSingleton<IMessageStore>(sp => new PoisonStore(sp.GetRequiredService<Parley.Sqlite.SqliteMessageStore>())));
+        using var client = server.Client();
+        using (var register = await client.SendRawAsync(HttpMethod.Post, "/api/v1/auth/register", null, JsonSerializer.Serialize(new { username = name, password = "correct horse" })))
+        {
+            Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        }
+
+        var admin = await client.LoginAsync(name, "correct horse");
+        var someone = await client.SignUpAsync();
+        var direct = (await client.DirectAsync(someone, admin.UserId)).Id;
+        var poison = (await client.SendAsync(someone, direct, "poison")).MessageId;
+        var log = server.Services.GetRequiredService<IMessageLog>();
+        await Eventually.TrueAsync(async () => (await log.ListDeadLettersAsync(10, default)).Any(d => d.MessageId == poison), "the poison message to be dead-lettered");
+
+        var run = await ReconciliationTests.ReconcileAsync(client, admin, null);
+        var check = run.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "log_vs_store");
+        Assert.Equal(1, check.GetProperty("drift").GetInt64());
+        Assert.StartsWith($"message {poison}: dead-lettered (", check.GetProperty("samples")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_scheduled_run_comes_every_interval_and_repairs_the_read_models_it_finds_drifted()
     {
         await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Reconciliation:Interval"] = "00:00:01" });
