@@ -35,6 +35,8 @@ public static class PostgresServiceCollectionExtensions
         builder.Services.AddSingleton<PostgresWebhookStore>();
         builder.Services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<PostgresWebhookStore>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeadLetterKind, PostgresWebhookStore>(sp => sp.GetRequiredService<PostgresWebhookStore>()));
+        builder.Services.AddSingleton<IReadModelStore, PostgresReadModelStore>();
+        builder.Services.AddSingleton<IReconciliationStore, PostgresReconciliationStore>();
         builder.Services.AddSingleton<ITransientErrorClassifier, PostgresTransientErrors>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;

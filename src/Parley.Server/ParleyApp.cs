@@ -37,7 +37,34 @@ public static class ParleyApp
     }
 
     /// <summary>Applies pending store migrations for the configured engine and returns the exit code.</summary>
-    public static async Task<int> MigrateAsync(string[] args)
+    public static Task<int> MigrateAsync(string[] args) => WithStoreAsync(args,
+        async (dataSource, options) =>
+        {
+            var applied = await PostgresMigrations.ApplyAsync(dataSource, options.Schema, CancellationToken.None);
+            Console.WriteLine($"Applied {applied} migration(s) to schema {options.Schema}.");
+            return 0;
+        },
+        async (store, dataDirectory) =>
+        {
+            await store.MigrateAsync(SqliteMigrations.Store, CancellationToken.None);
+            Console.WriteLine($"Embedded store in {dataDirectory} is up to date.");
+            return 0;
+        });
+
+    /// <summary>
+    /// Rebuilds the read models from the outbox (with <c>--check</c>, only compares) and prints what differed; exit code 0,
+    /// or 3 when the outbox cannot rebuild them. Writers of a running server wait while it runs.
+    /// </summary>
+    public static Task<int> RebuildReadModelsAsync(string[] args)
+    {
+        var check = args.Contains("--check", StringComparer.Ordinal);
+        return WithStoreAsync([.. args.Where(a => a != "--check")],
+            (dataSource, _) => ReadModelCommand.RunAsync(new PostgresReadModelStore(dataSource), apply: !check, Console.Out),
+            (store, _) => ReadModelCommand.RunAsync(new SqliteReadModelStore(store), apply: !check, Console.Out));
+    }
+
+    /// <summary>Runs a tool command against the configured engine's store, without starting the server.</summary>
+    private static async Task<int> WithStoreAsync(string[] args, Func<Npgsql.NpgsqlDataSource, PostgresOptions, Task<int>> production, Func<SqliteDatabase, string, Task<int>> embedded)
     {
         var builder = ConfigurationSources.CreateBuilder(args);
         var configuration = builder.Configuration;
@@ -52,20 +79,13 @@ public static class ParleyApp
                 return 2;
             }
 
-            await using var dataSource = Npgsql.NpgsqlDataSource.Create(options.ConnectionString);
-            var applied = await PostgresMigrations.ApplyAsync(dataSource, options.Schema, CancellationToken.None);
-            Console.WriteLine($"Applied {applied} migration(s) to schema {options.Schema}.");
-            return 0;
+            await using var dataSource = PostgresDataSource.Create(options);
+            return await production(dataSource, options);
         }
 
         var dataDirectory = Path.GetFullPath(configuration[$"{ParleyOptions.Section}:{nameof(ParleyOptions.DataDirectory)}"] ?? "data");
-        using (var store = new SqliteDatabase(Path.Combine(dataDirectory, "parley.db")))
-        {
-            await store.MigrateAsync(SqliteMigrations.Store, CancellationToken.None);
-            Console.WriteLine($"Embedded store in {dataDirectory} is up to date.");
-        }
-
-        return 0;
+        using var store = new SqliteDatabase(Path.Combine(dataDirectory, "parley.db"));
+        return await embedded(store, dataDirectory);
     }
 
     public static WebApplicationBuilder AddParley(this WebApplicationBuilder builder)
@@ -123,6 +143,7 @@ public static class ParleyApp
         app.MapDeadLetterEndpoints();
         app.MapDeviceEndpoints();
         app.MapWebhookEndpoints();
+        app.MapAdminReconcileEndpoints();
         app.MapUnreadEndpoints();
         app.MapSocialEndpoints();
         app.MapChatHub();

@@ -9,6 +9,12 @@ try
         return await ParleyApp.MigrateAsync(args[1..]);
     }
 
+    // `rebuild-read-models [--check]` rebuilds (or only compares) the read models from the domain events and exits.
+    if (args.Length > 0 && args[0] == "rebuild-read-models")
+    {
+        return await ParleyApp.RebuildReadModelsAsync(args[1..]);
+    }
+
     await ParleyApp.Build(args).RunAsync();
     return 0;
 }

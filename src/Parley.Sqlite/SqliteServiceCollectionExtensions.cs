@@ -39,6 +39,8 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<SqliteWebhookStore>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeadLetterKind, SqliteWebhookStore>(sp => sp.GetRequiredService<SqliteWebhookStore>()));
+        services.AddSingleton<IReadModelStore>(sp => new SqliteReadModelStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IReconciliationStore>(sp => new SqliteReconciliationStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var dir = sp.GetRequiredService<IOptions<ParleyOptions>>().Value.ResolvedDataDirectory;

@@ -61,6 +61,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
 
         public IPushDeviceStore PushDevices { get; private set; } = null!;
         public IWebhookStore Webhooks { get; private set; } = null!;
+        public IReadModelStore ReadModels { get; private set; } = null!;
 
         public async Task OpenAsync()
         {
@@ -77,6 +78,7 @@ public sealed class PostgresStoreSpecification(DedicatedPostgres server) : Messa
             Scheduled = new PostgresScheduledMessageStore(_dataSource);
             PushDevices = new PostgresPushDeviceStore(_dataSource);
             Webhooks = new PostgresWebhookStore(_dataSource);
+            ReadModels = new PostgresReadModelStore(_dataSource);
         }
 
         public async Task RestartAsync()
@@ -114,6 +116,17 @@ public sealed class PostgresReportStoreSpecification : ReportStoreSpecification
 public sealed class PostgresWebhookStoreSpecification : WebhookStoreSpecification
 {
     protected override Task<IStoreHarness> CreateAsync() => PostgresStoreSpecification.OpenSharedHarnessAsync();
+}
+
+/// <summary>The read-model specification on the shared throwaway PostgreSQL, each test in a schema of its own.</summary>
+public sealed class PostgresReadModelStoreSpecification : ReadModelStoreSpecification
+{
+    protected override async Task<IStoreHarness> CreateAsync()
+    {
+        var harness = new PostgresStoreSpecification.Harness(null, await ExternalServers.PostgresAsync(), "t_" + Guid.NewGuid().ToString("N"));
+        await harness.OpenAsync();
+        return harness;
+    }
 }
 
 /// <summary>The scheduled-message specification on a server of its own: it restarts it to prove a schedule survives.</summary>

@@ -1353,6 +1353,19 @@ public abstract class BadInputTests(TestServer server)
         }
     }
 
+    [Theory]
+    [InlineData("POST", "/api/v1/admin/read-models/rebuild", null)]
+    [InlineData("POST", "/api/v1/admin/reconcile", """{"repair":true}""")]
+    [InlineData("POST", "/api/v1/admin/reconcile", """{"repair":"yes"}""")]
+    [InlineData("GET", "/api/v1/admin/reconcile/00000000-0000-0000-0000-000000000000", null)]
+    [InlineData("GET", "/api/v1/admin/reconcile/not-a-run", null)]
+    public async Task Read_model_and_reconciliation_endpoints_refuse_everyone_but_server_admins_before_reading_the_request(string method, string path, string? json)
+    {
+        // This server has no admins: every caller is refused first (ReconciliationTests checks the admins' bad inputs).
+        await ExpectAsync(new HttpMethod(method), path, await _client.SignUpAsync(), json, HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectAsync(new HttpMethod(method), path, null, json, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+    }
+
     [Fact]
     public async Task The_hubs_schedule_method_rejects_what_rest_rejects()
     {

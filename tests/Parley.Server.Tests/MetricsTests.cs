@@ -150,9 +150,11 @@ public sealed class MetricsTests
         // (a push that throws, a device that never reads, a token expiring mid-connection, a push provider down long
         // enough to open its breaker); RealtimeTests and PushTests cause them, and the instrument test above proves all
         // of them exist and are documented. The webhook ones need a subscription and a receiver, which WebhooksTests has
-        // (and checks these three in).
+        // (and checks these three in); the reconciliation ones appear once a run has finished, which ReconciliationTests
+        // starts and checks in /metrics.
         string[] notCausedHere = ["delivery_fanout_failed_total", "realtime_slow_consumer_disconnects_total", "realtime_token_expired_disconnects_total",
-            "circuit_breaker_transitions_total", "webhook_deliveries_total", "webhook_delivery_duration_ms", "webhook_subscriptions_disabled_total"];
+            "circuit_breaker_transitions_total", "webhook_deliveries_total", "webhook_delivery_duration_ms", "webhook_subscriptions_disabled_total",
+            "reconciliation_drift", "reconciliation_runs_total"];
         Assert.All(notCausedHere, name => Assert.Contains(name, documented.Keys));
         var missing = documented.Where(d => !shown.Contains(d.Value) && !notCausedHere.Contains(d.Key)).Select(d => d.Key).ToList();
         Assert.True(missing.Count == 0, $"documented in docs/metrics.md but not in /metrics after the mixed load: {string.Join(", ", missing)}");

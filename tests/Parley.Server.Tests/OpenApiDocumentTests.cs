@@ -63,6 +63,7 @@ public sealed partial class OpenApiDocumentTests(SharedServer fixture)
         "EditMessageAsync", "DeleteMessageAsync", "AddReactionAsync", "RemoveReactionAsync", "GetMessageEditsAsync", "GetThreadAsync",
         "PinMessageAsync", "UnpinMessageAsync", "ListPinsAsync", "ForwardMessageAsync", "VotePollAsync", "RetractVoteAsync", "GetPollResultsAsync",
         "ReportMessageAsync", "ListReportsAsync", "ResolveReportAsync", "ListEventsAsync",
+        "RebuildReadModelsAsync", "StartReconciliationAsync", "GetReconciliationAsync",
         "ListScheduledMessagesAsync", "GetScheduledMessageAsync", "CancelScheduledMessageAsync",
         "ListWebhooksAsync", "CreateWebhookAsync", "UpdateWebhookAsync", "DeleteWebhookAsync", "ListWebhookDeliveriesAsync", "RedeliverWebhookAsync",
     ];

@@ -35,6 +35,7 @@ public interface IStoreHarness : IAsyncDisposable
 
     IPushDeviceStore PushDevices { get; }
     IWebhookStore Webhooks { get; }
+    IReadModelStore ReadModels { get; }
 
     Task RestartAsync();
 }

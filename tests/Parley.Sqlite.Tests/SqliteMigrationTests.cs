@@ -144,8 +144,8 @@ public sealed class SqliteMigrationTests
     [Fact]
     public async Task Migrating_again_applies_nothing_and_the_embedded_scripts_are_numbered_from_one()
     {
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], SqliteMigrations.Store.Select(m => m.Version));
-        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile", "005_social", "006_conversation_details", "007_member_settings", "008_invites", "009_conversation_context", "010_bookmarks_drafts", "011_message_changes", "012_reports", "013_scheduled_messages", "014_push_devices", "015_webhooks"], SqliteMigrations.Store.Select(m => m.Name));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], SqliteMigrations.Store.Select(m => m.Version));
+        Assert.Equal(["001_initial", "002_partition_fences", "003_domain_events", "004_user_profile", "005_social", "006_conversation_details", "007_member_settings", "008_invites", "009_conversation_context", "010_bookmarks_drafts", "011_message_changes", "012_reports", "013_scheduled_messages", "014_push_devices", "015_webhooks", "016_reconciliation_runs"], SqliteMigrations.Store.Select(m => m.Name));
         Assert.Equal([1, 2], SqliteMigrations.Log.Select(m => m.Version));
         Assert.Equal([1], SqliteMigrations.Push.Select(m => m.Version));
 

@@ -66,6 +66,11 @@ public sealed class SqliteWebhookStoreSpecification : WebhookStoreSpecification
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
 }
 
+public sealed class SqliteReadModelStoreSpecification : ReadModelStoreSpecification
+{
+    protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
+}
+
 public sealed class SqliteScheduledMessageStoreSpecification : ScheduledMessageStoreSpecification
 {
     protected override Task<IStoreHarness> CreateAsync() => SqliteStoreHarness.OpenAsync();
@@ -145,6 +150,7 @@ internal sealed class SqliteStoreHarness(TempDirectory dir, SqliteStores stores)
 
     public IPushDeviceStore PushDevices => stores.PushDevices;
     public IWebhookStore Webhooks => stores.Webhooks;
+    public IReadModelStore ReadModels => stores.ReadModels;
 
     public async Task RestartAsync()
     {

@@ -18,6 +18,7 @@ internal sealed class SqliteStores : IDisposable
         Scheduled = new SqliteScheduledMessageStore(database);
         PushDevices = new SqlitePushDeviceStore(database);
         Webhooks = new SqliteWebhookStore(database);
+        ReadModels = new SqliteReadModelStore(database);
     }
 
     public SqliteDatabase Database { get; }
@@ -43,6 +44,7 @@ internal sealed class SqliteStores : IDisposable
 
     public SqlitePushDeviceStore PushDevices { get; }
     public SqliteWebhookStore Webhooks { get; }
+    public SqliteReadModelStore ReadModels { get; }
 
     public static async Task<SqliteStores> OpenAsync(string path, TimeProvider? time = null)
     {

@@ -68,6 +68,9 @@ public static class ErrorCodes
     // Webhooks (E5).
     public const string WebhookNotFound = "WEBHOOK_NOT_FOUND";
     public const string WebhookDeliveryNotFound = "WEBHOOK_DELIVERY_NOT_FOUND";
+    // Read models and reconciliation (E1, E4).
+    public const string EventHistoryIncomplete = "EVENT_HISTORY_INCOMPLETE";
+    public const string ReconcileRunNotFound = "RECONCILE_RUN_NOT_FOUND";
 }
 
 /// <summary>Factories for every rejection, so status, code and label always travel together.</summary>
@@ -236,6 +239,12 @@ public static class Errors
         new ParleyError(409, ErrorCodes.ReportAlreadyResolved, "The report was already resolved", "report_already_resolved").With("reportId", reportId).With("action", action);
 
     /// <summary>Unknown, or scheduled by someone else: the same answer, so ids of others' scheduled messages reveal nothing.</summary>
+    public static ParleyError EventHistoryIncomplete(string detail) =>
+        new(409, ErrorCodes.EventHistoryIncomplete, detail, "event_history_incomplete");
+
+    public static ParleyError ReconcileRunNotFound(Guid runId) =>
+        new ParleyError(404, ErrorCodes.ReconcileRunNotFound, "Reconciliation run not found", "reconcile_run_not_found").With("runId", runId);
+
     public static ParleyError ScheduledNotFound(Guid scheduledId) =>
         new ParleyError(404, ErrorCodes.ScheduledNotFound, "Scheduled message not found", "scheduled_not_found").With("scheduledId", scheduledId);
 

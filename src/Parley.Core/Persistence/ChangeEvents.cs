@@ -44,9 +44,10 @@ public static class ChangeEvents
                     [.. members.Select(m => new MemberData(m.UserId, m.Role))]),
                 ChangeEventsJson.Default.ConversationCreatedData));
 
-    public static DomainEvent MembersAdded(Guid conversationId, IReadOnlyList<MemberRecord> members, DateTimeOffset now, EventContext context) =>
+    /// <summary><paramref name="lastSequence"/>: the conversation's last sequence, which the new members have read and been delivered up to.</summary>
+    public static DomainEvent MembersAdded(Guid conversationId, IReadOnlyList<MemberRecord> members, long lastSequence, DateTimeOffset now, EventContext context) =>
         Create(AggregateTypes.Conversation, conversationId, DomainEventTypes.MembersAdded, context, now,
-            JsonSerializer.Serialize(new MembersAddedData(conversationId, [.. members.Select(m => new MemberData(m.UserId, m.Role))], context.UserId),
+            JsonSerializer.Serialize(new MembersAddedData(conversationId, [.. members.Select(m => new MemberData(m.UserId, m.Role))], context.UserId) { ReadUpTo = lastSequence },
                 ChangeEventsJson.Default.MembersAddedData));
 
     /// <summary><paramref name="reason"/> is <see cref="MembershipChange.ReasonRemoved"/> or <see cref="MembershipChange.ReasonLeft"/>.</summary>
@@ -136,7 +137,11 @@ public static class ChangeEvents
         Create(AggregateTypes.Conversation, message.ConversationId, DomainEventTypes.MessageStored,
             new EventContext(message.CorrelationId, null, message.SenderId), message.StoredAt,
             JsonSerializer.Serialize(
-                new MessageStoredData(message.Id, message.ConversationId, message.Sequence, message.SenderId, message.Type, message.ClientMessageId, message.AcceptedAt),
+                new MessageStoredData(message.Id, message.ConversationId, message.Sequence, message.SenderId, message.Type, message.ClientMessageId, message.AcceptedAt)
+                {
+                    ThreadRootId = message.ThreadRootId,
+                    Mentions = message.Mentions,
+                },
                 ChangeEventsJson.Default.MessageStoredData),
             traceParent is null ? null : JsonSerializer.Serialize(new TraceMetadata(traceParent), ChangeEventsJson.Default.TraceMetadata));
 
@@ -235,7 +240,12 @@ public sealed record MemberData(Guid UserId, string Role);
 
 public sealed record ConversationCreatedData(Guid ConversationId, string Type, string? Title, Guid CreatedBy, IReadOnlyList<MemberData> Members);
 
-public sealed record MembersAddedData(Guid ConversationId, IReadOnlyList<MemberData> Members, Guid? By);
+/// <summary><see cref="ReadUpTo"/>: where the new members' read and delivered watermarks start (absent in events written before it was recorded).</summary>
+public sealed record MembersAddedData(Guid ConversationId, IReadOnlyList<MemberData> Members, Guid? By)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? ReadUpTo { get; init; }
+}
 
 public sealed record MemberRemovedData(Guid ConversationId, Guid UserId, string Reason, Guid? By);
 
@@ -261,7 +271,18 @@ public sealed record ScheduledData(Guid ScheduledId, Guid ConversationId, Guid S
 
 public sealed record DraftData(Guid UserId, Guid ConversationId, int Length);
 
-public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt);
+/// <summary>
+/// <see cref="ThreadRootId"/> and <see cref="Mentions"/> feed the read-model rebuild (thread reply counts, unread mentions).
+/// <see cref="Mentions"/> is always written (empty when none), so its absence marks an event written before both were
+/// recorded (<see cref="ReadModelProjection"/> refuses to rebuild from such a history).
+/// </summary>
+public sealed record MessageStoredData(Guid MessageId, Guid ConversationId, long Sequence, Guid SenderId, string Type, string? ClientMessageId, DateTimeOffset AcceptedAt)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? ThreadRootId { get; init; }
+
+    public IReadOnlyList<Guid>? Mentions { get; init; }
+}
 
 /// <param name="EditCount">For an edit (its reason is the sender's words, like the content, and stays in the store); <paramref name="ReactionCount"/> for a reaction: users with the key after it.</param>
 public sealed record MessageChangedData(Guid MessageId, Guid ConversationId, long Sequence, long ChangeSequence, Guid ActorId,

@@ -348,7 +348,7 @@ public static class MembershipPlanner
             if (members.Count > 0)
             {
                 _inserts.AddRange(members);
-                _events.Add(ChangeEvents.MembersAdded(conversation.Id, members, now, context));
+                _events.Add(ChangeEvents.MembersAdded(conversation.Id, members, conversation.LastSequence, now, context));
             }
         }
 

@@ -41,3 +41,31 @@ public sealed record DeadLetterPageView(IReadOnlyList<DeadLetterView> Items, str
 
 /// <summary>What a replay did: the dead letter is gone and its work is queued again where it came from.</summary>
 public sealed record DeadLetterReplayView(string Id, bool Replayed);
+/// <summary>One read model value that differs from the projection of the outbox.</summary>
+public sealed record ReadModelDriftView(string Key, string Current, string Projected);
+
+/// <summary>One read model compared: values examined, values the outbox does not cover (left alone), values that differ (up to the samples).</summary>
+public sealed record ReadModelCheckView(string Model, int Examined, int Uncovered, int Drift, IReadOnlyList<ReadModelDriftView> Samples);
+
+/// <summary>A rebuild of the read models from the outbox: events folded, whether it wrote, and each read model's comparison.</summary>
+public sealed record ReadModelRebuildView(long EventsRead, bool Applied, int Drift, IReadOnlyList<ReadModelCheckView> Checks)
+{
+    public const int MaxSamples = 20;
+
+    public static ReadModelRebuildView From(Parley.Core.Ports.ReadModelReport report) => new(report.EventsRead, report.Applied, report.DriftCount,
+        [.. report.Checks.Select(c => new ReadModelCheckView(c.Model, c.Examined, c.Uncovered, c.Drifts.Count,
+            [.. c.Drifts.Take(MaxSamples).Select(d => new ReadModelDriftView(d.Key, d.Current, d.Projected))]))]);
+}
+
+/// <summary>The body of POST /api/v1/admin/reconcile (optional): <c>repair</c> writes the projected read models where they drifted.</summary>
+public sealed record ReconcileRequest(bool Repair);
+
+/// <summary>One check of a reconciliation run.</summary>
+public sealed record ReconcileCheckView(string Name, long Examined, long Drift, long Repaired, IReadOnlyList<string> Samples);
+
+/// <summary>A reconciliation run: <c>running</c> until its checks are done, then <c>completed</c> (or <c>failed</c>, with <c>error</c>).</summary>
+public sealed record ReconcileRunView(Guid RunId, string Status, bool Repair, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, IReadOnlyList<ReconcileCheckView> Checks)
+{
+    public static ReconcileRunView From(Parley.Core.Ports.ReconciliationRun run) => new(run.Id, run.Status, run.Repair, run.StartedAt, run.FinishedAt, run.Error,
+        [.. run.Checks.Select(c => new ReconcileCheckView(c.Name, c.Examined, c.Drift, c.Repaired, c.Samples))]);
+}

@@ -9,8 +9,9 @@ public static class Telemetry
     public const string RealtimeMeter = "Parley.Realtime";
     public const string PushMeter = "Parley.Push";
     public const string WebhooksMeter = "Parley.Webhooks";
+    public const string ReconciliationMeter = "Parley.Reconciliation";
 
-    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter, PushMeter, WebhooksMeter];
+    public static readonly string[] Meters = [IngressMeter, LogMeter, DeliveryMeter, RealtimeMeter, PushMeter, WebhooksMeter, ReconciliationMeter];
 
     public static class Tags
     {
@@ -23,6 +24,7 @@ public static class Telemetry
         public const string Partition = "partition";
         public const string IdempotentHit = "idempotent_hit";
         public const string Step = "step";
+        public const string Check = "check";
     }
 
     /// <summary>Bucket bounds in milliseconds, from sub-millisecond acks to multi-second stalls.</summary>

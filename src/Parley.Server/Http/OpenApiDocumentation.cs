@@ -121,6 +121,8 @@ public static class OpenApiDocumentation
         [ErrorCodes.ScheduledAlreadySent] = 409,
         [ErrorCodes.WebhookNotFound] = 404,
         [ErrorCodes.WebhookDeliveryNotFound] = 404,
+        [ErrorCodes.EventHistoryIncomplete] = 409,
+        [ErrorCodes.ReconcileRunNotFound] = 404,
     };
 
     private static readonly string[] BodyCodes =

@@ -32,6 +32,10 @@ public static class MessagingServiceCollectionExtensions
         services.AddValidatedSettings<DeadLettersOptions>(builder.Configuration, DeadLettersOptions.Section, o => o.Validate());
         services.AddSingleton<IDeadLetterKind>(sp => sp.GetRequiredService<IMessageLog>().DeadLetters);
         services.AddHostedService<DeadLetterReprocessor>();
+        services.AddValidatedSettings<ReconciliationOptions>(builder.Configuration, ReconciliationOptions.Section, o => o.Validate());
+        services.AddSingleton<ReconciliationMetrics>();
+        services.AddSingleton<Reconciler>();
+        services.AddHostedService<ReconciliationScheduler>();
         return builder;
     }
 }
