@@ -39,6 +39,25 @@ public sealed class RedisPushQueue(RedisConnection connection, string keyPrefix)
         return out
         """;
 
+    // KEYS: due. ARGV: due time, job key prefix, open key prefix, then id, device, payload per job. Queues each job whose
+    // device has no waiting job; returns the (0-based) positions of those that have one, to be merged by the caller.
+    private const string InsertScript = """
+        local taken = {}
+        local n = (#ARGV - 3) / 3
+        for i = 0, n - 1 do
+          local id, device, payload = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
+          local open = ARGV[3] .. device
+          if redis.call('EXISTS', open) == 1 then
+            table.insert(taken, i)
+          else
+            redis.call('SET', open, id)
+            redis.call('HSET', ARGV[2] .. id, 'payload', payload, 'attempts', '0', 'replays', '0', 'device', device, 'open', '1', 'version', '1')
+            redis.call('ZADD', KEYS[1], ARGV[1], id)
+          end
+        end
+        return taken
+        """;
+
     // KEYS: due, job, dead set, dead hash. ARGV: id, attempts, error type, error, now. Moves the job to the dead letters.
     private const string DeadLetterScript = """
         local h = redis.call('HMGET', KEYS[2], 'payload', 'replays', 'device')
@@ -79,7 +98,39 @@ public sealed class RedisPushQueue(RedisConnection connection, string keyPrefix)
 
     public IDeadLetterKind DeadLetters => new DeadLetterKind(this);
 
-    public async ValueTask<bool> EnqueueAsync(PushJob job, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken)
+    /// <summary>
+    /// The jobs whose device has no waiting job go in with one script (one round trip for a whole group); the rest are
+    /// merged one by one.
+    /// </summary>
+    public async ValueTask<int> EnqueueAsync(IReadOnlyList<PushJob> jobs, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken)
+    {
+        if (jobs.Count == 0)
+        {
+            return 0;
+        }
+
+        var args = new List<RedisValue>(3 + (jobs.Count * 3)) { dueAt.ToUnixTimeMilliseconds(), JobPrefix, OpenPrefix };
+        foreach (var job in jobs)
+        {
+            args.Add(job.Id.ToString());
+            args.Add(job.DeviceId.ToString("N"));
+            args.Add(job.Serialize());
+        }
+
+        var taken = (RedisResult[])(await Db.ScriptEvaluateAsync(InsertScript, [Due], [.. args]))!;
+        var merged = 0;
+        foreach (var position in taken)
+        {
+            if (await EnqueueOneAsync(jobs[(int)position], dueAt, merge, cancellationToken))
+            {
+                merged++;
+            }
+        }
+
+        return merged;
+    }
+
+    private async ValueTask<bool> EnqueueOneAsync(PushJob job, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken)
     {
         var db = Db;
         var open = Open(job.DeviceId);

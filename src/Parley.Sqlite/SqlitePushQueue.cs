@@ -19,25 +19,30 @@ public sealed class SqlitePushQueue(string path) : IPushQueue, IDisposable
 
     public IDeadLetterKind DeadLetters => new DeadLetterKind(_db);
 
-    public async ValueTask<bool> EnqueueAsync(PushJob job, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken) =>
-        await _db.WriteAsync(async (connection, transaction) =>
+    public async ValueTask<int> EnqueueAsync(IReadOnlyList<PushJob> jobs, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken) =>
+        jobs.Count == 0 ? 0 : await _db.WriteAsync(async (connection, transaction) =>
         {
-            var open = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
-                "SELECT id AS Id, payload AS Payload, attempts AS Attempts, replays AS Replays FROM push_jobs WHERE device_id = @device AND open = 1",
-                new { device = job.DeviceId.ToString() }, transaction, cancellationToken: cancellationToken));
-            if (open is { } waiting)
+            var merged = 0;
+            foreach (var job in jobs)
             {
-                var merged = merge(PushJob.Deserialize(waiting.Payload), job);
-                await connection.ExecuteAsync(new CommandDefinition("UPDATE push_jobs SET payload = @payload WHERE id = @id",
-                    new { payload = merged.Serialize(), id = waiting.Id }, transaction, cancellationToken: cancellationToken));
-                return true;
+                var open = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
+                    "SELECT id AS Id, payload AS Payload, attempts AS Attempts, replays AS Replays FROM push_jobs WHERE device_id = @device AND open = 1",
+                    new { device = job.DeviceId.ToString() }, transaction, cancellationToken: cancellationToken));
+                if (open is { } waiting)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition("UPDATE push_jobs SET payload = @payload WHERE id = @id",
+                        new { payload = merge(PushJob.Deserialize(waiting.Payload), job).Serialize(), id = waiting.Id }, transaction, cancellationToken: cancellationToken));
+                    merged++;
+                    continue;
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO push_jobs (id, device_id, payload, due_at) VALUES (@id, @device, @payload, @due)",
+                    new { id = job.Id.ToString(), device = job.DeviceId.ToString(), payload = job.Serialize(), due = SqliteTime.Ms(dueAt) },
+                    transaction, cancellationToken: cancellationToken));
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO push_jobs (id, device_id, payload, due_at) VALUES (@id, @device, @payload, @due)",
-                new { id = job.Id.ToString(), device = job.DeviceId.ToString(), payload = job.Serialize(), due = SqliteTime.Ms(dueAt) },
-                transaction, cancellationToken: cancellationToken));
-            return false;
+            return merged;
         }, cancellationToken);
 
     public async ValueTask<IReadOnlyList<PushJobLease>> ClaimAsync(DateTimeOffset now, int max, TimeSpan claimFor, CancellationToken cancellationToken) =>
@@ -51,9 +56,13 @@ public sealed class SqlitePushQueue(string path) : IPushQueue, IDisposable
                 new { now = SqliteTime.Ms(now), until = SqliteTime.Ms(now + claimFor), max }, transaction, cancellationToken: cancellationToken)))
                 .Select(r => new PushJobLease(r.Id, PushJob.Deserialize(r.Payload), (int)r.Attempts, (int)r.Replays))], cancellationToken);
 
+    /// <summary>
+    /// Not fsynced (it survives a process crash, not a power cut): a completion lost to a power cut sends that push again,
+    /// which at least once allows, and an fsync per sent push capped the embedded dispatcher near 100 pushes a second.
+    /// </summary>
     public async ValueTask CompleteAsync(string queueId, CancellationToken cancellationToken) =>
         await _db.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM push_jobs WHERE id = @queueId", new { queueId }, transaction, cancellationToken: cancellationToken)), cancellationToken);
+            "DELETE FROM push_jobs WHERE id = @queueId", new { queueId }, transaction, cancellationToken: cancellationToken)), SqliteCommit.SurvivesProcessCrash, cancellationToken);
 
     public async ValueTask RetryAsync(string queueId, int attempts, DateTimeOffset dueAt, string errorType, string error, CancellationToken cancellationToken) =>
         await _db.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(

@@ -75,6 +75,22 @@ public abstract class PushQueueSpecification
     }
 
     [Fact]
+    public async Task A_batch_queues_new_devices_at_once_and_folds_into_waiting_jobs_and_into_itself()
+    {
+        await using var h = await CreateAsync();
+        var (waiting, fresh, twice) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await h.Queue.EnqueueAsync(Job(waiting, "earlier"), T0, PushJobs.Merge, default);
+        var merged = await h.Queue.EnqueueAsync([Job(waiting, "later"), Job(fresh, "new"), Job(twice, "first"), Job(twice, "second")], T0.AddSeconds(1), PushJobs.Merge, default);
+        Assert.Equal(2, merged);
+        Assert.Equal(3, await h.Queue.CountAsync(default));
+        var jobs = (await h.Queue.ClaimAsync(T0.AddSeconds(1), 10, Claim, default)).ToDictionary(l => l.Job.DeviceId, l => l.Job);
+        Assert.Equal((2, "2 new messages"), (jobs[waiting].Count, jobs[waiting].Body));
+        Assert.Equal((1, "new"), (jobs[fresh].Count, jobs[fresh].Body));
+        Assert.Equal(2, jobs[twice].Count);
+        Assert.Equal(0, await h.Queue.EnqueueAsync([], T0, PushJobs.Merge, default));
+    }
+
+    [Fact]
     public async Task Many_messages_to_one_device_at_once_all_land_in_one_job()
     {
         await using var h = await CreateAsync();

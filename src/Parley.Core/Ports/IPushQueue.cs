@@ -11,11 +11,12 @@ namespace Parley.Core.Ports;
 public interface IPushQueue
 {
     /// <summary>
-    /// Queues the job due at <paramref name="dueAt"/>, unless a job for the same device is still waiting (not yet claimed,
+    /// Queues each job due at <paramref name="dueAt"/>, unless a job for the same device is still waiting (not yet claimed,
     /// never attempted): then the two become one (<paramref name="merge"/>(waiting, job)) and keep the waiting one's due
-    /// time. True when the job was folded into a waiting one.
+    /// time. One write for the whole list where the engine allows (a message to a large group is one batch). Returns how
+    /// many were folded into a waiting job.
     /// </summary>
-    ValueTask<bool> EnqueueAsync(PushJob job, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken);
+    ValueTask<int> EnqueueAsync(IReadOnlyList<PushJob> jobs, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken);
 
     /// <summary>Up to <paramref name="max"/> due jobs, oldest due first, each claimed until now + <paramref name="claimFor"/>; a claimed job takes no more merges.</summary>
     ValueTask<IReadOnlyList<PushJobLease>> ClaimAsync(DateTimeOffset now, int max, TimeSpan claimFor, CancellationToken cancellationToken);
@@ -34,4 +35,11 @@ public interface IPushQueue
 
     /// <summary>The push dead letters, as every dead-letter kind shows them (<see cref="IDeadLetterKind"/>, kind <c>push</c>).</summary>
     IDeadLetterKind DeadLetters { get; }
+}
+
+public static class PushQueueExtensions
+{
+    /// <summary>One job; true when it was folded into a waiting one.</summary>
+    public static async ValueTask<bool> EnqueueAsync(this IPushQueue queue, PushJob job, DateTimeOffset dueAt, Func<PushJob, PushJob, PushJob> merge, CancellationToken cancellationToken) =>
+        await queue.EnqueueAsync([job], dueAt, merge, cancellationToken) == 1;
 }

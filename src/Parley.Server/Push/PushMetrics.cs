@@ -36,7 +36,18 @@ public sealed class PushMetrics
         meter.CreateObservableGauge("push_queue_depth", () => Interlocked.Read(ref _queued), description: "Push jobs queued and not yet finished (sampled by the dispatcher)");
     }
 
-    public void Enqueued(bool coalesced) => _enqueued.Add(1, new KeyValuePair<string, object?>(Telemetry.Tags.Reason, coalesced ? "coalesced" : "offline"));
+    public void Enqueued(int fresh, int coalesced)
+    {
+        if (fresh > 0)
+        {
+            _enqueued.Add(fresh, new KeyValuePair<string, object?>(Telemetry.Tags.Reason, "offline"));
+        }
+
+        if (coalesced > 0)
+        {
+            _enqueued.Add(coalesced, new KeyValuePair<string, object?>(Telemetry.Tags.Reason, "coalesced"));
+        }
+    }
 
     public void Sent(string platform, double latencyMs)
     {

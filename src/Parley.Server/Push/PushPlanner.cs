@@ -85,14 +85,10 @@ public sealed class PushPlanner(
         }
 
         var (title, body) = PushJobs.Content(options.Value.Preview, conversation?.Title, sender, PreviewText(message));
-        var dueAt = now + options.Value.CoalesceWindow;
-        foreach (var recipient in recipients)
-        {
-            var device = recipient.Device;
-            var job = new PushJob(Guid.CreateVersion7(now), device.Id, device.UserId, device.Platform, device.Token, stored.ConversationId,
-                [stored.MessageId], 1, title, body, recipient.UnreadTotal, now);
-            metrics.Enqueued(await queue.EnqueueAsync(job, dueAt, PushJobs.Merge, cancellationToken));
-        }
+        var jobs = recipients.Select(r => new PushJob(Guid.CreateVersion7(now), r.Device.Id, r.Device.UserId, r.Device.Platform, r.Device.Token, stored.ConversationId,
+            [stored.MessageId], 1, title, body, r.UnreadTotal, now)).ToList();
+        var merged = await queue.EnqueueAsync(jobs, now + options.Value.CoalesceWindow, PushJobs.Merge, cancellationToken);
+        metrics.Enqueued(jobs.Count - merged, merged);
     }
 
     private static string PreviewText(StoredMessage message) => message.Type switch
