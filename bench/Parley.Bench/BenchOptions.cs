@@ -96,7 +96,8 @@ public sealed class BenchOptions
           push          Push to offline devices, against a server in its own process whose push gateway is a receiver
                         in the bench: one message to a group of --offline members with a device and no connection
                         (time to the last push at the gateway), then live delivery to up to 50 online devices at the
-                        first rate while pushes flow, with the gateway answering (baseline) and then hanging.
+                        first rate (default 100/s) with no pushes (baseline), then while pushes flow to the gateway
+                        answering, then hanging.
           all           Every scenario in turn, each into its own subdirectory of --out.
 
         Options:

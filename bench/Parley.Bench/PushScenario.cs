@@ -16,9 +16,10 @@ namespace Parley.Bench;
 /// (<c>Parley:Push:Webhook:Url</c>) is a receiver in this process:
 /// 1. one message to a group of --offline members, each with a registered device and no connection: time from the send
 ///    to the last of their pushes at the gateway;
-/// 2. live delivery to --devices online members at the first rate while pushes flow to a gateway that answers (the
-///    baseline), then 3. the same while the gateway hangs (never answers): a push provider that hangs must not move the
-///    live p99. The offline group gets a message every 2 s during both, so the dispatcher is busy with the provider.
+/// 2. live delivery to up to 50 online members at the first rate with no push work at all (the baseline); 3. the same
+///    while pushes flow to a gateway that answers (the offline group gets a message every 2 s); 4. the same while the
+///    gateway hangs (never answers): a push provider that hangs must not move the live p99. The gateway runs in this
+///    process, on the same cores as the server: step 3 includes the cost of the pushes themselves.
 /// </summary>
 public static class PushScenario
 {
@@ -71,17 +72,18 @@ public static class PushScenario
             progress($"{fanout.Target}: {fanout.Succeeded}/{offlineCount} pushes, the last after {elapsed:F2} s ({fanout.AchievedPerSecond:F0}/s); p50 {fanout.P50Ms:F0} ms, p99 {fanout.P99Ms:F0} ms from the send");
             results.Add(fanout);
 
-            // 2 and 3. Live delivery with pushes flowing, the gateway answering, then hanging.
+            // 2, 3 and 4. Live delivery without pushes, with pushes flowing to a gateway that answers, then hangs.
             var rate = options.Rates[0];
-            for (var step = 0; step < 2; step++)
+            for (var step = 0; step < 3; step++)
             {
-                var hanging = step == 1;
+                var pushing = step > 0;
+                var hanging = step == 2;
                 gateway.Reset(answer: !hanging);
                 await Task.Delay(TimeSpan.FromSeconds(options.Smoke ? 0.2 : 2));
                 using var background = new CancellationTokenSource();
                 var pushLoad = Task.Run(async () =>
                 {
-                    while (!background.IsCancellationRequested)
+                    while (pushing && !background.IsCancellationRequested)
                     {
                         await BenchApi.SendMessageAsync(http, url, sender.Token, offlineGroup, "more for the offline", Guid.NewGuid().ToString("N"));
                         await Task.Delay(TimeSpan.FromSeconds(2), background.Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -97,7 +99,7 @@ public static class PushScenario
                 await pushLoad;
                 var expected = send.Succeeded * liveCount;
                 var took = send.DurationSeconds + clock.Elapsed.TotalSeconds;
-                var name = hanging ? "live-with-hanging-provider" : "live-baseline-provider-answering";
+                var name = step switch { 0 => "live-baseline-no-push", 1 => "live-with-pushes-provider-answering", _ => "live-with-pushes-provider-hanging" };
                 var result = StepResult.From(name, rate, took, expected, histogram.TotalCount, expected - histogram.TotalCount, histogram.TotalCount / took, histogram,
                     new Dictionary<string, double>
                     {
@@ -109,9 +111,9 @@ public static class PushScenario
                 results.Add(result);
             }
 
-            if (results.Count == 3 && results[1].P99Ms > 0)
+            if (results.Count == 4 && results[1].P99Ms > 0 && results[2].P99Ms > 0)
             {
-                progress($"live p99 with a hanging provider / answering: {results[2].P99Ms / results[1].P99Ms:F2}");
+                progress($"live p99 / no push: provider answering {results[2].P99Ms / results[1].P99Ms:F2}, provider hanging {results[3].P99Ms / results[1].P99Ms:F2}; hanging / answering {results[3].P99Ms / results[2].P99Ms:F2}");
             }
         }
         finally

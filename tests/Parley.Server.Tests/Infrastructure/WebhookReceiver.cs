@@ -1,65 +1,41 @@
-using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-
 namespace Parley.Server.Tests.Infrastructure;
 
 /// <summary>One POST a webhook receiver got: the body as bytes on the wire and Parley's headers.</summary>
 public sealed record ReceivedWebhook(byte[] Body, string? Signature, string? EventId, string? EventType, string? DeliveryId, string? ContentType)
 {
     public System.Text.Json.JsonElement Json => System.Text.Json.JsonDocument.Parse(Body).RootElement;
+
+    public static ReceivedWebhook From(ReceivedRequest r) => new(r.Body, Header(r, "parley-signature"), Header(r, "parley-event-id"), Header(r, "parley-event-type"),
+        Header(r, "parley-delivery-id"), Header(r, "content-type"));
+
+    private static string? Header(ReceivedRequest r, string name) => r.Headers.TryGetValue(name, out var value) ? value : null;
 }
 
 /// <summary>
-/// A real HTTP receiver (Kestrel on a free loopback port) for webhook tests: records every POST and answers with the
-/// status <see cref="Respond"/> picks, so a test can play a failing, recovering or refusing receiver.
+/// A webhook receiver for the tests: the local provider stand-in (<see cref="PushReceiver"/>, Kestrel on a free loopback
+/// port) seen as webhooks, answering with the status <see cref="Respond"/> picks, so a test can play a failing,
+/// recovering or refusing receiver.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
+    private readonly PushReceiver _receiver;
+    private int _count;
 
-    private WebhookReceiver(WebApplication app) => _app = app;
+    private WebhookReceiver(PushReceiver receiver) => _receiver = receiver;
 
     /// <summary>The status for a request, given how many came before it (0 for the first).</summary>
-    public Func<int, int> Respond { get; set; } = _ => StatusCodes.Status200OK;
+    public Func<int, int> Respond { get; set; } = _ => 200;
 
-    public Uri Url { get; private set; } = null!;
+    public Uri Url => new(_receiver.BaseAddress, "/hook");
 
-    public IReadOnlyList<ReceivedWebhook> Received => [.. _received];
+    public IReadOnlyList<ReceivedWebhook> Received => [.. _receiver.To("/hook").Select(ReceivedWebhook.From)];
 
     public static async Task<WebhookReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var receiver = new WebhookReceiver(app);
-        var count = 0;
-        app.MapPost("/hook", async (HttpContext context) =>
-        {
-            using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer);
-            var headers = context.Request.Headers;
-            var index = Interlocked.Increment(ref count) - 1;
-            receiver._received.Enqueue(new ReceivedWebhook(buffer.ToArray(), headers["Parley-Signature"], headers["Parley-Event-Id"], headers["Parley-Event-Type"],
-                headers["Parley-Delivery-Id"], context.Request.ContentType));
-            return Results.StatusCode(receiver.Respond(index));
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        receiver.Url = new Uri(new Uri(address), "/hook");
-        return receiver;
+        var webhooks = new WebhookReceiver(await PushReceiver.StartAsync());
+        webhooks._receiver.Respond = _ => (webhooks.Respond(Interlocked.Increment(ref webhooks._count) - 1), "");
+        return webhooks;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _receiver.DisposeAsync();
 }
