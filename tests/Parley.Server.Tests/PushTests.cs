@@ -398,7 +398,10 @@ public abstract class PushTests(PushServerBase fixture)
         await Eventually.TrueAsync(async () => (await ListAsync(offline)).GetArrayLength() == 0, "the device unregistered");
         Assert.Single(GatewayPushes(token));
         var events = fixture.Server.Services.GetRequiredService<IDomainEventStore>();
-        var removed = await events.ReadAsync(EventCursor.Start, 1000, new EventFilter(offline.UserId.ToString(), DomainEventTypes.DeviceRemoved), CancellationToken.None);
+        // Read until visible: PostgreSQL's outbox withholds an event while an earlier transaction could still commit.
+        IReadOnlyList<DomainEvent> removed = [];
+        await Eventually.TrueAsync(async () => (removed = await events.ReadAsync(EventCursor.Start, 1000,
+            new EventFilter(offline.UserId.ToString(), DomainEventTypes.DeviceRemoved), CancellationToken.None)).Count > 0, "device.removed in the outbox");
         Assert.Contains("\"reason\":\"gone\"", Assert.Single(removed).Data, StringComparison.Ordinal);
     }
 
