@@ -122,6 +122,41 @@ public abstract class WebhooksTests(TestServer server, Session admin)
     }
 
     [Fact]
+    public async Task A_receiver_that_hangs_does_not_hold_back_another_subscriptions_deliveries()
+    {
+        // The dispatcher used to wait for its whole claimed batch, so one receiver holding a call held every other
+        // subscription's deliveries claimed with it until Parley:Webhooks:Timeout (5 s here), then came back with it.
+        await using var slow = await PushReceiver.StartAsync();
+        slow.Respond = _ => null;
+        await using var fast = await WebhookReceiver.StartAsync();
+        var hanging = (await _client.OkAsync<JsonElement>(HttpMethod.Post, Path, admin,
+            new { url = new Uri(slow.BaseAddress, "/slow").ToString(), eventTypes = new[] { DomainEventTypes.ConversationCreated } }, HttpStatusCode.Created))
+            .GetProperty("webhook").GetProperty("id").GetGuid();
+        var (answering, _) = await SubscribeAsync(fast, [DomainEventTypes.ConversationCreated]);
+        try
+        {
+            await NewConversationAsync();
+            await Eventually.TrueAsync(() => slow.InFlight == 1, "the slow receiver holding the first delivery");
+
+            var later = new List<string>();
+            for (var i = 0; i < 3; i++)
+            {
+                later.Add((await NewConversationAsync()).ToString());
+            }
+
+            // Within the 5 s the first call is held: before the fix nothing else could be sent until it timed out.
+            await Eventually.TrueAsync(() => later.All(c => fast.Received.Any(r => r.Json.GetProperty("aggregateId").GetString() == c)),
+                "the other subscription's deliveries while the slow receiver holds its first call", TimeSpan.FromSeconds(4));
+            Assert.All(slow.Requests, r => Assert.Equal(1, slow.Requests.Count(o => o.Text == r.Text)));
+        }
+        finally
+        {
+            await _client.SendRawAsync(HttpMethod.Delete, $"{Path}/{hanging}", admin);
+            await _client.SendRawAsync(HttpMethod.Delete, $"{Path}/{answering}", admin);
+        }
+    }
+
+    [Fact]
     public async Task A_receiver_answering_500_then_200_gets_the_same_delivery_again_and_it_ends_delivered_after_two_attempts()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(1714, LogLevel.Information, "Webhook subscription {SubscriptionId} {Change} by {UserId}")]
     public static partial void WebhookSubscriptionChanged(ILogger logger, Guid subscriptionId, string change, Guid userId);
+
+    [LoggerMessage(1715, LogLevel.Warning, "Finishing webhook delivery {DeliveryId} failed; it is claimed and sent again after {ClaimTimeout}")]
+    public static partial void WebhookFinishFailed(ILogger logger, Exception exception, Guid deliveryId, TimeSpan claimTimeout);
 }

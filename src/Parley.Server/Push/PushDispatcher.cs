@@ -43,16 +43,15 @@ public sealed class PushDispatcher(
     public const string LoopName = "push-dispatch";
 
     private readonly Dictionary<string, IPushProvider> _providers = providers.ToDictionary(p => p.Platform, StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, Task> _sending = new();
-    private readonly WakeupSignal _slotFreed = new();
+    private readonly SendingSlots _slots = new(options.Value.MaxConcurrency);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         loops.Create(LoopName, logger, time).RunAsync(async ct =>
         {
-            var free = options.Value.MaxConcurrency - _sending.Count;
+            var free = _slots.Free;
             if (free <= 0)
             {
-                await _slotFreed.WaitAsync(options.Value.PollInterval, ct);
+                await _slots.WaitAsync(options.Value.PollInterval, ct);
                 return;
             }
 
@@ -71,8 +70,7 @@ public sealed class PushDispatcher(
         metrics.QueueDepth(await queue.CountAsync(stoppingToken));
         foreach (var lease in leases)
         {
-            var key = Guid.NewGuid();
-            _sending[key] = Task.Run(async () =>
+            _slots.Start(async () =>
             {
                 try
                 {
@@ -83,12 +81,7 @@ public sealed class PushDispatcher(
                     // The job stays claimed and comes back when its claim runs out: at least once, never lost.
                     Log.PushFinishFailed(logger, e, lease.Job.Id, o.ClaimTimeout);
                 }
-                finally
-                {
-                    _sending.TryRemove(key, out _);
-                    _slotFreed.Signal();
-                }
-            }, CancellationToken.None);
+            });
         }
 
         return leases.Count;
@@ -98,12 +91,12 @@ public sealed class PushDispatcher(
     {
         await base.StopAsync(cancellationToken);
         // Sends in flight end within the provider timeout; one cut short is claimed again after the claim timeout.
-        await Task.WhenAll(_sending.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _slots.DrainAsync(cancellationToken);
     }
 
     public override void Dispose()
     {
-        _slotFreed.Dispose();
+        _slots.Dispose();
         base.Dispose();
     }
 

@@ -38,19 +38,43 @@ public sealed class WebhookDispatcher(
     private const int MaxErrorLength = 500;
 
     private readonly string _claimant = $"{Environment.MachineName}/{Guid.NewGuid():N}";
+    private readonly SendingSlots _slots = new(options.Value.BatchSize);
     private DateTimeOffset _nextPendingSample;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         loops.Create(LoopName, logger, time).RunAsync(async ct =>
         {
-            if (await DispatchDueAsync(ct) < options.Value.BatchSize)
+            var free = _slots.Free;
+            if (free <= 0)
+            {
+                await _slots.WaitAsync(options.Value.PollInterval, ct);
+                return;
+            }
+
+            if (await DispatchDueAsync(free, ct) < free)
             {
                 await Task.Delay(options.Value.PollInterval, time, ct);
             }
         }, stoppingToken);
 
-    /// <summary>One pass: sends what is due now and returns how many deliveries it claimed.</summary>
-    public async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // Each POST in flight ends within Parley:Webhooks:Timeout; one cut short is claimed again after the claim timeout.
+        await _slots.DrainAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _slots.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>
+    /// One pass: claims up to <paramref name="max"/> due deliveries (only each aggregate's head, so order holds while they
+    /// are in flight) and starts each POST in a sending slot of its own; returns how many it claimed.
+    /// </summary>
+    private async Task<int> DispatchDueAsync(int max, CancellationToken cancellationToken)
     {
         var o = options.Value;
         var now = time.GetUtcNow();
@@ -60,7 +84,7 @@ public sealed class WebhookDispatcher(
             _nextPendingSample = now + PendingSampleInterval;
         }
 
-        var due = await store.ClaimDueAsync(now, _claimant, now + o.ClaimTimeout, o.BatchSize, cancellationToken);
+        var due = await store.ClaimDueAsync(now, _claimant, now + o.ClaimTimeout, max, cancellationToken);
         if (due.Count == 0)
         {
             return 0;
@@ -68,7 +92,23 @@ public sealed class WebhookDispatcher(
 
         // Read after the claim: a URL or secret changed a moment ago is the one used.
         var subscriptions = (await store.ListSubscriptionsAsync(cancellationToken)).ToDictionary(s => s.Id);
-        await Task.WhenAll(due.Where(d => subscriptions.ContainsKey(d.SubscriptionId)).Select(d => SendAsync(d, subscriptions[d.SubscriptionId], cancellationToken)));
+        foreach (var delivery in due.Where(d => subscriptions.ContainsKey(d.SubscriptionId)))
+        {
+            var subscription = subscriptions[delivery.SubscriptionId];
+            _slots.Start(async () =>
+            {
+                try
+                {
+                    await SendAsync(delivery, subscription, cancellationToken);
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The delivery stays claimed and is sent again when its claim runs out: at least once, never lost.
+                    Log.WebhookFinishFailed(logger, e, delivery.Id, o.ClaimTimeout);
+                }
+            });
+        }
+
         return due.Count;
     }
 
