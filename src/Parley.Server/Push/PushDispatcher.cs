@@ -38,69 +38,24 @@ public sealed class PushDispatcher(
     ConsumerLoopRegistry loops,
     IOptions<PushOptions> options,
     TimeProvider time,
-    ILogger<PushDispatcher> logger) : BackgroundService
+    ILogger<PushDispatcher> logger)
+    : SlottedDispatcher<PushJobLease>(LoopName, options.Value.MaxConcurrency, options.Value.BatchSize, options.Value.PollInterval, loops, time, logger)
 {
     public const string LoopName = "push-dispatch";
 
     private readonly Dictionary<string, IPushProvider> _providers = providers.ToDictionary(p => p.Platform, StringComparer.Ordinal);
-    private readonly SendingSlots _slots = new(options.Value.MaxConcurrency);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        loops.Create(LoopName, logger, time).RunAsync(async ct =>
-        {
-            var free = _slots.Free;
-            if (free <= 0)
-            {
-                await _slots.WaitAsync(options.Value.PollInterval, ct);
-                return;
-            }
-
-            var wanted = Math.Min(free, options.Value.BatchSize);
-            if (await DispatchDueAsync(wanted, ct) < wanted)
-            {
-                await Task.Delay(options.Value.PollInterval, time, ct);
-            }
-        }, stoppingToken);
-
-    /// <summary>Claims up to <paramref name="max"/> due jobs and starts sending each; returns how many it claimed.</summary>
-    private async Task<int> DispatchDueAsync(int max, CancellationToken stoppingToken)
+    protected override async Task<IReadOnlyList<PushJobLease>> ClaimAsync(int max, CancellationToken cancellationToken)
     {
-        var o = options.Value;
-        var leases = await queue.ClaimAsync(clock.Now, max, o.ClaimTimeout, stoppingToken);
-        metrics.QueueDepth(await queue.CountAsync(stoppingToken));
-        foreach (var lease in leases)
-        {
-            _slots.Start(async () =>
-            {
-                try
-                {
-                    await SendAsync(lease, stoppingToken);
-                }
-                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // The job stays claimed and comes back when its claim runs out: at least once, never lost.
-                    Log.PushFinishFailed(logger, e, lease.Job.Id, o.ClaimTimeout);
-                }
-            });
-        }
-
-        return leases.Count;
+        var leases = await queue.ClaimAsync(clock.Now, max, options.Value.ClaimTimeout, cancellationToken);
+        metrics.QueueDepth(await queue.CountAsync(cancellationToken));
+        return leases;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        // Sends in flight end within the provider timeout; one cut short is claimed again after the claim timeout.
-        await _slots.DrainAsync(cancellationToken);
-    }
+    // The job stays claimed and comes back when its claim runs out: at least once, never lost.
+    protected override void FinishFailed(PushJobLease lease, Exception exception) => Log.PushFinishFailed(Logger, exception, lease.Job.Id, options.Value.ClaimTimeout);
 
-    public override void Dispose()
-    {
-        _slots.Dispose();
-        base.Dispose();
-    }
-
-    private async Task SendAsync(PushJobLease lease, CancellationToken cancellationToken)
+    protected override async Task SendAsync(PushJobLease lease, CancellationToken cancellationToken)
     {
         var job = lease.Job;
         var result = await CallAsync(job, cancellationToken);
@@ -113,20 +68,20 @@ public sealed class PushDispatcher(
                 break;
             case FailureKind.Gone:
                 metrics.Failed(job.Platform, "gone");
-                Log.PushDeviceGone(logger, job.DeviceId, job.Platform, job.UserId, result.Error ?? "");
+                Log.PushDeviceGone(Logger, job.DeviceId, job.Platform, job.UserId, result.Error ?? "");
                 await devices.RemoveAsync(job.DeviceId, null, "gone", clock.Now, EventContext.New(), cancellationToken);
                 await queue.CompleteAsync(lease.QueueId, cancellationToken);
                 break;
             case FailureKind.Retryable when PushJobs.RetryDelay(attempts) is { } delay:
                 metrics.Failed(job.Platform, result.ErrorType is "BrokenCircuitException" or "TimeoutRejectedException" ? Reason(result.ErrorType) : "retryable");
                 var retryAt = clock.Now + delay;
-                Log.PushRetrying(logger, job.Id, job.DeviceId, job.Platform, attempts, result.ErrorType!, result.Error!, retryAt);
+                Log.PushRetrying(Logger, job.Id, job.DeviceId, job.Platform, attempts, result.ErrorType!, result.Error!, retryAt);
                 await queue.RetryAsync(lease.QueueId, attempts, retryAt, result.ErrorType!, result.Error!, cancellationToken);
                 break;
             default:
                 metrics.Failed(job.Platform, result.Failure == FailureKind.Permanent ? "permanent" : "retryable");
                 metrics.DeadLettered(job.Platform, result.ErrorType!);
-                Log.PushDeadLettered(logger, job.Id, job.DeviceId, job.Platform, attempts, result.ErrorType!, result.Error!);
+                Log.PushDeadLettered(Logger, job.Id, job.DeviceId, job.Platform, attempts, result.ErrorType!, result.Error!);
                 await queue.DeadLetterAsync(lease, attempts, result.ErrorType!, result.Error!, clock.Now, cancellationToken);
                 break;
         }

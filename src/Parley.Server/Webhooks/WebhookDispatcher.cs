@@ -23,7 +23,8 @@ public sealed class WebhookDispatcher(
     TransientErrors transient,
     IOptions<WebhooksOptions> options,
     TimeProvider time,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+    ILogger<WebhookDispatcher> logger)
+    : SlottedDispatcher<(WebhookDelivery Delivery, WebhookSubscription? Subscription)>(LoopName, options.Value.BatchSize, options.Value.BatchSize, options.Value.PollInterval, loops, time, logger)
 {
     public const string LoopName = "webhook-dispatch";
     public const string HttpClientName = "parley-webhooks";
@@ -38,79 +39,38 @@ public sealed class WebhookDispatcher(
     private const int MaxErrorLength = 500;
 
     private readonly string _claimant = $"{Environment.MachineName}/{Guid.NewGuid():N}";
-    private readonly SendingSlots _slots = new(options.Value.BatchSize);
     private DateTimeOffset _nextPendingSample;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        loops.Create(LoopName, logger, time).RunAsync(async ct =>
-        {
-            var free = _slots.Free;
-            if (free <= 0)
-            {
-                await _slots.WaitAsync(options.Value.PollInterval, ct);
-                return;
-            }
-
-            if (await DispatchDueAsync(free, ct) < free)
-            {
-                await Task.Delay(options.Value.PollInterval, time, ct);
-            }
-        }, stoppingToken);
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        // Each POST in flight ends within Parley:Webhooks:Timeout; one cut short is claimed again after the claim timeout.
-        await _slots.DrainAsync(cancellationToken);
-    }
-
-    public override void Dispose()
-    {
-        _slots.Dispose();
-        base.Dispose();
-    }
-
     /// <summary>
-    /// One pass: claims up to <paramref name="max"/> due deliveries (only each aggregate's head, so order holds while they
-    /// are in flight) and starts each POST in a sending slot of its own; returns how many it claimed.
+    /// Up to <paramref name="max"/> due deliveries (only each aggregate's head, so order holds while they are in flight),
+    /// each with its subscription as it is now (read after the claim: a URL or secret changed a moment ago is the one
+    /// used); none for a subscription deleted meanwhile, and that delivery is not sent.
     /// </summary>
-    private async Task<int> DispatchDueAsync(int max, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<(WebhookDelivery Delivery, WebhookSubscription? Subscription)>> ClaimAsync(int max, CancellationToken cancellationToken)
     {
-        var o = options.Value;
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         if (now >= _nextPendingSample)
         {
             metrics.Pending(await store.CountPendingAsync(cancellationToken));
             _nextPendingSample = now + PendingSampleInterval;
         }
 
-        var due = await store.ClaimDueAsync(now, _claimant, now + o.ClaimTimeout, max, cancellationToken);
+        var due = await store.ClaimDueAsync(now, _claimant, now + options.Value.ClaimTimeout, max, cancellationToken);
         if (due.Count == 0)
         {
-            return 0;
+            return [];
         }
 
-        // Read after the claim: a URL or secret changed a moment ago is the one used.
         var subscriptions = (await store.ListSubscriptionsAsync(cancellationToken)).ToDictionary(s => s.Id);
-        foreach (var delivery in due.Where(d => subscriptions.ContainsKey(d.SubscriptionId)))
-        {
-            var subscription = subscriptions[delivery.SubscriptionId];
-            _slots.Start(async () =>
-            {
-                try
-                {
-                    await SendAsync(delivery, subscription, cancellationToken);
-                }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // The delivery stays claimed and is sent again when its claim runs out: at least once, never lost.
-                    Log.WebhookFinishFailed(logger, e, delivery.Id, o.ClaimTimeout);
-                }
-            });
-        }
-
-        return due.Count;
+        return [.. due.Select(d => (d, subscriptions.GetValueOrDefault(d.SubscriptionId)))];
     }
+
+    protected override Task SendAsync((WebhookDelivery Delivery, WebhookSubscription? Subscription) work, CancellationToken cancellationToken) =>
+        work.Subscription is { } subscription ? SendAsync(work.Delivery, subscription, cancellationToken) : Task.CompletedTask;
+
+    // The delivery stays claimed and is sent again when its claim runs out: at least once, never lost.
+    protected override void FinishFailed((WebhookDelivery Delivery, WebhookSubscription? Subscription) work, Exception exception) =>
+        Log.WebhookFinishFailed(Logger, exception, work.Delivery.Id, options.Value.ClaimTimeout);
 
     private async Task SendAsync(WebhookDelivery delivery, WebhookSubscription subscription, CancellationToken cancellationToken)
     {
@@ -118,7 +78,7 @@ public sealed class WebhookDispatcher(
         var started = Stopwatch.GetTimestamp();
         var (statusCode, failure, errorType, error) = await PostAsync(delivery, subscription, cancellationToken);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var attempt = delivery.Attempts + 1;
         var retryIn = failure == FailureKind.Retryable && attempt < o.MaxAttempts ? o.Backoff(attempt) : (TimeSpan?)null;
         var result = await store.RecordAttemptAsync(
@@ -132,23 +92,23 @@ public sealed class WebhookDispatcher(
         if (failure is null)
         {
             metrics.Attempted(WebhookMetrics.Delivered, elapsed);
-            Log.WebhookDelivered(logger, delivery.Id, delivery.EventId, subscription.Id, statusCode!.Value, attempt);
+            Log.WebhookDelivered(Logger, delivery.Id, delivery.EventId, subscription.Id, statusCode!.Value, attempt);
         }
         else if (retryIn is { } wait)
         {
             metrics.Attempted(WebhookMetrics.Retried, elapsed);
-            Log.WebhookAttemptFailed(logger, delivery.Id, subscription.Id, attempt, errorType!, error!, wait);
+            Log.WebhookAttemptFailed(Logger, delivery.Id, subscription.Id, attempt, errorType!, error!, wait);
         }
         else
         {
             metrics.Attempted(WebhookMetrics.Dead, elapsed);
-            Log.WebhookDeliveryDead(logger, delivery.Id, delivery.EventId, subscription.Id, attempt, errorType!, error!);
+            Log.WebhookDeliveryDead(Logger, delivery.Id, delivery.EventId, subscription.Id, attempt, errorType!, error!);
         }
 
         if (result.Disabled)
         {
             metrics.SubscriptionDisabled();
-            Log.WebhookSubscriptionDisabled(logger, subscription.Id, result.Subscription.ConsecutiveFailures);
+            Log.WebhookSubscriptionDisabled(Logger, subscription.Id, result.Subscription.ConsecutiveFailures);
         }
     }
 
@@ -161,7 +121,7 @@ public sealed class WebhookDispatcher(
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Url) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(subscription.Secret, time.GetUtcNow(), body));
+            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(subscription.Secret, Time.GetUtcNow(), body));
             request.Headers.Add(EventIdHeader, delivery.EventId.ToString());
             request.Headers.Add(EventTypeHeader, delivery.EventType);
             request.Headers.Add(DeliveryIdHeader, delivery.Id.ToString());
